@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sockit/sockit/internal/checksum"
+	"github.com/sockit/sockit/internal/codec"
+	"github.com/sockit/sockit/internal/console"
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/frame"
+	"github.com/sockit/sockit/internal/session"
+)
+
+// netFlags are the connection options of SPEC §2.3.
+type netFlags struct {
+	udp, ipv4, ipv6, noDNS bool
+	source                 string
+	timeout, idle, wait    time.Duration
+	keepalive              time.Duration
+	nodelay, reuseaddr     bool
+	buffer                 int64
+	sendOnly, recvOnly     bool
+	delay                  time.Duration
+	proxy                  string
+	trace                  bool
+	verbose                bool
+}
+
+func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
+	fs.BoolVarP(&f.udp, "udp", "u", false, "UDP: HOST:PORT means udp://HOST:PORT")
+	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
+	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
+	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "numeric addresses only, never look up names")
+	fs.VarP(seconds{&f.idle}, "idle-timeout", "i", "close a conversation after this long without traffic (5, 30s, 2m)")
+	fs.BoolVar(&f.nodelay, "nodelay", true, "TCP_NODELAY: send small writes at once")
+	fs.Var(byteSize{&f.buffer}, "buffer", "socket send and receive buffer size (SO_SNDBUF/SO_RCVBUF), e.g. 4M")
+	fs.BoolVar(&f.sendOnly, "send-only", false, "only send; ignore what arrives")
+	fs.BoolVar(&f.recvOnly, "recv-only", false, "only receive; never read stdin")
+	fs.VarP(seconds{&f.delay}, "delay", "d", "pause between messages sent (100ms)")
+	fs.BoolVar(&f.trace, "trace", false, "print each socket step (socket, bind, listen, accept, connect, send, recv, close) on stderr")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report connections and closes on stderr in pipe mode")
+	if listen {
+		fs.BoolVar(&f.reuseaddr, "reuseaddr", true, "SO_REUSEADDR: restart on a port still in TIME_WAIT")
+		return
+	}
+	fs.StringVarP(&f.source, "source", "s", "", "local address or port to send from (ADDR, PORT or ADDR:PORT)")
+	fs.Var(seconds{&f.wait}, "wait", "how long to wait for replies after sending (UDP, send); 0 does not wait")
+	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up connecting (and resolving) after this long")
+	fs.Var(seconds{&f.keepalive}, "keepalive", "TCP keepalive probe period (30s)")
+	fs.StringVar(&f.proxy, "proxy", "", "connect through socks5://[user:pass@]HOST:PORT or http://HOST:PORT")
+}
+
+func (f *netFlags) family() int {
+	switch {
+	case f.ipv4:
+		return 4
+	case f.ipv6:
+		return 6
+	}
+	return 0
+}
+
+func (f *netFlags) parse(s string, listen bool) (endpoint.Endpoint, error) {
+	if f.ipv4 && f.ipv6 {
+		return endpoint.Endpoint{}, exitcode.Usagef("-4 and -6 exclude each other")
+	}
+	return endpoint.Parse(s, endpoint.Options{UDP: f.udp, Listen: listen, Family: f.family()})
+}
+
+func (f *netFlags) tracer(w io.Writer) endpoint.Tracer {
+	if !f.trace {
+		return nil
+	}
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, "trace: "+format+"\n", args...)
+	}
+}
+
+// dataFlags are the data options of SPEC §2.2.
+type dataFlags struct {
+	encoding, sendEnc, recvEnc string
+	sendHex, escapes, template bool
+	file                       string
+	checksum                   string
+	verifyChecksum             bool
+	hex, timestamps            bool
+	frame                      string
+	maxMessage                 int64
+	json                       bool
+	record                     string
+	output                     string
+	eol                        string
+	crlf                       bool
+}
+
+func (f *dataFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.encoding, "encoding", "", "text encoding both ways: utf-8, gbk, gb18030, big5, shift_jis, euc-kr, utf-16le, latin1…")
+	fs.StringVar(&f.sendEnc, "send-encoding", "", "encoding of text sent (default --encoding)")
+	fs.StringVar(&f.recvEnc, "recv-encoding", "", "encoding of text received (default --encoding)")
+	fs.BoolVar(&f.sendHex, "send-hex", false, "input is hex: 48 65 6c, 48656c or 0x48,0x65")
+	fs.BoolVar(&f.escapes, "escapes", false, `input interprets \r \n \t \0 \xNN \\`)
+	fs.BoolVar(&f.template, "template", false, "expand {{seq}}, {{time}}, {{unix_ms}}, {{rand:N}}, {{hex:0a0b}}, {{peer}} in data sent")
+	fs.StringVar(&f.file, "file", "", "send this file")
+	fs.StringVar(&f.checksum, "checksum", "", "append a checksum to each message: sum8, xor8, crc8, crc16-modbus, crc16-ccitt, crc32")
+	fs.BoolVar(&f.verifyChecksum, "verify-checksum", false, "flag received messages whose trailing --checksum is wrong")
+	fs.BoolVar(&f.hex, "hex", false, "show received data as a hex dump")
+	fs.BoolVarP(&f.timestamps, "timestamps", "T", false, "timestamp each message received")
+	fs.StringVar(&f.frame, "frame", "", "message framing on streams: raw, line, delim:HEX, fixed:N, len8, len16, len16le, len32, len32le")
+	fs.Var(byteSize{&f.maxMessage}, "max-message", "largest framed message accepted (default 16M)")
+	fs.BoolVar(&f.json, "json", false, "print every event as one JSON object per line on stdout")
+	fs.StringVar(&f.record, "record", "", "write every event to FILE as JSON lines, for sockit replay")
+	fs.StringVarP(&f.output, "output", "o", "", "write received bytes, raw, to FILE")
+	fs.StringVar(&f.eol, "eol", "", "line end for lines sent: lf (default), crlf, cr, none")
+	fs.BoolVarP(&f.crlf, "crlf", "C", false, "same as --eol crlf")
+}
+
+// codecs resolves the encodings.
+func (f *dataFlags) codecs() (send, recv *codec.Encoding, err error) {
+	name := func(specific string) string {
+		if specific != "" {
+			return specific
+		}
+		return f.encoding
+	}
+	if send, err = codec.Lookup(name(f.sendEnc)); err != nil {
+		return nil, nil, err
+	}
+	if recv, err = codec.Lookup(name(f.recvEnc)); err != nil {
+		return nil, nil, err
+	}
+	return send, recv, nil
+}
+
+// transcoding reports whether an encoding other than UTF-8 was asked for.
+func (f *dataFlags) transcoding() bool {
+	return f.encoding != "" || f.sendEnc != "" || f.recvEnc != ""
+}
+
+func (f *dataFlags) framing() (frame.Spec, error) {
+	return frame.Parse(f.frame)
+}
+
+// compose builds the outgoing pipeline.
+func (f *dataFlags) compose(send *codec.Encoding) (*session.Compose, error) {
+	c := &session.Compose{Hex: f.sendHex, Escapes: f.escapes, Template: f.template}
+	c.SetEncoding(send)
+	if f.crlf && f.eol != "" && f.eol != "crlf" {
+		return nil, exitcode.Usagef("-C and --eol %s disagree", f.eol)
+	}
+	eol := f.eol
+	if f.crlf {
+		eol = "crlf"
+	}
+	if eol != "" {
+		b, err := codec.ParseEOL(eol)
+		if err != nil {
+			return nil, err
+		}
+		c.EOL, c.KeepEOL = b, true
+		if c.EOL == nil {
+			c.EOL = []byte{}
+		}
+		if !send.IsUTF8() {
+			enc, err := send.Append(nil, string(b))
+			if err != nil {
+				return nil, err
+			}
+			c.EOL = enc
+		}
+	}
+	if f.checksum != "" {
+		a, err := checksum.Lookup(f.checksum)
+		if err != nil {
+			return nil, err
+		}
+		c.Checksum = a
+	}
+	if f.verifyChecksum && f.checksum == "" {
+		return nil, exitcode.Usagef("--verify-checksum needs --checksum ALGO")
+	}
+	return c, nil
+}
+
+// maxMsg is --max-message as an int.
+func (f *dataFlags) maxMsg() int { return int(f.maxMessage) }
+
+// observers are the sinks every front end shares: --record, --json, the
+// checksum check. It returns them and a function that flushes and closes.
+type observers struct {
+	sinks   []event.Sink
+	closers []func() error
+}
+
+func (o *observers) add(s event.Sink) { o.sinks = append(o.sinks, s) }
+
+func (o *observers) sink() event.Sink { return event.Tee(o.sinks...) }
+
+func (o *observers) close() error {
+	var first error
+	for _, c := range o.closers {
+		if err := c(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// commonObservers adds --record and --json (to stdout) observers.
+func (f *dataFlags) commonObservers(o *observers, stdout io.Writer, recv *codec.Encoding) error {
+	decode := func(p []byte) string { s, _ := recv.Decode(p); return s }
+	if f.record != "" {
+		file, err := os.Create(f.record)
+		if err != nil {
+			return exitcode.Usagef("--record: %v", err)
+		}
+		w := event.NewWriter(file, event.WriterOptions{Base64: true, Decode: decode})
+		o.add(event.Locked(w.Sink()))
+		o.closers = append(o.closers, func() error {
+			err := w.Flush()
+			if cerr := file.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		})
+	}
+	if f.json {
+		w := event.NewWriter(stdout, event.WriterOptions{Hex: true, Decode: decode, Flush: true})
+		o.add(w.Sink())
+		o.closers = append(o.closers, w.Flush)
+	}
+	return nil
+}
+
+// tlsFlags are the TLS options of SPEC §2.5.
+type tlsFlags struct {
+	on   bool
+	opts endpoint.TLSOptions
+	alpn string
+}
+
+func (f *tlsFlags) register(fs *pflag.FlagSet, listen bool) {
+	fs.BoolVar(&f.on, "tls", false, "use TLS (same as a tls:// endpoint)")
+	fs.StringVar(&f.opts.CA, "ca", "", "PEM file of CA certificates to verify the peer by")
+	fs.StringVar(&f.alpn, "alpn", "", "ALPN protocols, comma-separated (h2,http/1.1)")
+	fs.StringVar(&f.opts.Min, "tls-min", "1.2", "lowest TLS version: 1.2 or 1.3")
+	if listen {
+		fs.StringVar(&f.opts.Cert, "cert", "", "server certificate, PEM (default: an ephemeral self-signed one)")
+		fs.StringVar(&f.opts.Key, "key", "", "private key for --cert, PEM")
+		return
+	}
+	fs.StringVar(&f.opts.Pin, "pin", "", "accept exactly the certificate with this SHA-256 fingerprint")
+	fs.BoolVar(&f.opts.Insecure, "insecure", false, "accept any server certificate (no verification)")
+	fs.StringVar(&f.opts.SNI, "sni", "", "server name to send and verify (default: the host)")
+	fs.StringVar(&f.opts.ClientCert, "client-cert", "", "client certificate, PEM")
+	fs.StringVar(&f.opts.ClientKey, "client-key", "", "private key for --client-cert, PEM")
+}
+
+func (f *tlsFlags) options() endpoint.TLSOptions {
+	o := f.opts
+	if f.alpn != "" {
+		o.ALPN = strings.Split(f.alpn, ",")
+	}
+	return o
+}
+
+func (f *tlsFlags) apply(ep endpoint.Endpoint) (endpoint.Endpoint, error) {
+	if !f.on {
+		return ep, nil
+	}
+	if ep.IsPacket() || ep.IsUnix() {
+		return ep, exitcode.Usagef("--tls needs a TCP endpoint, not %s", ep.Scheme)
+	}
+	return ep.WithTLS(), nil
+}
+
+// stdio is where a command reads and writes; tests give buffers.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+	inFile   *os.File // set when in is a real file (for pipe splice and terminal checks)
+	outFile  *os.File
+	inTTY    bool
+	outTTY   bool
+	errTTY   bool
+}
+
+// interactive reports whether the prompt should run: a person on both ends.
+func (s *stdio) interactive() bool { return s.inTTY && s.outTTY }
+
+func (s *stdio) errorf(format string, args ...any) {
+	fmt.Fprintf(s.err, "sockit: "+format+"\n", args...)
+}
+
+// stderrLog is the printer for connection events on stderr (pipe mode -v,
+// servers' refusals).
+func (s *stdio) stderrLog(server bool) *console.Printer {
+	return &console.Printer{W: s.err, NoData: true, Server: server, Color: s.errTTY && colorOK()}
+}
+
+func colorOK() bool {
+	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+}

@@ -1,0 +1,361 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockit/sockit/internal/codec"
+	"github.com/sockit/sockit/internal/console"
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/server"
+	"github.com/sockit/sockit/internal/session"
+)
+
+// serverFlags are listen's own options (SPEC §2.4).
+type serverFlags struct {
+	keepOpen bool
+	maxConns int
+	allow    string
+	deny     string
+	echo     bool
+	discard  bool
+}
+
+func (f *serverFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.BoolVarP(&f.keepOpen, "keep-open", "k", false, "serve many clients, one after another and at once")
+	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse connections (UDP: peers) beyond this many at once")
+	fs.StringVar(&f.allow, "allow", "", "only these addresses: CIDR,…|@FILE")
+	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
+	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
+	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
+}
+
+type listenFlags struct {
+	clientFlags
+	srv serverFlags
+}
+
+func newListen(st *stdio) *cobra.Command {
+	var f listenFlags
+	cmd := &cobra.Command{
+		Use:   "listen EP",
+		Short: "Run a server: bind, listen, accept, and talk to the client",
+		Long: `Listen on EP (a port, :PORT, HOST:PORT or a full endpoint) and serve
+clients. Without -k sockit serves one client and exits when it leaves, like
+nc -l; with -k it serves many, and what you type goes to every client (or
+to one, after /to PEER). A UDP server answers each sender at its own
+address.
+
+Behaviours other than stdin/stdout: --echo, --discard.`,
+		Example: `  sockit listen 8888                    # TCP server for one client, on all interfaces
+  sockit listen -k 127.0.0.1:8888       # many clients; typed lines go to all
+  sockit listen -u 8888                 # UDP server: shows each datagram and its sender
+  sockit listen -k --echo 8888          # TCP echo server
+  sockit listen -u --echo 8888          # UDP echo server
+  sockit listen --encoding gbk 8888     # show and send GBK text
+  sockit listen unix:///tmp/test.sock
+  sockit listen tls://:8443             # TLS with a throwaway certificate (fingerprint on stderr)
+  sockit listen 8888 > received.bin     # save what one client sends`,
+		Args: exactArgs(1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runListen(cmd.Context(), st, &f, args[0])
+		},
+	}
+	f.net.register(cmd.Flags(), true)
+	f.data.register(cmd.Flags())
+	f.tls.register(cmd.Flags(), true)
+	f.pipe.register(cmd)
+	f.srv.register(cmd)
+	return cmd
+}
+
+func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error {
+	ep, err := f.net.parse(arg, true)
+	if err != nil {
+		return err
+	}
+	if ep, err = f.tls.apply(ep); err != nil {
+		return err
+	}
+	behaviour, handler, err := f.behaviour()
+	if err != nil {
+		return err
+	}
+	conv, err := f.conversation(st, ep, true)
+	if err != nil {
+		return err
+	}
+	defer conv.obs.close()
+
+	srv := &server.Server{
+		Handler:  handler,
+		Conn:     conv.options(ep, 0),
+		MaxConns: f.srv.maxConns,
+		// UDP servers answer every sender, -k or not (SPEC §2.4).
+		Once: !f.srv.keepOpen && !ep.IsPacket(),
+		Sink:     conv.obs.sink(),
+		Trace:    f.net.tracer(st.err),
+	}
+	if srv.Allow, err = aclFlag("--allow", f.srv.allow); err != nil {
+		return err
+	}
+	if srv.Deny, err = aclFlag("--deny", f.srv.deny); err != nil {
+		return err
+	}
+	if ep.IsUDP() && f.net.idle == 0 {
+		srv.Conn.IdleTimeout = 60 * time.Second // UDP peers expire (SPEC §2.4)
+	}
+	if behaviour != "stdio" {
+		// A behaviour answers by itself: stdin is not read, and every
+		// client is served until Ctrl-C unless -k was left off.
+		if behaviour != "stdio" && !f.srv.keepOpen && !ep.IsPacket() {
+			srv.Once = false
+			if !f.net.verbose {
+				fmt.Fprintf(st.err, "sockit: note: --%s serves every client; -k is implied\n", behaviour)
+			}
+		}
+	}
+
+	lc := &endpoint.ListenConfig{NoReuseAddr: !f.net.reuseaddr, Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
+	if ep.IsTLS() {
+		cfg, fp, err := f.tls.options().Server()
+		if err != nil {
+			return err
+		}
+		lc.TLS = cfg
+		if f.tls.opts.Cert == "" {
+			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
+			fmt.Fprintf(st.err, "sockit: clients can check it with: --pin %s\n", fp)
+		}
+	}
+
+	if behaviour == "stdio" {
+		if !f.srv.keepOpen && !ep.IsPacket() {
+			// One client, exactly like connect once it is accepted.
+			srv.Handler = func(ctx context.Context, c *session.Conn) error { return conv.run(ctx, st, c) }
+		} else {
+			return serveHub(ctx, st, conv, srv, lc, ep)
+		}
+	}
+	return serve(ctx, srv, lc, ep)
+}
+
+// serve listens on ep and runs srv until it ends.
+func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, ep endpoint.Endpoint) error {
+	if ep.IsPacket() {
+		pc, err := lc.ListenPacket(ctx, ep)
+		if err != nil {
+			return err
+		}
+		return srv.ServePacket(ctx, pc)
+	}
+	ln, err := lc.Listen(ctx, ep)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, ln)
+}
+
+func aclFlag(name, v string) (*server.ACL, error) {
+	if v == "" {
+		return nil, nil
+	}
+	return server.ParseACL(name, v)
+}
+
+// behaviour picks the one server behaviour the flags ask for.
+func (f *listenFlags) behaviour() (string, server.Handler, error) {
+	var chosen []string
+	if f.srv.echo {
+		chosen = append(chosen, "echo")
+	}
+	if f.srv.discard {
+		chosen = append(chosen, "discard")
+	}
+	if len(chosen) > 1 {
+		return "", nil, exitcode.Usagef("--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
+	}
+	if len(chosen) == 0 {
+		return "stdio", server.Drain, nil
+	}
+	switch chosen[0] {
+	case "echo":
+		return "echo", server.Echo, nil
+	case "discard":
+		return "discard", server.Discard, nil
+	}
+	return "", nil, errors.New("unreachable")
+}
+
+// serveHub runs a server whose clients all share stdin and stdout: what
+// arrives from any of them is shown, and what is typed or piped goes to
+// all of them (or to the one picked with /to).
+func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Server, lc *endpoint.ListenConfig, ep endpoint.Endpoint) error {
+	if conv.out != nil {
+		out := &lockedWriter{w: conv.out}
+		var tap io.Writer = out
+		if conv.tap != nil {
+			tap = io.MultiWriter(out, conv.tap)
+		}
+		srv.Conn.Tap = tap
+	}
+	var (
+		mu     sync.Mutex
+		target string
+	)
+	first := make(chan struct{})
+	var firstOnce sync.Once
+	srv.OnOpen = func(*session.Conn) { firstOnce.Do(func() { close(first) }) }
+
+	sendTo := func(msg []byte, raw bool) error {
+		mu.Lock()
+		t := target
+		mu.Unlock()
+		write := func(c *session.Conn) error {
+			if raw {
+				return c.WriteRaw(msg)
+			}
+			return c.Write(msg)
+		}
+		if t != "" {
+			c := srv.Lookup(t)
+			if c == nil {
+				return fmt.Errorf("peer %s is gone (/to all, or /peers)", t)
+			}
+			return write(c)
+		}
+		conns := srv.Conns()
+		if len(conns) == 0 {
+			return errors.New("no peer connected yet: nothing sent")
+		}
+		var firstErr error
+		for _, c := range conns {
+			if err := write(c); err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", c.Peer(), err)
+			}
+		}
+		return firstErr
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- serve(ctx, srv, lc, ep) }()
+
+	if conv.interactive {
+		it := &console.Interactive{
+			In:      st.inFile,
+			Out:     st.out,
+			Printer: conv.printer,
+			Send: func(line string) error {
+				msg, err := conv.compose.Message(nil, []byte(line+"\n"), "")
+				if err != nil {
+					return err
+				}
+				return sendTo(msg, false)
+			},
+			SendRaw: func(b []byte) error { return sendTo(b, true) },
+			SetEncoding: func(e *codec.Encoding) {
+				conv.compose.SetEncoding(e)
+				conv.printer.SetEncodings(e, e)
+			},
+			Peers: func() []console.Peer {
+				var out []console.Peer
+				for _, c := range srv.Conns() {
+					out = append(out, console.Peer{ID: c.ID(), Addr: c.Peer()})
+				}
+				return out
+			},
+			SetTarget: func(addr string) error {
+				if addr != "" {
+					c := srv.Lookup(addr)
+					if c == nil {
+						return fmt.Errorf("no peer %s (see /peers)", addr)
+					}
+					addr = c.Peer()
+				}
+				mu.Lock()
+				target = addr
+				mu.Unlock()
+				return nil
+			},
+		}
+		done := make(chan error, 1)
+		go func() { done <- it.Run(ctx) }()
+		select {
+		case err := <-done:
+			cancel()
+			<-serveErr
+			if err == nil || errors.Is(err, context.Canceled) && ctx.Err() == nil {
+				return err
+			}
+			return err
+		case err := <-serveErr:
+			return err
+		}
+	}
+
+	// Pipe mode: stdin goes to every client, once there is one.
+	if !conv.f.net.recvOnly {
+		go func() {
+			select {
+			case <-first:
+			case <-ctx.Done():
+				return
+			}
+			br := bufio.NewReaderSize(st.in, 64<<10)
+			buf := make([]byte, 64<<10)
+			passthrough := conv.compose.Passthrough() && conv.spec.IsRaw() && !ep.IsPacket()
+			for {
+				var (
+					unit []byte
+					err  error
+				)
+				if passthrough {
+					var n int
+					n, err = br.Read(buf)
+					unit = buf[:n]
+				} else {
+					unit, err = br.ReadBytes('\n')
+				}
+				if len(unit) > 0 {
+					msg := unit
+					if !conv.compose.Passthrough() {
+						var cerr error
+						if msg, cerr = conv.compose.Message(nil, unit, ""); cerr != nil {
+							fmt.Fprintf(st.err, "sockit: %v\n", cerr)
+							continue
+						}
+					}
+					if serr := sendTo(msg, false); serr != nil {
+						fmt.Fprintf(st.err, "sockit: %v\n", serr)
+					}
+				}
+				if err != nil {
+					return // stdin ended: the server goes on
+				}
+			}
+		}()
+	}
+	return <-serveErr
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

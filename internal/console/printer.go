@@ -1,0 +1,267 @@
+// Package console is sockit's terminal front end: the log lines printed in
+// interactive mode and on stderr, hex dumps and timestamps in pipe mode,
+// and the prompt with line editing, history and slash commands.
+//
+// It renders events; it never touches a socket.
+package console
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	
+	"golang.org/x/term"
+
+	"github.com/sockit/sockit/internal/codec"
+	"github.com/sockit/sockit/internal/event"
+)
+
+// Printer renders events as log lines for people:
+//
+//	10:00:01.123 ← 127.0.0.1:8888  5 B  hello\n
+//	10:00:01.125 → 127.0.0.1:8888  3 B  hi\n
+//	10:00:02.000 * 127.0.0.1:51234 connected
+//
+// Data is decoded with the receive or send encoding and shown escaped where
+// it is not printable (never dropped), or as a hex dump.
+type Printer struct {
+	W       io.Writer
+	Hex     bool // hex dump instead of text
+	Color   bool
+	Server  bool // word open events as a server would
+	NoData  bool // print only connection events (pipe mode's -v on stderr)
+	ShowOut bool // print data sent, not only data received
+
+	mu      sync.Mutex
+	recvEnc atomic.Pointer[codec.Encoding]
+	sendEnc atomic.Pointer[codec.Encoding]
+	buf     []byte
+}
+
+// SetEncodings sets the encodings used to show received and sent data.
+func (p *Printer) SetEncodings(recv, send *codec.Encoding) {
+	p.recvEnc.Store(recv)
+	p.sendEnc.Store(send)
+}
+
+const (
+	dim   = "\x1b[2m"
+	green = "\x1b[32m"
+	cyan  = "\x1b[36m"
+	red   = "\x1b[31m"
+	reset = "\x1b[0m"
+)
+
+func (p *Printer) color(c string) string {
+	if p.Color {
+		return c
+	}
+	return ""
+}
+
+// Sink returns the printer as an event sink.
+func (p *Printer) Sink() event.Sink { return p.Print }
+
+// Print writes the log line(s) for e.
+func (p *Printer) Print(e *event.Event) {
+	if e.Kind == event.Data && (p.NoData || (e.Dir == event.Out && !p.ShowOut)) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.buf[:0]
+	b = append(b, p.color(dim)...)
+	b = e.Time.AppendFormat(b, "15:04:05.000")
+	b = append(b, p.color(reset)...)
+	b = append(b, ' ')
+	switch e.Kind {
+	case event.Data:
+		enc := p.recvEnc.Load()
+		if e.Dir == event.In {
+			b = append(b, p.color(green)...)
+			b = append(b, "← "...)
+		} else {
+			enc = p.sendEnc.Load()
+			b = append(b, p.color(cyan)...)
+			b = append(b, "→ "...)
+		}
+		b = append(b, e.Peer...)
+		b = append(b, p.color(reset)...)
+		b = append(b, "  "...)
+		b = strconv.AppendInt(b, int64(len(e.Data)), 10)
+		b = append(b, " B"...)
+		if p.Hex {
+			b = append(b, '\n')
+			start := len(b)
+			b = codec.AppendDump(b, e.Data, 0)
+			b = indent(b, start, "    ")
+		} else {
+			b = append(b, "  "...)
+			if enc == nil {
+				enc, _ = codec.Lookup("utf-8")
+			}
+			b = appendText(b, enc, e.Data)
+			b = append(b, '\n')
+		}
+	default:
+		b = append(b, p.color(dim)...)
+		b = append(b, "* "...)
+		b = append(b, Describe(e, p.Server)...)
+		b = append(b, p.color(reset)...)
+		b = append(b, '\n')
+	}
+	p.buf = b
+	p.W.Write(b)
+}
+
+// appendText appends the display form of data; after each escaped "\n"
+// inside the message the text continues on a new, indented line so that
+// multi-line messages stay readable.
+func appendText(b []byte, enc *codec.Encoding, data []byte) []byte {
+	start := len(b)
+	b = enc.AppendDisplay(b, data)
+	// Break after each `\n` escape that is not the last thing shown.
+	out := b[start:]
+	var lines int
+	for i := 0; i+1 < len(out); i++ {
+		if out[i] == '\\' {
+			if out[i+1] == 'n' && i+2 < len(out) {
+				lines++
+			}
+			i++
+		}
+	}
+	if lines == 0 {
+		return b
+	}
+	text := append([]byte(nil), out...)
+	b = b[:start]
+	for i := 0; i < len(text); i++ {
+		b = append(b, text[i])
+		if text[i] == '\\' && i+1 < len(text) {
+			i++
+			b = append(b, text[i])
+			if text[i] == 'n' && i+1 < len(text) {
+				b = append(b, "\n                 "...)
+			}
+		}
+	}
+	return b
+}
+
+// indent prefixes every line from start with pre.
+func indent(b []byte, start int, pre string) []byte {
+	body := append([]byte(nil), b[start:]...)
+	b = b[:start]
+	lineStart := true
+	for _, c := range body {
+		if lineStart {
+			b = append(b, pre...)
+			lineStart = false
+		}
+		b = append(b, c)
+		if c == '\n' {
+			lineStart = true
+		}
+	}
+	return b
+}
+
+// Describe words a non-data event in one line.
+func Describe(e *event.Event, server bool) string {
+	switch e.Kind {
+	case event.Listen:
+		return "listening on " + e.Local + " (" + e.Proto + ")" + suffix(e.Msg)
+	case event.Open:
+		if server {
+			return fmt.Sprintf("%s connected (#%d, %s)", e.Peer, e.Conn, e.Proto)
+		}
+		return fmt.Sprintf("connected to %s (%s, local %s)", e.Peer, e.Proto, e.Local)
+	case event.Close:
+		s := fmt.Sprintf("%s closed: %s (received %d B, sent %d B)", e.Peer, e.Reason, e.BytesIn, e.BytesOut)
+		if e.Err != "" {
+			s = fmt.Sprintf("%s closed: %s (received %d B, sent %d B)", e.Peer, e.Err, e.BytesIn, e.BytesOut)
+		}
+		return s
+	case event.Refused:
+		return fmt.Sprintf("%s refused: %s", e.Peer, e.Reason)
+	case event.Error:
+		if e.Peer != "" {
+			return e.Peer + ": " + e.Err
+		}
+		return e.Err
+	case event.Info:
+		return e.Msg
+	}
+	return string(e.Kind)
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + s
+}
+
+// HexDump writes received data as one continuous `hexdump -C` stream (pipe
+// mode with --hex), offsets counting across reads per conversation.
+type HexDump struct {
+	W      io.Writer
+	mu     sync.Mutex
+	offset map[uint64]int
+	buf    []byte
+}
+
+// Print is the event sink.
+func (h *HexDump) Print(e *event.Event) {
+	if e.Kind != event.Data || e.Dir != event.In {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.offset == nil {
+		h.offset = map[uint64]int{}
+	}
+	off := h.offset[e.Conn]
+	h.buf = codec.AppendDump(h.buf[:0], e.Data, off)
+	h.offset[e.Conn] = off + len(e.Data)
+	h.W.Write(h.buf)
+}
+
+// Stamped writes received data to W, each message on its own line after a
+// timestamp (pipe mode with -T).
+type Stamped struct {
+	W   io.Writer
+	Enc *codec.Encoding // nil writes the bytes as they are
+	mu  sync.Mutex
+	buf []byte
+}
+
+// Print is the event sink.
+func (s *Stamped) Print(e *event.Event) {
+	if e.Kind != event.Data || e.Dir != event.In {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := append(s.buf[:0], '[')
+	b = e.Time.AppendFormat(b, "15:04:05.000")
+	b = append(b, "] "...)
+	if s.Enc != nil {
+		text, _ := s.Enc.Decode(e.Data)
+		b = append(b, text...)
+	} else {
+		b = append(b, e.Data...)
+	}
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	s.buf = b
+	s.W.Write(b)
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

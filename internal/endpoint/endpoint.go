@@ -1,0 +1,257 @@
+// Package endpoint parses sockit's one endpoint syntax (tcp://HOST:PORT,
+// udp://…, tls://…, unix:///path, HOST:PORT, :PORT) and dials and listens
+// on what it names, with the socket options, proxies and --trace hooks the
+// CLI and the web UI share.
+//
+// It does not move data: that is the job of session, server and relay.
+package endpoint
+
+import (
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/sockit/sockit/internal/exitcode"
+)
+
+// Endpoint is a parsed endpoint. The zero value is not valid.
+type Endpoint struct {
+	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, tls, unix, unixgram
+	Host   string // host name or IP literal without brackets; empty means all interfaces
+	Port   int
+	Path   string // unix and unixgram only
+	Family int    // 0, 4 or 6: tcp4/udp4/-4 give 4, tcp6/udp6/-6 give 6
+}
+
+// Options change how Parse reads the shorthand forms.
+type Options struct {
+	UDP    bool // HOST:PORT and PORT mean udp:// (the -u flag)
+	Listen bool // PORT and :PORT are allowed (all interfaces)
+	Family int  // 4 or 6 forces the family (-4/-6)
+}
+
+const forms = "tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, tcp4|tcp6|udp4|udp6://…, unix:///PATH, unixgram:///PATH, HOST:PORT, [IPv6]:PORT, :PORT"
+
+func bad(input, format string, args ...any) error {
+	return exitcode.WithHint("Note that endpoints take these forms: "+forms,
+		"bad endpoint %q: "+format, append([]any{input}, args...)...)
+}
+
+// Parse reads one endpoint. Errors are *exitcode.UsageError values that name
+// the bad part and list the accepted forms.
+func Parse(s string, opt Options) (Endpoint, error) {
+	in := s
+	if s == "" {
+		return Endpoint{}, bad(in, "empty")
+	}
+	scheme := ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme = strings.ToLower(s[:i])
+		s = s[i+3:]
+		switch scheme {
+		case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "tls", "ssl":
+		case "unix", "unixgram":
+			if s == "" {
+				return Endpoint{}, bad(in, "missing socket path")
+			}
+			if strings.ContainsRune(s, 0) {
+				return Endpoint{}, bad(in, "socket path contains a NUL byte")
+			}
+			return Endpoint{Scheme: scheme, Path: s}, nil
+		default:
+			return Endpoint{}, bad(in, "unknown scheme %q", scheme)
+		}
+		if scheme == "ssl" {
+			scheme = "tls"
+		}
+	} else {
+		scheme = "tcp"
+		if opt.UDP {
+			scheme = "udp"
+		}
+	}
+	ep := Endpoint{Scheme: scheme}
+	switch scheme {
+	case "tcp4", "udp4":
+		ep.Family = 4
+	case "tcp6", "udp6":
+		ep.Family = 6
+	}
+	if opt.Family != 0 {
+		if ep.Family != 0 && ep.Family != opt.Family {
+			return Endpoint{}, bad(in, "scheme %s conflicts with -%d", scheme, opt.Family)
+		}
+		ep.Family = opt.Family
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		return Endpoint{}, bad(in, "unexpected %q after the port", s[i:])
+	}
+
+	host, port, err := splitHostPort(s)
+	if err != nil {
+		if !opt.Listen || strings.ContainsAny(s, ":[]") {
+			return Endpoint{}, bad(in, "%v", err)
+		}
+		// A bare PORT on the listen side.
+		host, port = "", s
+	}
+	p, err := parsePort(port)
+	if err != nil {
+		return Endpoint{}, bad(in, "%v", err)
+	}
+	if host == "" && !opt.Listen {
+		return Endpoint{}, bad(in, "missing host (a client needs HOST:PORT)")
+	}
+	if strings.HasPrefix(host, "[") || strings.ContainsAny(host, "[] \t/\\") {
+		return Endpoint{}, bad(in, "bad host %q", host)
+	}
+	if strings.Contains(host, ":") {
+		// Only an IPv6 literal may contain colons.
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() {
+			return Endpoint{}, bad(in, "bad IPv6 address %q", host)
+		}
+		if ep.Family == 4 {
+			return Endpoint{}, bad(in, "IPv6 address %s with an IPv4-only scheme or -4", host)
+		}
+	} else if a, err := netip.ParseAddr(host); err == nil && a.Is4() && ep.Family == 6 {
+		return Endpoint{}, bad(in, "IPv4 address %s with an IPv6-only scheme or -6", host)
+	}
+	ep.Host, ep.Port = host, p
+	return ep, nil
+}
+
+// splitHostPort is net.SplitHostPort with messages written for sockit's users.
+func splitHostPort(s string) (host, port string, err error) {
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", errorString("unbalanced brackets: missing ']'")
+		}
+		host = s[1:end]
+		rest := s[end+1:]
+		if rest == "" {
+			return "", "", errorString("missing port after ']'")
+		}
+		if rest[0] != ':' {
+			return "", "", errorString("expected ':PORT' after ']'")
+		}
+		if host == "" {
+			return "", "", errorString("empty IPv6 address in brackets")
+		}
+		return host, rest[1:], nil
+	}
+	if strings.ContainsRune(s, ']') {
+		return "", "", errorString("unbalanced brackets: missing '['")
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return "", "", errorString("missing port (write HOST:PORT)")
+	}
+	host, port = s[:i], s[i+1:]
+	if strings.Contains(host, ":") {
+		return "", "", errorString("IPv6 addresses need brackets: [" + host + "]:" + port)
+	}
+	return host, port, nil
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func parsePort(s string) (int, error) {
+	if s == "" {
+		return 0, errorString("missing port")
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			if p, err := net.LookupPort("tcp", s); err == nil && strings.IndexFunc(s, isLetter) >= 0 {
+				return p, nil // service names: http, ssh…
+			}
+			return 0, errorString("port " + strconv.Quote(s) + " is not a number")
+		}
+	}
+	if len(s) > 5 {
+		return 0, errorString("port " + s + " is out of range (0-65535)")
+	}
+	p, _ := strconv.Atoi(s)
+	if p > 65535 {
+		return 0, errorString("port " + s + " is out of range (0-65535)")
+	}
+	return p, nil
+}
+
+func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
+
+// Network is the Go network name for net.Dial and net.Listen.
+func (e Endpoint) Network() string {
+	switch e.Scheme {
+	case "unix", "unixgram":
+		return e.Scheme
+	}
+	base := "tcp"
+	if e.IsUDP() {
+		base = "udp"
+	}
+	switch e.Family {
+	case 4:
+		return base + "4"
+	case 6:
+		return base + "6"
+	}
+	return base
+}
+
+// Address is the host:port or path part, as net.Dial wants it.
+func (e Endpoint) Address() string {
+	if e.IsUnix() {
+		return e.Path
+	}
+	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
+}
+
+// IsUDP reports whether e is a UDP endpoint.
+func (e Endpoint) IsUDP() bool { return strings.HasPrefix(e.Scheme, "udp") }
+
+// IsUnix reports whether e is a Unix socket endpoint.
+func (e Endpoint) IsUnix() bool { return strings.HasPrefix(e.Scheme, "unix") }
+
+// IsTLS reports whether e asks for TLS.
+func (e Endpoint) IsTLS() bool { return e.Scheme == "tls" }
+
+// IsPacket reports whether e carries datagrams (udp, unixgram) rather than a stream.
+func (e Endpoint) IsPacket() bool { return e.IsUDP() || e.Scheme == "unixgram" }
+
+// Proto is the short protocol name used in events: tcp, udp, tls, unix, unixgram.
+func (e Endpoint) Proto() string {
+	switch {
+	case e.IsUDP():
+		return "udp"
+	case e.IsTLS():
+		return "tls"
+	case e.IsUnix():
+		return e.Scheme
+	}
+	return "tcp"
+}
+
+// String is the canonical form: Parse(e.String()) gives e back.
+func (e Endpoint) String() string {
+	if e.IsUnix() {
+		return e.Scheme + "://" + e.Path
+	}
+	scheme := e.Scheme
+	if e.Family != 0 && (scheme == "tcp" || scheme == "udp") {
+		scheme += strconv.Itoa(e.Family)
+	}
+	return scheme + "://" + e.Address()
+}
+
+// WithTLS returns e with TLS turned on (the --tls flag).
+func (e Endpoint) WithTLS() Endpoint {
+	if e.Scheme == "tcp" || e.Scheme == "tcp4" || e.Scheme == "tcp6" {
+		e.Scheme = "tls"
+	}
+	return e
+}

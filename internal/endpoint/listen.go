@@ -1,0 +1,144 @@
+package endpoint
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ListenConfig opens servers on endpoints. The zero value listens with
+// SO_REUSEADDR on (as Go and every server does) and the default backlog.
+type ListenConfig struct {
+	NoReuseAddr bool        // --reuseaddr=false
+	ReusePort   bool        // SO_REUSEPORT, for several sockets on one port
+	Buffer      int         // SO_SNDBUF and SO_RCVBUF, 0 for the default
+	TLS         *tls.Config // server config for tls:// endpoints
+	Trace       Tracer
+}
+
+// Listen opens a stream listener (tcp, tls, unix) on ep.
+func (lc *ListenConfig) Listen(ctx context.Context, ep Endpoint) (net.Listener, error) {
+	if ep.IsPacket() {
+		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("datagram endpoint needs ListenPacket")}
+	}
+	if ep.IsUnix() {
+		removeStaleSocket(ep.Path)
+	}
+	nlc := net.ListenConfig{Control: lc.control(ep), KeepAlive: -1}
+	ln, err := nlc.Listen(ctx, ep.Network(), ep.Address())
+	if err != nil {
+		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: err}
+	}
+	if lc.Trace != nil {
+		lc.Trace("listen(fd %d, backlog %d)  now accepting on %s", fdOf(ln), somaxconn(), ln.Addr())
+	}
+	if ep.IsTLS() {
+		if lc.TLS == nil {
+			ln.Close()
+			return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("no TLS configuration")}
+		}
+		ln = tls.NewListener(ln, lc.TLS)
+	}
+	if lc.Trace != nil {
+		ln = &traceListener{Listener: ln, t: lc.Trace}
+	}
+	return ln, nil
+}
+
+// ListenPacket opens a datagram socket (udp, unixgram) bound to ep.
+func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.PacketConn, error) {
+	if !ep.IsPacket() {
+		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("stream endpoint needs Listen")}
+	}
+	if ep.IsUnix() {
+		removeStaleSocket(ep.Path)
+	}
+	nlc := net.ListenConfig{Control: lc.control(ep)}
+	pc, err := nlc.ListenPacket(ctx, ep.Network(), ep.Address())
+	if err != nil {
+		return nil, &OpError{Op: "bind", Endpoint: ep.String(), Err: err}
+	}
+	if lc.Trace != nil {
+		lc.Trace("bound %s (fd %d): UDP has no listen() or accept(); recvfrom() waits for datagrams from anyone", pc.LocalAddr(), fdOf(pc))
+	}
+	return pc, nil
+}
+
+func (lc *ListenConfig) control(ep Endpoint) func(network, address string, c syscall.RawConn) error {
+	return func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			ifd := int(fd)
+			if lc.Trace != nil {
+				lc.Trace.socket(network, ifd)
+			}
+			if !ep.IsUnix() {
+				reuse := 1
+				if lc.NoReuseAddr {
+					reuse = 0
+				}
+				if serr = unix.SetsockoptInt(ifd, unix.SOL_SOCKET, unix.SO_REUSEADDR, reuse); serr != nil {
+					return
+				}
+				if lc.Trace != nil && reuse == 1 {
+					lc.Trace("setsockopt(fd %d, SO_REUSEADDR, 1)  (restart without waiting for TIME_WAIT)", ifd)
+				}
+				if lc.ReusePort {
+					if serr = unix.SetsockoptInt(ifd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); serr != nil {
+						return
+					}
+				}
+			}
+			if serr = setBuffers(ifd, lc.Buffer, lc.Trace); serr != nil {
+				return
+			}
+			if lc.Trace != nil {
+				lc.Trace("bind(fd %d, %s)", ifd, address)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}
+}
+
+// removeStaleSocket removes a Unix socket file that nothing listens on any
+// more, left behind by a server that was killed.
+func removeStaleSocket(path string) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return
+	}
+	for _, network := range []string{"unix", "unixgram"} {
+		c, err := net.DialTimeout(network, path, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return // alive: let listen fail with "address already in use"
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EPROTOTYPE) {
+			return
+		}
+	}
+	os.Remove(path)
+}
+
+type traceListener struct {
+	net.Listener
+	t Tracer
+}
+
+func (l *traceListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.t.Accepted(c)
+	return l.t.wrap(c), nil
+}

@@ -1,0 +1,207 @@
+package endpoint
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sockit/sockit/internal/exitcode"
+)
+
+// TLSOptions are the TLS flags of SPEC §2.5, shared by the CLI and the UI.
+// The zero value verifies servers by the system roots, TLS 1.2 and newer.
+type TLSOptions struct {
+	Cert, Key             string   // server certificate (listen), PEM files
+	CA                    string   // roots to verify the peer by, PEM file
+	Pin                   string   // SHA-256 of the peer's certificate, hex (colons allowed) or base64
+	Insecure              bool     // accept any server certificate
+	SNI                   string   // server name to send and verify
+	ClientCert, ClientKey string   // client certificate (connect)
+	ALPN                  []string // protocols to offer or accept
+	Min                   string   // "1.2" (default) or "1.3"
+}
+
+func (o TLSOptions) minVersion() (uint16, error) {
+	switch o.Min {
+	case "", "1.2", "tls1.2", "TLS1.2":
+		return tls.VersionTLS12, nil
+	case "1.3", "tls1.3", "TLS1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, exitcode.WithHint("Note that sockit speaks TLS 1.2 and newer only.",
+		"bad --tls-min %q: want 1.2 or 1.3", o.Min)
+}
+
+// Client builds the configuration for dialing tls:// endpoints.
+func (o TLSOptions) Client() (*tls.Config, error) {
+	min, err := o.minVersion()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: min, ServerName: o.SNI, NextProtos: o.ALPN}
+	if o.CA != "" {
+		pool, err := loadPool(o.CA)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = pool
+	}
+	if o.ClientCert != "" || o.ClientKey != "" {
+		cert, err := loadPair(o.ClientCert, o.ClientKey, "--client-cert", "--client-key")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if o.Insecure {
+		cfg.InsecureSkipVerify = true
+	}
+	if o.Pin != "" {
+		want, err := ParsePin(o.Pin)
+		if err != nil {
+			return nil, err
+		}
+		// The pin replaces chain verification: exactly that certificate is
+		// accepted, whoever signed it.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return fmt.Errorf("server sent no certificate")
+			}
+			got := sha256.Sum256(raw[0])
+			if !bytes.Equal(got[:], want) {
+				return fmt.Errorf("certificate pin mismatch: server has SHA256 %s, --pin wants %s", Fingerprint(raw[0]), formatFP(want))
+			}
+			return nil
+		}
+	}
+	return cfg, nil
+}
+
+// Server builds the configuration for tls:// listeners. Without --cert it
+// makes an ephemeral self-signed certificate and returns its fingerprint so
+// the caller can print it for clients to --pin.
+func (o TLSOptions) Server() (cfg *tls.Config, fingerprint string, err error) {
+	min, err := o.minVersion()
+	if err != nil {
+		return nil, "", err
+	}
+	var cert tls.Certificate
+	if o.Cert != "" || o.Key != "" {
+		cert, err = loadPair(o.Cert, o.Key, "--cert", "--key")
+	} else {
+		cert, err = SelfSigned([]string{"localhost", "127.0.0.1", "::1"})
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	cfg = &tls.Config{MinVersion: min, Certificates: []tls.Certificate{cert}, NextProtos: o.ALPN}
+	if o.CA != "" {
+		pool, err := loadPool(o.CA)
+		if err != nil {
+			return nil, "", err
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, Fingerprint(cert.Certificate[0]), nil
+}
+
+// SelfSigned makes an ECDSA P-256 certificate valid for a day for hosts.
+func SelfSigned(hosts []string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "sockit ephemeral"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range hosts {
+		if ip := parseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// Fingerprint is the SHA-256 of a DER certificate, as colon-separated hex.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	return formatFP(sum[:])
+}
+
+func formatFP(b []byte) string {
+	h := strings.ToUpper(hex.EncodeToString(b))
+	var sb strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			sb.WriteByte(':')
+		}
+		sb.WriteString(h[i : i+2])
+	}
+	return sb.String()
+}
+
+// ParsePin reads a SHA-256 pin: 64 hex digits with or without colons, or
+// the 44-character base64 form (optionally prefixed "sha256/").
+func ParsePin(s string) ([]byte, error) {
+	t := strings.TrimPrefix(strings.TrimPrefix(s, "sha256/"), "sha256:")
+	h := strings.NewReplacer(":", "", " ", "").Replace(t)
+	if b, err := hex.DecodeString(h); err == nil && len(b) == sha256.Size {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(t); err == nil && len(b) == sha256.Size {
+		return b, nil
+	}
+	return nil, exitcode.Usagef("bad --pin %q: want the SHA-256 fingerprint as 64 hex digits (colons allowed) or base64", s)
+}
+
+func loadPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, exitcode.Usagef("--ca: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, exitcode.Usagef("--ca %s: no PEM certificates in it", path)
+	}
+	return pool, nil
+}
+
+func loadPair(cert, key, certFlag, keyFlag string) (tls.Certificate, error) {
+	if cert == "" || key == "" {
+		return tls.Certificate{}, exitcode.Usagef("%s and %s go together", certFlag, keyFlag)
+	}
+	c, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return tls.Certificate{}, exitcode.Usagef("%s/%s: %v", certFlag, keyFlag, err)
+	}
+	return c, nil
+}
+
+func parseIP(s string) net.IP { return net.ParseIP(s) }

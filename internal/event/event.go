@@ -1,0 +1,92 @@
+// Package event is the one record of what happened on sockit's sockets:
+// listeners opening, peers connecting, data in and out, closes and errors.
+// Every observer (the terminal printer, --json, --record, the web UI,
+// counters) reads the same events, so the front ends cannot drift apart and
+// replay reads exactly what --record wrote.
+//
+// It does no I/O on sockets and keeps no state beyond what a writer needs.
+package event
+
+import (
+	"sync"
+	"time"
+)
+
+// Kind says what an event is about.
+type Kind string
+
+const (
+	Listen  Kind = "listen"  // a server is ready: Local is its address
+	Open    Kind = "open"    // a conversation began: Peer connected or first datagram
+	Data    Kind = "data"    // bytes crossed the socket in Dir
+	Close   Kind = "close"   // a conversation ended; Reason says why
+	Refused Kind = "refused" // a peer was turned away (--allow/--deny, --max-conns)
+	Error   Kind = "error"   // something failed; Err says what
+	Info    Kind = "info"    // a note for people (TLS fingerprint, proxy…)
+)
+
+// Dir is the direction of a data event.
+type Dir string
+
+const (
+	In  Dir = "in"
+	Out Dir = "out"
+)
+
+// Event is one thing that happened. Data aliases a buffer that is only
+// valid during the Sink call: observers that keep it must copy it.
+type Event struct {
+	Time     time.Time
+	Kind     Kind
+	Conn     uint64 // conversation id, 0 for server-wide events
+	Proto    string // tcp, udp, tls, unix, unixgram
+	Local    string
+	Peer     string
+	Dir      Dir
+	Data     []byte
+	Err      string
+	Reason   string // close and refused: why
+	Msg      string // info: the note
+	BytesIn  int64  // close: totals for the conversation
+	BytesOut int64
+}
+
+// Sink receives events. It is called synchronously on the goroutine that
+// moved the data, so it must be quick and must not keep Data.
+type Sink func(*Event)
+
+// Tee returns a Sink that calls each non-nil sink in turn, or nil when
+// there are none (so callers can take the fast path).
+func Tee(sinks ...Sink) Sink {
+	var live []Sink
+	for _, s := range sinks {
+		if s != nil {
+			live = append(live, s)
+		}
+	}
+	switch len(live) {
+	case 0:
+		return nil
+	case 1:
+		return live[0]
+	}
+	return func(e *Event) {
+		for _, s := range live {
+			s(e)
+		}
+	}
+}
+
+// Locked returns a Sink that serialises calls to s, for observers fed by
+// many conversations at once.
+func Locked(s Sink) Sink {
+	if s == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(e *Event) {
+		mu.Lock()
+		s(e)
+		mu.Unlock()
+	}
+}

@@ -1,0 +1,273 @@
+package event
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// The JSON form of an event, one object per line, is shared by --json,
+// --record and the web UI's log download:
+//
+//	{"t":"2026-11-26T10:00:00.123456789Z","event":"data","conn":1,"proto":"tcp",
+//	 "local":"127.0.0.1:8888","peer":"127.0.0.1:51234","dir":"in","len":5,
+//	 "text":"hello","hex":"68656c6c6f"}
+//
+// Field by field: t (RFC 3339, nanoseconds), event (listen, open, data,
+// close, refused, error, info), conn (conversation id; 0 for the server
+// itself), proto, local, peer, dir (in or out), len (bytes), text (the bytes
+// decoded with the session's encoding; undecodable bytes become U+FFFD),
+// hex (the exact bytes, --json), data (the exact bytes in base64, --record),
+// reason, error, msg, bytes_in and bytes_out (totals on close).
+// Readers take the bytes from data, else hex, else text.
+
+// Decoder turns the bytes of a data event into text for the "text" field.
+// A nil Decoder reads them as UTF-8.
+type Decoder func(p []byte) string
+
+// Writer writes events as JSON lines. It is safe for concurrent use.
+type Writer struct {
+	mu     sync.Mutex
+	w      *bufio.Writer
+	flush  bool
+	hex    bool
+	base64 bool
+	decode Decoder
+	buf    []byte
+	err    error
+}
+
+// WriterOptions choose which forms of the bytes a Writer includes.
+type WriterOptions struct {
+	Hex    bool    // the "hex" field (--json)
+	Base64 bool    // the "data" field (--record)
+	Decode Decoder // for the "text" field
+	Flush  bool    // flush after every event (interactive consumers)
+}
+
+// NewWriter returns a Writer on w.
+func NewWriter(w io.Writer, opt WriterOptions) *Writer {
+	return &Writer{w: bufio.NewWriterSize(w, 64<<10), flush: opt.Flush, hex: opt.Hex, base64: opt.Base64, decode: opt.Decode}
+}
+
+// Write writes one event.
+func (w *Writer) Write(e *Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = w.AppendJSON(w.buf[:0], e)
+	w.buf = append(w.buf, '\n')
+	if _, err := w.w.Write(w.buf); err != nil && w.err == nil {
+		w.err = err
+	}
+	if w.flush {
+		w.w.Flush()
+	}
+}
+
+// Sink returns w.Write as a Sink.
+func (w *Writer) Sink() Sink { return w.Write }
+
+// Flush writes out buffered events and returns the first write error.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.w.Flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// AppendJSON appends e's JSON object (no newline) to dst.
+func (w *Writer) AppendJSON(dst []byte, e *Event) []byte {
+	dst = append(dst, `{"t":"`...)
+	dst = e.Time.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","event":"`...)
+	dst = append(dst, e.Kind...)
+	dst = append(dst, '"')
+	if e.Conn != 0 {
+		dst = append(dst, `,"conn":`...)
+		dst = strconv.AppendUint(dst, e.Conn, 10)
+	}
+	dst = appendField(dst, "proto", e.Proto)
+	dst = appendField(dst, "local", e.Local)
+	dst = appendField(dst, "peer", e.Peer)
+	if e.Kind == Data {
+		dst = appendField(dst, "dir", string(e.Dir))
+		dst = append(dst, `,"len":`...)
+		dst = strconv.AppendInt(dst, int64(len(e.Data)), 10)
+		var text string
+		if w.decode != nil {
+			text = w.decode(e.Data)
+		} else {
+			text = string(e.Data)
+		}
+		dst = append(dst, `,"text":`...)
+		dst = appendString(dst, text)
+		if w.hex {
+			dst = append(dst, `,"hex":"`...)
+			dst = hex.AppendEncode(dst, e.Data)
+			dst = append(dst, '"')
+		}
+		if w.base64 {
+			dst = append(dst, `,"data":"`...)
+			dst = base64.StdEncoding.AppendEncode(dst, e.Data)
+			dst = append(dst, '"')
+		}
+	}
+	dst = appendField(dst, "reason", e.Reason)
+	dst = appendField(dst, "error", e.Err)
+	dst = appendField(dst, "msg", e.Msg)
+	if e.Kind == Close {
+		dst = append(dst, `,"bytes_in":`...)
+		dst = strconv.AppendInt(dst, e.BytesIn, 10)
+		dst = append(dst, `,"bytes_out":`...)
+		dst = strconv.AppendInt(dst, e.BytesOut, 10)
+	}
+	return append(dst, '}')
+}
+
+func appendField(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return appendString(dst, v)
+}
+
+// appendString appends s as a JSON string; invalid UTF-8 becomes U+FFFD as
+// encoding/json does.
+func appendString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x7f:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, `\u202`...)
+			dst = append(dst, hexDigits[r&0xf])
+		default:
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
+
+// Record is an event as read back from JSON lines.
+type Record struct {
+	T        time.Time `json:"t"`
+	Event    Kind      `json:"event"`
+	Conn     uint64    `json:"conn,omitempty"`
+	Proto    string    `json:"proto,omitempty"`
+	Local    string    `json:"local,omitempty"`
+	Peer     string    `json:"peer,omitempty"`
+	Dir      Dir       `json:"dir,omitempty"`
+	Len      int       `json:"len,omitempty"`
+	Text     *string   `json:"text,omitempty"`
+	Hex      string    `json:"hex,omitempty"`
+	Data     string    `json:"data,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Msg      string    `json:"msg,omitempty"`
+	BytesIn  int64     `json:"bytes_in,omitempty"`
+	BytesOut int64     `json:"bytes_out,omitempty"`
+}
+
+// Bytes returns the data of a data record, from data, hex or text.
+func (r *Record) Bytes() ([]byte, error) {
+	switch {
+	case r.Data != "":
+		return base64.StdEncoding.DecodeString(r.Data)
+	case r.Hex != "":
+		return hex.DecodeString(r.Hex)
+	case r.Text != nil:
+		return []byte(*r.Text), nil
+	}
+	return nil, nil
+}
+
+// ParseLine reads one JSON line into a Record and checks it is an event.
+func ParseLine(line []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Record{}, err
+	}
+	switch r.Event {
+	case Listen, Open, Data, Close, Refused, Error, Info:
+	default:
+		return Record{}, fmt.Errorf("unknown event %q", r.Event)
+	}
+	if r.Event == Data {
+		if r.Dir != In && r.Dir != Out {
+			return Record{}, fmt.Errorf("data event with dir %q (want in or out)", r.Dir)
+		}
+		b, err := r.Bytes()
+		if err != nil {
+			return Record{}, fmt.Errorf("data event: %v", err)
+		}
+		if r.Len != 0 && r.Len != len(b) {
+			return Record{}, fmt.Errorf("data event says len %d but carries %d bytes", r.Len, len(b))
+		}
+	}
+	return r, nil
+}
+
+// ReadAll reads a transcript: JSON lines, blank lines ignored. Errors name
+// the line number.
+func ReadAll(r io.Reader) ([]Record, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	var out []Record
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		if len(trimSpace(line)) == 0 {
+			continue
+		}
+		rec, err := ParseLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %v", n, err)
+		}
+		out = append(out, rec)
+	}
+	return out, sc.Err()
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"context"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/event"
+)
+
+// queueLen is how many datagrams wait for a slow peer handler before new
+// ones are dropped (and counted): UDP may lose datagrams, a server must not
+// grow without bound because one handler is slow.
+const queueLen = 512
+
+// ServePacket reads datagrams on pc and sorts them by sender: a datagram
+// from a new address starts a conversation (a peer) whose replies go back
+// to that address; a peer ends when Handler returns, usually at its idle
+// timeout. It returns when ctx is cancelled.
+func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
+	s.init(protoOf(pc.LocalAddr()))
+	s.emit(&event.Event{Kind: event.Listen, Local: pc.LocalAddr().String()})
+	stop := context.AfterFunc(ctx, func() { pc.Close() })
+	defer stop()
+
+	var (
+		mu      sync.Mutex
+		peers   = map[string]*udpPeer{}
+		refused = map[string]bool{}
+		first   string // with Once, the only peer served
+		fd      = -1
+	)
+	if s.Trace != nil {
+		fd = endpoint.FD(pc)
+	}
+	buf := make([]byte, 65536)
+	for {
+		n, addr, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if isTemporary(err) {
+				continue
+			}
+			s.closeAll("server shutting down")
+			s.wg.Wait()
+			return err
+		}
+		if addr == nil {
+			continue // an unnamed unixgram sender: nowhere to reply
+		}
+		key := addr.String()
+		if s.Trace != nil {
+			s.Trace("recvfrom(fd %d) -> %d bytes from %s", fd, n, key)
+		}
+		mu.Lock()
+		p := peers[key]
+		mu.Unlock()
+		if p == nil {
+			if s.Once && first != "" && key != first {
+				if !refused[key] && len(refused) < 1024 {
+					refused[key] = true
+					s.emit(&event.Event{Kind: event.Refused, Peer: key, Reason: "serving one peer only (use -k for many)"})
+				}
+				continue
+			}
+			if !s.admit(addr) {
+				continue
+			}
+			first = key
+			p = &udpPeer{pc: pc, addr: addr, in: make(chan []byte, queueLen), closed: make(chan struct{}), trace: s.Trace, fd: fd}
+			p.onClose = func() {
+				mu.Lock()
+				if peers[key] == p {
+					delete(peers, key)
+				}
+				mu.Unlock()
+			}
+			mu.Lock()
+			peers[key] = p
+			mu.Unlock()
+			s.start(ctx, p, true, nil)
+		}
+		d := getBuf(n)
+		copy(d, buf[:n])
+		select {
+		case p.in <- d:
+		default:
+			putBuf(d)
+			if s.dropped.Add(1)%1000 == 1 {
+				s.emit(&event.Event{Kind: event.Error, Peer: key, Err: "datagrams dropped: the handler is not keeping up"})
+			}
+		}
+	}
+	s.closeAll("server shutting down")
+	s.wg.Wait()
+	return ctx.Err()
+}
+
+// Dropped is the number of datagrams dropped because a peer's queue was full.
+func (s *Server) Dropped() int64 { return s.dropped.Load() }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func getBuf(n int) []byte {
+	if n > 2048 {
+		return make([]byte, n)
+	}
+	bp := bufPool.Get().(*[]byte)
+	return (*bp)[:n]
+}
+
+func putBuf(b []byte) {
+	if cap(b) == 2048 {
+		b = b[:0]
+		bufPool.Put(&b)
+	}
+}
+
+// udpPeer is one sender on a shared datagram socket, seen as a net.Conn:
+// Read returns its next datagram, Write sends one datagram back to it.
+type udpPeer struct {
+	pc      net.PacketConn
+	addr    net.Addr
+	in      chan []byte
+	closed  chan struct{}
+	once    sync.Once
+	onClose func()
+	trace   endpoint.Tracer
+	fd      int
+
+	dmu      sync.Mutex
+	deadline time.Time
+	wake     chan struct{} // a new deadline was set while a Read waits
+}
+
+func (p *udpPeer) Read(b []byte) (int, error) {
+	for {
+		p.dmu.Lock()
+		dl := p.deadline
+		if p.wake == nil {
+			p.wake = make(chan struct{}, 1)
+		}
+		wake := p.wake
+		p.dmu.Unlock()
+		var timeout <-chan time.Time
+		var t *time.Timer
+		if !dl.IsZero() {
+			d := time.Until(dl)
+			if d <= 0 {
+				return 0, os.ErrDeadlineExceeded
+			}
+			t = time.NewTimer(d)
+			timeout = t.C
+		}
+		select {
+		case d := <-p.in:
+			stopTimer(t)
+			n := copy(b, d)
+			putBuf(d)
+			return n, nil
+		case <-p.closed:
+			stopTimer(t)
+			return 0, net.ErrClosed
+		case <-timeout:
+			return 0, os.ErrDeadlineExceeded
+		case <-wake:
+			stopTimer(t)
+		}
+	}
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+func (p *udpPeer) Write(b []byte) (int, error) {
+	select {
+	case <-p.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	n, err := p.pc.WriteTo(b, p.addr)
+	if p.trace != nil {
+		p.trace("sendto(fd %d, %s) <- %d bytes", p.fd, p.addr, n)
+	}
+	return n, err
+}
+
+func (p *udpPeer) Close() error {
+	p.once.Do(func() {
+		close(p.closed)
+		if p.onClose != nil {
+			p.onClose()
+		}
+	})
+	return nil
+}
+
+func (p *udpPeer) LocalAddr() net.Addr  { return p.pc.LocalAddr() }
+func (p *udpPeer) RemoteAddr() net.Addr { return p.addr }
+
+func (p *udpPeer) SetDeadline(t time.Time) error { return p.SetReadDeadline(t) }
+
+func (p *udpPeer) SetReadDeadline(t time.Time) error {
+	p.dmu.Lock()
+	p.deadline = t
+	if p.wake == nil {
+		p.wake = make(chan struct{}, 1)
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	p.dmu.Unlock()
+	return nil
+}
+
+func (p *udpPeer) SetWriteDeadline(time.Time) error { return nil }
+

@@ -1,0 +1,324 @@
+// Package session is one conversation with one peer: a TCP, TLS or Unix
+// stream connection, or one remote address of a UDP socket. A Conn reads
+// whole messages (by the framing asked for), writes messages, half-closes,
+// keeps byte counts and reports every step as an event.
+//
+// When nobody observes the data (no Sink), a Conn stays out of the way:
+// NetConn gives the bare connection so callers can io.Copy and let the
+// kernel splice.
+package session
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/frame"
+)
+
+// Options configure a Conn. The zero value reads raw chunks and observes
+// nothing.
+type Options struct {
+	ID          uint64
+	Proto       string        // tcp, udp, tls, unix, unixgram
+	Frame       frame.Spec    // message framing on streams; ignored for datagrams
+	MaxMessage  int           // largest framed message, 0 for frame.DefaultMax
+	Sink        event.Sink    // nil: no data events
+	IdleTimeout time.Duration // close after this long with no traffic either way; 0 never
+	Packet      bool          // each Read of the connection is one datagram
+	BufSize     int           // raw read buffer, 0 for 64 KiB
+	Tap         io.Writer     // gets every byte read, before framing (-o FILE, pipe stdout)
+}
+
+// Conn is one conversation.
+type Conn struct {
+	nc     net.Conn
+	id     uint64
+	proto  string
+	local  string
+	peer   string
+	sink   event.Sink
+	frame  frame.Spec
+	packet bool
+	dec    *frame.Decoder
+	buf    []byte
+	idle   time.Duration
+	tap    io.Writer
+	tapErr error
+
+	lastWrite atomic.Int64 // unix nanoseconds
+	in, out   atomic.Int64
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	closeOnce sync.Once
+	reason    atomic.Pointer[string]
+}
+
+// New wraps nc and emits the open event.
+func New(nc net.Conn, opt Options) *Conn {
+	c := &Conn{
+		nc:     nc,
+		id:     opt.ID,
+		proto:  opt.Proto,
+		sink:   opt.Sink,
+		frame:  opt.Frame,
+		packet: opt.Packet,
+		idle:   opt.IdleTimeout,
+		tap:    opt.Tap,
+	}
+	if a := nc.LocalAddr(); a != nil {
+		c.local = a.String()
+	}
+	if a := nc.RemoteAddr(); a != nil {
+		c.peer = a.String()
+	}
+	if c.peer == "" || c.peer == "@" {
+		c.peer = "unix:" + c.local
+	}
+	if !c.packet && !opt.Frame.IsRaw() {
+		c.dec = frame.NewDecoder(idleReader{c}, opt.Frame, opt.MaxMessage)
+	} else {
+		size := opt.BufSize
+		if size <= 0 {
+			size = 64 << 10
+		}
+		c.buf = make([]byte, size)
+	}
+	c.emit(&event.Event{Kind: event.Open})
+	return c
+}
+
+// ID is the conversation's number, unique within its server or client.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Peer is the remote address.
+func (c *Conn) Peer() string { return c.peer }
+
+// Local is the local address.
+func (c *Conn) Local() string { return c.local }
+
+// Proto is tcp, udp, tls, unix or unixgram.
+func (c *Conn) Proto() string { return c.proto }
+
+// NetConn is the underlying connection, for the fast path.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Observed reports whether data events go anywhere.
+func (c *Conn) Observed() bool { return c.sink != nil }
+
+// Framed reports whether reads return framed messages rather than chunks.
+func (c *Conn) Framed() bool { return c.dec != nil }
+
+// Packet reports whether the conversation carries datagrams.
+func (c *Conn) Packet() bool { return c.packet }
+
+// HasIdle reports whether an idle timeout applies.
+func (c *Conn) HasIdle() bool { return c.idle > 0 }
+
+// Stats returns the bytes received and sent so far.
+func (c *Conn) Stats() (in, out int64) { return c.in.Load(), c.out.Load() }
+
+// AddStats counts bytes moved on the fast path, outside Read and Write.
+func (c *Conn) AddStats(in, out int64) {
+	c.in.Add(in)
+	c.out.Add(out)
+}
+
+func (c *Conn) emit(e *event.Event) {
+	if c.sink == nil {
+		return
+	}
+	e.Time = time.Now()
+	e.Conn = c.id
+	e.Proto = c.proto
+	e.Local = c.local
+	e.Peer = c.peer
+	c.sink(e)
+}
+
+// Read returns the next message: one framed message, one datagram, or on
+// raw streams whatever one read returned. The slice is valid until the next
+// Read. At the end it returns io.EOF.
+func (c *Conn) Read() ([]byte, error) {
+	var (
+		p   []byte
+		err error
+	)
+	if c.dec != nil {
+		p, err = c.dec.Next()
+		if err != nil {
+			return nil, c.opError("recv", err)
+		}
+	} else {
+		var n int
+		n, err = idleReader{c}.Read(c.buf)
+		if n == 0 {
+			if err == nil && !c.packet {
+				return c.Read()
+			}
+			if err != nil {
+				return nil, c.opError("recv", err)
+			}
+		}
+		p = c.buf[:n]
+		err = nil
+	}
+	c.in.Add(int64(len(p)))
+	if c.sink != nil {
+		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
+	}
+	return p, nil
+}
+
+// SetTap makes w receive every byte read from now on, before framing. Call
+// it before the first Read.
+func (c *Conn) SetTap(w io.Writer) { c.tap = w }
+
+// TapErr is the first error writing to the tap, if any.
+func (c *Conn) TapErr() error { return c.tapErr }
+
+// idleReader applies the idle timeout as a read deadline that is pushed
+// forward while the connection keeps writing.
+type idleReader struct{ c *Conn }
+
+func (r idleReader) Read(p []byte) (int, error) {
+	n, err := r.read(p)
+	if n > 0 && r.c.tap != nil {
+		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.tapErr == nil {
+			r.c.tapErr = werr
+			// The local output is gone (a closed stdout pipe): stop here
+			// rather than read data nobody can see.
+			return n, werr
+		}
+	}
+	return n, err
+}
+
+func (r idleReader) read(p []byte) (int, error) {
+	c := r.c
+	if c.idle <= 0 {
+		return c.nc.Read(p)
+	}
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(c.idle))
+		n, err := c.nc.Read(p)
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			last := time.Unix(0, c.lastWrite.Load())
+			if time.Since(last) < c.idle {
+				continue
+			}
+			return n, &IdleError{Idle: c.idle}
+		}
+		return n, err
+	}
+}
+
+// IdleError is returned by Read when the idle timeout passed.
+type IdleError struct{ Idle time.Duration }
+
+func (e *IdleError) Error() string   { return "idle for " + e.Idle.String() }
+func (e *IdleError) Timeout() bool   { return true }
+func (e *IdleError) Temporary() bool { return false }
+func (e *IdleError) Unwrap() error   { return os.ErrDeadlineExceeded }
+
+// Write sends one message, framed as the conversation's framing says. It
+// is safe to call from several goroutines (broadcast, chat).
+func (c *Conn) Write(msg []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	p := msg
+	if !c.packet && !c.frame.IsRaw() {
+		var err error
+		c.wbuf, err = c.frame.Append(c.wbuf[:0], msg)
+		if err != nil {
+			return err
+		}
+		p = c.wbuf
+	}
+	return c.write(p)
+}
+
+// opError names the conversation in errors that end it, and leaves the
+// normal ends (EOF, closed by us, idle) as they are for errors.Is.
+func (c *Conn) opError(op string, err error) error {
+	var idle *IdleError
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &idle) {
+		return err
+	}
+	return &endpoint.OpError{Op: op, Endpoint: c.proto + "://" + c.peer, Err: err}
+}
+
+// WriteRaw sends p as it is, without framing.
+func (c *Conn) WriteRaw(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.write(p)
+}
+
+func (c *Conn) write(p []byte) error {
+	n, err := c.nc.Write(p)
+	if err != nil {
+		err = c.opError("send", err)
+	}
+	c.out.Add(int64(n))
+	if c.idle > 0 {
+		c.lastWrite.Store(time.Now().UnixNano())
+	}
+	if c.sink != nil && n > 0 {
+		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: p[:n]})
+	}
+	return err
+}
+
+// CloseWrite half-closes a stream: the peer reads EOF, and this side can
+// still read. It does nothing on datagram sockets.
+func (c *Conn) CloseWrite() error {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && !c.packet {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// SetReason records why the conversation is ending, for the close event
+// (the first reason set wins).
+func (c *Conn) SetReason(reason string) {
+	c.reason.CompareAndSwap(nil, &reason)
+}
+
+// Close closes the connection and emits the close event once, with the
+// reason given to SetReason or derived from err.
+func (c *Conn) Close(err error) {
+	c.closeOnce.Do(func() {
+		c.nc.Close()
+		e := &event.Event{Kind: event.Close, BytesIn: c.in.Load(), BytesOut: c.out.Load()}
+		if r := c.reason.Load(); r != nil {
+			e.Reason = *r
+		}
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			var idle *IdleError
+			if errors.As(err, &idle) {
+				if e.Reason == "" {
+					e.Reason = "idle timeout"
+				}
+			} else {
+				e.Err = endpoint.Cause(err)
+			}
+		}
+		if e.Reason == "" {
+			if err == nil || errors.Is(err, io.EOF) {
+				e.Reason = "peer closed"
+			} else {
+				e.Reason = "error"
+			}
+		}
+		c.emit(e)
+	})
+}

@@ -1,0 +1,217 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// Composer turns one unit of input (a line, or a chunk of a stream) into
+// the bytes of one message: encoding, hex, escapes, templates, checksum.
+// It appends to dst and returns the result.
+type Composer func(dst, in []byte) ([]byte, error)
+
+// Pipe joins a conversation to a pair of byte streams, as pipe mode joins
+// sockit to stdin and stdout (SPEC §2.1): stdin to the peer, the peer to
+// stdout, byte-exact unless a Composer changes what is sent.
+type Pipe struct {
+	In  io.Reader // what to send; nil sends nothing
+	Out io.Writer // where received bytes go on the fast path; observed conversations print through their Sink
+
+	NoShutdown bool          // keep the write side open after In ends
+	// QuietKeepsOpen keeps the write side open when In ended without
+	// sending anything (a server whose stdin is /dev/null): a FIN that
+	// carries nothing would only make clients that stop on EOF leave early.
+	QuietKeepsOpen bool
+	Quit       time.Duration // after In ends, quit this much later; negative waits for the peer (-q)
+	HalfDuplex bool          // keep sending after the peer shut down its write side
+	SendOnly   bool          // ignore what arrives; end when In ends
+	RecvOnly   bool          // never read In
+	Wait       time.Duration // datagrams: after In ends, wait this long after the last reply
+	Delay      time.Duration // pause between messages sent (-d)
+	Compose    Composer      // nil passes input through untouched
+	Lines      bool          // split In into lines, each one message
+	MaxLine    int           // longest input line, 0 for 16 MiB
+}
+
+// Run moves data until the conversation is over and returns nil for a
+// clean end (the peer closed, or In ended and the wait passed) or the
+// error that ended it. It closes c.
+func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
+	defer func() { c.Close(err) }()
+	up := make(chan error, 1)
+	down := make(chan error, 1)
+	var inDone atomic.Bool
+
+	if p.RecvOnly || p.In == nil {
+		if !c.packet {
+			// Nothing will be sent; leave the write side open as ncat --recv-only does.
+			up = nil
+		} else {
+			inDone.Store(true)
+			close(up)
+		}
+	} else {
+		go func() { up <- p.send(c) }()
+	}
+	go func() { down <- p.receive(c, &inDone) }()
+
+	var quit <-chan time.Time
+	for {
+		select {
+		case err, ok := <-up:
+			up = nil
+			if ok && err != nil {
+				return err
+			}
+			inDone.Store(true)
+			if c.packet {
+				// Datagrams have no end: wait for the replies still coming.
+				if p.Wait <= 0 {
+					return nil
+				}
+				c.nc.SetReadDeadline(time.Now().Add(p.Wait))
+				continue
+			}
+			if p.SendOnly {
+				c.SetReason("input ended")
+				return nil
+			}
+			if out := c.out.Load(); !p.NoShutdown && !(p.QuietKeepsOpen && out == 0) {
+				if err := c.CloseWrite(); err != nil && !errors.Is(err, os.ErrClosed) {
+					return err
+				}
+			}
+			if p.Quit >= 0 {
+				quit = time.After(p.Quit)
+			}
+		case err := <-down:
+			if err != nil {
+				return err
+			}
+			if p.HalfDuplex && up != nil {
+				// The peer only shut down its side: finish sending first.
+				if err := <-up; err != nil {
+					return err
+				}
+				c.CloseWrite()
+			}
+			return nil
+		case <-quit:
+			c.SetReason("quit after input ended (-q)")
+			return nil
+		case <-ctx.Done():
+			c.SetReason("interrupted")
+			return ctx.Err()
+		}
+	}
+}
+
+// send copies In to the peer.
+func (p *Pipe) send(c *Conn) error {
+	if p.Compose == nil && !p.Lines && !c.packet && !c.Observed() && p.Delay == 0 && !c.Framed() {
+		n, err := io.Copy(c.nc, p.In)
+		c.AddStats(0, n)
+		return err
+	}
+	var (
+		msg  []byte
+		err  error
+		line []byte
+	)
+	max := p.MaxLine
+	if max <= 0 {
+		max = 16 << 20
+	}
+	chunk := 64 << 10
+	if c.packet {
+		chunk = 65507 // the largest UDP payload over IPv4
+	}
+	br := bufio.NewReaderSize(p.In, chunk)
+	buf := make([]byte, chunk)
+	first := true
+	for {
+		var unit []byte
+		if p.Lines {
+			line, err = readLine(br, line[:0], max)
+			unit = line
+		} else {
+			var n int
+			n, err = br.Read(buf)
+			unit = buf[:n]
+		}
+		if len(unit) > 0 {
+			if p.Delay > 0 && !first {
+				time.Sleep(p.Delay)
+			}
+			first = false
+			out := unit
+			if p.Compose != nil {
+				var cerr error
+				if msg, cerr = p.Compose(msg[:0], unit); cerr != nil {
+					return cerr
+				}
+				out = msg
+			}
+			if werr := c.Write(out); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readLine reads one line including its "\n" (the last line may lack it).
+func readLine(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
+	for {
+		frag, err := br.ReadSlice('\n')
+		dst = append(dst, frag...)
+		if len(dst) > max {
+			return dst, errors.New("input line longer than 16 MiB")
+		}
+		if err != bufio.ErrBufferFull {
+			return dst, err
+		}
+	}
+}
+
+// receive copies the peer to Out (fast path) or reads messages so that the
+// conversation's Sink prints them.
+func (p *Pipe) receive(c *Conn, inDone *atomic.Bool) error {
+	if !c.Observed() && !c.packet && !c.Framed() && !p.SendOnly && p.Out != nil {
+		n, err := io.Copy(p.Out, c.nc)
+		c.AddStats(n, 0)
+		return err
+	}
+	if !p.SendOnly && p.Out != nil {
+		// Out gets the bytes exactly as they arrive; framing only decides
+		// what the observers see as one message.
+		c.SetTap(p.Out)
+	}
+	for {
+		_, err := c.Read()
+		if err == nil {
+			if c.packet && inDone.Load() && p.Wait > 0 {
+				c.nc.SetReadDeadline(time.Now().Add(p.Wait))
+			}
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if c.packet && inDone.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+			c.SetReason("no more replies within --wait")
+			return nil
+		}
+		return err
+	}
+}
