@@ -101,9 +101,9 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 		Conn:     conv.options(ep, 0),
 		MaxConns: f.srv.maxConns,
 		// UDP servers answer every sender, -k or not (SPEC §2.4).
-		Once: !f.srv.keepOpen && !ep.IsPacket(),
-		Sink:     conv.obs.sink(),
-		Trace:    f.net.tracer(st.err),
+		Once:  !f.srv.keepOpen && !ep.IsPacket(),
+		Sink:  conv.obs.sink(),
+		Trace: f.net.tracer(st.err),
 	}
 	if srv.Allow, err = aclFlag("--allow", f.srv.allow); err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	
+
 	"golang.org/x/term"
 
 	"github.com/sockit/sockit/internal/codec"

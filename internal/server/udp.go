@@ -223,4 +223,3 @@ func (p *udpPeer) SetReadDeadline(t time.Time) error {
 }
 
 func (p *udpPeer) SetWriteDeadline(time.Time) error { return nil }
-

@@ -22,20 +22,20 @@ type Pipe struct {
 	In  io.Reader // what to send; nil sends nothing
 	Out io.Writer // where received bytes go on the fast path; observed conversations print through their Sink
 
-	NoShutdown bool          // keep the write side open after In ends
+	NoShutdown bool // keep the write side open after In ends
 	// QuietKeepsOpen keeps the write side open when In ended without
 	// sending anything (a server whose stdin is /dev/null): a FIN that
 	// carries nothing would only make clients that stop on EOF leave early.
 	QuietKeepsOpen bool
-	Quit       time.Duration // after In ends, quit this much later; negative waits for the peer (-q)
-	HalfDuplex bool          // keep sending after the peer shut down its write side
-	SendOnly   bool          // ignore what arrives; end when In ends
-	RecvOnly   bool          // never read In
-	Wait       time.Duration // datagrams: after In ends, wait this long after the last reply
-	Delay      time.Duration // pause between messages sent (-d)
-	Compose    Composer      // nil passes input through untouched
-	Lines      bool          // split In into lines, each one message
-	MaxLine    int           // longest input line, 0 for 16 MiB
+	Quit           time.Duration // after In ends, quit this much later; negative waits for the peer (-q)
+	HalfDuplex     bool          // keep sending after the peer shut down its write side
+	SendOnly       bool          // ignore what arrives; end when In ends
+	RecvOnly       bool          // never read In
+	Wait           time.Duration // datagrams: after In ends, wait this long after the last reply
+	Delay          time.Duration // pause between messages sent (-d)
+	Compose        Composer      // nil passes input through untouched
+	Lines          bool          // split In into lines, each one message
+	MaxLine        int           // longest input line, 0 for 16 MiB
 }
 
 // Run moves data until the conversation is over and returns nil for a
