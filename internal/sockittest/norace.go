@@ -1,0 +1,5 @@
+//go:build !race
+
+package sockittest
+
+const raceEnabled = false

@@ -1,0 +1,327 @@
+// Package sockittest is what sockit's tests share, as net/http/httptest is
+// for net/http: real loopback peers (echo servers over TCP and UDP), the
+// sockit binary built once per test process and run as a child, and checks
+// for the external programs interop tests talk to (ncat, nc, socat,
+// python3, openssl…).
+//
+// Everything here listens on 127.0.0.1 or ::1 only.
+package sockittest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Need returns the path of an external program, or skips the test when it
+// is missing, unless SOCKIT_REQUIRE_PEERS=1 (as in CI), where a missing peer
+// fails the test: interop tests must never pass by not running.
+func Need(t testing.TB, program string) string {
+	t.Helper()
+	p, err := exec.LookPath(program)
+	if err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if _, err := os.Stat(filepath.Join(dir, program)); err == nil {
+			return filepath.Join(dir, program)
+		}
+	}
+	if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
+		t.Fatalf("%s is not installed (scripts/install-peers.sh installs it)", program)
+	}
+	t.Skipf("%s is not installed; run scripts/install-peers.sh (SOCKIT_REQUIRE_PEERS=1 makes this a failure)", program)
+	return ""
+}
+
+// FreePort returns a TCP (or UDP, when udp is true) port on 127.0.0.1 that
+// was free a moment ago, for peers that cannot be told to use port 0.
+func FreePort(t testing.TB, udp bool) int {
+	t.Helper()
+	if udp {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WaitPort waits until something accepts TCP connections on addr.
+func WaitPort(t testing.TB, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing accepted connections on %s within 10s", addr)
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds cmd/sockit once per test process (with -race when the
+// tests run with it) and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "sockit-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "sockit")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, "./cmd/sockit")
+		cmd := exec.Command(goTool(), args...)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func goTool() string {
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return "go"
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Proc is a running sockit (or any) process started by a test.
+type Proc struct {
+	t      testing.TB
+	Cmd    *exec.Cmd
+	Stdin  io.WriteCloser
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error
+}
+
+// Start runs the sockit binary with args. Stdout and stderr are captured;
+// Stdin is a pipe the test may write to and close. The process is killed
+// when the test ends.
+func Start(t testing.TB, args ...string) *Proc {
+	t.Helper()
+	return StartCmd(t, exec.Command(Binary(t), args...))
+}
+
+// StartCmd starts any command the same way as Start.
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
+	t.Helper()
+	p := &Proc{t: t, Cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	if cmd.Stdout == nil {
+		cmd.Stdout = p.stdout
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = p.stderr
+	}
+	if cmd.Stdin == nil {
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Stdin = in
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", filepath.Base(cmd.Path), p.stderr.String())
+		}
+	})
+	return p
+}
+
+var listeningRE = regexp.MustCompile(`listening on (\S+) \(`)
+
+// Addr waits for the "listening on ADDR" line that sockit servers print on
+// stderr and returns ADDR.
+func (p *Proc) Addr() string {
+	p.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listeningRE.FindStringSubmatch(p.stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-p.done:
+			p.t.Fatalf("process exited before listening: %v\nstderr:\n%s", p.err, p.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	p.t.Fatalf("no 'listening on' line within 15s; stderr:\n%s", p.stderr.String())
+	return ""
+}
+
+// WaitStderr waits until stderr contains s.
+func (p *Proc) WaitStderr(s string, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.stderr.String(), s) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.t.Fatalf("stderr did not show %q within %s; stderr:\n%s", s, timeout, p.stderr.String())
+}
+
+// Wait waits for the process to exit (failing the test after timeout) and
+// returns its exit code.
+func (p *Proc) Wait(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.Cmd.Process.Kill()
+		<-p.done
+		p.t.Fatalf("process did not exit within %s; stderr:\n%s", timeout, p.stderr.String())
+	}
+	if p.err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(p.err, &ee) {
+		return ee.ExitCode()
+	}
+	p.t.Fatalf("wait: %v", p.err)
+	return -1
+}
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Stdout is what the process wrote to stdout so far.
+func (p *Proc) Stdout() string { return p.stdout.String() }
+
+// Stderr is what the process wrote to stderr so far.
+func (p *Proc) Stderr() string { return p.stderr.String() }
+
+// Interrupt sends SIGINT, as Ctrl-C would.
+func (p *Proc) Interrupt() { p.Cmd.Process.Signal(os.Interrupt) }
+
+// Run runs sockit to completion with stdin and returns stdout, stderr and
+// the exit code. It fails the test if it runs longer than timeout.
+func Run(t testing.TB, stdin []byte, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("sockit %s: still running after %s\nstderr:\n%s", strings.Join(args, " "), timeout, errb.String())
+	}
+	code = 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("sockit %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Lines scans r line by line into a channel, for tests that follow output.
+func Lines(r io.Reader) <-chan string {
+	ch := make(chan string, 64)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+	}()
+	return ch
+}
