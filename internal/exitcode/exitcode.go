@@ -111,6 +111,10 @@ func Code(err error) int {
 		errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EADDRINUSE),
 		errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
 		return Unreachable
+	case errors.Is(err, syscall.EMSGSIZE):
+		// A datagram larger than UDP carries (65,507 bytes over IPv4) is
+		// bad input, found only when the kernel refuses it.
+		return Usage
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, io.ErrUnexpectedEOF):
 		return Reset

@@ -224,7 +224,7 @@ func (r idleReader) read(p []byte) (int, error) {
 // IdleError is returned by Read when the idle timeout passed.
 type IdleError struct{ Idle time.Duration }
 
-func (e *IdleError) Error() string   { return "idle for " + e.Idle.String() }
+func (e *IdleError) Error() string   { return "idle timeout: no traffic for " + e.Idle.String() }
 func (e *IdleError) Timeout() bool   { return true }
 func (e *IdleError) Temporary() bool { return false }
 func (e *IdleError) Unwrap() error   { return os.ErrDeadlineExceeded }

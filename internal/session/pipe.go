@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -113,7 +114,7 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 
 // send copies In to the peer.
 func (p *Pipe) send(c *Conn) error {
-	if p.Compose == nil && !p.Lines && !c.packet && !c.Observed() && p.Delay == 0 && !c.Framed() {
+	if p.Compose == nil && !p.Lines && !c.packet && !c.Observed() && p.Delay == 0 && !c.Framed() && !c.HasIdle() {
 		n, err := io.Copy(c.nc, p.In)
 		c.AddStats(0, n)
 		return err
@@ -187,9 +188,15 @@ func readLine(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
 // receive copies the peer to Out (fast path) or reads messages so that the
 // conversation's Sink prints them.
 func (p *Pipe) receive(c *Conn, inDone *atomic.Bool) error {
-	if !c.Observed() && !c.packet && !c.Framed() && !p.SendOnly && p.Out != nil {
+	if !c.Observed() && !c.packet && !c.Framed() && !c.HasIdle() && !p.SendOnly && p.Out != nil {
 		n, err := io.Copy(p.Out, c.nc)
 		c.AddStats(n, 0)
+		if errors.Is(err, syscall.ECONNRESET) {
+			// splice reports the socket's reset as a failed write to
+			// stdout ("writeto …: write /dev/stdout: splice: …"): name
+			// the socket, as the observed path does.
+			err = c.opError("recv", syscall.ECONNRESET)
+		}
 		return err
 	}
 	if !p.SendOnly && p.Out != nil {
