@@ -103,7 +103,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 	root.SetOut(st.out)
 	root.SetErr(st.err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitcode.UsageError{Msg: err.Error(), Hint: "Run 'sockit " + c.Name() + " --help' for usage."}
+		return &exitcode.UsageError{Msg: err.Error(), Hint: "Run '" + c.CommandPath() + " --help' for usage."}
 	})
 	root.AddCommand(
 		newConnect(st),

@@ -125,6 +125,10 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		}
 	})
 
+	// Bad DATA is a usage error (exit 2) found before connecting.
+	if err := conv.compose.Check(data); err != nil {
+		return err
+	}
 	nc, err := d.Dial(ctx, ep)
 	if err != nil {
 		return err

@@ -89,3 +89,13 @@ func (o *Compose) Message(dst, line []byte, peer string) ([]byte, error) {
 	}
 	return dst, err
 }
+
+// Check returns the error Message would return for line (bad hex, a bad
+// escape or placeholder, text the encoding cannot carry) without counting
+// a message, so that bad input is reported before a connection is opened.
+func (o *Compose) Check(line []byte) error {
+	c := &Compose{Hex: o.Hex, Escapes: o.Escapes, Template: o.Template, EOL: o.EOL, KeepEOL: o.KeepEOL, Checksum: o.Checksum}
+	c.SetEncoding(o.Encoding())
+	_, err := c.Message(nil, line, "")
+	return err
+}
