@@ -139,7 +139,7 @@ func relayMalformed(t *testing.T) [][]string {
 		cases = append(cases, []string{"relay", "--impair", spec, "127.0.0.1:0", "127.0.0.1:1"})
 	}
 	return append(cases,
-		[]string{"relay", "--impair", "loss=2%", "127.0.0.1:0", "127.0.0.1:1"},          // loss on TCP
+		[]string{"relay", "--impair", "loss=2%", "127.0.0.1:0", "127.0.0.1:1"},                // loss on TCP
 		[]string{"relay", "--impair", "chunk=1-16", "udp://127.0.0.1:0", "udp://127.0.0.1:1"}, // chunk on UDP
 		[]string{"relay", "--seed", "x", "--impair", "delay=1ms", "127.0.0.1:0", "127.0.0.1:1"},
 	)
