@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/endpoint"
@@ -27,6 +29,10 @@ type serverFlags struct {
 	deny     string
 	echo     bool
 	discard  bool
+	chat     bool
+	reply    string
+	respond  []string
+	exec     string
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -37,6 +43,10 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
+	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
+	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
+	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
+	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
 }
 
 type listenFlags struct {
@@ -55,12 +65,20 @@ nc -l; with -k it serves many, and what you type goes to every client (or
 to one, after /to PEER). A UDP server answers each sender at its own
 address.
 
-Behaviours other than stdin/stdout: --echo, --discard.`,
+Instead of stdin/stdout, a server can have one behaviour: --echo,
+--discard, --chat, --reply/--respond (canned and pattern-matched answers,
+to stand in for a device or a protocol peer) or --exec CMD (one process
+per connection). A message is what one read returns, one datagram on UDP,
+or one framed message with --frame (use --frame line for line protocols).`,
 		Example: `  sockit listen 8888                    # TCP server for one client, on all interfaces
   sockit listen -k 127.0.0.1:8888       # many clients; typed lines go to all
   sockit listen -u 8888                 # UDP server: shows each datagram and its sender
   sockit listen -k --echo 8888          # TCP echo server
   sockit listen -u --echo 8888          # UDP echo server
+  sockit listen -k --chat 8888          # chat room: each line goes to the others
+  sockit listen --reply 'OK\r\n' --escapes 8888     # canned answer to each message
+  sockit listen --frame line --respond '^PING=>PONG' --respond '^TIME=>{{time}}' --template 8888
+  sockit listen --exec 'cat' 8888       # one process per connection (here: an echo)
   sockit listen --encoding gbk 8888     # show and send GBK text
   sockit listen unix:///tmp/test.sock
   sockit listen tls://:8443             # TLS with a throwaway certificate (fingerprint on stderr)
@@ -86,7 +104,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	if ep, err = f.tls.apply(ep); err != nil {
 		return err
 	}
-	behaviour, handler, err := f.behaviour()
+	behaviour, handler, err := f.behaviour(st)
 	if err != nil {
 		return err
 	}
@@ -173,16 +191,24 @@ func aclFlag(name, v string) (*server.ACL, error) {
 }
 
 // behaviour picks the one server behaviour the flags ask for.
-func (f *listenFlags) behaviour() (string, server.Handler, error) {
+func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 	var chosen []string
-	if f.srv.echo {
-		chosen = append(chosen, "echo")
+	pick := func(on bool, name string) {
+		if on {
+			chosen = append(chosen, name)
+		}
 	}
-	if f.srv.discard {
-		chosen = append(chosen, "discard")
-	}
+	pick(f.srv.echo, "echo")
+	pick(f.srv.discard, "discard")
+	pick(f.srv.chat, "chat")
+	// --reply with --respond is one behaviour: --reply answers what no
+	// pattern matches.
+	pick(len(f.srv.respond) > 0, "respond")
+	pick(f.srv.reply != "" && len(f.srv.respond) == 0, "reply")
+	pick(f.srv.exec != "", "exec")
 	if len(chosen) > 1 {
-		return "", nil, exitcode.Usagef("--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
+		return "", nil, exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
+			"--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
 	}
 	if len(chosen) == 0 {
 		return "stdio", server.Drain, nil
@@ -192,8 +218,72 @@ func (f *listenFlags) behaviour() (string, server.Handler, error) {
 		return "echo", server.Echo, nil
 	case "discard":
 		return "discard", server.Discard, nil
+	case "chat":
+		return "chat", f.chat(), nil
+	case "reply", "respond":
+		r, err := f.responder()
+		if err != nil {
+			return "", nil, err
+		}
+		return chosen[0], r.Handle, nil
+	case "exec":
+		if strings.TrimSpace(f.srv.exec) == "" {
+			return "", nil, exitcode.Usagef("--exec needs a command")
+		}
+		x := &server.Exec{Command: f.srv.exec, Stderr: st.err}
+		return "exec", x.Handle, nil
 	}
 	return "", nil, errors.New("unreachable")
+}
+
+// chat builds the --chat behaviour; the sender's address is encoded with
+// the send encoding, as the messages are.
+func (f *listenFlags) chat() server.Handler {
+	ch := &server.Chat{}
+	if send, _, err := f.data.codecs(); err == nil && !send.IsUTF8() {
+		ch.Prefix = func(dst []byte, peer string) []byte {
+			b, err := send.Append(dst, "["+peer+"] ")
+			if err != nil {
+				return append(dst, "["+peer+"] "...)
+			}
+			return b
+		}
+	}
+	return ch.Handle
+}
+
+// responder builds --reply and --respond from their flags and the data
+// options: replies are encoded, escaped, templated and checksummed as data
+// sent from stdin would be; patterns match messages decoded with the
+// receive encoding.
+func (f *listenFlags) responder() (*server.Responder, error) {
+	send, recv, err := f.data.codecs()
+	if err != nil {
+		return nil, err
+	}
+	opt := server.ReplyOptions{Encoding: send, Escapes: f.data.escapes, Template: f.data.template, Hex: f.data.sendHex}
+	if f.data.checksum != "" {
+		if opt.Checksum, err = checksum.Lookup(f.data.checksum); err != nil {
+			return nil, err
+		}
+	}
+	r := &server.Responder{}
+	if !recv.IsUTF8() {
+		r.Decode = func(p []byte) string { s, _ := recv.Decode(p); return s }
+	}
+	for _, s := range f.srv.respond {
+		rule, err := server.ParseRule(s, opt)
+		if err != nil {
+			return nil, err
+		}
+		r.Rules = append(r.Rules, rule)
+	}
+	if f.srv.reply != "" {
+		if r.Default, err = server.ParseReply("--reply", f.srv.reply, opt); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // serveHub runs a server whose clients all share stdin and stdout: what
