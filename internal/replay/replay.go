@@ -151,7 +151,7 @@ func (p *Player) Play(ctx context.Context, c *session.Conn, steps []Step) error 
 	for i := 0; i < len(steps); {
 		st := steps[i]
 		if st.Send {
-			if p.Timing && i > 0 {
+			if p.Timing && i > 0 && !st.At.IsZero() && !steps[i-1].At.IsZero() {
 				if err := sleep(ctx, st.At.Sub(steps[i-1].At)); err != nil {
 					return err
 				}
@@ -226,7 +226,10 @@ func (p *Player) receive(ctx context.Context, r *receiver, want []byte, wait tim
 		case <-ctx.Done():
 			return nil, "", ctx.Err()
 		case <-r.done:
-			if r.queued() {
+			if p.PerMessage && r.queued() {
+				continue
+			}
+			if !p.PerMessage && len(r.peek()) >= len(want) {
 				continue
 			}
 			if r.err != nil {

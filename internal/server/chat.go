@@ -3,8 +3,9 @@ package server
 import (
 	"bytes"
 	"context"
-	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/sockit/sockit/internal/session"
 )
@@ -16,15 +17,20 @@ import (
 //
 // A message is a framed message with --frame, a datagram on UDP, and a
 // line on raw streams (a chat is made of lines; a TCP read can end in the
-// middle of one). Each client has a queue of outgoing messages of its own,
-// so a client that does not read cannot stall the others: when its queue is
-// full it is disconnected.
+// middle of one). Each client has a queue of outgoing messages of its own.
+// When a client's queue is full, the sender waits for it (a flood is
+// slowed to what the readers take), but only up to Stall: a client that
+// takes nothing for that long is disconnected, so it cannot stall the
+// others.
 type Chat struct {
 	// Prefix appends what goes before each message from peer; nil is
 	// "[PEER] " in ASCII. The CLI encodes it with the send encoding.
 	Prefix func(dst []byte, peer string) []byte
-	// Queue is how many messages may wait for one slow client; 0 is 256.
+	// Queue is how many messages may wait for one client; 0 is 256.
 	Queue int
+	// Stall is how long a full queue may stay full before its client is
+	// dropped; 0 is 5s.
+	Stall time.Duration
 
 	mu      sync.Mutex
 	members map[*session.Conn]*outbox
@@ -36,8 +42,9 @@ const maxChatLine = 64 << 10
 
 type outbox struct {
 	ch   chan []byte
-	done chan struct{}
-	slow bool
+	gone chan struct{} // closed when its client leaves
+	done chan struct{} // closed when the writer has finished
+	slow atomic.Bool
 }
 
 // Handle is the Handler.
@@ -89,16 +96,29 @@ func (ch *Chat) join(c *session.Conn) *outbox {
 	if n <= 0 {
 		n = 256
 	}
-	box := &outbox{ch: make(chan []byte, n), done: make(chan struct{})}
+	box := &outbox{ch: make(chan []byte, n), gone: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(box.done)
-		for msg := range box.ch {
-			if err := c.Write(msg); err != nil {
-				// The reader side notices the broken connection; keep
-				// draining so broadcasts never block on this queue.
-				for range box.ch {
+		for {
+			select {
+			case msg := <-box.ch:
+				if err := c.Write(msg); err != nil {
+					// The reader side notices the broken connection.
+					box.slow.Store(true)
+					return
 				}
-				return
+			case <-box.gone:
+				// Its client stopped sending; what is queued still goes out.
+				for {
+					select {
+					case msg := <-box.ch:
+						if c.Write(msg) != nil {
+							return
+						}
+					default:
+						return
+					}
+				}
 			}
 		}
 	}()
@@ -115,8 +135,8 @@ func (ch *Chat) join(c *session.Conn) *outbox {
 func (ch *Chat) leave(c *session.Conn, box *outbox) {
 	ch.mu.Lock()
 	delete(ch.members, c)
-	close(box.ch)
 	ch.mu.Unlock()
+	close(box.gone)
 	<-box.done
 }
 
@@ -130,19 +150,34 @@ func (ch *Chat) broadcast(from *session.Conn, msg []byte) {
 	}
 	out = append(out, msg...) // one copy, shared read-only by every queue
 	ch.mu.Lock()
-	defer ch.mu.Unlock()
+	to := make(map[*session.Conn]*outbox, len(ch.members))
 	for c, box := range ch.members {
-		if c == from || box.slow {
-			continue
+		if c != from && !box.slow.Load() {
+			to[c] = box
 		}
+	}
+	ch.mu.Unlock()
+	for c, box := range to {
 		select {
 		case box.ch <- out:
+			continue
 		default:
-			// This client is not reading: drop it rather than hold up
-			// everyone else (its own handler ends when the close wakes it).
-			box.slow = true
-			c.SetReason("too slow for the chat: " + strconv.Itoa(cap(box.ch)) + " messages waiting")
+		}
+		stall := ch.Stall
+		if stall <= 0 {
+			stall = 5 * time.Second
+		}
+		t := time.NewTimer(stall)
+		select {
+		case box.ch <- out:
+		case <-box.gone:
+		case <-t.C:
+			// This client takes nothing: drop it rather than hold up
+			// everyone else (its handler ends when the close wakes it).
+			box.slow.Store(true)
+			c.SetReason("too slow for the chat: took nothing for " + stall.String())
 			c.NetConn().Close()
 		}
+		t.Stop()
 	}
 }
