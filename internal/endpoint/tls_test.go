@@ -355,4 +355,3 @@ func TestTLSCauseWords(t *testing.T) {
 		}
 	}
 }
-
