@@ -202,3 +202,11 @@ func runSockit(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	return sockittest.Run(t, nil, 20*time.Second, args...)
 }
+
+// sockittestRun runs sockit to completion with stdin.
+func sockittestRun(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return sockittest.Run(t, []byte(stdin), 20*time.Second, args...)
+}
+
+func writeTo(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
