@@ -259,11 +259,30 @@ func (c *Conn) Write(msg []byte) error {
 			return err
 		}
 		p = c.wbuf
-		// Observers see the message, as Read shows them received ones:
-		// one data event per message, without the framing around it.
-		return c.writeMsg(p, msg)
+		// Observers see the message as Read shows received ones: one data
+		// event per message, without the framing around it (a line given
+		// with its "\n" is shown without it, as it will be read).
+		return c.writeMsg(p, c.payload(msg))
 	}
 	return c.write(p)
+}
+
+// payload is msg without the delimiter that ends it, for line and delim
+// framings (Append does not add one when msg already ends with it).
+func (c *Conn) payload(msg []byte) []byte {
+	var end []byte
+	switch c.frame.Kind {
+	case frame.Line:
+		end = []byte{'\n'}
+	case frame.Delim:
+		end = c.frame.Delim
+	default:
+		return msg
+	}
+	if len(msg) >= len(end) && string(msg[len(msg)-len(end):]) == string(end) {
+		return msg[:len(msg)-len(end)]
+	}
+	return msg
 }
 
 // opError names the conversation in errors that end it, and leaves the
@@ -285,9 +304,20 @@ func (c *Conn) WriteRaw(p []byte) error {
 
 func (c *Conn) write(p []byte) error { return c.writeMsg(p, nil) }
 
-// writeMsg sends the bytes p, and reports msg (the payload p frames) as
-// the data event when the whole of p went out; nil msg reports p.
+// writeMsg sends the bytes p, reporting msg (the payload p frames; nil
+// for p itself) as the data event. The event comes before the write: a
+// reply can arrive, and be reported by the reading goroutine, before
+// Write returns, and observers (a --record transcript above all) must see
+// the cause before the effect. A write that fails part way ends the
+// conversation, whose close event has the true byte counts.
 func (c *Conn) writeMsg(p, msg []byte) error {
+	if c.sink != nil && len(p) > 0 {
+		data := p
+		if msg != nil {
+			data = msg
+		}
+		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
+	}
 	n, err := c.nc.Write(p)
 	if err != nil {
 		err = c.opError("send", err)
@@ -295,13 +325,6 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 	c.out.Add(int64(n))
 	if c.idle > 0 {
 		c.lastWrite.Store(time.Now().UnixNano())
-	}
-	if c.sink != nil && n > 0 {
-		data := p[:n]
-		if msg != nil && n == len(p) {
-			data = msg
-		}
-		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
 	}
 	return err
 }

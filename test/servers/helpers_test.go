@@ -210,3 +210,11 @@ func sockittestRun(t *testing.T, stdin string, args ...string) (stdout, stderr s
 }
 
 func writeTo(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// startSockit starts sockit with args (a server of some kind) and returns
+// it with the address it listens on.
+func startSockit(t *testing.T, args ...string) (*sockittest.Proc, string) {
+	t.Helper()
+	p := sockittest.Start(t, args...)
+	return p, p.Addr()
+}
