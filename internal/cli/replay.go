@@ -54,7 +54,7 @@ status 1:
   sockit replay device.jsonl udp://127.0.0.1:9000 --as client --timing`,
 		Args: exactArgs(2, "a transcript and an endpoint: sockit replay session.jsonl 127.0.0.1:8888 --as client"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, name := range []string{"send-hex", "escapes", "template", "file", "checksum", "eol", "crlf", "send-encoding"} {
+			for _, name := range notForReplay {
 				if cmd.Flags().Changed(name) {
 					return exitcode.WithHint("Note that replay sends the recorded bytes exactly as they were.",
 						"--%s does not apply to replay", name)
@@ -75,8 +75,15 @@ status 1:
 	fs.BoolVar(&f.expect, "expect", false, "check that what arrives matches the recording; exit 1 at the first difference")
 	fs.Uint64Var(&f.conn, "conn", 0, "which conversation of the transcript to play (its conn number; default the first with data)")
 	fs.Lookup("wait").Usage = "how long to wait for each message expected from the peer"
+	for _, name := range notForReplay {
+		fs.MarkHidden(name)
+	}
 	return cmd
 }
+
+// notForReplay are the data options that shape what is sent: a replay
+// sends the recorded bytes, so they are refused (and not listed in help).
+var notForReplay = []string{"send-hex", "escapes", "template", "file", "checksum", "verify-checksum", "eol", "crlf", "send-encoding", "delay", "send-only", "recv-only"}
 
 func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string) error {
 	var role replay.Role

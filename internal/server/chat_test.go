@@ -132,7 +132,7 @@ func TestChatUDP(t *testing.T) {
 func TestChatDropsSlowReader(t *testing.T) {
 	t.Parallel()
 	var ev events
-	ch := &Chat{Queue: 4, Stall: 300 * time.Millisecond}
+	ch := &Chat{Queue: 4, Stall: time.Second}
 	addr := serveTCP(t, &Server{Handler: ch.Handle, Conn: session.Options{Sink: ev.sink}}, "tcp")
 	slow := dial(t, addr)
 	slow.SetReadBuffer(4 << 10)
