@@ -19,11 +19,7 @@ func TestChatLinesGoToTheOthers(t *testing.T) {
 	ch := &Chat{}
 	addr := serveTCP(t, &Server{Handler: ch.Handle, Conn: session.Options{Sink: ev.sink}}, "tcp")
 	a, b, c := dial(t, addr), dial(t, addr), dial(t, addr)
-	for range 3 {
-		ev.wait(t, "open", func(e event.Event) bool { return e.Kind == event.Open && e.Peer == c.LocalAddr().String() })
-	}
-	ev.wait(t, "open b", func(e event.Event) bool { return e.Kind == event.Open && e.Peer == b.LocalAddr().String() })
-	ev.wait(t, "open a", func(e event.Event) bool { return e.Kind == event.Open && e.Peer == a.LocalAddr().String() })
+	waitMembers(t, ch, 3)
 
 	// A line in pieces, and two lines in one write, are each one message.
 	a.Write([]byte("hel"))
@@ -56,7 +52,7 @@ func TestChatFramed(t *testing.T) {
 	spec := frame.Spec{Kind: frame.Len16}
 	addr := serveTCP(t, &Server{Handler: ch.Handle, Conn: session.Options{Frame: spec}}, "tcp")
 	a, b := dial(t, addr), dial(t, addr)
-	// b must have joined before a speaks: say something and wait for it at a.
+	waitMembers(t, ch, 2)
 	msg, _ := spec.Append(nil, []byte("here"))
 	b.Write(msg)
 	wantB := "[" + b.LocalAddr().String() + "] here"
@@ -138,9 +134,7 @@ func TestChatDropsSlowReader(t *testing.T) {
 	slow.SetReadBuffer(4 << 10)
 	talker := dial(t, addr)
 	reader := dial(t, addr)
-	for _, c := range []net.Conn{slow, talker, reader} {
-		ev.wait(t, "open", func(e event.Event) bool { return e.Kind == event.Open && e.Peer == c.LocalAddr().String() })
-	}
+	waitMembers(t, ch, 3)
 	want := "[" + talker.LocalAddr().String() + "] still here\n"
 	heard := make(chan error, 1)
 	go func() {
@@ -187,4 +181,21 @@ func TestChatDropsSlowReader(t *testing.T) {
 	if err := <-heard; err != nil {
 		t.Fatalf("reader: %v", err)
 	}
+}
+
+// waitMembers waits until n clients have joined the chat (joining follows
+// the accept on the conversation's own goroutine).
+func waitMembers(t *testing.T, ch *Chat, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ch.mu.Lock()
+		got := len(ch.members)
+		ch.mu.Unlock()
+		if got == n {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("%d clients did not join within 10s", n)
 }
