@@ -113,17 +113,17 @@ func (p *nsPair) nft(ns, ruleset string) {
 
 var nftCounter = regexp.MustCompile(`counter packets (\d+) bytes \d+`)
 
-// dropped reads the packets counted by the rule with a counter in ns.
-func (p *nsPair) dropped(ns string) int64 {
+// counters reads the packet counters of the rules in ns, in order.
+func (p *nsPair) counters(ns string) []int64 {
 	out, err := p.in(ns, sockittest.Need(p.t, "nft"), "list", "ruleset").CombinedOutput()
 	if err != nil {
 		p.t.Fatalf("nft list ruleset: %v %s", err, out)
 	}
-	m := nftCounter.FindStringSubmatch(string(out))
-	if m == nil {
-		return -1
+	var n []int64
+	for _, m := range nftCounter.FindAllStringSubmatch(string(out), -1) {
+		v, _ := strconv.ParseInt(m[1], 10, 64)
+		n = append(n, v)
 	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
 	return n
 }
 
@@ -165,18 +165,19 @@ func TestNetnsLoss(t *testing.T) {
 	p.nft(p.a, `table inet sockit_t {
 	chain in {
 		type filter hook input priority 0; policy accept;
+		iifname "`+p.vethA+`" meta l4proto tcp counter
 		iifname "`+p.vethA+`" meta l4proto tcp numgen random mod 100 < 2 counter drop
 	}
 }
 `)
 	size := soakBytes(t)
 	took := p.transfer(size)
-	drops := p.dropped(p.a)
-	if drops <= 0 {
-		t.Errorf("nftables dropped %d packets: the loss rule did not act, so the test proved nothing", drops)
+	c := p.counters(p.a)
+	if len(c) != 2 || c[1] <= 0 {
+		t.Fatalf("nftables counters %v: the loss rule did not act, so the test proved nothing", c)
 	}
-	t.Logf("%d MiB byte-exact across 2%% nftables loss in %s (%.1f MiB/s), %d packets dropped",
-		size>>20, took.Round(time.Millisecond), float64(size)/(1<<20)/took.Seconds(), drops)
+	t.Logf("%d MiB byte-exact across 2%% nftables loss in %s (%.1f MiB/s): %d of %d TCP packets dropped (%.2f%%)",
+		size>>20, took.Round(time.Millisecond), float64(size)/(1<<20)/took.Seconds(), c[1], c[0], 100*float64(c[1])/float64(c[0]))
 }
 
 // TestNetnsRate: the same across a tbf rate limit of 200 Mbit/s on the
