@@ -196,3 +196,51 @@ func TestNetnsRate(t *testing.T) {
 	}
 	t.Logf("%d MiB byte-exact through tbf 200mbit in %s (%.0f Mbit/s)", size>>20, took.Round(time.Millisecond), mbit)
 }
+
+// TestNetnsHalfOpen: a client whose host vanishes (its link goes down,
+// then it is killed, so no FIN or RST ever arrives) leaves a half-open
+// connection; 'listen -k --echo -i 2' drops it after the idle timeout and
+// goes on serving.
+func TestNetnsHalfOpen(t *testing.T) {
+	t.Parallel()
+	p := newNSPair(t)
+	bin := sockittest.Binary(t)
+	srv := sockittest.StartCmd(t, p.in(p.a, bin, "listen", "-k", "--echo", "-v", "-i", "2", p.addrA+":0"))
+	addr := srv.Addr()
+	cl := sockittest.StartCmd(t, p.in(p.b, bin, "connect", addr))
+	cl.Stdin.Write([]byte("hello\n"))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(cl.Stdout(), "hello") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(cl.Stdout(), "hello") {
+		t.Fatalf("no echo before the fault; client stderr: %s", cl.Stderr())
+	}
+	last := time.Now() // the last traffic on the connection
+	p.ip("-n", p.b, "link", "set", p.vethB, "down")
+	cl.Cmd.Process.Kill() // its FIN cannot leave: the link is down
+	srv.WaitStderr("idle timeout", 15*time.Second)
+	took := time.Since(last)
+	if took < 1900*time.Millisecond {
+		t.Errorf("the half-open connection was dropped %s after its last traffic, before the 2s idle timeout", took)
+	}
+	// The server still serves: a client inside namespace A.
+	out, errOut, code := runIn(t, p.in(p.a, bin, "send", "--wait", "1", addr, "still serving"))
+	if code != 0 || out != "still serving" {
+		t.Errorf("after dropping the half-open client: send exit %d, %q, %s", code, out, errOut)
+	}
+	t.Logf("half-open connection dropped %s after its last traffic (-i 2)", took.Round(10*time.Millisecond))
+}
+
+func runIn(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), 0
+}
