@@ -12,10 +12,12 @@ import (
 const (
 	dgramQueueMax   = 4096
 	dgramQueueBytes = 8 << 20
-	// holdMax is how long a datagram picked by reorder= waits for the
-	// next one to overtake it before it leaves anyway.
-	holdMax = 20 * time.Millisecond
 )
+
+// holdMax is how long a datagram picked by reorder= waits for the next
+// one to overtake it before it leaves anyway. (A variable only so that a
+// test can make a stall obvious.)
+var holdMax = 20 * time.Millisecond
 
 // PacketConn wraps a datagram socket so that what is written through it
 // meets the faults of s: loss, dup, reorder, delay, jitter and rate. A
@@ -98,6 +100,7 @@ type dgram struct {
 	send  func([]byte, net.Addr) (int, error)
 	async bool // delay, jitter or reorder: datagrams leave from a goroutine
 	cnt   *Counters
+	hold  time.Duration // holdMax when the wrapper was made
 
 	gate
 	// Guarded by gate.mu:
@@ -118,7 +121,7 @@ type pkt struct {
 }
 
 func newDgram(s Spec, r *rand.Rand, send func([]byte, net.Addr) (int, error)) *dgram {
-	d := &dgram{spec: s, rng: newRand(s, r), send: send, cnt: s.Counters}
+	d := &dgram{spec: s, rng: newRand(s, r), send: send, cnt: s.Counters, hold: holdMax}
 	d.async = s.Delay > 0 || s.Jitter > 0 || s.Reorder > 0
 	if s.Rate > 0 {
 		d.bucket = &bucket{rate: float64(s.Rate)}
@@ -232,7 +235,7 @@ func (d *dgram) run(done chan struct{}) {
 		if d.closed {
 			d.queue, d.queued, d.held = nil, 0, nil
 		}
-		if d.held != nil && !time.Now().Before(d.held.heldAt.Add(holdMax)) {
+		if d.held != nil && !time.Now().Before(d.held.heldAt.Add(d.hold)) {
 			d.pushLocked(*d.held)
 			d.held = nil
 		}
@@ -243,7 +246,7 @@ func (d *dgram) run(done chan struct{}) {
 		}
 		var next time.Time
 		if d.held != nil {
-			next = d.held.heldAt.Add(holdMax)
+			next = d.held.heldAt.Add(d.hold)
 		}
 		ready := false
 		var p pkt
@@ -262,10 +265,19 @@ func (d *dgram) run(done chan struct{}) {
 		if ready && d.bucket != nil {
 			at = d.bucket.reserve(len(p.data), time.Now())
 		}
+		changed := d.changed
 		d.gate.mu.Unlock()
 
 		if !ready {
-			d.sleepUntil(next, noDeadline, false) // closed: the rest is dropped above
+			// Wake for the next due time, or when a write changes the
+			// queue: a datagram queued behind a held one must not wait
+			// for the hold to expire.
+			t := time.NewTimer(time.Until(next))
+			select {
+			case <-t.C:
+			case <-changed:
+			}
+			t.Stop()
 			continue
 		}
 		if !at.IsZero() && d.sleepUntil(at, noDeadline, false) != nil {
