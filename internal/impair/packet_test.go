@@ -258,7 +258,7 @@ func TestPacketHeldDoesNotStallQueue(t *testing.T) {
 	old := holdMax
 	holdMax = 3 * time.Second
 	defer func() { holdMax = old }()
-	send, recv := udpPair(t, Spec{Reorder: 1}) // every datagram is held
+	send, recv := udpPair(t, Spec{Reorder: 1})  // every datagram is held
 	send.WriteTo([]byte("A"), recv.LocalAddr()) // held
 	time.Sleep(50 * time.Millisecond)           // the sender goroutine now waits out A's hold
 	start := time.Now()
