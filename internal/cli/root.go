@@ -110,6 +110,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newListen(st),
 		newSend(st),
 		newVersion(st),
+		newUI(st),
 	)
 	for _, c := range extraCommands {
 		root.AddCommand(c(st))
