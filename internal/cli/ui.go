@@ -69,7 +69,10 @@ func runUI(ctx context.Context, st *stdio, f *uiFlags) error {
 	if f.open {
 		openBrowser(st, url)
 	}
-	return ui.Serve(ctx, ln)
+	if err := ui.Serve(ctx, ln); err != nil {
+		return err
+	}
+	return ctx.Err() // Ctrl-C: "interrupted", as every command
 }
 
 // openBrowser tries xdg-open; the URL is printed either way.

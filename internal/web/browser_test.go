@@ -96,6 +96,9 @@ func stopBrowser() {
 type page struct {
 	t   testing.TB
 	ctx context.Context
+
+	mu     sync.Mutex
+	errors []string // uncaught exceptions and console errors in the page
 }
 
 func newPage(t testing.TB, width, height int64) *page {
@@ -105,6 +108,36 @@ func newPage(t testing.TB, width, height int64) *page {
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	t.Cleanup(func() { cancel(); closeTab() })
 	p := &page{t: t, ctx: ctx}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg = ev.ExceptionDetails.Text
+			if ex := ev.ExceptionDetails.Exception; ex != nil {
+				msg += " " + ex.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type != runtime.APITypeError {
+				return
+			}
+			for _, a := range ev.Args {
+				msg += " " + string(a.Value) + a.Description
+			}
+		default:
+			return
+		}
+		p.mu.Lock()
+		p.errors = append(p.errors, msg)
+		p.mu.Unlock()
+	})
+	// A script error in the page fails the test that caused it.
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, e := range p.errors {
+			t.Errorf("error in the page: %s", e)
+		}
+	})
 	// The first Run opens the tab and ties it to the context it is given:
 	// that must be the tab's own, not one of run's short-lived ones.
 	if err := chromedp.Run(ctx, chromedp.EmulateViewport(width, height)); err != nil {
@@ -133,8 +166,14 @@ func (p *page) debug() string {
 		const p = document.querySelector('.panel.active');
 		const t = (sel) => ((p && p.querySelector(sel)) || {}).textContent || '';
 		return 'status: ' + t('.status') + '\nerror: ' + t('.send-error') + ' ' + ((document.querySelector('#new-error')||{}).textContent||'') +
+			'\nstate: ' + JSON.stringify(Array.from(window.sockit.sessions.values()).map(s => ({sid: s.sid, items: s.items.length, pending: s.pending.length, shown: s.shown, paused: s.paused, active: window.sockit.active, frame: window.sockit.frame, info: s.el.querySelector('.loginfo').textContent}))) +
 			'\nlink: ' + document.querySelector('#link').textContent + '\nlog:\n' + t('.log').slice(-2000);
 	})()`, &s))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.errors) > 0 {
+		s += "\nerrors in the page:\n" + strings.Join(p.errors, "\n")
+	}
 	return "\npage " + s
 }
 

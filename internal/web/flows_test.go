@@ -275,6 +275,22 @@ func TestBrowserSavedAndRules(t *testing.T) {
 		}
 	}
 
+	// Pause holds new messages back (and says how many); Resume shows
+	// them; Ctrl+K clears the log.
+	p.wait(has(active(".log"), `OK\n`))
+	p.click(active(".pause"))
+	c.Write([]byte("while paused\n"))
+	p.wait(`document.querySelector('.panel.active .m-in').dataset.n === '3'`)
+	p.wait(has(active(".loginfo"), "paused, 1 new"))
+	if strings.Contains(p.text(active(".log")), "while paused") {
+		t.Error("a paused log shows new messages")
+	}
+	p.click(active(".pause"))
+	p.wait(has(active(".log"), "while paused"))
+	p.run(chromedp.KeyEvent("k", chromedp.KeyModifiers(input.ModifierCtrl)))
+	p.wait(`document.querySelectorAll('.panel.active .log .row').length === 0`)
+	p.wait(has(active(".loginfo"), "0 events"))
+
 	// Save a hex message, reload the page, send it with one click.
 	p.click(active(`.mode button[data-mode="hex"]`))
 	p.set(active(".send-text"), "01 02 03 0a")

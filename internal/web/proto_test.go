@@ -397,3 +397,46 @@ func TestFlood(t *testing.T) {
 		t.Errorf("a batch of %d events, %d bytes (limits %d, %d)", biggest, maxBytes, batchMax, batchBytes)
 	}
 }
+
+// TestProtocolTLS opens a TLS server with a throwaway certificate and TLS
+// client sessions to it: pinned to its fingerprint (talks), pinned to
+// another (refused with the reason), and with verification off.
+func TestProtocolTLS(t *testing.T) {
+	u := startUI(t)
+	w := dialWS(t, u)
+	srv := w.ok(map[string]any{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:0", "frame": "line", "tls": map[string]any{"on": true}}).SID
+	st := w.until(func(m message) bool { return m.Type == "state" && m.SID == srv && m.Session.State == "listening" }).Session
+	if !st.TLS || st.Fingerprint == "" || !strings.Contains(st.Status, st.Fingerprint) {
+		t.Fatalf("TLS server state: %+v", st)
+	}
+	addr := listeningRE.FindStringSubmatch(st.Status)[1]
+
+	cli := w.ok(map[string]any{"op": "open", "kind": "tcp-client", "remote": addr, "frame": "line", "tls": map[string]any{"on": true, "pin": st.Fingerprint}}).SID
+	w.until(func(m message) bool { return m.Type == "state" && m.SID == cli && m.Session.State == "connected" })
+	w.ok(map[string]any{"op": "send", "sid": cli, "data": "over tls", "eol": "lf"})
+	e := w.event(srv, func(e wireEvent) bool { return e.Dir == "in" })
+	if e.Text != "over tls" {
+		t.Errorf("the TLS server got %q", e.Text)
+	}
+	if e.Peer == "" {
+		t.Error("no peer on the event")
+	}
+
+	wrongPin := strings.Repeat("AB:", 31) + "AB"
+	bad := w.ok(map[string]any{"op": "open", "kind": "tcp-client", "remote": addr, "tls": map[string]any{"on": true, "pin": wrongPin}}).SID
+	st = w.until(func(m message) bool { return m.Type == "state" && m.SID == bad && m.Session.State == "failed" }).Session
+	if !strings.Contains(st.Status, "pin mismatch") {
+		t.Errorf("wrong pin: status %q", st.Status)
+	}
+	unverified := w.ok(map[string]any{"op": "open", "kind": "tcp-client", "remote": addr, "tls": map[string]any{"on": true}}).SID
+	st = w.until(func(m message) bool { return m.Type == "state" && m.SID == unverified && m.Session.State == "failed" }).Session
+	if !strings.Contains(st.Status, "certificate") {
+		t.Errorf("self-signed certificate without a pin: status %q", st.Status)
+	}
+	insecure := w.ok(map[string]any{"op": "open", "kind": "tcp-client", "remote": addr, "tls": map[string]any{"on": true, "insecure": true}}).SID
+	w.until(func(m message) bool { return m.Type == "state" && m.SID == insecure && m.Session.State == "connected" })
+
+	if m := w.do(map[string]any{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:0", "tls": map[string]any{"on": true, "cert": "/nonexistent.pem", "key": "/nonexistent.key"}}); m.Type != "error" {
+		t.Errorf("missing certificate files: %s", m.Type)
+	}
+}
