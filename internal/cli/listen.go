@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ type serverFlags struct {
 	deny     string
 	echo     bool
 	discard  bool
+	chat     bool
+	reply    string
+	respond  []string
+	exec     string
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -37,6 +42,10 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
+	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
+	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
+	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
+	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
 }
 
 type listenFlags struct {
@@ -55,12 +64,20 @@ nc -l; with -k it serves many, and what you type goes to every client (or
 to one, after /to PEER). A UDP server answers each sender at its own
 address.
 
-Behaviours other than stdin/stdout: --echo, --discard.`,
+Instead of stdin/stdout, a server can have one behaviour: --echo,
+--discard, --chat, --reply/--respond (canned and pattern-matched answers,
+to stand in for a device or a protocol peer) or --exec CMD (one process
+per connection). A message is what one read returns, one datagram on UDP,
+or one framed message with --frame (use --frame line for line protocols).`,
 		Example: `  sockit listen 8888                    # TCP server for one client, on all interfaces
   sockit listen -k 127.0.0.1:8888       # many clients; typed lines go to all
   sockit listen -u 8888                 # UDP server: shows each datagram and its sender
   sockit listen -k --echo 8888          # TCP echo server
   sockit listen -u --echo 8888          # UDP echo server
+  sockit listen -k --chat 8888          # chat room: each line goes to the others
+  sockit listen --reply 'OK\r\n' --escapes 8888     # canned answer to each message
+  sockit listen --frame line --respond '^PING=>PONG' --respond '^TIME=>{{time}}' --template 8888
+  sockit listen --exec 'cat' 8888       # one process per connection (here: an echo)
   sockit listen --encoding gbk 8888     # show and send GBK text
   sockit listen unix:///tmp/test.sock
   sockit listen tls://:8443             # TLS with a throwaway certificate (fingerprint on stderr)
@@ -86,7 +103,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	if ep, err = f.tls.apply(ep); err != nil {
 		return err
 	}
-	behaviour, handler, err := f.behaviour()
+	behaviour, handler, err := f.behaviour(st)
 	if err != nil {
 		return err
 	}
@@ -173,16 +190,24 @@ func aclFlag(name, v string) (*server.ACL, error) {
 }
 
 // behaviour picks the one server behaviour the flags ask for.
-func (f *listenFlags) behaviour() (string, server.Handler, error) {
+func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 	var chosen []string
-	if f.srv.echo {
-		chosen = append(chosen, "echo")
+	pick := func(on bool, name string) {
+		if on {
+			chosen = append(chosen, name)
+		}
 	}
-	if f.srv.discard {
-		chosen = append(chosen, "discard")
-	}
+	pick(f.srv.echo, "echo")
+	pick(f.srv.discard, "discard")
+	pick(f.srv.chat, "chat")
+	// --reply with --respond is one behaviour: --reply answers what no
+	// pattern matches.
+	pick(len(f.srv.respond) > 0, "respond")
+	pick(f.srv.reply != "" && len(f.srv.respond) == 0, "reply")
+	pick(f.srv.exec != "", "exec")
 	if len(chosen) > 1 {
-		return "", nil, exitcode.Usagef("--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
+		return "", nil, exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
+			"--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
 	}
 	if len(chosen) == 0 {
 		return "stdio", server.Drain, nil
@@ -192,6 +217,20 @@ func (f *listenFlags) behaviour() (string, server.Handler, error) {
 		return "echo", server.Echo, nil
 	case "discard":
 		return "discard", server.Discard, nil
+	case "chat":
+		return "chat", f.chat(), nil
+	case "reply", "respond":
+		r, err := f.responder()
+		if err != nil {
+			return "", nil, err
+		}
+		return chosen[0], r.Handle, nil
+	case "exec":
+		if strings.TrimSpace(f.srv.exec) == "" {
+			return "", nil, exitcode.Usagef("--exec needs a command")
+		}
+		x := &server.Exec{Command: f.srv.exec, Stderr: st.err}
+		return "exec", x.Handle, nil
 	}
 	return "", nil, errors.New("unreachable")
 }

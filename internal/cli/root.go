@@ -109,6 +109,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newConnect(st),
 		newListen(st),
 		newSend(st),
+		newReplay(st),
 		newVersion(st),
 		newUI(st),
 	)

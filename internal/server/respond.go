@@ -5,137 +5,102 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/session"
 )
 
-// Rules are response rules, Packet Sender's "smart responses": each is
-// PATTERN=>REPLY, and a received message that matches PATTERN (a Go regular
-// expression) is answered with REPLY. The first rule that matches wins; a
-// message that matches none gets no answer. Rules are immutable once parsed,
-// so a server can swap them while it runs (the web UI does).
-type Rules struct {
-	list []rule
-	enc  *codec.Encoding
+// Rule is one --respond 'PATTERN=>REPLY': messages that PATTERN matches
+// are answered with REPLY.
+type Rule struct {
+	Pattern *regexp.Regexp
+	Reply   *Reply // empty: a matching message gets no answer
 }
 
-type rule struct {
-	spec    string
-	pattern *regexp.Regexp
-	reply   []byte
-}
-
-// ParseRules reads rules written PATTERN=>REPLY. REPLY is text with
-// backslash escapes (\r \n \t \xNN…), encoded with enc, or hex:BYTES for
-// raw bytes ("hex:06" answers with one ACK byte). Messages are matched as
-// text decoded with enc, with one trailing line end removed, so "^PING$"
-// matches "PING\r\n". A nil enc is UTF-8. Errors are usage errors naming
-// the bad rule.
-func ParseRules(specs []string, enc *codec.Encoding) (*Rules, error) {
-	if enc == nil {
-		enc, _ = codec.Lookup("")
+// ParseRule reads 'PATTERN=>REPLY', split at the first "=>". PATTERN is a
+// Go regular expression (RE2 syntax); REPLY is read by ParseReply, so it
+// may be text, @FILE or hex:BYTES, and may be empty.
+func ParseRule(s string, opt ReplyOptions) (Rule, error) {
+	const hint = `Note that --respond takes 'PATTERN=>REPLY', as in --respond '^PING=>PONG\r\n' --escapes.`
+	pat, reply, ok := strings.Cut(s, "=>")
+	if !ok {
+		return Rule{}, exitcode.WithHint(hint, "bad --respond %q: no \"=>\" between the pattern and the reply", s)
 	}
-	rs := &Rules{enc: enc}
-	for _, s := range specs {
-		pat, reply, ok := strings.Cut(s, "=>")
-		if !ok {
-			return nil, exitcode.WithHint(`Note that a rule is PATTERN=>REPLY, as in 'PING=>PONG\r\n' or '^AT$=>hex:4f4b0d0a'.`,
-				"bad response rule %q: no =>", s)
-		}
-		re, err := regexp.Compile(pat)
+	if pat == "" {
+		return Rule{}, exitcode.WithHint(hint, "bad --respond %q: empty pattern (use . to match every message)", s)
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return Rule{}, exitcode.WithHint(hint, "bad --respond pattern %q: %v", pat, err)
+	}
+	r, err := ParseReply("--respond", reply, opt)
+	if err != nil {
+		return Rule{}, err
+	}
+	return Rule{Pattern: re, Reply: r}, nil
+}
+
+// Responder is the --reply and --respond behaviour: each message received
+// is answered by the first rule whose pattern matches it, or else by
+// Default. With neither, the message gets no answer. It is the
+// "smart responses" of Packet Sender, enough to stand in for a simple
+// device or protocol peer.
+type Responder struct {
+	Rules   []Rule
+	Default *Reply // --reply: the answer to messages no rule matches; nil for none
+	// Decode turns a message into the text patterns are matched against
+	// (the receive encoding); nil reads it as UTF-8, where bytes that are
+	// not UTF-8 match only as U+FFFD. With latin1 every byte is one
+	// character, so \xNN in a pattern matches the byte NN.
+	Decode func(p []byte) string
+}
+
+// Handle is the Handler: it answers each message of c in turn, counting
+// the answers of the conversation for {{seq}}.
+func (r *Responder) Handle(ctx context.Context, c *session.Conn) error {
+	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
+	defer stop()
+	var (
+		seq uint64
+		out []byte
+	)
+	for {
+		msg, err := c.Read()
 		if err != nil {
-			return nil, exitcode.Usagef("bad response rule %q: %v", s, err)
+			return endErr(err)
 		}
-		var b []byte
-		if h, isHex := strings.CutPrefix(reply, "hex:"); isHex {
-			b, err = codec.ParseHex(h)
+		reply := r.pick(msg)
+		if reply.Empty() {
+			continue
+		}
+		seq++
+		if out, err = reply.Append(out[:0], seq, c.Peer()); err != nil {
+			return err
+		}
+		if err := c.Write(out); err != nil {
+			return err
+		}
+	}
+}
+
+// pick returns the reply for msg, nil for none.
+func (r *Responder) pick(msg []byte) *Reply {
+	if len(r.Rules) > 0 {
+		var text string
+		if r.Decode != nil {
+			text = r.Decode(msg)
 		} else {
-			b, err = enc.AppendText(nil, reply, true)
+			text = string(msg)
 		}
-		if err != nil {
-			return nil, exitcode.Usagef("bad response rule %q: reply: %v", s, err)
-		}
-		rs.list = append(rs.list, rule{spec: s, pattern: re, reply: b})
-	}
-	return rs, nil
-}
-
-// Len is the number of rules.
-func (rs *Rules) Len() int {
-	if rs == nil {
-		return 0
-	}
-	return len(rs.list)
-}
-
-// Specs returns the rules as they were written.
-func (rs *Rules) Specs() []string {
-	if rs == nil {
-		return nil
-	}
-	out := make([]string, len(rs.list))
-	for i, r := range rs.list {
-		out[i] = r.spec
-	}
-	return out
-}
-
-// Reply returns the reply of the first rule that matches msg. The slice
-// belongs to the rules: do not change it.
-func (rs *Rules) Reply(msg []byte) ([]byte, bool) {
-	if rs.Len() == 0 {
-		return nil, false
-	}
-	msg = trimEOL(msg)
-	var text string
-	decoded := false
-	for _, r := range rs.list {
-		var ok bool
-		if rs.enc.IsUTF8() {
-			ok = r.pattern.Match(msg)
-		} else {
-			if !decoded {
-				text, _ = rs.enc.Decode(msg)
-				decoded = true
-			}
-			ok = r.pattern.MatchString(text)
-		}
-		if ok {
-			return r.reply, true
-		}
-	}
-	return nil, false
-}
-
-func trimEOL(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-		if n := len(b); n > 0 && b[n-1] == '\r' {
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-// Respond is the behaviour that answers by rules: every message is read
-// (so observers see it) and the ones that match get their reply. rules is
-// asked again for each message, so the rules may change while it runs; it
-// may return nil (no rules: only read).
-func Respond(rules func() *Rules) Handler {
-	return func(ctx context.Context, c *session.Conn) error {
-		stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
-		defer stop()
-		for {
-			msg, err := c.Read()
-			if err != nil {
-				return endErr(err)
-			}
-			if reply, ok := rules().Reply(msg); ok {
-				if err := c.Write(reply); err != nil {
-					return err
-				}
+		for _, rule := range r.Rules {
+			if rule.Pattern.MatchString(text) {
+				return rule.Reply
 			}
 		}
 	}
+	return r.Default
 }
+
+// Answer returns the reply for msg (the first matching rule's, else
+// Default), nil for none: for front ends that run the read loop themselves,
+// such as the web UI, whose rules change while its servers run.
+func (r *Responder) Answer(msg []byte) *Reply { return r.pick(msg) }

@@ -2,129 +2,193 @@ package server
 
 import (
 	"bufio"
-	"context"
-	"errors"
 	"net"
-	"strconv"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/exitcode"
-	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
 )
 
-func TestRulesReply(t *testing.T) {
-	gbk, err := codec.Lookup("gbk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		rules []string
-		enc   *codec.Encoding
-		msg   string
-		want  string
-		ok    bool
+func TestParseReply(t *testing.T) {
+	gbk, _ := codec.Lookup("gbk")
+	crc, _ := checksum.Lookup("crc16-modbus")
+	file := filepath.Join(t.TempDir(), "reply.txt")
+	os.WriteFile(file, []byte("from a file\n"), 0o644)
+	for _, tc := range []struct {
+		in   string
+		opt  ReplyOptions
+		want string
 	}{
-		{[]string{`^PING$=>PONG\r\n`}, nil, "PING\r\n", "PONG\r\n", true},
-		{[]string{`^PING$=>PONG`}, nil, "PING\n", "PONG", true},
-		{[]string{`^PING$=>PONG`}, nil, "PINGS", "", false},
-		{[]string{`A=>first`, `A=>second`}, nil, "xAx", "first", true},
-		{[]string{`^B=>b`, `A=>a`}, nil, "A", "a", true},
-		{[]string{`^AT$=>hex:4f 4b 0d 0a`}, nil, "AT", "OK\r\n", true},
-		{[]string{`=>always`}, nil, "", "always", true},
-		{[]string{`你好=>再见`}, gbk, "\xc4\xe3\xba\xc3", "\xd4\xd9\xbc\xfb", true},
-		{[]string{`x=>\x00\xff`}, nil, "x", "\x00\xff", true},
-		{[]string{`a=>b=>c`}, nil, "a", "b=>c", true},
-	}
-	for _, tt := range tests {
-		rs, err := ParseRules(tt.rules, tt.enc)
+		{"PONG", ReplyOptions{}, "PONG"},
+		{`PONG\r\n`, ReplyOptions{}, `PONG\r\n`},
+		{`PONG\r\n`, ReplyOptions{Escapes: true}, "PONG\r\n"},
+		{"hex:01 03 02", ReplyOptions{}, "\x01\x03\x02"},
+		{"hex:0x4f,0x4b", ReplyOptions{Escapes: true}, "OK"},
+		{"4f 4b", ReplyOptions{Hex: true}, "OK"},
+		{"@" + file, ReplyOptions{}, "from a file\n"},
+		{"你好", ReplyOptions{Encoding: gbk}, "\xc4\xe3\xba\xc3"},
+		{"{{hex:0102}}x", ReplyOptions{Template: true}, "\x01\x02x"},
+		{"{{seq}}", ReplyOptions{}, "{{seq}}"}, // templates only when asked
+		{"hex:01 03 00 00 00 0a", ReplyOptions{Checksum: crc}, "\x01\x03\x00\x00\x00\x0a\xc5\xcd"},
+		{"", ReplyOptions{}, ""},
+	} {
+		r, err := ParseReply("--reply", tc.in, tc.opt)
 		if err != nil {
-			t.Fatalf("%q: %v", tt.rules, err)
-		}
-		got, ok := rs.Reply([]byte(tt.msg))
-		if ok != tt.ok || string(got) != tt.want {
-			t.Errorf("%q on %q = %q, %v; want %q, %v", tt.rules, tt.msg, got, ok, tt.want, tt.ok)
-		}
-	}
-	var none *Rules
-	if _, ok := none.Reply([]byte("x")); ok || none.Len() != 0 {
-		t.Error("nil rules answered")
-	}
-}
-
-func TestParseRulesErrors(t *testing.T) {
-	for _, spec := range []string{"no arrow", "(=>x", `a=>\q`, "a=>hex:zz"} {
-		_, err := ParseRules([]string{spec}, nil)
-		var u *exitcode.UsageError
-		if !errors.As(err, &u) {
-			t.Errorf("%q: error %v, want a usage error", spec, err)
+			t.Errorf("ParseReply(%q): %v", tc.in, err)
 			continue
 		}
-		if !strings.Contains(err.Error(), strconv.Quote(spec)) {
-			t.Errorf("%q: error %q does not name the rule", spec, err)
+		got, err := r.Append(nil, 1, "127.0.0.1:9")
+		if err != nil || string(got) != tc.want {
+			t.Errorf("ParseReply(%q) sends %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"hex:zz", "--reply"},
+		{"@/nonexistent/file", "no such file"},
+		{`bad\q`, "offset"},
+	} {
+		_, err := ParseReply("--reply", tc.in, ReplyOptions{Escapes: true})
+		var u *exitcode.UsageError
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !asUsage(err, &u) {
+			t.Errorf("ParseReply(%q) = %v, want a usage error with %q", tc.in, err, tc.want)
+		}
+	}
+	if _, err := ParseReply("--reply", "{{nope}}", ReplyOptions{Template: true}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown placeholder: %v", err)
+	}
+}
+
+func asUsage(err error, u **exitcode.UsageError) bool {
+	e, ok := err.(*exitcode.UsageError)
+	*u = e
+	return ok
+}
+
+func TestParseRule(t *testing.T) {
+	r := mustRule(t, `^GET (\S+)=>HTTP/1.0 200 OK\r\n\r\n`, ReplyOptions{Escapes: true})
+	if !r.Pattern.MatchString("GET /x HTTP/1.0") {
+		t.Error("pattern does not match")
+	}
+	if b, _ := r.Reply.Append(nil, 1, ""); string(b) != "HTTP/1.0 200 OK\r\n\r\n" {
+		t.Errorf("reply %q", b)
+	}
+	// Split at the first "=>": the reply may contain one.
+	r = mustRule(t, "a=>b=>c", ReplyOptions{})
+	if b, _ := r.Reply.Append(nil, 1, ""); string(b) != "b=>c" || r.Pattern.String() != "a" {
+		t.Errorf("split: %q %q", r.Pattern, b)
+	}
+	if r := mustRule(t, "^QUIET=>", ReplyOptions{}); !r.Reply.Empty() {
+		t.Error("empty reply should be empty")
+	}
+	for _, bad := range []string{"no arrow", "=>x", "([=>x", "a=>hex:0"} {
+		if _, err := ParseRule(bad, ReplyOptions{}); err == nil {
+			t.Errorf("ParseRule(%q) accepted", bad)
+		} else if _, ok := err.(*exitcode.UsageError); !ok {
+			t.Errorf("ParseRule(%q): %T %v, want a usage error", bad, err, err)
 		}
 	}
 }
 
-// TestRespond runs the behaviour on a real listener, with the rules
-// changed while the client stays connected.
-func TestRespond(t *testing.T) {
-	first, err := ParseRules([]string{`^hello$=>world\n`}, nil)
-	if err != nil {
-		t.Fatal(err)
+func TestRespondFirstMatchWinsAndDefault(t *testing.T) {
+	t.Parallel()
+	opt := ReplyOptions{Escapes: true, Template: true}
+	r := &Responder{
+		Rules: []Rule{
+			mustRule(t, `^PING=>PONG`, opt),
+			mustRule(t, `^P=>never, PING matched first`, opt),
+			mustRule(t, `^SEQ=>n={{seq}}`, opt),
+			mustRule(t, `^QUIET=>`, opt),
+			mustRule(t, `^WHO=>{{peer}}`, opt),
+		},
+		Default: mustReply(t, "?", opt),
 	}
-	var mu sync.Mutex
-	current := first
-	srv := &Server{
-		Handler: Respond(func() *Rules { mu.Lock(); defer mu.Unlock(); return current }),
-		Conn:    session.Options{Frame: frame.Spec{Kind: frame.Line}},
+	addr := serveTCP(t, &Server{Handler: r.Handle, Conn: lineFrame()}, "tcp")
+	for range 2 { // {{seq}} counts per conversation
+		c := dial(t, addr)
+		br := bufio.NewReader(c)
+		c.Write([]byte("PING\nPOKE\nSEQ\nQUIET\nSEQ\nWHO\n"))
+		for _, want := range []string{"PONG\n", "never, PING matched first\n", "n=3\n", "n=4\n", c.LocalAddr().String() + "\n"} {
+			if got := readLine(t, br, c); got != want {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+		c.Write([]byte("anything\n"))
+		if got := readLine(t, br, c); got != "?\n" {
+			t.Fatalf("default: got %q", got)
+		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+}
 
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	c.Write([]byte("nothing\nhello\n"))
-	if line, err := r.ReadString('\n'); err != nil || line != "world\n" {
-		t.Fatalf("got %q, %v; want world", line, err)
-	}
-	second, _ := ParseRules([]string{`^hello$=>bye\n`}, nil)
-	mu.Lock()
-	current = second
-	mu.Unlock()
+func TestRespondNoDefaultStaysQuiet(t *testing.T) {
+	t.Parallel()
+	r := &Responder{Rules: []Rule{mustRule(t, "^PING=>PONG", ReplyOptions{})}}
+	addr := serveTCP(t, &Server{Handler: r.Handle, Conn: lineFrame()}, "tcp")
+	c := dial(t, addr)
 	c.Write([]byte("hello\n"))
-	if line, err := r.ReadString('\n'); err != nil || line != "bye\n" {
-		t.Fatalf("after the change got %q, %v; want bye", line, err)
+	expectQuiet(t, c, 200*time.Millisecond)
+	c.Write([]byte("PING\n"))
+	if got := readN(t, c, 5); got != "PONG\n" {
+		t.Fatalf("got %q", got)
 	}
 }
 
-func FuzzParseRules(f *testing.F) {
-	f.Add(`^PING$=>PONG\r\n`, "PING\r\n")
-	f.Add(`^AT$=>hex:4f4b`, "AT")
-	f.Add(`(=>x`, "")
-	f.Fuzz(func(t *testing.T, spec, msg string) {
-		rs, err := ParseRules([]string{spec}, nil)
+func TestRespondBinaryWithLatin1(t *testing.T) {
+	t.Parallel()
+	latin1, _ := codec.Lookup("latin1")
+	crc, _ := checksum.Lookup("crc16-modbus")
+	opt := ReplyOptions{Checksum: crc}
+	// A Modbus read of holding registers gets a canned answer.
+	r := &Responder{
+		Rules:  []Rule{{Pattern: regexp.MustCompile(`^\x01\x03`), Reply: mustReply(t, "hex:01 03 02 00 2a", opt)}},
+		Decode: func(p []byte) string { s, _ := latin1.Decode(p); return s },
+	}
+	addr := serveTCP(t, &Server{Handler: r.Handle}, "tcp")
+	c := dial(t, addr)
+	c.Write([]byte("\x01\x03\x00\x00\x00\x01\x84\x0a"))
+	want := string(crc.Append(nil, []byte("\x01\x03\x02\x00\x2a")))
+	if got := readN(t, c, len(want)); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	c.Write([]byte("\xff\x03"))
+	expectQuiet(t, c, 200*time.Millisecond)
+}
+
+func TestRespondUDPRepliesToEachSender(t *testing.T) {
+	t.Parallel()
+	r := &Responder{Default: mustReply(t, "to {{peer}} #{{seq}}", ReplyOptions{Template: true})}
+	addr := serveUDP(t, &Server{Handler: r.Handle, Conn: session.Options{IdleTimeout: 10 * time.Second}})
+	var clients []net.PacketConn
+	for range 4 {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
-			return
+			t.Fatal(err)
 		}
-		if rs.Len() != 1 || rs.Specs()[0] != spec {
-			t.Fatalf("parsed %q into %q", spec, rs.Specs())
+		t.Cleanup(func() { pc.Close() })
+		clients = append(clients, pc)
+	}
+	ua, _ := net.ResolveUDPAddr("udp", addr)
+	for round := 1; round <= 2; round++ {
+		for _, pc := range clients {
+			pc.WriteTo([]byte("hi"), ua)
 		}
-		rs.Reply([]byte(msg))
-	})
+		for _, pc := range clients {
+			pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b := make([]byte, 100)
+			n, from, err := pc.ReadFrom(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "to " + pc.LocalAddr().String() + " #" + string(rune('0'+round))
+			if string(b[:n]) != want || from.String() != addr {
+				t.Errorf("got %q from %s, want %q from %s", b[:n], from, want, addr)
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -124,7 +125,7 @@ type sess struct {
 	udpRemote *net.UDPAddr
 
 	version atomic.Uint64 // bumps on every change of state a page shows
-	rules   atomic.Pointer[server.Rules]
+	rules   atomic.Pointer[ruleSet]
 
 	mu      sync.Mutex
 	state   string // connecting, connected, listening, closed, failed
@@ -278,7 +279,71 @@ func (s *sess) setState(state, status string) {
 	s.touch()
 }
 
-func (s *sess) currentRules() *server.Rules { return s.rules.Load() }
+// ruleSet is a session's auto-reply rules as written and as parsed.
+type ruleSet struct {
+	specs []string
+	r     *server.Responder
+}
+
+func (rs *ruleSet) list() []string {
+	if rs == nil {
+		return []string{}
+	}
+	return rs.specs
+}
+
+// parseRules reads auto-reply rules with the engine's --respond parser:
+// replies take escapes and {{…}} placeholders and are encoded with enc;
+// messages are matched as text in enc.
+func parseRules(specs []string, enc *codec.Encoding) (*ruleSet, error) {
+	rs := &ruleSet{specs: append([]string{}, specs...), r: &server.Responder{
+		Decode: func(p []byte) string { s, _ := enc.Decode(p); return s },
+	}}
+	for _, spec := range specs {
+		r, err := server.ParseRule(spec, server.ReplyOptions{Encoding: enc, Escapes: true, Template: true})
+		if err != nil {
+			return nil, err
+		}
+		rs.r.Rules = append(rs.r.Rules, r)
+	}
+	return rs, nil
+}
+
+// respond is the behaviour of every conversation of the page: read (so
+// the log sees everything) and answer by the session's rules as they are
+// at each message, the web UI's live form of listen --respond.
+func (s *sess) respond(ctx context.Context, c *session.Conn) error {
+	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
+	defer stop()
+	var (
+		seq uint64
+		out []byte
+	)
+	for {
+		msg, err := c.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		rs := s.rules.Load()
+		if rs == nil {
+			continue
+		}
+		reply := rs.r.Answer(msg)
+		if reply.Empty() {
+			continue
+		}
+		seq++
+		if out, err = reply.Append(out[:0], seq, c.Peer()); err != nil {
+			return err
+		}
+		if err := c.Write(out); err != nil {
+			return err
+		}
+	}
+}
 
 func (s *sess) encoding() *codec.Encoding {
 	s.mu.Lock()
@@ -317,7 +382,7 @@ func (s *sess) start() error {
 // session's response rules.
 func (s *sess) serve(local string, run func(*server.Server) error) {
 	srv := &server.Server{
-		Handler: server.Respond(s.currentRules),
+		Handler: s.respond,
 		Conn:    session.Options{Proto: s.localEP.Proto(), Frame: s.spec, Sink: s.sink},
 		Sink:    s.sink,
 	}
@@ -371,7 +436,7 @@ func (s *sess) dial() {
 	s.local = c.Local()
 	s.mu.Unlock()
 	s.setState("connected", "connected to "+c.Peer()+" from "+c.Local())
-	err = server.Respond(s.currentRules)(s.ctx, c)
+	err = s.respond(s.ctx, c)
 	if s.ctx.Err() != nil {
 		c.SetReason("closed by you")
 	}
@@ -445,7 +510,7 @@ func (s *sess) kick(peer string) error {
 }
 
 func (s *sess) setRules(specs []string) error {
-	rs, err := server.ParseRules(specs, s.encoding())
+	rs, err := parseRules(specs, s.encoding())
 	if err != nil {
 		return err
 	}
@@ -461,7 +526,7 @@ func (s *sess) setEncoding(name string) error {
 	if err != nil {
 		return err
 	}
-	rs, err := server.ParseRules(s.rules.Load().Specs(), enc)
+	rs, err := parseRules(s.rules.Load().list(), enc)
 	if err != nil {
 		return fmt.Errorf("the response rules do not fit %s: %v", enc.Name(), err)
 	}
@@ -542,12 +607,9 @@ func (s *sess) snapshot(now time.Time) sessState {
 		Frame:       s.frameName,
 		TLS:         s.tlsOn,
 		Fingerprint: s.fp,
-		Rules:       s.rules.Load().Specs(),
+		Rules:       s.rules.Load().list(),
 		Peers:       s.peers(),
 		Stats:       s.log.stats(now),
-	}
-	if st.Rules == nil {
-		st.Rules = []string{}
 	}
 	if s.remoteEP.Scheme != "" {
 		st.Remote = s.remoteEP.String()
