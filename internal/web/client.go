@@ -125,25 +125,42 @@ func (cl *client) readLoop(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		reply := message{Type: "ok"}
 		cmd, err := parseCommand(b)
-		if err == nil {
-			reply.Req, reply.SID = cmd.Req, cmd.SID
-			var sid int
-			sid, err = cl.u.handle(cmd)
-			if sid != 0 {
-				reply.SID = sid
+		if err != nil {
+			cl.reply(ctx, &message{Type: "error", Error: oneLine(err.Error())})
+			continue
+		}
+		if cmd.Op == "send" {
+			// A send can block on a peer that does not read; the page
+			// must still be able to stop it, or close the session, which
+			// ends the send by closing the socket.
+			if s, err := cl.u.mgr.get(cmd.SID); err == nil && s.goTracked(func() { cl.reply(ctx, result(cmd, 0, s.send(cmd))) }) {
+				continue
 			}
 		}
-		if err != nil {
-			reply.Type, reply.Error = "error", oneLine(err.Error())
-		}
-		out, _ := json.Marshal(reply)
-		select {
-		case cl.replies <- out:
-		case <-ctx.Done():
-			return
-		}
+		sid, err := cl.u.handle(cmd)
+		cl.reply(ctx, result(cmd, sid, err))
+	}
+}
+
+// result is the reply to a command: ok (with the session it opened), or
+// the error in one line.
+func result(c *command, sid int, err error) *message {
+	m := &message{Type: "ok", Req: c.Req, SID: c.SID}
+	if sid != 0 {
+		m.SID = sid
+	}
+	if err != nil {
+		m.Type, m.Error = "error", oneLine(err.Error())
+	}
+	return m
+}
+
+func (cl *client) reply(ctx context.Context, m *message) {
+	out, _ := json.Marshal(m)
+	select {
+	case cl.replies <- out:
+	case <-ctx.Done():
 	}
 }
 
@@ -225,12 +242,19 @@ func (cl *client) writeLoop(ctx context.Context) error {
 	beat := time.NewTicker(heartbeat)
 	defer beat.Stop()
 	var last time.Time
-	full := true
+	full, synced := true, false
 	for {
 		wake := cl.u.mgr.sig.wait()
 		more, err := cl.flush(ctx, full)
 		if err != nil {
 			return err
+		}
+		if !synced {
+			// The page now knows every session open before it came.
+			if err := cl.send(ctx, &message{Type: "synced"}); err != nil {
+				return err
+			}
+			synced = true
 		}
 		last, full = time.Now(), false
 		if more {

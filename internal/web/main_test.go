@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -84,12 +83,4 @@ func loadSavedFile(dir string) ([]savedMsg, error) {
 	var f savedFile
 	err = json.Unmarshal(b, &f)
 	return f.Messages, err
-}
-
-func mustURL(t testing.TB, s string) *url.URL {
-	u, err := url.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }

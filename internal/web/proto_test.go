@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"reflect"
@@ -438,5 +439,38 @@ func TestProtocolTLS(t *testing.T) {
 
 	if m := w.do(map[string]any{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:0", "tls": map[string]any{"on": true, "cert": "/nonexistent.pem", "key": "/nonexistent.key"}}); m.Type != "error" {
 		t.Errorf("missing certificate files: %s", m.Type)
+	}
+}
+
+// TestProtocolBlockedSend: a client that never reads fills its socket's
+// buffers and blocks the sends to it; the page can still stop the repeat
+// and close the session, which ends the blocked sends.
+func TestProtocolBlockedSend(t *testing.T) {
+	u := startUI(t)
+	w := dialWS(t, u)
+	sid := w.ok(map[string]any{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:0"}).SID
+	st := w.until(func(m message) bool { return m.Type == "state" && m.SID == sid && m.Session.State == "listening" }).Session
+	c, err := net.Dial("tcp", strings.TrimPrefix(st.Status, "listening on "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w.event(sid, func(e wireEvent) bool { return e.Kind == "open" })
+	big := strings.Repeat("x", maxData)
+	w.ok(map[string]any{"op": "send", "sid": sid, "data": big, "every": 1, "count": 0})
+	// Once the buffers are full, this send blocks: its reply waits…
+	w.req++
+	b, _ := json.Marshal(map[string]any{"op": "send", "sid": sid, "data": big, "req": "blocked"})
+	w.c.Write(w.ctx, websocket.MessageText, b)
+	// …but other commands are still answered.
+	w.ok(map[string]any{"op": "stop", "sid": sid})
+	start := time.Now()
+	w.ok(map[string]any{"op": "close", "sid": sid})
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("closing took %v", d)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Errorf("reading what was sent before the close: %v", err)
 	}
 }

@@ -2,11 +2,14 @@ package web
 
 import (
 	"context"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -280,4 +283,42 @@ func addrOf(t testing.TB, s string) net.Addr {
 func portOf(s string) string {
 	_, p, _ := net.SplitHostPort(s)
 	return p
+}
+
+// TestEngineImports keeps the layering of DESIGN.md: the engine packages
+// the UI drives never import the UI, the CLI or cobra, so the two front
+// ends stay two front ends over one engine.
+func TestEngineImports(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("..", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	checked := 0
+	for _, dir := range dirs {
+		switch filepath.Base(dir) {
+		case "cli", "web":
+			continue
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			for _, imp := range af.Imports {
+				p := strings.Trim(imp.Path.Value, `"`)
+				if strings.HasSuffix(p, "/internal/web") || strings.HasSuffix(p, "/internal/cli") || strings.Contains(p, "spf13/cobra") {
+					t.Errorf("%s imports %s", f, p)
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("checked only %d files: wrong directory?", checked)
+	}
 }

@@ -168,10 +168,15 @@ func (s *sess) send(c *command) error {
 	ctx, cancel := context.WithCancel(s.ctx)
 	r := &repeater{cancel: cancel, total: c.Count, every: c.Every, active: true}
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		cancel()
+		return errors.New("session closed")
+	}
 	s.rep = r
+	s.wg.Add(1)
 	s.mu.Unlock()
 	s.touch()
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		err := r.run(ctx, func(first bool) error {

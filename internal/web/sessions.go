@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,12 +136,14 @@ type sess struct {
 	local   string
 	history []string
 	rep     *repeater
+	closing bool // stop has begun: no new goroutines
 }
 
 const (
-	dialTimeout = 10 * time.Second
-	udpIdle     = 60 * time.Second // UDP peers are forgotten after this long (as listen -u)
-	maxHistory  = 50
+	dialTimeout     = 10 * time.Second
+	udpIdle         = 60 * time.Second // UDP peers are forgotten after this long (as listen -u)
+	maxHistory      = 30
+	maxHistoryEntry = 4 << 10
 )
 
 func newSess(m *manager, c *command) (*sess, error) {
@@ -279,72 +279,6 @@ func (s *sess) setState(state, status string) {
 	s.touch()
 }
 
-// ruleSet is a session's auto-reply rules as written and as parsed.
-type ruleSet struct {
-	specs []string
-	r     *server.Responder
-}
-
-func (rs *ruleSet) list() []string {
-	if rs == nil {
-		return []string{}
-	}
-	return rs.specs
-}
-
-// parseRules reads auto-reply rules with the engine's --respond parser:
-// replies take escapes and {{…}} placeholders and are encoded with enc;
-// messages are matched as text in enc.
-func parseRules(specs []string, enc *codec.Encoding) (*ruleSet, error) {
-	rs := &ruleSet{specs: append([]string{}, specs...), r: &server.Responder{
-		Decode: func(p []byte) string { s, _ := enc.Decode(p); return s },
-	}}
-	for _, spec := range specs {
-		r, err := server.ParseRule(spec, server.ReplyOptions{Encoding: enc, Escapes: true, Template: true})
-		if err != nil {
-			return nil, err
-		}
-		rs.r.Rules = append(rs.r.Rules, r)
-	}
-	return rs, nil
-}
-
-// respond is the behaviour of every conversation of the page: read (so
-// the log sees everything) and answer by the session's rules as they are
-// at each message, the web UI's live form of listen --respond.
-func (s *sess) respond(ctx context.Context, c *session.Conn) error {
-	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
-	defer stop()
-	var (
-		seq uint64
-		out []byte
-	)
-	for {
-		msg, err := c.Read()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		rs := s.rules.Load()
-		if rs == nil {
-			continue
-		}
-		reply := rs.r.Answer(msg)
-		if reply.Empty() {
-			continue
-		}
-		seq++
-		if out, err = reply.Append(out[:0], seq, c.Peer()); err != nil {
-			return err
-		}
-		if err := c.Write(out); err != nil {
-			return err
-		}
-	}
-}
-
 func (s *sess) encoding() *codec.Encoding {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -456,20 +390,36 @@ func (s *sess) dial() {
 	s.setState("closed", why)
 }
 
+// goTracked runs f on a goroutine the session waits for when it closes,
+// unless it is closing already (then it reports false).
+func (s *sess) goTracked(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
 // reconnect dials a client session again after it closed or failed.
 func (s *sess) reconnect() error {
 	if s.kind != kindClient {
 		return errors.New("only a client session reconnects")
 	}
 	s.mu.Lock()
-	busy := s.state == "connecting" || s.state == "connected"
-	s.mu.Unlock()
-	if busy {
+	defer s.mu.Unlock()
+	if s.state == "connecting" || s.state == "connected" {
 		return errors.New("already connected or connecting")
 	}
-	if s.ctx.Err() != nil {
+	if s.closing {
 		return errors.New("session closed")
 	}
+	s.state = "connecting" // so a second click does not dial twice
 	s.wg.Add(1)
 	go s.dial()
 	return nil
@@ -479,6 +429,7 @@ func (s *sess) reconnect() error {
 func (s *sess) stop() {
 	s.stopRepeat()
 	s.mu.Lock()
+	s.closing = true
 	if s.conn != nil {
 		s.conn.SetReason("closed by you")
 	}
@@ -509,39 +460,9 @@ func (s *sess) kick(peer string) error {
 	return nil
 }
 
-func (s *sess) setRules(specs []string) error {
-	rs, err := parseRules(specs, s.encoding())
-	if err != nil {
-		return err
-	}
-	s.rules.Store(rs)
-	s.touch()
-	return nil
-}
-
-// setEncoding changes how the session shows and sends text, and has the
-// pages show the log again in the new encoding.
-func (s *sess) setEncoding(name string) error {
-	enc, err := codec.Lookup(name)
-	if err != nil {
-		return err
-	}
-	rs, err := parseRules(s.rules.Load().list(), enc)
-	if err != nil {
-		return fmt.Errorf("the response rules do not fit %s: %v", enc.Name(), err)
-	}
-	s.mu.Lock()
-	s.enc = enc
-	s.mu.Unlock()
-	s.rules.Store(rs)
-	s.log.rerender()
-	s.touch()
-	return nil
-}
-
 func (s *sess) addHistory(data string) {
-	if data == "" {
-		return
+	if data == "" || len(data) > maxHistoryEntry {
+		return // the page gets the history with every state: keep it small
 	}
 	s.mu.Lock()
 	if n := len(s.history); n == 0 || s.history[n-1] != data {
@@ -551,109 +472,4 @@ func (s *sess) addHistory(data string) {
 		}
 	}
 	s.mu.Unlock()
-}
-
-// peerState is a peer of a server or UDP session, as the page lists it.
-type peerState struct {
-	ID   uint64 `json:"id"`
-	Addr string `json:"addr"`
-	In   int64  `json:"in"`
-	Out  int64  `json:"out"`
-}
-
-// sessState is what the page shows of a session besides its log.
-type sessState struct {
-	SID         int         `json:"sid"`
-	Kind        string      `json:"kind"`
-	Title       string      `json:"title"`
-	State       string      `json:"state"`
-	Status      string      `json:"status"`
-	Encoding    string      `json:"encoding"`
-	Frame       string      `json:"frame"`
-	Local       string      `json:"local,omitempty"`
-	Remote      string      `json:"remote,omitempty"`
-	TLS         bool        `json:"tls,omitempty"`
-	Fingerprint string      `json:"fingerprint,omitempty"`
-	Peers       []peerState `json:"peers"`
-	Rules       []string    `json:"rules"`
-	History     []string    `json:"history"`
-	Repeat      *repeatInfo `json:"repeat,omitempty"`
-	Stats       counters    `json:"stats"`
-}
-
-func (s *sess) peers() []peerState {
-	s.mu.Lock()
-	srv, conn := s.srv, s.conn
-	s.mu.Unlock()
-	var conns []*session.Conn
-	switch {
-	case srv != nil:
-		conns = srv.Conns()
-	case conn != nil:
-		conns = []*session.Conn{conn}
-	}
-	out := make([]peerState, 0, len(conns))
-	for _, c := range conns {
-		in, o := c.Stats()
-		out = append(out, peerState{ID: c.ID(), Addr: c.Peer(), In: in, Out: o})
-	}
-	return out
-}
-
-func (s *sess) snapshot(now time.Time) sessState {
-	st := sessState{
-		SID:         s.id,
-		Kind:        s.kind,
-		Frame:       s.frameName,
-		TLS:         s.tlsOn,
-		Fingerprint: s.fp,
-		Rules:       s.rules.Load().list(),
-		Peers:       s.peers(),
-		Stats:       s.log.stats(now),
-	}
-	if s.remoteEP.Scheme != "" {
-		st.Remote = s.remoteEP.String()
-	}
-	s.mu.Lock()
-	st.State, st.Status = s.state, s.status
-	st.Encoding = s.enc.Name()
-	st.Local = s.local
-	st.History = append([]string{}, s.history...)
-	if s.rep != nil {
-		info := s.rep.info()
-		st.Repeat = &info
-	}
-	s.mu.Unlock()
-	st.Title = s.title(st.Local)
-	return st
-}
-
-func (s *sess) title(local string) string {
-	if s.name != "" {
-		return s.name
-	}
-	switch s.kind {
-	case kindClient:
-		return "TCP client " + hostPort(s.remoteEP)
-	case kindServer:
-		if local == "" {
-			return "TCP server " + hostPort(s.localEP)
-		}
-		return "TCP server " + local
-	}
-	t := "UDP " + local
-	if s.udpRemote != nil {
-		t += " → " + s.udpRemote.String()
-	}
-	return t
-}
-
-func hostPort(ep endpoint.Endpoint) string {
-	if ep.IsUnix() {
-		return ep.Path
-	}
-	if ep.Host == "" {
-		return ":" + strconv.Itoa(ep.Port)
-	}
-	return ep.Address()
 }

@@ -80,6 +80,7 @@
     const s = m.sid ? app.sessions.get(m.sid) : null;
     switch (m.type) {
       case 'hello': onHello(m); break;
+      case 'synced': if (!app.sessions.size) showForm(true); break; // every open session is here now
       case 'state': upsert(m.session); break;
       case 'closed': removeSession(m.sid); break;
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
@@ -107,8 +108,6 @@
     app.checksums = m.checksums || [];
     fillSelect($('#new-encoding'), app.encodings, 'utf-8');
     document.title = 'sockit ui';
-    // The server sends every open session's state next; with none, the form.
-    setTimeout(() => { if (!app.sessions.size) showForm(true); }, 300);
   }
 
   function fillSelect(sel, names, value, first) {
