@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -427,4 +428,42 @@ func TestBrowserFlood(t *testing.T) {
 	if rows > 1000 {
 		t.Errorf("%d rows drawn", rows)
 	}
+}
+
+// TestBrowserCrossSite: a page from another origin in the same browser,
+// which already holds the UI's cookie, cannot open the UI's WebSocket nor
+// read its pages.
+func TestBrowserCrossSite(t *testing.T) {
+	u := startUI(t)
+	p := newPage(t, 1280, 800)
+	p.run(chromedp.Navigate(u.url))
+	p.wait(`window.sockit && window.sockit.connected`)
+
+	evil := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><script>
+window.result = {ws: 'pending', fetch: 'pending'};
+const ws = new WebSocket('ws://%[1]s/ws');
+ws.onopen = () => { result.ws = 'open'; };
+ws.onerror = () => { if (result.ws === 'pending') result.ws = 'refused'; };
+ws.onclose = () => { if (result.ws === 'pending') result.ws = 'refused'; };
+fetch('http://%[1]s/', {credentials: 'include'}).then(r => r.text()).then(() => { result.fetch = 'read'; }, () => { result.fetch = 'refused'; });
+</script>`, u.addr)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go evil.Serve(ln)
+	defer evil.Close()
+
+	p.run(chromedp.Navigate("http://" + ln.Addr().String() + "/"))
+	p.wait(`window.result && result.ws !== 'pending' && result.fetch !== 'pending'`)
+	var res map[string]string
+	p.eval(`result`, &res)
+	if res["ws"] != "refused" || res["fetch"] != "refused" {
+		t.Errorf("another origin got: %v", res)
+	}
+	p.mu.Lock()
+	p.errors = nil // the refusals are logged as errors in the other page, as they should be
+	p.mu.Unlock()
 }

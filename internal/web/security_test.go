@@ -68,6 +68,7 @@ func TestSecurity(t *testing.T) {
 		{"foreign Origin", u.url, map[string]string{"Origin": "http://evil.example"}, 403},
 		{"foreign Origin, same host other port", u.url, map[string]string{"Origin": "http://127.0.0.1:1"}, 403},
 		{"cross-site fetch", u.url, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"same-site: another port of this machine", u.url, map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
 	}
 	for _, tt := range refused {
 		code, _, body := get(t, c, tt.url, tt.hdr)

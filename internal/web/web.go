@@ -207,8 +207,12 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 			http.Error(w, "forbidden: requests from "+strconv.Quote(o)+" are not allowed", http.StatusForbidden)
 			return
 		}
-		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-			http.Error(w, "forbidden: cross-site request", http.StatusForbidden)
+		// Browsers say where a request comes from; a page on another port
+		// of this machine is "same-site", and not this UI either.
+		switch r.Header.Get("Sec-Fetch-Site") {
+		case "", "same-origin", "none":
+		default:
+			http.Error(w, "forbidden: request from another site", http.StatusForbidden)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
