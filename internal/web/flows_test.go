@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sockit/sockit/internal/event"
 )
@@ -171,6 +172,12 @@ func TestBrowserTCPClient(t *testing.T) {
 	}
 	p.wait(has(active(".status"), "closed"))
 	p.wait(has(active(".log"), "closed: peer closed"))
+
+	// History: Ctrl+↑ brings back what was sent.
+	p.set(active(".send-text"), "")
+	p.wait(has(active(".history"), "hi there"))
+	p.run(chromedp.Focus(active(".send-text"), chromedp.ByQuery), chromedp.KeyEvent(kb.ArrowUp, chromedp.KeyModifiers(input.ModifierCtrl)))
+	p.wait(`document.querySelector('.panel.active .send-text').value === 'hi there'`)
 
 	p.click(active(".reconnect"))
 	p.wait(has(active(".log"), `welcome #2\r\n`))
