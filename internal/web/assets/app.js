@@ -317,9 +317,14 @@
     });
     q(s, '.save').addEventListener('click', () => save(s));
     q(s, '.to').addEventListener('change', (ev) => { s.target = ev.target.value; renderPeers(s); });
+    q(s, '.rules-text').addEventListener('input', () => {
+      s.rulesEdited = true;
+      q(s, '.rules-info').textContent = 'not applied yet';
+    });
     q(s, '.apply-rules').addEventListener('click', () => {
       const rules = q(s, '.rules-text').value.split('\n').map((r) => r.trim()).filter((r) => r !== '');
       cmd('rules', { sid: s.sid, rules: rules }).then(() => {
+        s.rulesEdited = false;
         q(s, '.rules-info').textContent = rules.length ? rules.length + (rules.length === 1 ? ' rule' : ' rules') + ' active' : 'no rules';
       }, (e) => { q(s, '.rules-info').textContent = e.message; });
     });
@@ -432,12 +437,15 @@
     q(s, '.disconnect').hidden = !client || st.state !== 'connected';
     q(s, '.to-label').hidden = client;
     q(s, '.peers').hidden = client;
-    // History
-    const hs = q(s, '.history');
-    hs.textContent = '';
-    hs.append(new Option('History (' + (st.history || []).length + ')', ''));
-    for (const d of (st.history || []).slice().reverse()) {
-      hs.append(new Option(d.length > 60 ? d.slice(0, 60) + '…' : d, d));
+    // History, rebuilt only when it changed (an open list would close).
+    const history = st.history || [];
+    const hkey = history.join('\u0000');
+    if (hkey !== s.historyKey) {
+      s.historyKey = hkey;
+      const hs = q(s, '.history');
+      hs.textContent = '';
+      hs.append(new Option('History (' + history.length + ')', ''));
+      for (const d of history.slice().reverse()) hs.append(new Option(d.length > 60 ? d.slice(0, 60) + '…' : d, d));
     }
     // Repeat
     const r = st.repeat;
@@ -447,9 +455,8 @@
     q(s, '.repeat-info').textContent = r
       ? (active ? 'sending: ' : 'sent ') + num(r.sent) + (r.total ? ' of ' + num(r.total) : active ? ' (until stopped)' : '')
       : '';
-    // Rules (not while someone is editing them)
-    const rt = q(s, '.rules-text');
-    if (document.activeElement !== rt) rt.value = (st.rules || []).join('\n');
+    // Rules, unless the text has edits not applied yet.
+    if (!s.rulesEdited) q(s, '.rules-text').value = (st.rules || []).join('\n');
     renderStats(s);
     renderPeers(s);
   }
@@ -469,6 +476,18 @@
     const st = s.st;
     if (st.kind === 'tcp-client') return;
     const peers = st.peers || [];
+    const meta = (p) => human(p.in) + ' in · ' + human(p.out) + ' out';
+    // Counts change every second; the list and the "To" choice only when
+    // peers come and go (rebuilding an open list would close it).
+    const key = peers.map((p) => p.id + ' ' + p.addr).join(',') + '|' + s.target + '|' + (st.remote || '');
+    if (key === s.peersKey) {
+      for (const p of peers) {
+        const m = $('li[data-id="' + p.id + '"] .meta', q(s, '.peer-list'));
+        if (m) m.textContent = meta(p);
+      }
+      return;
+    }
+    s.peersKey = key;
     q(s, '.peer-count').textContent = peers.length ? '(' + peers.length + ')' : '';
     const ul = q(s, '.peer-list');
     ul.textContent = '';
@@ -480,9 +499,10 @@
       const key = '#' + p.id;
       li.classList.toggle('target', s.target === key);
       li.dataset.peer = p.addr;
+      li.dataset.id = p.id;
       const addr = h('span', 'addr', p.addr);
       addr.title = 'conversation #' + p.id;
-      const meta = h('span', 'meta', human(p.in) + ' in · ' + human(p.out) + ' out');
+      const m = h('span', 'meta', meta(p));
       const to = h('button', 'linkbtn to-peer', s.target === key ? 'to all' : 'send to');
       to.type = 'button';
       to.title = s.target === key ? 'Send to every peer again' : 'Send only to this peer';
@@ -494,7 +514,7 @@
       kick.type = 'button';
       kick.title = st.kind === 'udp' ? 'Forget this peer' : 'Disconnect';
       kick.addEventListener('click', () => cmd('kick', { sid: s.sid, peer: key }).catch((e) => showSendError(s, e)));
-      li.append(addr, meta, to, kick);
+      li.append(addr, m, to, kick);
       ul.append(li);
     }
     // The "To" list: the natural default, every peer, each peer.
