@@ -111,6 +111,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newSend(st),
 		newReplay(st),
 		newVersion(st),
+		newUI(st),
 	)
 	for _, c := range extraCommands {
 		root.AddCommand(c(st))
