@@ -100,6 +100,10 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 					return err
 				}
 				c.CloseWrite()
+			} else if up != nil && !c.packet {
+				// Say so when input is left unsent: a peer that only
+				// shut down its write side (ncat --recv-only) still reads.
+				c.SetReason("peer closed first, before the input ended (--half-duplex keeps sending)")
 			}
 			return nil
 		case <-quit:
