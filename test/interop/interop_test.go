@@ -290,3 +290,5 @@ func ctx(t *testing.T) context.Context {
 }
 
 var _ = bufio.NewReader
+
+func itoaInt(n int) string { return strconv.Itoa(n) }
