@@ -291,4 +291,3 @@ func TestPipeUDPWait(t *testing.T) {
 		t.Errorf("returned after %s, want --wait after the last reply (≈700ms)", d)
 	}
 }
-
