@@ -95,8 +95,6 @@ internal: 127.0.0.1 port = %d
 external: 127.0.0.1
 clientmethod: none
 socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
 client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 `, port)), 0o644)
