@@ -119,6 +119,7 @@ func bulkPeers() []bulkPeer {
 // both roles and both directions, and compares SHA-256 at the far end.
 func TestBulk64MiB(t *testing.T) {
 	in, sum := payload(t)
+	sockittest.Binary(t) // built before any timing starts
 	for _, peer := range bulkPeers() {
 		t.Run(peer.name, func(t *testing.T) {
 			sockittest.Need(t, peer.prog)
