@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,7 +130,7 @@ s.settimeout(20)
 data, addr = s.recvfrom(1024)
 s.sendto(data.upper(), addr)
 `)
-		out, stderr, code := run(t, "", "send", "-6", "udp://[::1]:"+itoaInt(p), "ipv6 ok")
+		out, stderr, code := run(t, "", "send", "-6", "udp://[::1]:"+strconv.Itoa(p), "ipv6 ok")
 		if code != 0 || out != "IPV6 OK" {
 			t.Errorf("exit %d, stdout %q; stderr:\n%s", code, out, stderr)
 		}

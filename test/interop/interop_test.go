@@ -8,9 +8,7 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -133,12 +131,6 @@ func waitListening(t *testing.T, port int) {
 	waitSocket(t, port, []string{"/proc/net/tcp", "/proc/net/tcp6"}, "0A")
 }
 
-// waitBoundUDP waits until a UDP socket is bound to port.
-func waitBoundUDP(t *testing.T, port int) {
-	t.Helper()
-	waitSocket(t, port, []string{"/proc/net/udp", "/proc/net/udp6"}, "07")
-}
-
 func waitSocket(t *testing.T, port int, files []string, state string) {
 	t.Helper()
 	want := fmt.Sprintf(":%04X", port)
@@ -255,7 +247,7 @@ func exitCode(t *testing.T, p *sockittest.Proc, want int, what string) {
 	}
 }
 
-// dialTimeout connects to addr on TCP, failing the test on error.
+// dialTCP connects to addr on TCP, failing the test on error.
 func dialTCP(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -266,7 +258,7 @@ func dialTCP(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-// readUntil reads from r until the text read so far contains want.
+// readUntil reads from c until the text read so far contains want.
 func readUntil(t *testing.T, c net.Conn, want string) string {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -282,16 +274,5 @@ func readUntil(t *testing.T, c net.Conn, want string) string {
 	}
 	return got.String()
 }
-
-// ctx is a context that ends with the test.
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	return c
-}
-
-var _ = bufio.NewReader
-
-func itoaInt(n int) string { return strconv.Itoa(n) }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
