@@ -100,6 +100,10 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 					return err
 				}
 				c.CloseWrite()
+			} else if up != nil && !c.packet {
+				// Say so when input is left unsent: a peer that only
+				// shut down its write side (ncat --recv-only) still reads.
+				c.SetReason("peer closed first, before the input ended (--half-duplex keeps sending)")
 			}
 			return nil
 		case <-quit:
@@ -117,6 +121,11 @@ func (p *Pipe) send(c *Conn) error {
 	if p.Compose == nil && !p.Lines && !c.packet && !c.Observed() && p.Delay == 0 && !c.Framed() && !c.HasIdle() {
 		n, err := io.Copy(c.nc, p.In)
 		c.AddStats(0, n)
+		var errno syscall.Errno
+		if errors.As(err, &errno) && (errno == syscall.EPIPE || errno == syscall.ECONNRESET) {
+			// The socket's side failed (reading stdin gives neither).
+			return c.opError("send", errno)
+		}
 		return err
 	}
 	var (
@@ -171,6 +180,16 @@ func (p *Pipe) send(c *Conn) error {
 	}
 }
 
+// outErrno reports whether errno comes from writing to a local pipe or
+// file rather than from a socket.
+func outErrno(errno syscall.Errno) bool {
+	switch errno {
+	case syscall.EPIPE, syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG, syscall.EIO, syscall.EBADF:
+		return true
+	}
+	return false
+}
+
 // readLine reads one line including its "\n" (the last line may lack it).
 func readLine(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
 	for {
@@ -191,11 +210,13 @@ func (p *Pipe) receive(c *Conn, inDone *atomic.Bool) error {
 	if !c.Observed() && !c.packet && !c.Framed() && !c.HasIdle() && !p.SendOnly && p.Out != nil {
 		n, err := io.Copy(p.Out, c.nc)
 		c.AddStats(n, 0)
-		if errors.Is(err, syscall.ECONNRESET) {
-			// splice reports the socket's reset as a failed write to
-			// stdout ("writeto …: write /dev/stdout: splice: …"): name
-			// the socket, as the observed path does.
-			err = c.opError("recv", syscall.ECONNRESET)
+		// io.Copy may splice, and then one error names both ends
+		// ("writeto tcp …: write /dev/stdout: splice: connection reset by
+		// peer"). The errnos of writing to a pipe or file are Out's; any
+		// other is the socket's, and is reported as the receive it is.
+		var errno syscall.Errno
+		if errors.As(err, &errno) && !outErrno(errno) {
+			return c.opError("recv", errno)
 		}
 		return err
 	}
