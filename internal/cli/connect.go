@@ -194,7 +194,7 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 			}
 		}
 		if f.net.verbose || server {
-			cv.obs.add(st.stderrLog(server).Sink())
+			cv.obs.addQuiet(st.stderrLog(server).Sink())
 		}
 	}
 	if f.data.verifyChecksum {
@@ -233,6 +233,7 @@ func (cv *conversation) options(ep endpoint.Endpoint, id uint64) session.Options
 		IdleTimeout: cv.f.net.idle,
 		Packet:      ep.IsPacket(),
 		Tap:         cv.tap,
+		NoData:      cv.obs.noData(),
 	}
 	return opt
 }

@@ -34,6 +34,10 @@ type Options struct {
 	Packet      bool          // each Read of the connection is one datagram
 	BufSize     int           // raw read buffer, 0 for 64 KiB
 	Tap         io.Writer     // gets every byte read, before framing (-o FILE, pipe stdout)
+	// NoData makes Sink a log of connection events only (open, close):
+	// no data events are built, so the conversation stays on the fast path
+	// (a server's stderr log, relay without --log).
+	NoData bool
 }
 
 // Conn is one conversation.
@@ -44,6 +48,7 @@ type Conn struct {
 	local  string
 	peer   string
 	sink   event.Sink
+	noData bool
 	frame  frame.Spec
 	packet bool
 	dec    *frame.Decoder
@@ -69,6 +74,7 @@ func New(nc net.Conn, opt Options) *Conn {
 		id:     opt.ID,
 		proto:  opt.Proto,
 		sink:   opt.Sink,
+		noData: opt.NoData,
 		frame:  opt.Frame,
 		packet: opt.Packet,
 		idle:   opt.IdleTimeout,
@@ -112,7 +118,7 @@ func (c *Conn) Proto() string { return c.proto }
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // Observed reports whether data events go anywhere.
-func (c *Conn) Observed() bool { return c.sink != nil }
+func (c *Conn) Observed() bool { return c.sink != nil && !c.noData }
 
 // Framed reports whether reads return framed messages rather than chunks.
 func (c *Conn) Framed() bool { return c.dec != nil }
@@ -172,7 +178,7 @@ func (c *Conn) Read() ([]byte, error) {
 		err = nil
 	}
 	c.in.Add(int64(len(p)))
-	if c.sink != nil {
+	if c.sink != nil && !c.noData {
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
 	}
 	return p, nil
@@ -272,7 +278,7 @@ func (c *Conn) write(p []byte) error {
 	if c.idle > 0 {
 		c.lastWrite.Store(time.Now().UnixNano())
 	}
-	if c.sink != nil && n > 0 {
+	if c.sink != nil && !c.noData && n > 0 {
 		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: p[:n]})
 	}
 	return err
