@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/relay"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -27,6 +29,8 @@ type serverFlags struct {
 	deny     string
 	echo     bool
 	discard  bool
+	source   bool
+	forward  string
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -37,6 +41,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
+	fs.BoolVar(&f.source, "source", false, "send endless data to every client (a source for bench --mode rx)")
+	fs.StringVar(&f.forward, "forward", "", "forward every client to EP, as sockit relay does")
 }
 
 type listenFlags struct {
@@ -55,7 +61,7 @@ nc -l; with -k it serves many, and what you type goes to every client (or
 to one, after /to PEER). A UDP server answers each sender at its own
 address.
 
-Behaviours other than stdin/stdout: --echo, --discard.`,
+Behaviours other than stdin/stdout: --echo, --discard, --source, --forward EP.`,
 		Example: `  sockit listen 8888                    # TCP server for one client, on all interfaces
   sockit listen -k 127.0.0.1:8888       # many clients; typed lines go to all
   sockit listen -u 8888                 # UDP server: shows each datagram and its sender
@@ -89,6 +95,9 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	behaviour, handler, err := f.behaviour()
 	if err != nil {
 		return err
+	}
+	if behaviour == "source" && ep.IsPacket() {
+		return exitcode.Usagef("--source sends a stream: it needs a TCP, TLS or Unix endpoint, not %s", ep.Scheme)
 	}
 	conv, err := f.conversation(st, ep, true)
 	if err != nil {
@@ -181,6 +190,12 @@ func (f *listenFlags) behaviour() (string, server.Handler, error) {
 	if f.srv.discard {
 		chosen = append(chosen, "discard")
 	}
+	if f.srv.source {
+		chosen = append(chosen, "source")
+	}
+	if f.srv.forward != "" {
+		chosen = append(chosen, "forward")
+	}
 	if len(chosen) > 1 {
 		return "", nil, exitcode.Usagef("--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
 	}
@@ -192,8 +207,29 @@ func (f *listenFlags) behaviour() (string, server.Handler, error) {
 		return "echo", server.Echo, nil
 	case "discard":
 		return "discard", server.Discard, nil
+	case "source":
+		return "source", server.Source, nil
+	case "forward":
+		return f.forwardHandler()
 	}
 	return "", nil, errors.New("unreachable")
+}
+
+// forwardHandler is --forward EP: each client relayed to EP.
+func (f *listenFlags) forwardHandler() (string, server.Handler, error) {
+	to, err := endpoint.Parse(f.srv.forward, endpoint.Options{UDP: f.net.udp, Family: f.net.family()})
+	if err != nil {
+		return "", nil, err
+	}
+	d := &endpoint.Dialer{Buffer: int(f.net.buffer)}
+	fw := &relay.Forward{
+		Dial: func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, to) },
+		Idle: relay.DefaultPacketIdle,
+	}
+	if f.net.idle > 0 {
+		fw.Idle = f.net.idle
+	}
+	return "forward", fw.Handler(), nil
 }
 
 // serveHub runs a server whose clients all share stdin and stdout: what

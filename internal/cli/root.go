@@ -109,6 +109,8 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newConnect(st),
 		newListen(st),
 		newSend(st),
+		newRelay(st),
+		newBench(st),
 		newVersion(st),
 	)
 	for _, c := range extraCommands {
