@@ -111,6 +111,8 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newSend(st),
 		newRelay(st),
 		newBench(st),
+		newPing(st),
+		newScan(st),
 		newVersion(st),
 	)
 	for _, c := range extraCommands {
