@@ -255,6 +255,9 @@ func (r *runner) udp(c net.Conn, conns int) {
 	}
 
 	// Window mode.
+	if r.udpBatched(c, receive) {
+		return
+	}
 	const refill = 200 * time.Millisecond
 	inflight := 0
 	var seq int64

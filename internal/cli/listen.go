@@ -120,6 +120,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	if srv.Deny, err = aclFlag("--deny", f.srv.deny); err != nil {
 		return err
 	}
+	srv.PacketEcho = behaviour == "echo"
 	if ep.IsUDP() && f.net.idle == 0 {
 		srv.Conn.IdleTimeout = 60 * time.Second // UDP peers expire (SPEC §2.4)
 	}
@@ -161,6 +162,13 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 // serve listens on ep and runs srv until it ends.
 func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, ep endpoint.Endpoint) error {
 	if ep.IsPacket() {
+		if srv.PacketEcho && ep.IsUDP() && srv.FastPacketEcho() {
+			pcs, err := server.ListenPacketPerCore(ctx, lc, ep, 0)
+			if err != nil {
+				return err
+			}
+			return srv.ServePacketEcho(ctx, pcs)
+		}
 		pc, err := lc.ListenPacket(ctx, ep)
 		if err != nil {
 			return err
