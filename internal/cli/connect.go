@@ -267,6 +267,9 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 		// A server that has nothing to say does not end the conversation.
 		QuietKeepsOpen: cv.server,
 	}
+	var clearProgress func()
+	p.Progress, clearProgress = fileProgress(st, in)
+	defer clearProgress()
 	if cv.out != nil && cv.tap != nil {
 		p.Out = io.MultiWriter(cv.out, cv.tap)
 		c.SetTap(nil)

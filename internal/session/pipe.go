@@ -36,6 +36,10 @@ type Pipe struct {
 	Compose        Composer      // nil passes input through untouched
 	Lines          bool          // split In into lines, each one message
 	MaxLine        int           // longest input line, 0 for 16 MiB
+	// Progress, if set, is called now and then with the bytes of In sent
+	// so far (a progress bar for large transfers). In moves in large
+	// chunks then, still by sendfile or splice where the kernel can.
+	Progress func(sent int64)
 }
 
 // Run moves data until the conversation is over and returns nil for a
@@ -114,6 +118,13 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 // send copies In to the peer.
 func (p *Pipe) send(c *Conn) error {
 	if p.Compose == nil && !p.Lines && !c.packet && !c.Observed() && p.Delay == 0 && !c.Framed() {
+		if p.Progress != nil {
+			return p.sendCounted(c)
+		}
+		if n, ok, err := spliceFrom(c.nc, p.In); ok {
+			c.AddStats(0, n)
+			return err
+		}
 		n, err := io.Copy(c.nc, p.In)
 		c.AddStats(0, n)
 		return err
@@ -161,6 +172,24 @@ func (p *Pipe) send(c *Conn) error {
 				return werr
 			}
 		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// sendCounted is the fast path in chunks, reporting progress after each.
+func (p *Pipe) sendCounted(c *Conn) error {
+	var total int64
+	defer func() { c.AddStats(0, total) }()
+	for {
+		// io.CopyN's LimitedReader keeps sendfile and splice working.
+		n, err := io.CopyN(c.nc, p.In, 4<<20)
+		total += n
+		p.Progress(total)
 		if err == io.EOF {
 			return nil
 		}

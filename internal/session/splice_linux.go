@@ -1,0 +1,93 @@
+package session
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// spliceFrom moves a pipe's contents into a stream socket with splice(2),
+// pipe to socket directly, so the bytes never enter sockit (head -c 4G
+// /dev/zero | sockit connect …). It returns handled=false, having done
+// nothing, when src is not a pipe or dst not a bare TCP or Unix stream
+// socket; io.Copy then does what it can (sendfile for regular files).
+func spliceFrom(dst net.Conn, src io.Reader) (written int64, handled bool, err error) {
+	f, ok := src.(*os.File)
+	if !ok {
+		return 0, false, nil
+	}
+	switch c := dst.(type) {
+	case *net.TCPConn:
+	case *net.UnixConn:
+		if c.LocalAddr().Network() != "unix" {
+			return 0, false, nil
+		}
+	default:
+		return 0, false, nil
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		return 0, false, nil
+	}
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return 0, false, nil
+	}
+	in := -1
+	sc.Control(func(fd uintptr) { in = int(fd) })
+	if fl, err := unix.FcntlInt(uintptr(in), unix.F_GETFL, 0); err != nil || fl&unix.O_NONBLOCK != 0 {
+		// A non-blocking pipe belongs to the runtime's poller: leave it
+		// to io.Copy.
+		return 0, false, nil
+	}
+	rc, err := dst.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return 0, false, nil
+	}
+	for {
+		var n int
+		var serr error
+		werr := rc.Write(func(fd uintptr) bool {
+			for {
+				n, serr = splice(in, int(fd))
+				if serr != unix.EAGAIN {
+					return true
+				}
+				// EAGAIN: either the socket is full (wait for it, in
+				// the poller) or the pipe is empty (wait for it here).
+				if avail, err := unix.IoctlGetInt(in, unix.TIOCINQ); err == nil && avail > 0 {
+					return false
+				}
+				pfd := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
+				if _, err := unix.Poll(pfd, -1); err != nil && err != unix.EINTR {
+					serr = err
+					return true
+				}
+			}
+		})
+		if n > 0 {
+			written += int64(n)
+		}
+		if werr != nil {
+			return written, true, werr
+		}
+		switch {
+		case serr == unix.EINTR:
+		case serr != nil:
+			if written == 0 && (serr == unix.EINVAL || serr == unix.ENOSYS) {
+				return 0, false, nil // this kernel cannot: fall back
+			}
+			return written, true, os.NewSyscallError("splice", serr)
+		case n == 0:
+			return written, true, nil // the pipe's writer closed: EOF
+		}
+	}
+}
+
+func splice(in, out int) (int, error) {
+	n, err := unix.Splice(in, nil, out, nil, 1<<20, unix.SPLICE_F_MOVE|unix.SPLICE_F_MORE)
+	return int(n), err
+}
