@@ -30,6 +30,10 @@ func Echo(ctx context.Context, c *session.Conn) error {
 	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
 	defer stop()
 	if !c.Observed() && !c.Framed() && !c.Packet() && !c.HasIdle() {
+		if in, ok, err := echoOnLoop(ctx, c.NetConn()); ok {
+			c.AddStats(in, in)
+			return endErr(err)
+		}
 		return endErr(echoFast(c))
 	}
 	for {
