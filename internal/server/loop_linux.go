@@ -122,7 +122,6 @@ func echoOnLoop(ctx context.Context, nc net.Conn) (in int64, handled bool, err e
 }
 
 func (l *loop) run() {
-	runtime.LockOSThread()
 	events := make([]unix.EpollEvent, 256)
 	buf := make([]byte, 64<<10)
 	ready := make([]*loopConn, 0, 256)

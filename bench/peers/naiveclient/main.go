@@ -1,0 +1,53 @@
+// Command naiveclient is the naive request/response load generator that
+// sockit bench is compared with: a goroutine per connection writing a
+// request and reading the response, counting in a shared atomic. It prints
+// the requests per second.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9000", "echo server (loopback only in the harness)")
+	conns := flag.Int("c", 100, "connections")
+	dur := flag.Duration("d", 5*time.Second, "duration")
+	size := flag.Int("size", 64, "request size")
+	flag.Parse()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(*dur)
+	for i := 0; i < *conns; i++ {
+		c, err := net.Dial("tcp", *addr)
+		if err != nil {
+			log.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			c.SetDeadline(end)
+			for time.Now().Before(end) {
+				req := make([]byte, *size)
+				if _, err := c.Write(req); err != nil {
+					return
+				}
+				resp := make([]byte, *size)
+				if _, err := io.ReadFull(c, resp); err != nil {
+					return
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	wg.Wait()
+	fmt.Printf("%.0f\n", float64(n.Load())/time.Since(start).Seconds())
+}
