@@ -47,6 +47,11 @@ func spliceFrom(dst net.Conn, src io.Reader) (written int64, handled bool, err e
 	if err != nil {
 		return 0, false, nil
 	}
+	// A larger pipe lets the writer (head, tar, a compressor) run ahead
+	// instead of waking sockit for every few kilobytes it writes, and lets
+	// one splice move up to a megabyte. Best effort: pipe-max-size may be
+	// lower.
+	unix.FcntlInt(uintptr(in), unix.F_SETPIPE_SZ, 1<<20)
 	for {
 		var n int
 		var serr error
