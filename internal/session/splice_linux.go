@@ -53,34 +53,48 @@ func spliceFrom(dst net.Conn, src io.Reader) (written int64, handled bool, err e
 	// lower.
 	unix.FcntlInt(uintptr(in), unix.F_SETPIPE_SZ, 1<<20)
 	for {
+		// Wait for the pipe here, not inside rc.Write: a system call that
+		// blocks there holds the socket, and closing the conversation
+		// would wait for stdin.
+		pfd := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, -1); err != nil && err != unix.EINTR {
+			return written, true, os.NewSyscallError("poll", err)
+		}
 		var n int
 		var serr error
 		werr := rc.Write(func(fd uintptr) bool {
+			hadData := false
 			for {
 				n, serr = splice(in, int(fd))
+				if n > 0 {
+					// Keep going while both sides are ready.
+					written += int64(n)
+					hadData = false
+					continue
+				}
 				if serr != unix.EAGAIN {
 					return true
 				}
-				// EAGAIN: either the socket is full (wait for it, in
-				// the poller) or the pipe is empty (wait for it here).
-				if avail, err := unix.IoctlGetInt(in, unix.TIOCINQ); err == nil && avail > 0 {
+				// EAGAIN: the socket is full or the pipe is empty. Only
+				// an EAGAIN with data known to be in the pipe before the
+				// splice means the socket is full (wait for it: the
+				// poller's edge comes when it drains); an empty pipe
+				// means going back to waiting for the pipe.
+				if hadData {
 					return false
 				}
-				pfd := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
-				if _, err := unix.Poll(pfd, -1); err != nil && err != unix.EINTR {
-					serr = err
+				avail, err := unix.IoctlGetInt(in, unix.TIOCINQ)
+				if err != nil || avail == 0 {
 					return true
 				}
+				hadData = true
 			}
 		})
-		if n > 0 {
-			written += int64(n)
-		}
 		if werr != nil {
 			return written, true, werr
 		}
 		switch {
-		case serr == unix.EINTR:
+		case serr == unix.EINTR, serr == unix.EAGAIN:
 		case serr != nil:
 			if written == 0 && (serr == unix.EINVAL || serr == unix.ENOSYS) {
 				return 0, false, nil // this kernel cannot: fall back
@@ -93,6 +107,6 @@ func spliceFrom(dst net.Conn, src io.Reader) (written int64, handled bool, err e
 }
 
 func splice(in, out int) (int, error) {
-	n, err := unix.Splice(in, nil, out, nil, 1<<20, unix.SPLICE_F_MOVE|unix.SPLICE_F_MORE)
+	n, err := unix.Splice(in, nil, out, nil, 1<<20, unix.SPLICE_F_MOVE|unix.SPLICE_F_MORE|unix.SPLICE_F_NONBLOCK)
 	return int(n), err
 }
