@@ -42,7 +42,10 @@ type clientFlags struct {
 }
 
 func newConnect(st *stdio) *cobra.Command {
-	var f clientFlags
+	var (
+		f      clientFlags
+		expect string
+	)
 	cmd := &cobra.Command{
 		Use:   "connect EP",
 		Short: "Connect to a server: stdin to the socket, the socket to stdout",
@@ -58,12 +61,17 @@ stdout, byte for byte; when stdin ends, sockit shuts down its sending side
   sockit connect --hex tcp://[::1]:8888          # received data as a hex dump
   sockit connect tls://127.0.0.1:8443 --pin AB:CD:…  # TLS, accept that certificate
   sockit connect unix:///tmp/app.sock
-  sockit connect --proxy socks5://127.0.0.1:1080 10.1.2.3:22`,
+  sockit connect --proxy socks5://127.0.0.1:1080 10.1.2.3:22
+  sockit connect 127.0.0.1:22 --expect '^SSH-2\.0' --wait 3s < /dev/null   # health check: exit 0 or 1`,
 		Args: exactArgs(1, "one endpoint, such as 127.0.0.1:8888 or udp://127.0.0.1:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if expect != "" {
+				return runConnectExpect(cmd.Context(), st, &f, args[0], expect)
+			}
 			return runConnect(cmd.Context(), st, &f, args[0])
 		},
 	}
+	cmd.Flags().StringVar(&expect, "expect", "", "exit 0 as soon as what arrives matches this regular expression; 1 if the peer closes, or --wait passes after the input ended, without a match")
 	f.net.wait = time.Second
 	f.net.register(cmd.Flags(), false)
 	f.data.register(cmd.Flags())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,10 @@ type serverFlags struct {
 	deny     string
 	echo     bool
 	discard  bool
+	chat     bool
+	reply    string
+	respond  []string
+	exec     string
 	source   bool
 	forward  string
 }
@@ -41,6 +46,10 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
+	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
+	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
+	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
+	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
 	fs.BoolVar(&f.source, "source", false, "send endless data to every client (a source for bench --mode rx)")
 	fs.StringVar(&f.forward, "forward", "", "forward every client to EP, as sockit relay does")
 }
@@ -61,12 +70,23 @@ nc -l; with -k it serves many, and what you type goes to every client (or
 to one, after /to PEER). A UDP server answers each sender at its own
 address.
 
-Behaviours other than stdin/stdout: --echo, --discard, --source, --forward EP.`,
+Instead of stdin/stdout, a server can have one behaviour: --echo,
+--discard, --chat, --reply/--respond (canned and pattern-matched answers,
+to stand in for a device or a protocol peer) or --exec CMD (one process
+per connection). A message is what one read returns, one datagram on UDP,
+or one framed message with --frame (use --frame line for line protocols).
+
+Two more behaviours: --source sends endless data (for bench --mode rx),
+--forward EP relays every client to EP, as sockit relay does.`,
 		Example: `  sockit listen 8888                    # TCP server for one client, on all interfaces
   sockit listen -k 127.0.0.1:8888       # many clients; typed lines go to all
   sockit listen -u 8888                 # UDP server: shows each datagram and its sender
   sockit listen -k --echo 8888          # TCP echo server
   sockit listen -u --echo 8888          # UDP echo server
+  sockit listen -k --chat 8888          # chat room: each line goes to the others
+  sockit listen --reply 'OK\r\n' --escapes 8888     # canned answer to each message
+  sockit listen --frame line --respond '^PING=>PONG' --respond '^TIME=>{{time}}' --template 8888
+  sockit listen --exec 'cat' 8888       # one process per connection (here: an echo)
   sockit listen --encoding gbk 8888     # show and send GBK text
   sockit listen unix:///tmp/test.sock
   sockit listen tls://:8443             # TLS with a throwaway certificate (fingerprint on stderr)
@@ -92,7 +112,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	if ep, err = f.tls.apply(ep); err != nil {
 		return err
 	}
-	behaviour, handler, err := f.behaviour()
+	behaviour, handler, err := f.behaviour(st)
 	if err != nil {
 		return err
 	}
@@ -190,22 +210,26 @@ func aclFlag(name, v string) (*server.ACL, error) {
 }
 
 // behaviour picks the one server behaviour the flags ask for.
-func (f *listenFlags) behaviour() (string, server.Handler, error) {
+func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 	var chosen []string
-	if f.srv.echo {
-		chosen = append(chosen, "echo")
+	pick := func(on bool, name string) {
+		if on {
+			chosen = append(chosen, name)
+		}
 	}
-	if f.srv.discard {
-		chosen = append(chosen, "discard")
-	}
-	if f.srv.source {
-		chosen = append(chosen, "source")
-	}
-	if f.srv.forward != "" {
-		chosen = append(chosen, "forward")
-	}
+	pick(f.srv.echo, "echo")
+	pick(f.srv.discard, "discard")
+	pick(f.srv.chat, "chat")
+	// --reply with --respond is one behaviour: --reply answers what no
+	// pattern matches.
+	pick(len(f.srv.respond) > 0, "respond")
+	pick(f.srv.reply != "" && len(f.srv.respond) == 0, "reply")
+	pick(f.srv.exec != "", "exec")
+	pick(f.srv.source, "source")
+	pick(f.srv.forward != "", "forward")
 	if len(chosen) > 1 {
-		return "", nil, exitcode.Usagef("--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
+		return "", nil, exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
+			"--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
 	}
 	if len(chosen) == 0 {
 		return "stdio", server.Drain, nil
@@ -219,6 +243,20 @@ func (f *listenFlags) behaviour() (string, server.Handler, error) {
 		return "source", server.Source, nil
 	case "forward":
 		return f.forwardHandler()
+	case "chat":
+		return "chat", f.chat(), nil
+	case "reply", "respond":
+		r, err := f.responder()
+		if err != nil {
+			return "", nil, err
+		}
+		return chosen[0], r.Handle, nil
+	case "exec":
+		if strings.TrimSpace(f.srv.exec) == "" {
+			return "", nil, exitcode.Usagef("--exec needs a command")
+		}
+		x := &server.Exec{Command: f.srv.exec, Stderr: st.err}
+		return "exec", x.Handle, nil
 	}
 	return "", nil, errors.New("unreachable")
 }

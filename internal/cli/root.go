@@ -113,6 +113,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newBench(st),
 		newPing(st),
 		newScan(st),
+		newReplay(st),
 		newVersion(st),
 	)
 	for _, c := range extraCommands {

@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -154,17 +156,42 @@ func (d *Dialer) handshake(ctx context.Context, c net.Conn, ep Endpoint) (net.Co
 		cfg = cfg.Clone()
 		cfg.ServerName = ep.Host
 	}
+	// Note when the server asks for a client certificate: with TLS 1.3 a
+	// server that rejects ours (or our lack of one) says so only after the
+	// handshake, so the first read or write fails instead, and the error
+	// should say why.
+	var cr certRequest
+	if cfg.GetClientCertificate == nil {
+		cfg = cfg.Clone()
+		certs := cfg.Certificates
+		cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			cr.asked.Store(true)
+			for i := range certs {
+				if cri.SupportsCertificate(&certs[i]) == nil {
+					cr.sent.Store(true)
+					return &certs[i], nil
+				}
+			}
+			return &tls.Certificate{}, nil // send none, as crypto/tls would
+		}
+	}
 	tc := tls.Client(c, cfg)
 	if d.Trace != nil {
 		d.Trace("tls handshake (client, server name %q)", cfg.ServerName)
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
+		if cr.asked.Load() {
+			return nil, cr.explain(err)
+		}
 		return nil, tlsFailure(err)
 	}
 	if d.Trace != nil {
 		st := tc.ConnectionState()
 		d.Trace("tls established: %s, %s, alpn %q", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol)
+	}
+	if cr.asked.Load() {
+		return &certConn{Conn: tc, cr: &cr}, nil
 	}
 	return tc, nil
 }
@@ -179,7 +206,58 @@ func tlsFailure(err error) error {
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
-	return &exitcode.TLSError{Err: fmt.Errorf("tls handshake: %w", err)}
+	return &exitcode.TLSError{Err: &tlsError{msg: "TLS handshake failed: " + TLSCause(err), err: err}}
+}
+
+// certRequest records whether the server asked for a client certificate
+// and whether one was sent.
+type certRequest struct {
+	asked, sent atomic.Bool
+}
+
+// explain words a failure after the server asked for a client certificate:
+// most likely it did not accept what it got.
+func (cr *certRequest) explain(err error) error {
+	cause := Cause(err)
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		cause = "alert " + strings.TrimPrefix(op.Err.Error(), "tls: ")
+	}
+	msg := "the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection (" + cause + ")"
+	if cr.sent.Load() {
+		msg = "the server did not accept the client certificate and ended the connection (" + cause + ")"
+	}
+	return &exitcode.TLSError{Err: &tlsError{msg: msg, err: err}}
+}
+
+// certConn is a TLS client connection whose server asked for a client
+// certificate. If the server breaks the connection before sending anything,
+// the error says why it most likely did, and is a TLS failure (exit 5)
+// rather than a reset.
+type certConn struct {
+	*tls.Conn
+	cr    *certRequest
+	heard atomic.Bool
+}
+
+func (c *certConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.heard.Store(true)
+	}
+	return n, c.explain(err)
+}
+
+func (c *certConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	return n, c.explain(err)
+}
+
+func (c *certConn) explain(err error) error {
+	if err == nil || c.heard.Load() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	return c.cr.explain(err)
 }
 
 func isIP(host string) bool {

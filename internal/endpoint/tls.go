@@ -11,10 +11,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,7 +86,7 @@ func (o TLSOptions) Client() (*tls.Config, error) {
 			}
 			got := sha256.Sum256(raw[0])
 			if !bytes.Equal(got[:], want) {
-				return fmt.Errorf("certificate pin mismatch: server has SHA256 %s, --pin wants %s", Fingerprint(raw[0]), formatFP(want))
+				return &pinError{got: Fingerprint(raw[0]), want: formatFP(want)}
 			}
 			return nil
 		}
@@ -205,3 +208,88 @@ func loadPair(cert, key, certFlag, keyFlag string) (tls.Certificate, error) {
 }
 
 func parseIP(s string) net.IP { return net.ParseIP(s) }
+
+// pinError is a certificate that does not have the --pin fingerprint.
+type pinError struct{ got, want string }
+
+func (e *pinError) Error() string {
+	return "certificate pin mismatch: the server's certificate has SHA256 " + e.got + ", --pin wants " + e.want
+}
+
+// tlsError is a TLS failure worded for a person, keeping its cause for
+// errors.As.
+type tlsError struct {
+	msg string
+	err error
+}
+
+func (e *tlsError) Error() string { return e.msg }
+func (e *tlsError) Unwrap() error { return e.err }
+
+// TLSCause words a TLS failure by what went wrong, as SPEC §2.5 asks: an
+// unknown authority, a name mismatch, a pin mismatch, a version or other
+// handshake failure, an alert from the peer, or a peer that is not
+// speaking TLS.
+func TLSCause(err error) string {
+	var (
+		pin      *pinError
+		unknown  x509.UnknownAuthorityError
+		host     x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		record   tls.RecordHeaderError
+		verify   *tls.CertificateVerificationError
+		op       *net.OpError
+		alertErr tls.AlertError
+	)
+	switch {
+	case errors.As(err, &pin):
+		return pin.Error()
+	case errors.As(err, &unknown):
+		return "unknown authority: the certificate is not signed by a CA in the system roots or --ca (" + unknownName(unknown) + ")"
+	case errors.As(err, &host):
+		return "name mismatch: " + strings.TrimPrefix(host.Error(), "x509: ") + " (--sni NAME sets the name checked)"
+	case errors.As(err, &invalid):
+		if invalid.Reason == x509.Expired {
+			return "certificate expired or not yet valid: " + strings.TrimPrefix(invalid.Error(), "x509: ")
+		}
+		return "invalid certificate: " + strings.TrimPrefix(invalid.Error(), "x509: ")
+	case errors.As(err, &verify):
+		return "certificate verification failed: " + strings.TrimPrefix(verify.Err.Error(), "x509: ")
+	case errors.As(err, &record):
+		return "the peer does not speak TLS (its first bytes are not a TLS record: a plain TCP port?)"
+	case errors.As(err, &op) && op.Op == "remote error":
+		return "the peer refused the handshake: " + strings.TrimPrefix(op.Err.Error(), "tls: ") + alertHint(op.Err.Error())
+	case errors.As(err, &alertErr):
+		return "alert: " + strings.TrimPrefix(alertErr.Error(), "tls: ")
+	case errors.Is(err, io.EOF):
+		return "the peer closed the connection during the handshake"
+	}
+	s := Cause(err)
+	switch {
+	case strings.Contains(s, "unsupported protocol version"), strings.Contains(s, "unsupported versions"):
+		return "no TLS version in common: " + strings.TrimPrefix(s, "tls: ") + " (sockit speaks TLS 1.2 and 1.3; see --tls-min)"
+	case strings.Contains(s, "didn't provide a certificate"):
+		return "the client sent no certificate, and --ca on listen requires one (--client-cert, --client-key)"
+	}
+	return "handshake failure: " + strings.TrimPrefix(s, "tls: ")
+}
+
+func unknownName(e x509.UnknownAuthorityError) string {
+	if e.Cert != nil {
+		return "issuer " + strconv.Quote(e.Cert.Issuer.String())
+	}
+	return "x509: certificate signed by unknown authority"
+}
+
+// alertHint says what an alert from the peer most likely means.
+func alertHint(alert string) string {
+	switch {
+	case strings.Contains(alert, "certificate required"):
+		return " (the server wants a client certificate: --client-cert, --client-key)"
+	case strings.Contains(alert, "bad certificate"), strings.Contains(alert, "unknown certificate authority"):
+		return " (it does not trust the certificate this side sent)"
+	case strings.Contains(alert, "protocol version"):
+		return " (no TLS version in common; sockit speaks TLS 1.2 and 1.3)"
+	}
+	return ""
+}

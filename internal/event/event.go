@@ -47,6 +47,7 @@ type Event struct {
 	Err      string
 	Reason   string // close and refused: why
 	Msg      string // info: the note
+	Frame    string // open: the --frame of a framed stream (data events then carry messages without it)
 	BytesIn  int64  // close: totals for the conversation
 	BytesOut int64
 }

@@ -22,10 +22,14 @@ import (
 //
 // Field by field: t (RFC 3339, nanoseconds), event (listen, open, data,
 // close, refused, error, info), conn (conversation id; 0 for the server
-// itself), proto, local, peer, dir (in or out), len (bytes), text (the bytes
+// itself), proto, local, peer, frame (open events of framed streams: the
+// --frame, such as len16), dir (in or out), len (bytes), text (the bytes
 // decoded with the session's encoding; undecodable bytes become U+FFFD),
 // hex (the exact bytes, --json), data (the exact bytes in base64, --record),
-// reason, error, msg, bytes_in and bytes_out (totals on close).
+// reason, error, msg, bytes_in and bytes_out (totals on close, counted on
+// the wire). On a framed stream a data event is one message, without its
+// length prefix or delimiter. Fields with nothing to say are left out,
+// except t and event always, and dir, len and text on data events.
 // Readers take the bytes from data, else hex, else text.
 
 // Decoder turns the bytes of a data event into text for the "text" field.
@@ -98,6 +102,7 @@ func (w *Writer) AppendJSON(dst []byte, e *Event) []byte {
 	dst = appendField(dst, "proto", e.Proto)
 	dst = appendField(dst, "local", e.Local)
 	dst = appendField(dst, "peer", e.Peer)
+	dst = appendField(dst, "frame", e.Frame)
 	if e.Kind == Data {
 		dst = appendField(dst, "dir", string(e.Dir))
 		dst = append(dst, `,"len":`...)
@@ -191,6 +196,7 @@ type Record struct {
 	Proto    string    `json:"proto,omitempty"`
 	Local    string    `json:"local,omitempty"`
 	Peer     string    `json:"peer,omitempty"`
+	Frame    string    `json:"frame,omitempty"`
 	Dir      Dir       `json:"dir,omitempty"`
 	Len      int       `json:"len,omitempty"`
 	Text     *string   `json:"text,omitempty"`
@@ -203,7 +209,8 @@ type Record struct {
 	BytesOut int64     `json:"bytes_out,omitempty"`
 }
 
-// Bytes returns the data of a data record, from data, hex or text.
+// Bytes returns the data of a data record, from data, hex or text (text
+// is exact only for bytes that were valid text in the session's encoding).
 func (r *Record) Bytes() ([]byte, error) {
 	switch {
 	case r.Data != "":
@@ -231,11 +238,16 @@ func ParseLine(line []byte) (Record, error) {
 		if r.Dir != In && r.Dir != Out {
 			return Record{}, fmt.Errorf("data event with dir %q (want in or out)", r.Dir)
 		}
+		if r.Data == "" && r.Hex == "" && r.Text == nil {
+			return Record{}, fmt.Errorf("data event without its bytes (no data, hex or text field)")
+		}
 		b, err := r.Bytes()
 		if err != nil {
 			return Record{}, fmt.Errorf("data event: %v", err)
 		}
-		if r.Len != 0 && r.Len != len(b) {
+		// text alone is a rendering (undecodable bytes became U+FFFD), so
+		// only the exact forms must agree with len.
+		if exact := r.Data != "" || r.Hex != ""; exact && r.Len != 0 && r.Len != len(b) {
 			return Record{}, fmt.Errorf("data event says len %d but carries %d bytes", r.Len, len(b))
 		}
 	}

@@ -96,7 +96,7 @@ func Code(err error) int {
 		return Interrupted
 	case errors.As(err, &tlsErr), errors.As(err, &certErr), errors.As(err, &unknownA),
 		errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &recErr),
-		errors.As(err, &alertErr):
+		errors.As(err, &alertErr), isTLSAlert(err):
 		return TLS
 	case errors.As(err, &dnsErr):
 		if dnsErr.IsTimeout {
@@ -122,6 +122,15 @@ func Code(err error) int {
 	return NoMatch
 }
 
+// isTLSAlert reports an alert received from the TLS peer, which crypto/tls
+// returns as a *net.OpError with Op "remote error" (after a TLS 1.3
+// handshake, a server that refuses the client's certificate says so on the
+// first read).
+func isTLSAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
+}
+
 // Hint returns the second line for err, if it has one.
 func Hint(err error) string {
 	var usage *UsageError
@@ -135,8 +144,7 @@ func Hint(err error) string {
 		return "Note that another program holds that address; pick another port or stop it."
 	}
 	var unknownA x509.UnknownAuthorityError
-	var certErr *tls.CertificateVerificationError
-	if errors.As(err, &unknownA) || errors.As(err, &certErr) {
+	if errors.As(err, &unknownA) {
 		return "Note that --ca FILE, --pin SHA256 or --insecure accept a certificate the system does not trust."
 	}
 	return ""

@@ -18,7 +18,7 @@ import (
 )
 
 // serveTCP runs srv on 127.0.0.1:0 until the test ends.
-func serveTCP(t testing.TB, srv *Server) string {
+func serveFast(t testing.TB, srv *Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +46,7 @@ var paths = []struct {
 func TestEchoSameBytes(t *testing.T) {
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
-			addr := serveTCP(t, &Server{Handler: Echo, Conn: p.opt()})
+			addr := serveFast(t, &Server{Handler: Echo, Conn: p.opt()})
 			for _, size := range []int{1, 4095, 4096, 4097, 65535, 65536, 65537, 3 << 20} {
 				c, err := net.Dial("tcp", addr)
 				if err != nil {
@@ -80,7 +80,7 @@ func TestEchoSameBytes(t *testing.T) {
 // echo wait for it (the event loop keeps the rest pending); nothing is
 // lost.
 func TestEchoSlowReader(t *testing.T) {
-	addr := serveTCP(t, &Server{Handler: Echo, Conn: paths[0].opt()})
+	addr := serveFast(t, &Server{Handler: Echo, Conn: paths[0].opt()})
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestEchoSlowReader(t *testing.T) {
 }
 
 func TestEchoManyConns(t *testing.T) {
-	addr := serveTCP(t, &Server{Handler: Echo, Conn: paths[0].opt()})
+	addr := serveFast(t, &Server{Handler: Echo, Conn: paths[0].opt()})
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
 	for i := 0; i < 50; i++ {
@@ -149,7 +149,7 @@ func TestEchoStats(t *testing.T) {
 			closed <- &ev
 		}
 	}
-	addr := serveTCP(t, &Server{Handler: Echo, Conn: session.Options{Sink: sink, NoData: true}})
+	addr := serveFast(t, &Server{Handler: Echo, Conn: session.Options{Sink: sink, NoData: true}})
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestDiscardAndSource(t *testing.T) {
 					closed <- e.BytesIn
 				}
 			}
-			addr := serveTCP(t, &Server{Handler: Discard, Conn: opt})
+			addr := serveFast(t, &Server{Handler: Discard, Conn: opt})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -223,7 +223,7 @@ func TestDiscardAndSource(t *testing.T) {
 				t.Fatal("no close")
 			}
 
-			src := serveTCP(t, &Server{Handler: Source, Conn: p.opt()})
+			src := serveFast(t, &Server{Handler: Source, Conn: p.opt()})
 			c, err = net.Dial("tcp", src)
 			if err != nil {
 				t.Fatal(err)
@@ -368,7 +368,7 @@ func TestUDPEchoFastACL(t *testing.T) {
 func BenchmarkEcho(b *testing.B) {
 	for _, p := range paths {
 		b.Run(p.name, func(b *testing.B) {
-			addr := serveTCP(b, &Server{Handler: Echo, Conn: p.opt()})
+			addr := serveFast(b, &Server{Handler: Echo, Conn: p.opt()})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				b.Fatal(err)
@@ -391,7 +391,7 @@ func BenchmarkEcho(b *testing.B) {
 func BenchmarkDiscard(b *testing.B) {
 	for _, p := range paths {
 		b.Run(p.name, func(b *testing.B) {
-			addr := serveTCP(b, &Server{Handler: Discard, Conn: p.opt()})
+			addr := serveFast(b, &Server{Handler: Discard, Conn: p.opt()})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				b.Fatal(err)

@@ -115,6 +115,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			nc.Close()
 			continue
 		}
+		if hs, ok := nc.(handshaker); ok {
+			// TLS: a client that fails the handshake is logged and is not
+			// a conversation, so it does not use up listen's one client.
+			// With -k the handshakes run beside the accept loop.
+			if s.Once {
+				if !s.handshake(ctx, nc, hs) {
+					continue
+				}
+			} else {
+				s.wg.Add(1)
+				go func() {
+					defer s.wg.Done()
+					if s.handshake(ctx, nc, hs) {
+						s.start(ctx, nc, false, nil)
+					}
+				}()
+				continue
+			}
+		}
 		s.start(ctx, nc, false, onceErr)
 		if s.Once {
 			// One conversation only: later connections are refused by the
@@ -125,6 +144,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
+}
+
+// handshaker is a connection with a handshake to do first (*tls.Conn).
+type handshaker interface {
+	HandshakeContext(context.Context) error
+}
+
+// handshakeTimeout bounds a TLS handshake, so a client that connects and
+// says nothing cannot hold a server that serves one client.
+const handshakeTimeout = 10 * time.Second
+
+// handshake completes a TLS handshake, or logs why it failed and closes nc.
+func (s *Server) handshake(ctx context.Context, nc net.Conn, hs handshaker) bool {
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	if err := hs.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		if ctx.Err() == nil {
+			s.emit(&event.Event{Kind: event.Error, Peer: nc.RemoteAddr().String(), Err: "tls handshake failed: " + endpoint.TLSCause(err)})
+		}
+		return false
+	}
+	return true
 }
 
 func protoOf(a net.Addr) string {

@@ -98,7 +98,12 @@ func New(nc net.Conn, opt Options) *Conn {
 		}
 		c.buf = make([]byte, size)
 	}
-	c.emit(&event.Event{Kind: event.Open})
+	open := &event.Event{Kind: event.Open}
+	if c.dec != nil {
+		// Recorded so that replay frames what it sends the same way.
+		open.Frame = opt.Frame.String()
+	}
+	c.emit(open)
 	return c
 }
 
@@ -119,6 +124,14 @@ func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // Observed reports whether data events go anywhere.
 func (c *Conn) Observed() bool { return c.sink != nil && !c.noData }
+
+// Frame is the conversation's framing (raw for datagrams).
+func (c *Conn) Frame() frame.Spec {
+	if c.packet {
+		return frame.Spec{}
+	}
+	return c.frame
+}
 
 // Framed reports whether reads return framed messages rather than chunks.
 func (c *Conn) Framed() bool { return c.dec != nil }
@@ -213,12 +226,16 @@ func (r idleReader) read(p []byte) (int, error) {
 	if c.idle <= 0 {
 		return c.nc.Read(p)
 	}
+	deadline := time.Now().Add(c.idle)
 	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.idle))
+		c.nc.SetReadDeadline(deadline)
 		n, err := c.nc.Read(p)
 		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			// Writes count as traffic too: idle means idle since the
+			// later of the last read and the last write.
 			last := time.Unix(0, c.lastWrite.Load())
-			if time.Since(last) < c.idle {
+			if next := last.Add(c.idle); time.Until(next) > 0 {
+				deadline = next
 				continue
 			}
 			return n, &IdleError{Idle: c.idle}
@@ -248,8 +265,30 @@ func (c *Conn) Write(msg []byte) error {
 			return err
 		}
 		p = c.wbuf
+		// Observers see the message as Read shows received ones: one data
+		// event per message, without the framing around it (a line given
+		// with its "\n" is shown without it, as it will be read).
+		return c.writeMsg(p, c.payload(msg))
 	}
 	return c.write(p)
+}
+
+// payload is msg without the delimiter that ends it, for line and delim
+// framings (Append does not add one when msg already ends with it).
+func (c *Conn) payload(msg []byte) []byte {
+	var end []byte
+	switch c.frame.Kind {
+	case frame.Line:
+		end = []byte{'\n'}
+	case frame.Delim:
+		end = c.frame.Delim
+	default:
+		return msg
+	}
+	if len(msg) >= len(end) && string(msg[len(msg)-len(end):]) == string(end) {
+		return msg[:len(msg)-len(end)]
+	}
+	return msg
 }
 
 // opError names the conversation in errors that end it, and leaves the
@@ -269,7 +308,22 @@ func (c *Conn) WriteRaw(p []byte) error {
 	return c.write(p)
 }
 
-func (c *Conn) write(p []byte) error {
+func (c *Conn) write(p []byte) error { return c.writeMsg(p, nil) }
+
+// writeMsg sends the bytes p, reporting msg (the payload p frames; nil
+// for p itself) as the data event. The event comes before the write: a
+// reply can arrive, and be reported by the reading goroutine, before
+// Write returns, and observers (a --record transcript above all) must see
+// the cause before the effect. A write that fails part way ends the
+// conversation, whose close event has the true byte counts.
+func (c *Conn) writeMsg(p, msg []byte) error {
+	if c.sink != nil && !c.noData && len(p) > 0 {
+		data := p
+		if msg != nil {
+			data = msg
+		}
+		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
+	}
 	n, err := c.nc.Write(p)
 	if err != nil {
 		err = c.opError("send", err)
@@ -277,9 +331,6 @@ func (c *Conn) write(p []byte) error {
 	c.out.Add(int64(n))
 	if c.idle > 0 {
 		c.lastWrite.Store(time.Now().UnixNano())
-	}
-	if c.sink != nil && !c.noData && n > 0 {
-		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: p[:n]})
 	}
 	return err
 }

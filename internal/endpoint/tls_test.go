@@ -1,0 +1,357 @@
+package endpoint
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/internal/exitcode"
+)
+
+// testPKI is a CA made for one test, and files of certificates it signed.
+type testPKI struct {
+	dir    string
+	ca     *x509.Certificate
+	caKey  *ecdsa.PrivateKey
+	CAFile string
+}
+
+func newPKI(t *testing.T) *testPKI {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "sockit test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(der)
+	p := &testPKI{dir: t.TempDir(), ca: ca, caKey: key}
+	p.CAFile = p.write(t, "ca.pem", "CERTIFICATE", der)
+	return p
+}
+
+func (p *testPKI) write(t *testing.T, name, typ string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// issue signs a certificate for names (DNS names or IPs) and returns the
+// certificate and key files.
+func (p *testPKI) issue(t *testing.T, name string, usage x509.ExtKeyUsage, notAfter time.Time, names ...string) (certFile, keyFile string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: name},
+		NotBefore:    time.Now().Add(-2 * time.Hour),
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	return p.write(t, name+".pem", "CERTIFICATE", der), p.write(t, name+".key", "EC PRIVATE KEY", kder)
+}
+
+// tlsServer listens with opt on loopback; each connection is handshaken,
+// sent "hello", and closed. Handshake errors go to the returned channel.
+func tlsServer(t *testing.T, opt TLSOptions, tweak func(*tls.Config)) (addr, fingerprint string, errs <-chan error) {
+	t.Helper()
+	cfg, fp, err := opt.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(cfg)
+	}
+	lc := &ListenConfig{TLS: cfg}
+	ep, _ := Parse("tls://127.0.0.1:0", Options{Listen: true})
+	ln, err := lc.Listen(context.Background(), ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan error, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			tc := c.(*tls.Conn)
+			tc.SetDeadline(time.Now().Add(10 * time.Second))
+			if err := tc.Handshake(); err != nil {
+				ch <- err
+				c.Close()
+				continue
+			}
+			ch <- nil
+			tc.Write([]byte("hello"))
+			tc.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String(), fp, ch
+}
+
+func dialTLS(t *testing.T, addr string, opt TLSOptions) (net.Conn, error) {
+	t.Helper()
+	cfg, err := opt.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := Parse("tls://"+addr, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.SNI == "" && strings.HasPrefix(addr, "localhost:") {
+		ep.Host = "localhost"
+	}
+	d := &Dialer{TLS: cfg, Timeout: 10 * time.Second}
+	return d.Dial(context.Background(), ep)
+}
+
+func readHello(t *testing.T, c net.Conn) {
+	t.Helper()
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(c)
+	if err != nil || string(b) != "hello" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+}
+
+// wantTLSFailure checks err is exit code 5 with a message naming what failed.
+func wantTLSFailure(t *testing.T, err error, words ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want a TLS failure mentioning %q", words)
+	}
+	if code := exitcode.Code(err); code != exitcode.TLS {
+		t.Errorf("exit code %d for %v, want %d", code, err, exitcode.TLS)
+	}
+	for _, w := range words {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+}
+
+func TestTLSCASigned(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t)
+	cert, key := pki.issue(t, "server", x509.ExtKeyUsageServerAuth, time.Now().Add(time.Hour), "localhost", "127.0.0.1")
+	addr, _, _ := tlsServer(t, TLSOptions{Cert: cert, Key: key}, nil)
+	c, err := dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readHello(t, c)
+
+	// Without the CA: unknown authority.
+	_, err = dialTLS(t, addr, TLSOptions{})
+	wantTLSFailure(t, err, "unknown authority", `"CN=sockit test CA"`)
+	if h := exitcode.Hint(err); !strings.Contains(h, "--ca") {
+		t.Errorf("hint %q", h)
+	}
+	// The wrong name.
+	_, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile, SNI: "other.test"})
+	wantTLSFailure(t, err, "name mismatch", "not other.test")
+	// --insecure takes it anyway.
+	c, err = dialTLS(t, addr, TLSOptions{Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readHello(t, c)
+}
+
+func TestTLSExpired(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t)
+	cert, key := pki.issue(t, "old", x509.ExtKeyUsageServerAuth, time.Now().Add(-time.Hour), "127.0.0.1")
+	addr, _, _ := tlsServer(t, TLSOptions{Cert: cert, Key: key}, nil)
+	_, err := dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+	wantTLSFailure(t, err, "expired")
+}
+
+func TestTLSEphemeralAndPin(t *testing.T) {
+	t.Parallel()
+	addr, fp, _ := tlsServer(t, TLSOptions{}, nil)
+	if len(fp) != 95 || strings.Count(fp, ":") != 31 {
+		t.Fatalf("fingerprint %q", fp)
+	}
+	for _, pin := range []string{fp, strings.ToLower(strings.ReplaceAll(fp, ":", ""))} {
+		c, err := dialTLS(t, addr, TLSOptions{Pin: pin})
+		if err != nil {
+			t.Fatalf("--pin %s: %v", pin, err)
+		}
+		readHello(t, c)
+	}
+	other := strings.Repeat("AB:", 31) + "AB"
+	_, err := dialTLS(t, addr, TLSOptions{Pin: other})
+	wantTLSFailure(t, err, "pin mismatch", fp, other)
+	_, err = dialTLS(t, addr, TLSOptions{})
+	wantTLSFailure(t, err, "unknown authority")
+	if _, err := ParsePin("abc"); exitcode.Code(err) != exitcode.Usage {
+		t.Errorf("bad pin: %v", err)
+	}
+}
+
+func TestTLSClientCertificates(t *testing.T) {
+	t.Parallel()
+	pki := newPKI(t)
+	srvCert, srvKey := pki.issue(t, "server", x509.ExtKeyUsageServerAuth, time.Now().Add(time.Hour), "127.0.0.1")
+	cliCert, cliKey := pki.issue(t, "client", x509.ExtKeyUsageClientAuth, time.Now().Add(time.Hour))
+	stranger := newPKI(t)
+	strCert, strKey := stranger.issue(t, "stranger", x509.ExtKeyUsageClientAuth, time.Now().Add(time.Hour))
+
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		name := tls.VersionName(version)
+		// --ca on listen requires a client certificate signed by it.
+		addr, _, serverErrs := tlsServer(t, TLSOptions{Cert: srvCert, Key: srvKey, CA: pki.CAFile}, func(c *tls.Config) { c.MaxVersion = version })
+		c, err := dialTLS(t, addr, TLSOptions{CA: pki.CAFile, ClientCert: cliCert, ClientKey: cliKey})
+		if err != nil {
+			t.Fatalf("%s with a client certificate: %v", name, err)
+		}
+		readHello(t, c)
+		if err := <-serverErrs; err != nil {
+			t.Fatalf("%s: server: %v", name, err)
+		}
+
+		// Without one: the handshake fails (1.2), or the first read does (1.3).
+		c, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+		if err == nil {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, err = c.Read(make([]byte, 10))
+			c.Close()
+		}
+		wantTLSFailure(t, err, "client certificate")
+		if serr := <-serverErrs; serr == nil || !strings.Contains(TLSCause(serr), "sent no certificate") {
+			t.Errorf("%s: server side: %v → %q", name, serr, TLSCause(serr))
+		}
+
+		// One from another CA: the server refuses it.
+		c, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile, ClientCert: strCert, ClientKey: strKey})
+		if err == nil {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, err = c.Read(make([]byte, 10))
+			c.Close()
+		}
+		wantTLSFailure(t, err, "did not accept the client certificate")
+		if serr := <-serverErrs; serr == nil || !strings.Contains(TLSCause(serr), "unknown authority") {
+			t.Errorf("%s: server side: %v → %q", name, serr, TLSCause(serr))
+		}
+	}
+}
+
+func TestTLSVersions(t *testing.T) {
+	t.Parallel()
+	// --tls-min 1.3 against a server that stops at 1.2.
+	addr, _, _ := tlsServer(t, TLSOptions{}, func(c *tls.Config) { c.MaxVersion = tls.VersionTLS12 })
+	_, err := dialTLS(t, addr, TLSOptions{Insecure: true, Min: "1.3"})
+	wantTLSFailure(t, err, "protocol version")
+	c, err := dialTLS(t, addr, TLSOptions{Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readHello(t, c)
+
+	// TLS 1.0 and 1.1 are refused, whatever the peer wants.
+	for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11} {
+		addr, _, _ := tlsServer(t, TLSOptions{}, func(c *tls.Config) { c.MinVersion, c.MaxVersion = v, v })
+		_, err := dialTLS(t, addr, TLSOptions{Insecure: true})
+		wantTLSFailure(t, err, "version")
+	}
+	if _, err := (TLSOptions{Min: "1.1"}).Client(); exitcode.Code(err) != exitcode.Usage {
+		t.Errorf("--tls-min 1.1: %v", err)
+	}
+}
+
+func TestTLSALPN(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := tlsServer(t, TLSOptions{ALPN: []string{"x-sockit", "h2"}}, nil)
+	c, err := dialTLS(t, addr, TLSOptions{Insecure: true, ALPN: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.(interface{ ConnectionState() tls.ConnectionState }).ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Errorf("ALPN %q, want h2", p)
+	}
+	readHello(t, c)
+	_, err = dialTLS(t, addr, TLSOptions{Insecure: true, ALPN: []string{"spdy/1"}})
+	wantTLSFailure(t, err, "no application protocol")
+}
+
+func TestTLSPlainPeer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+			time.Sleep(100 * time.Millisecond)
+			c.Close()
+		}
+	}()
+	_, err = dialTLS(t, ln.Addr().String(), TLSOptions{Insecure: true})
+	wantTLSFailure(t, err, "does not speak TLS")
+}
+
+func TestTLSCauseWords(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "remote error", Err: errors.New("tls: bad certificate")}, "refused the handshake: bad certificate (it does not trust"},
+		{&net.OpError{Op: "remote error", Err: errors.New("tls: certificate required")}, "wants a client certificate"},
+		{io.EOF, "closed the connection during the handshake"},
+		{errors.New("tls: client offered only unsupported versions: [302 301]"), "no TLS version in common"},
+		{errors.New("tls: something new"), "handshake failure: something new"},
+	} {
+		if got := TLSCause(tc.err); !strings.Contains(got, tc.want) {
+			t.Errorf("TLSCause(%v) = %q, want %q in it", tc.err, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,410 @@
+// Package replay plays back a conversation recorded with --record (or
+// printed with --json): the messages one side sent are sent again, in
+// order, optionally with the recorded pauses, and what arrives can be
+// checked against what arrived then. Recording a session with a real
+// device once and replaying it as a server makes a mock of that device;
+// replaying it as a client tests a server against the recording.
+//
+// It works on a session.Conn and does not dial, listen or print.
+package replay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/session"
+)
+
+// Role is the side a recording was made on, or the side to play.
+type Role string
+
+const (
+	Client Role = "client"
+	Server Role = "server"
+)
+
+// Step is one message of a script: one to send, or one to expect from the
+// peer.
+type Step struct {
+	Send bool
+	Data []byte
+	At   time.Time // when it crossed the socket in the recording
+}
+
+// Script is one recorded conversation.
+type Script struct {
+	Conn     uint64
+	Proto    string // tcp, udp, tls, unix, unixgram
+	Frame    string // the recorded --frame; "" for raw streams and datagrams
+	Recorded Role   // the side that made the recording: server if it has a listen event
+	Steps    []Step // as the recording side saw them: Send is what it sent
+}
+
+// Load picks conversation conn out of a transcript (0: the first one that
+// carried data) and turns its data events into steps.
+func Load(recs []event.Record, conn uint64) (*Script, error) {
+	s := &Script{Recorded: Client}
+	for _, r := range recs {
+		if r.Event == event.Listen {
+			s.Recorded = Server
+		}
+		if conn == 0 && r.Event == event.Data {
+			conn = r.Conn
+		}
+	}
+	if conn == 0 {
+		return nil, exitcode.Usagef("the transcript has no data events: nothing to replay")
+	}
+	s.Conn = conn
+	found := false
+	for _, r := range recs {
+		if r.Conn != conn {
+			continue
+		}
+		found = true
+		switch r.Event {
+		case event.Open:
+			s.Proto, s.Frame = r.Proto, r.Frame
+		case event.Data:
+			if s.Proto == "" {
+				s.Proto = r.Proto
+			}
+			b, err := r.Bytes()
+			if err != nil {
+				return nil, exitcode.Usagef("conversation %d: %v", conn, err)
+			}
+			s.Steps = append(s.Steps, Step{Send: r.Dir == event.Out, Data: b, At: r.T})
+		}
+	}
+	if !found {
+		return nil, exitcode.Usagef("the transcript has no conversation %d", conn)
+	}
+	return s, nil
+}
+
+// As returns the steps for playing role: the recording side's own steps,
+// or for the other role the same steps with the directions swapped (a
+// client's recording replayed as a server sends what the server sent).
+func (s *Script) As(role Role) []Step {
+	steps := make([]Step, len(s.Steps))
+	copy(steps, s.Steps)
+	if role != s.Recorded {
+		for i := range steps {
+			steps[i].Send = !steps[i].Send
+		}
+	}
+	return steps
+}
+
+// Counts returns how many messages the steps send and expect.
+func Counts(steps []Step) (send, expect int) {
+	for _, st := range steps {
+		if st.Send {
+			send++
+		} else {
+			expect++
+		}
+	}
+	return send, expect
+}
+
+// Player plays steps on a conversation.
+type Player struct {
+	Timing bool          // before each send, pause as long as the recording did
+	Expect bool          // fail on the first message that differs from the recording
+	Wait   time.Duration // how long to wait for each expected message; 0 is 5s
+	// PerMessage compares message by message (framed streams, datagrams);
+	// otherwise the byte stream is compared, each run of messages the peer
+	// sent between two of ours as one, since a stream keeps no boundaries.
+	PerMessage bool
+	// Settle is how long to wait for the rest of a message once it is
+	// known to differ, so the error shows it whole; 0 is 200ms.
+	Settle time.Duration
+}
+
+// Play sends and expects the steps in order, then (on streams) shuts down
+// its sending side and waits up to Wait for the peer to close. With Expect,
+// the first difference is a *exitcode.MismatchError:
+//
+//	message 3: expected "PONG\r\n", got "ERR\r\n"
+//
+// Without it, what arrives only paces the sends.
+func (p *Player) Play(ctx context.Context, c *session.Conn, steps []Step) error {
+	wait := p.Wait
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	r := newReceiver(c)
+	defer r.stop()
+
+	n := 0 // expected messages so far, for error messages
+	for i := 0; i < len(steps); {
+		st := steps[i]
+		if st.Send {
+			if p.Timing && i > 0 && !st.At.IsZero() && !steps[i-1].At.IsZero() {
+				if err := sleep(ctx, st.At.Sub(steps[i-1].At)); err != nil {
+					return err
+				}
+			}
+			if err := c.Write(st.Data); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		want := st.Data
+		j := i + 1
+		if !p.PerMessage {
+			for j < len(steps) && !steps[j].Send {
+				want = append(append([]byte(nil), want...), steps[j].Data...)
+				j++
+			}
+		}
+		n++
+		got, end, err := p.receive(ctx, r, want, wait)
+		if err != nil {
+			return err
+		}
+		if p.Expect && (end != "" || !bytes.Equal(got, want)) {
+			return mismatch(n, want, got, end)
+		}
+		i = j
+	}
+	if c.Packet() {
+		return nil
+	}
+	if err := c.CloseWrite(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	r.drain(ctx, wait)
+	return nil
+}
+
+// receive waits for the next expected message: one message with
+// PerMessage, else len(want) bytes of the stream. end, when not empty,
+// says why fewer arrived.
+func (p *Player) receive(ctx context.Context, r *receiver, want []byte, wait time.Duration) (got []byte, end string, err error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	settle := p.Settle
+	if settle <= 0 {
+		settle = 200 * time.Millisecond
+	}
+	differs := false
+	for {
+		if p.PerMessage && r.queued() {
+			return r.take(-1), "", nil
+		}
+		if !p.PerMessage {
+			buf := r.peek()
+			if len(buf) >= len(want) {
+				return r.take(len(want)), "", nil
+			}
+			if !differs && !bytes.HasPrefix(want, buf) {
+				// Wrong already: wait only a moment for the rest of it.
+				differs = true
+				timer.Reset(settle)
+			}
+		}
+		select {
+		case <-r.more:
+		case <-timer.C:
+			if differs {
+				return r.take(-1), "", nil
+			}
+			return r.take(-1), "nothing within " + wait.String(), nil
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-r.done:
+			if p.PerMessage && r.queued() {
+				continue
+			}
+			if !p.PerMessage && len(r.peek()) >= len(want) {
+				continue
+			}
+			if r.err != nil {
+				return nil, "", r.err
+			}
+			return r.take(-1), "the end of the connection", nil
+		}
+	}
+}
+
+// mismatch words the first difference.
+func mismatch(n int, want, got []byte, end string) error {
+	switch {
+	case end != "" && len(got) == 0:
+		return exitcode.Mismatchf("message %d: expected %s, got %s", n, quote(want, 0), end)
+	case end != "":
+		return exitcode.Mismatchf("message %d: expected %s, got %s and then %s", n, quote(want, 0), quote(got, 0), end)
+	}
+	at := 0
+	for at < len(want) && at < len(got) && want[at] == got[at] {
+		at++
+	}
+	msg := fmt.Sprintf("message %d: expected %s, got %s", n, quote(want, at), quote(got, at))
+	if at > quoteMax/2 {
+		msg += " (first difference at byte " + strconv.Itoa(at) + ")"
+	}
+	return &exitcode.MismatchError{Msg: msg}
+}
+
+const quoteMax = 64
+
+// quote shows b as a Go string, cut to about quoteMax bytes around offset
+// at (where the first difference is).
+func quote(b []byte, at int) string {
+	if len(b) <= quoteMax {
+		return strconv.Quote(string(b))
+	}
+	start := max(0, min(at-quoteMax/2, len(b)-quoteMax))
+	end := min(len(b), start+quoteMax)
+	s := strconv.Quote(string(b[start:end]))
+	if start > 0 {
+		s = "…" + s
+	}
+	if end < len(b) {
+		s += "…"
+	}
+	return s
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// receiver reads the conversation on its own goroutine and keeps what
+// arrives, as messages and as one stream, until the player takes it.
+type receiver struct {
+	c    *session.Conn
+	more chan struct{} // a message arrived (capacity 1: a wake-up, not a count)
+	done chan struct{} // the reader ended; err says why
+	quit chan struct{}
+	err  error
+
+	mu   sync.Mutex
+	msgs [][]byte
+	buf  []byte
+}
+
+func newReceiver(c *session.Conn) *receiver {
+	r := &receiver{c: c, more: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+func (r *receiver) run() {
+	defer close(r.done)
+	for {
+		msg, err := r.c.Read()
+		if err != nil {
+			var idle *session.IdleError
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.As(err, &idle) && !errors.Is(err, os.ErrDeadlineExceeded) {
+				r.err = err
+			}
+			return
+		}
+		r.mu.Lock()
+		r.msgs = append(r.msgs, append([]byte(nil), msg...))
+		r.buf = append(r.buf, msg...)
+		r.mu.Unlock()
+		select {
+		case r.more <- struct{}{}:
+		default:
+		}
+		select {
+		case <-r.quit:
+			return
+		default:
+		}
+	}
+}
+
+func (r *receiver) queued() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.msgs) > 0
+}
+
+func (r *receiver) peek() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]byte(nil), r.buf...)
+}
+
+// take removes and returns the next message (n < 0 with messages queued),
+// or the first n bytes of the stream (n < 0: all of it). Messages and the
+// stream are two views of the same data; a player uses one of them.
+func (r *receiver) take(n int) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n < 0 && len(r.msgs) > 0 {
+		m := r.msgs[0]
+		r.msgs = r.msgs[1:]
+		if len(r.buf) >= len(m) {
+			r.buf = r.buf[len(m):]
+		}
+		return m
+	}
+	if n < 0 || n > len(r.buf) {
+		n = len(r.buf)
+	}
+	out := append([]byte(nil), r.buf[:n]...)
+	r.buf = r.buf[n:]
+	// The message view follows the stream: drop the messages consumed.
+	for consumed := n; consumed > 0 && len(r.msgs) > 0; {
+		if len(r.msgs[0]) <= consumed {
+			consumed -= len(r.msgs[0])
+			r.msgs = r.msgs[1:]
+		} else {
+			r.msgs[0] = r.msgs[0][consumed:]
+			consumed = 0
+		}
+	}
+	return out
+}
+
+// drain waits up to wait for the peer to close, discarding what it sends.
+func (r *receiver) drain(ctx context.Context, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-r.more:
+			r.take(-1)
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// stop ends the reader: closing the connection unblocks its Read.
+func (r *receiver) stop() {
+	close(r.quit)
+	r.c.NetConn().Close()
+	<-r.done
+}

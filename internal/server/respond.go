@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/session"
+)
+
+// Rule is one --respond 'PATTERN=>REPLY': messages that PATTERN matches
+// are answered with REPLY.
+type Rule struct {
+	Pattern *regexp.Regexp
+	Reply   *Reply // empty: a matching message gets no answer
+}
+
+// ParseRule reads 'PATTERN=>REPLY', split at the first "=>". PATTERN is a
+// Go regular expression (RE2 syntax); REPLY is read by ParseReply, so it
+// may be text, @FILE or hex:BYTES, and may be empty.
+func ParseRule(s string, opt ReplyOptions) (Rule, error) {
+	const hint = `Note that --respond takes 'PATTERN=>REPLY', as in --respond '^PING=>PONG\r\n' --escapes.`
+	pat, reply, ok := strings.Cut(s, "=>")
+	if !ok {
+		return Rule{}, exitcode.WithHint(hint, "bad --respond %q: no \"=>\" between the pattern and the reply", s)
+	}
+	if pat == "" {
+		return Rule{}, exitcode.WithHint(hint, "bad --respond %q: empty pattern (use . to match every message)", s)
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return Rule{}, exitcode.WithHint(hint, "bad --respond pattern %q: %v", pat, err)
+	}
+	r, err := ParseReply("--respond", reply, opt)
+	if err != nil {
+		return Rule{}, err
+	}
+	return Rule{Pattern: re, Reply: r}, nil
+}
+
+// Responder is the --reply and --respond behaviour: each message received
+// is answered by the first rule whose pattern matches it, or else by
+// Default. With neither, the message gets no answer. It is the
+// "smart responses" of Packet Sender, enough to stand in for a simple
+// device or protocol peer.
+type Responder struct {
+	Rules   []Rule
+	Default *Reply // --reply: the answer to messages no rule matches; nil for none
+	// Decode turns a message into the text patterns are matched against
+	// (the receive encoding); nil reads it as UTF-8, where bytes that are
+	// not UTF-8 match only as U+FFFD. With latin1 every byte is one
+	// character, so \xNN in a pattern matches the byte NN.
+	Decode func(p []byte) string
+}
+
+// Handle is the Handler: it answers each message of c in turn, counting
+// the answers of the conversation for {{seq}}.
+func (r *Responder) Handle(ctx context.Context, c *session.Conn) error {
+	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
+	defer stop()
+	var (
+		seq uint64
+		out []byte
+	)
+	for {
+		msg, err := c.Read()
+		if err != nil {
+			return endErr(err)
+		}
+		reply := r.pick(msg)
+		if reply.Empty() {
+			continue
+		}
+		seq++
+		if out, err = reply.Append(out[:0], seq, c.Peer()); err != nil {
+			return err
+		}
+		if err := c.Write(out); err != nil {
+			return err
+		}
+	}
+}
+
+// pick returns the reply for msg, nil for none.
+func (r *Responder) pick(msg []byte) *Reply {
+	if len(r.Rules) > 0 {
+		var text string
+		if r.Decode != nil {
+			text = r.Decode(msg)
+		} else {
+			text = string(msg)
+		}
+		for _, rule := range r.Rules {
+			if rule.Pattern.MatchString(text) {
+				return rule.Reply
+			}
+		}
+	}
+	return r.Default
+}

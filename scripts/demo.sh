@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds sockit into ./bin and shows its main job on loopback: a TCP echo
+# server, a UDP echo server, and clients talking to them in UTF-8, GBK and
+# hex. Everything stays on 127.0.0.1 and stops by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bin
+go build -o bin/sockit ./cmd/sockit
+S=bin/sockit
+log=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$log"' EXIT
+
+port_of() { # waits for the "listening on ADDR" line and prints the port
+  for _ in $(seq 100); do
+    if grep -qo 'listening on [^ ]*' "$1" 2>/dev/null; then
+      grep -o 'listening on [^ ]*' "$1" | head -1 | sed 's/.*://'
+      return
+    fi
+    sleep 0.05
+  done
+  echo "server did not start: $(cat "$1")" >&2; exit 1
+}
+
+$S listen -k --echo 127.0.0.1:0 2>"$log/tcp" & 
+$S listen -u --echo 127.0.0.1:0 2>"$log/udp" &
+tcp=$(port_of "$log/tcp"); udp=$(port_of "$log/udp")
+
+set -x
+$S send tcp://127.0.0.1:$tcp 'hello over TCP'
+$S send udp://127.0.0.1:$udp 'hello over UDP'
+$S send --encoding gbk udp://127.0.0.1:$udp '你好 (sent as GBK, shown decoded)'
+$S send --send-hex --hex udp://127.0.0.1:$udp '01 03 00 00 00 0a c5 cd'
+printf 'line one\nline two\n' | $S connect tcp://127.0.0.1:$tcp
