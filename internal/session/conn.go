@@ -57,6 +57,8 @@ type Conn struct {
 	tap    io.Writer
 	tapErr error
 
+	bufSize int // of buf, made at the first Read
+
 	lastWrite atomic.Int64 // unix nanoseconds
 	in, out   atomic.Int64
 
@@ -92,11 +94,13 @@ func New(nc net.Conn, opt Options) *Conn {
 	if !c.packet && !opt.Frame.IsRaw() {
 		c.dec = frame.NewDecoder(idleReader{c}, opt.Frame, opt.MaxMessage)
 	} else {
-		size := opt.BufSize
-		if size <= 0 {
-			size = 64 << 10
+		// The read buffer is made at the first Read: a conversation on
+		// the fast path (echo loops, splice) never needs it, and ten
+		// thousand idle connections should not hold 64 KiB each.
+		c.bufSize = opt.BufSize
+		if c.bufSize <= 0 {
+			c.bufSize = 64 << 10
 		}
-		c.buf = make([]byte, size)
 	}
 	open := &event.Event{Kind: event.Open}
 	if c.dec != nil {
@@ -178,6 +182,9 @@ func (c *Conn) Read() ([]byte, error) {
 		}
 	} else {
 		var n int
+		if c.buf == nil {
+			c.buf = make([]byte, c.bufSize)
+		}
 		n, err = idleReader{c}.Read(c.buf)
 		if n == 0 {
 			if err == nil && !c.packet {
