@@ -40,6 +40,9 @@ type Config struct {
 	Depth    int           // requests in flight per connection (rr, udp); default 1
 	Rate     int           // udp: datagrams per second over all sockets; 0 sends as fast as Depth allows
 	Interval time.Duration // report every Interval; 0 never
+	// NoTrains sends every UDP datagram with its own system call instead
+	// of each window as one UDP_SEGMENT train (Linux).
+	NoTrains bool
 
 	// Dial opens one connection (for udp: a connected UDP socket). Required.
 	Dial func(ctx context.Context) (net.Conn, error)

@@ -20,15 +20,50 @@ type mmsghdr struct {
 }
 
 // mmsgs are a connected UDP socket's batch buffers: slot i's header
-// points at bufs[i].
+// points at bufs[i] (and ctls[i], for UDP_GRO).
 type mmsgs struct {
 	hdrs []mmsghdr
 	iovs []unix.Iovec
 	bufs [][]byte
+	ctls [][64]byte
+}
+
+// gso sends a window as one train of equal datagrams (UDP_SEGMENT): one
+// system call and one trip through the stack for the lot, split into
+// datagrams by the kernel. A server that enables UDP_GRO may take the
+// train whole; any other receives the datagrams one by one, as usual.
+type gso struct {
+	buf []byte
+	hdr unix.Msghdr
+	iov unix.Iovec
+	ctl [64]byte
+	max int // datagrams per train
+	off bool
+}
+
+func cmsgSegment(ctl []byte, seg int) int {
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
+	h.Level = unix.SOL_UDP
+	h.Type = unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	*(*uint16)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])) = uint16(seg)
+	return unix.CmsgSpace(2)
+}
+
+// groSegment is the segment size in a read's UDP_GRO control message, or 0.
+func groSegment(ctl []byte, n int) int {
+	if n < unix.CmsgLen(4) {
+		return 0
+	}
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
+	if h.Level != unix.SOL_UDP || h.Type != unix.UDP_GRO {
+		return 0
+	}
+	return int(*(*int32)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])))
 }
 
 func newMmsgs(n, size int) *mmsgs {
-	m := &mmsgs{hdrs: make([]mmsghdr, n), iovs: make([]unix.Iovec, n), bufs: make([][]byte, n)}
+	m := &mmsgs{hdrs: make([]mmsghdr, n), iovs: make([]unix.Iovec, n), bufs: make([][]byte, n), ctls: make([][64]byte, n)}
 	for i := range m.hdrs {
 		m.bufs[i] = make([]byte, size)
 		m.iovs[i].Base = &m.bufs[i][0]
@@ -54,15 +89,77 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 	}
 	depth, size := r.cfg.Depth, r.cfg.Size
 	out := newMmsgs(depth, size)
-	in := newMmsgs(depth, max(size, 2048))
+	in := newMmsgs(depth, 65536) // a coalesced train (UDP_GRO) can be 64 KiB
 	defer runtime.KeepAlive(out)
 	defer runtime.KeepAlive(in)
 	for _, b := range out.bufs {
 		copy(b, pattern(size))
 	}
+	gro := false
+	rc.Control(func(fd uintptr) { gro = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil })
+	g := &gso{max: min(64, 65000/size)}
+	if g.max < 2 || depth < 2 || r.cfg.NoTrains {
+		g.off = true
+	} else {
+		g.buf = pattern(size * depth)
+		g.hdr.Iov = &g.iov
+		g.hdr.SetIovlen(1)
+		g.hdr.Control = &g.ctl[0]
+	}
+	defer runtime.KeepAlive(g)
 	w := r.w
 	var seq int64
+	// train sends datagrams seq0… of g.buf as trains; it reports false
+	// when the kernel refuses UDP_SEGMENT, and the caller falls back.
+	train := func(k int) (bool, error) {
+		now := uint64(r.since())
+		for i := 0; i < k; i++ {
+			b := g.buf[i*size:]
+			binary.LittleEndian.PutUint64(b[0:], uint64(seq+int64(i)))
+			binary.LittleEndian.PutUint64(b[8:], now)
+		}
+		for off := 0; off < k; {
+			cnt := min(g.max, k-off)
+			g.iov.Base = &g.buf[off*size]
+			g.iov.SetLen(cnt * size)
+			g.hdr.SetControllen(cmsgSegment(g.ctl[:], size))
+			var errno syscall.Errno
+			err := rc.Write(func(fd uintptr) bool {
+				_, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&g.hdr)), unix.MSG_DONTWAIT)
+				return errno != unix.EAGAIN
+			})
+			if err != nil {
+				return true, err
+			}
+			switch errno {
+			case 0:
+				off += cnt
+			case unix.EINTR:
+			case unix.ECONNREFUSED:
+				w.errs++
+				if w.err == nil {
+					w.err = errno
+				}
+				off += cnt
+			default:
+				if off == 0 {
+					return false, nil
+				}
+				return true, errno
+			}
+		}
+		w.setSent(seq + int64(k))
+		seq += int64(k)
+		return true, nil
+	}
 	send := func(k int) error {
+		if !g.off && k > 1 {
+			ok, err := train(k)
+			if ok {
+				return err
+			}
+			g.off = true // no UDP_SEGMENT here: one datagram each from now on
+		}
 		now := uint64(r.since())
 		for i := 0; i < k; i++ {
 			binary.LittleEndian.PutUint64(out.bufs[i][0:], uint64(seq+int64(i)))
@@ -101,6 +198,12 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 		return nil
 	}
 	recv := func() (int, error) {
+		if gro {
+			for i := range in.hdrs {
+				in.hdrs[i].hdr.Control = &in.ctls[i][0]
+				in.hdrs[i].hdr.SetControllen(len(in.ctls[i]))
+			}
+		}
 		var n int
 		var errno syscall.Errno
 		err := rc.Read(func(fd uintptr) bool {
@@ -155,10 +258,27 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 				return true
 			}
 		}
+		got := 0
 		for i := 0; i < n; i++ {
-			receive(in.bufs[i][:in.hdrs[i].len])
+			b := in.bufs[i][:in.hdrs[i].len]
+			seg := 0
+			if gro {
+				seg = groSegment(in.ctls[i][:], int(in.hdrs[i].hdr.Controllen))
+			}
+			if seg <= 0 {
+				receive(b)
+				got++
+				continue
+			}
+			// A coalesced train: split it into its datagrams.
+			for len(b) > 0 {
+				l := min(seg, len(b))
+				receive(b[:l])
+				b = b[l:]
+				got++
+			}
 		}
-		inflight = max(inflight-n, 0)
+		inflight = max(inflight-got, 0)
 		if !time.Now().Before(r.end) {
 			if w.recv >= seq {
 				return true

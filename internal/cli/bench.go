@@ -27,6 +27,7 @@ type benchFlags struct {
 	interval        time.Duration
 	udp, ipv4, ipv6 bool
 	timeout         time.Duration
+	noTrains        bool
 	tls             tlsFlags
 }
 
@@ -45,6 +46,11 @@ func newBench(st *stdio) *cobra.Command {
   --mode connect  connections opened per second, and connect latency
   --mode udp      datagrams to a UDP echo server: round trips, loss, reordering,
                   duplicates, jitter; --rate paces the sending
+
+With --depth N > 1, udp sends each window of N datagrams as one train
+(UDP_SEGMENT, on Linux): a server that enables UDP_GRO can take the train
+whole, any other receives the datagrams one by one; --no-trains sends each
+with its own system call.
 
 A line per --interval, like iperf3, then a summary (--json: as JSON on
 stdout). The run ends by itself after -d.`,
@@ -72,6 +78,7 @@ stdout). The run ends by itself after -d.`,
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up connecting after this long")
+	fs.BoolVar(&f.noTrains, "no-trains", false, "udp: one system call per datagram, not each window as one UDP_SEGMENT train")
 	f.tls.register(fs, false)
 	f.duration = 10 * time.Second
 	f.interval = time.Second
@@ -128,6 +135,7 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 		Depth:    f.depth,
 		Rate:     f.rate,
 		Interval: f.interval,
+		NoTrains: f.noTrains,
 		Dial:     func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, ep) },
 		Report:   pr.interval,
 	}

@@ -38,6 +38,45 @@ type echoBatch struct {
 	siov  [batch]unix.Iovec
 	names [batch]unix.RawSockaddrAny
 	bufs  [batch][]byte
+	rctl  [batch][64]byte // UDP_GRO: the segment size of a coalesced read
+	sctl  [batch][64]byte // UDP_SEGMENT: the same, for sending it back
+	gro   bool
+}
+
+// setGRO asks the kernel to hand over datagrams that arrive as one
+// offloaded train (a sender using UDP_SEGMENT) as one buffer: they are
+// echoed back the same way, one send for the train, split into the same
+// datagrams by the kernel (UDP_SEGMENT).
+func setGRO(rc syscall.RawConn) bool {
+	ok := false
+	rc.Control(func(fd uintptr) {
+		ok = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil
+	})
+	return ok
+}
+
+// groSize returns the segment size a read's control data carries (0: one
+// plain datagram).
+func groSize(ctl []byte, n int) int {
+	if n < unix.CmsgLen(4) {
+		return 0
+	}
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
+	if h.Level != unix.SOL_UDP || h.Type != unix.UDP_GRO {
+		return 0
+	}
+	return int(*(*int32)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])))
+}
+
+// putSegment writes a UDP_SEGMENT control message for seg into ctl and
+// returns its length.
+func putSegment(ctl []byte, seg int) int {
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
+	h.Level = unix.SOL_UDP
+	h.Type = unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	*(*uint16)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])) = uint16(seg)
+	return unix.CmsgSpace(2)
 }
 
 func newEchoBatch() *echoBatch {
@@ -213,11 +252,16 @@ func (s *Server) echoLoop(pc net.PacketConn, t *peerTable) error {
 		return err
 	}
 	b := newEchoBatch()
+	b.gro = setGRO(rc)
 	defer runtime.KeepAlive(b)
 	for {
 		for i := range b.recv {
 			b.recv[i].hdr.Namelen = uint32(unsafe.Sizeof(b.names[i]))
 			b.recv[i].hdr.Flags = 0
+			if b.gro {
+				b.recv[i].hdr.Control = &b.rctl[i][0]
+				b.recv[i].hdr.SetControllen(len(b.rctl[i]))
+			}
 		}
 		var n int
 		var errno syscall.Errno
@@ -265,6 +309,14 @@ func (s *Server) echoLoop(pc net.PacketConn, t *peerTable) error {
 			b.send[m].hdr.Namelen = b.recv[i].hdr.Namelen
 			b.send[m].hdr.Iov = &b.siov[i]
 			b.siov[i].SetLen(size)
+			b.send[m].hdr.Control = nil
+			b.send[m].hdr.SetControllen(0)
+			if b.gro {
+				if seg := groSize(b.rctl[i][:], int(b.recv[i].hdr.Controllen)); seg > 0 && seg < size {
+					b.send[m].hdr.Control = &b.sctl[i][0]
+					b.send[m].hdr.SetControllen(putSegment(b.sctl[i][:], seg))
+				}
+			}
 			m++
 		}
 		t.mu.Unlock()
