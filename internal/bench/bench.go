@@ -40,6 +40,9 @@ type Config struct {
 	Depth    int           // requests in flight per connection (rr, udp); default 1
 	Rate     int           // udp: datagrams per second over all sockets; 0 sends as fast as Depth allows
 	Interval time.Duration // report every Interval; 0 never
+	// Goroutines runs rr with a goroutine per connection even where
+	// event loops could (small requests over bare TCP or Unix sockets).
+	Goroutines bool
 	// NoTrains sends every UDP datagram with its own system call instead
 	// of each window as one UDP_SEGMENT train (Linux).
 	NoTrains bool
@@ -209,24 +212,34 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer stop()
 
 	var wg sync.WaitGroup
-	for i, w := range workers {
+	if cfg.Mode == RR && cfg.Size*cfg.Depth <= 4096 && !cfg.Goroutines && loopable(conns) {
+		// Small requests: event loops (see rrloop_linux.go).
+		r := &runner{cfg: &cfg, start: start, end: end, ctx: runCtx}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := &runner{cfg: &cfg, w: w, h: hist.shard(i), start: start, end: end, ctx: runCtx}
-			switch cfg.Mode {
-			case TX:
-				r.tx(conns[i])
-			case RX:
-				r.rx(conns[i])
-			case RR:
-				r.rr(conns[i])
-			case Connect:
-				r.connect()
-			case UDP:
-				r.udp(conns[i], cfg.Conns)
-			}
+			r.rrLoops(conns, workers, hist)
 		}()
+	} else {
+		for i, w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := &runner{cfg: &cfg, w: w, h: hist.shard(i), start: start, end: end, ctx: runCtx}
+				switch cfg.Mode {
+				case TX:
+					r.tx(conns[i])
+				case RX:
+					r.rx(conns[i])
+				case RR:
+					r.rr(conns[i])
+				case Connect:
+					r.connect()
+				case UDP:
+					r.udp(conns[i], cfg.Conns)
+				}
+			}()
+		}
 	}
 
 	res := &Result{Mode: cfg.Mode, Conns: cfg.Conns, Size: cfg.Size}

@@ -130,10 +130,14 @@ func TestRX(t *testing.T) {
 
 func TestRR(t *testing.T) {
 	echo := sockittest.EchoTCP(t)
-	for _, depth := range []int{1, 8} {
-		r := run(t, Config{Mode: RR, Conns: 3, Size: 100, Depth: depth, Dial: dial("tcp", echo)})
-		if r.Latency == nil || r.Latency.Count != r.Ops || r.Bytes != r.Ops*100 {
-			t.Fatalf("depth %d: %+v latency %+v", depth, r, r.Latency)
+	for _, goroutines := range []bool{false, true} {
+		for _, size := range []int{100, 8000} { // event loops, then (8000) goroutines anyway
+			for _, depth := range []int{1, 8} {
+				r := run(t, Config{Mode: RR, Conns: 3, Size: size, Depth: depth, Goroutines: goroutines, Dial: dial("tcp", echo)})
+				if r.Latency == nil || r.Latency.Count != r.Ops || r.Bytes != r.Ops*int64(size) {
+					t.Fatalf("goroutines %v size %d depth %d: %+v latency %+v", goroutines, size, depth, r, r.Latency)
+				}
+			}
 		}
 	}
 }
