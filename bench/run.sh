@@ -5,6 +5,7 @@
 #   bench/run.sh            full run: 3 runs of 5s per figure, 4 GiB pipes, 10,000 idle connections
 #   bench/run.sh --quick    short run: 3 runs of 1s, 1 GiB pipes, 1,000 idle connections
 #   bench/run.sh --only 4,5 only those targets (numbers as in bench/RESULTS.md)
+#   bench/run.sh --runs 5   more runs per figure (the median is reported; default 3)
 #
 # Installs its peers (iperf3, netcat-openbsd, ncat, socat) with apt when they
 # are missing, builds sockit and the Go peers in bench/peers (their own
@@ -16,11 +17,13 @@ cd "$(dirname "$0")/.."
 
 quick=0
 only=""
+runs=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
 	--only) only="$2"; shift ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	--runs) runs="$2"; shift ;;
+	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -48,7 +51,7 @@ go build -o "$tmp/sockit" ./cmd/sockit
 # 10,000 idle connections need as many descriptors on each side.
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-args=(-sockit "$tmp/sockit" -peers "$tmp" -out bench -runs 3)
+args=(-sockit "$tmp/sockit" -peers "$tmp" -out bench -runs "$runs")
 if [ "$quick" = 1 ]; then
 	args+=(-d 1s -pipe-gib 1 -idle-conns 1000)
 else

@@ -96,21 +96,41 @@ func log(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
 
-// measure runs f -runs times and records the median.
+// measure registers a figure: f runs -runs times, interleaved with the
+// other figures registered before the next runPending, so that a burst
+// of load from elsewhere on the machine hits every contender alike.
 func measure(target, name, unit string, f func() (float64, error)) *Figure {
 	fig := &Figure{Target: target, Name: name, Unit: unit}
-	for i := 0; i < *runs; i++ {
-		v, err := f()
-		if err != nil {
-			log("   %s: run %d failed: %v", name, i+1, err)
-			continue
-		}
-		fig.Runs = append(fig.Runs, v)
-	}
-	fig.Median = median(fig.Runs)
-	log("   %-44s %12.1f %s  %v", name, fig.Median, unit, fig.Runs)
+	pending = append(pending, job{fig, f})
 	figures = append(figures, fig)
 	return fig
+}
+
+type job struct {
+	fig *Figure
+	f   func() (float64, error)
+}
+
+var pending []job
+
+// runPending runs the registered figures, round-robin, and records the
+// medians.
+func runPending() {
+	for i := 0; i < *runs; i++ {
+		for _, j := range pending {
+			v, err := j.f()
+			if err != nil {
+				log("   %s: run %d failed: %v", j.fig.Name, i+1, err)
+				continue
+			}
+			j.fig.Runs = append(j.fig.Runs, v)
+		}
+	}
+	for _, j := range pending {
+		j.fig.Median = median(j.fig.Runs)
+		log("   %-44s %12.1f %s  %v", j.fig.Name, j.fig.Median, j.fig.Unit, j.fig.Runs)
+	}
+	pending = nil
 }
 
 func median(v []float64) float64 {
@@ -182,8 +202,7 @@ func startServer(port int, udp bool, name string, args ...string) (*server, erro
 			} else {
 				c.Close()
 			}
-		} else if c, err := net.DialTimeout("tcp", addr(port), 200*time.Millisecond); err == nil {
-			c.Close()
+		} else if tcpListening(port) {
 			return s, nil
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -281,6 +300,7 @@ func target1() {
 		m, err := benchJSON(addr(p))
 		return num(m, "bits_per_second") / 1e9, err
 	})
+	runPending()
 	check("1", "sockit tx/discard vs iperf3", sk.Median, ip.Median, ">= 1.0x", 1.0, true)
 }
 
@@ -317,22 +337,50 @@ func target2() {
 	nc := pipe("nc -N -> nc -l (OpenBSD)", []string{"nc.openbsd", "-l", "127.0.0.1", "PORT"}, []string{"nc.openbsd", "-N", "127.0.0.1", "PORT"})
 	pipe("ncat --send-only -> ncat -l", []string{"ncat", "-l", "127.0.0.1", "PORT"}, []string{"ncat", "--send-only", "127.0.0.1", "PORT"})
 	pipe("socat -> socat", []string{"socat", "-u", "TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr", "STDOUT"}, []string{"socat", "-u", "STDIN", "TCP:127.0.0.1:PORT"})
+	// The ceiling every contender shares: head writes 4-8 KiB at a time
+	// into the pipe, and cat reads it as fast as it can.
+	measure("2", fmt.Sprintf("%d GiB: head | cat > /dev/null (the pipe's own ceiling)", *pipeGiB), "MiB/s", func() (float64, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		t0 := time.Now()
+		if b, err := exec.CommandContext(ctx, "sh", "-c", fmt.Sprintf("head -c %d /dev/zero | cat > /dev/null", size)).CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("%v: %s", err, b)
+		}
+		return float64(size) / (1 << 20) / time.Since(t0).Seconds(), nil
+	})
+	runPending()
 	check("2", "sockit pipe vs nc.openbsd", sk.Median, nc.Median, ">= 1.5x", 1.5, true)
 }
 
 func waitTCP(port int) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		// Probing would be a connection the one-client servers take as
-		// theirs: wait for the port to be bound instead.
-		if l, err := net.Listen("tcp", addr(port)); err != nil {
+		if tcpListening(port) {
 			return nil
-		} else {
-			l.Close()
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("nothing listened on %d within 10s", port)
+}
+
+// tcpListening reports whether a socket listens on port, from
+// /proc/net/tcp: connecting to find out would be a connection that
+// one-client servers (nc -l, iperf3's control channel) take as theirs.
+func tcpListening(port int) bool {
+	want := fmt.Sprintf(":%04X", port)
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fs := strings.Fields(line)
+			if len(fs) > 3 && strings.HasSuffix(fs[1], want) && fs[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Target 3: iperf3 through sockit relay vs direct and vs socat.
@@ -367,6 +415,7 @@ func target3() {
 	so := via("through socat", func(from, to int) []string {
 		return []string{"socat", fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", from), "TCP:" + addr(to)}
 	})
+	runPending()
 	check("3", "iperf3 via sockit relay vs direct", sk.Median, direct.Median, ">= 0.8x", 0.8, true)
 	check("3", "iperf3 via sockit relay vs via socat", sk.Median, so.Median, ">= 2.0x", 2.0, true)
 }
@@ -384,8 +433,10 @@ func target4() {
 	for _, c := range []int{1, 100, 1000} {
 		rps := map[string]*Figure{}
 		p99 := map[string]*Figure{}
+		lats := map[string]*[]float64{}
 		for _, sv := range servers {
-			var lat []float64
+			lat := new([]float64)
+			lats[sv.name] = lat
 			rps[sv.name] = measure("4", fmt.Sprintf("rr c=%d %s", c, sv.name), "req/s", func() (float64, error) {
 				p := freePort(false)
 				args := sv.args(p)
@@ -398,9 +449,13 @@ func target4() {
 				if err != nil {
 					return 0, err
 				}
-				lat = append(lat, num(m, "latency_us", "p99"))
+				*lat = append(*lat, num(m, "latency_us", "p99"))
 				return num(m, "ops_per_second"), nil
 			})
+		}
+		runPending()
+		for _, sv := range servers {
+			lat := *lats[sv.name]
 			f := &Figure{Target: "4", Name: fmt.Sprintf("rr c=%d %s p99", c, sv.name), Unit: "µs", Runs: lat, Median: median(lat)}
 			figures = append(figures, f)
 			p99[sv.name] = f
@@ -446,6 +501,7 @@ func target5With(noTrains bool) {
 	}
 	sk := udp("sockit listen -u --echo", func(p int) []string { return []string{*sockit, "listen", "-u", "--echo", addr(p)} })
 	gp := udp("plain Go UDP echo", func(p int) []string { return []string{filepath.Join(*peers, "udpecho"), "-addr", addr(p)} })
+	runPending()
 	figures = append(figures, &Figure{Target: "5", Name: "udp echo (" + mode + ") sockit datagrams lost", Unit: "datagrams", Runs: loss, Median: median(loss)})
 	check("5", "udp echo ("+mode+") sockit vs plain Go", sk.Median, gp.Median, ">= 1.5x", 1.5, true)
 	lost := 0.0
@@ -468,7 +524,7 @@ func target6() {
 		{"gnet v2 echo", func(p int) []string { return []string{filepath.Join(*peers, "gnetecho"), "-addr", addr(p)} }},
 		{"plain Go echo", func(p int) []string { return []string{filepath.Join(*peers, "goecho"), "-addr", addr(p)} }},
 	}
-	var sockitKiB float64
+	var sockitFig *Figure
 	for _, sv := range servers {
 		f := measure("6", fmt.Sprintf("RSS per idle conn at %d: %s", *idleN, sv.name), "KiB", func() (float64, error) {
 			p := freePort(false)
@@ -500,9 +556,11 @@ func target6() {
 			return (after - before) / float64(*idleN), nil
 		})
 		if strings.HasPrefix(sv.name, "sockit") {
-			sockitKiB = f.Median
+			sockitFig = f
 		}
 	}
+	runPending()
+	sockitKiB := sockitFig.Median
 	checks = append(checks, Check{Target: "6", What: fmt.Sprintf("RSS per idle connection (sockit) at %d", *idleN), Ratio: sockitKiB, Want: "<= 6 KiB", Met: sockitKiB > 0 && sockitKiB <= 6})
 }
 
@@ -574,6 +632,7 @@ func target7() {
 		}
 		return strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
 	})
+	runPending()
 	check("7", "sockit bench vs naive client", sk.Median, nv.Median, ">= 1.2x", 1.2, true)
 }
 
