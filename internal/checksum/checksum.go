@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/suggest"
 )
 
 // Algo is one checksum algorithm. The zero value is not usable; get one
@@ -241,35 +242,9 @@ func closest(key string) string {
 	}
 	best, bestD := "", 3
 	for _, a := range algos {
-		if d := distance(key, normalize(a.Name)); d < bestD {
+		if d := suggest.Distance(key, normalize(a.Name)); d < bestD {
 			best, bestD = a.Name, d
 		}
 	}
 	return best
-}
-
-// distance is the optimal string alignment distance (edits and swaps of
-// neighbours).
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

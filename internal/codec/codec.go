@@ -26,6 +26,7 @@ import (
 	"golang.org/x/text/transform"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/suggest"
 )
 
 type kind uint8
@@ -336,7 +337,7 @@ func (e *Encoding) encoder() *encoding.Encoder {
 func closest(key string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
-		if d := distance(key, normalize(c)); d < bestD {
+		if d := suggest.Distance(key, normalize(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -348,30 +349,4 @@ func closest(key string, candidates []string) string {
 		return ""
 	}
 	return best
-}
-
-// distance is the optimal string alignment distance: edits, plus swaps of
-// neighbours ("gkb" is one step from "gbk").
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/suggest"
 )
 
 // Kind is one way of framing messages on a byte stream.
@@ -154,7 +155,7 @@ func nearName(name string) string {
 	// Within two edits, fewer for short names; on a tie, the closer length.
 	best, bestD := "", min(2, len(name)/2)+1
 	for _, k := range kindNames {
-		d := editDistance(name, k)
+		d := suggest.Distance(name, k)
 		if d < bestD || best != "" && d == bestD && abs(len(k)-len(name)) < abs(len(best)-len(name)) {
 			best, bestD = k, d
 		}
@@ -163,30 +164,6 @@ func nearName(name string) string {
 }
 
 func abs(n int) int { return max(n, -n) }
-
-// editDistance is the Levenshtein distance between a and b, capped for
-// long strings, which are never near a name.
-func editDistance(a, b string) int {
-	if len(a) > 16 || len(b) > 16 {
-		return 99
-	}
-	var prev, cur [17]int
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := range len(a) {
-		cur[0] = i + 1
-		for j := range len(b) {
-			cost := 1
-			if a[i] == b[j] {
-				cost = 0
-			}
-			cur[j+1] = min(prev[j+1]+1, cur[j]+1, prev[j]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
 
 // String returns the canonical --frame form of s; Parse reads it back as
 // the same Spec.

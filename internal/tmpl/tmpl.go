@@ -35,6 +35,7 @@ import (
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/suggest"
 )
 
 // Vars are the values placeholders expand to at one send.
@@ -329,7 +330,7 @@ func (t *Template) appendRandHex(dst []byte, r io.Reader, n int) ([]byte, error)
 func closestName(name string) string {
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := distance(name, n); d < bestD {
+		if d := suggest.Distance(name, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -337,29 +338,4 @@ func closestName(name string) string {
 		return ""
 	}
 	return best
-}
-
-// distance is the optimal string alignment distance.
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
