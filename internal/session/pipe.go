@@ -38,7 +38,7 @@ type Pipe struct {
 	MaxLine        int           // longest input line, 0 for 16 MiB
 	// Progress, if set, is called now and then with the bytes of In sent
 	// so far (a progress bar for large transfers). In moves in large
-	// chunks then, still by sendfile or splice where the kernel can.
+	// chunks then, still by sendfile where the kernel can.
 	Progress func(sent int64)
 }
 
@@ -121,10 +121,14 @@ func (p *Pipe) send(c *Conn) error {
 		if p.Progress != nil {
 			return p.sendCounted(c)
 		}
-		if n, ok, err := spliceFrom(c.nc, p.In); ok {
+		if pipeInput(p.In) {
+			// A pipe: large copies (see pipeInput for why not splice).
+			buf := make([]byte, 1<<20)
+			n, err := io.CopyBuffer(struct{ io.Writer }{c.nc}, struct{ io.Reader }{p.In}, buf)
 			c.AddStats(0, n)
 			return err
 		}
+		// A regular file goes by sendfile.
 		n, err := io.Copy(c.nc, p.In)
 		c.AddStats(0, n)
 		return err
@@ -186,7 +190,7 @@ func (p *Pipe) sendCounted(c *Conn) error {
 	var total int64
 	defer func() { c.AddStats(0, total) }()
 	for {
-		// io.CopyN's LimitedReader keeps sendfile and splice working.
+		// io.CopyN's LimitedReader keeps sendfile working.
 		n, err := io.CopyN(c.nc, p.In, 4<<20)
 		total += n
 		p.Progress(total)

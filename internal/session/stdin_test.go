@@ -14,7 +14,7 @@ import (
 )
 
 // TestPipeStdinPathsSameBytes sends the same data through Pipe from a
-// pipe (spliced), a regular file (sendfile), a plain reader (copied) and
+// pipe (large copies), a regular file (sendfile), a plain reader (copied) and
 // with an observer (read and written by sockit), and checks the peer got
 // exactly it each time.
 func TestPipeStdinPathsSameBytes(t *testing.T) {
@@ -107,7 +107,7 @@ func TestPipeReceivePathsSameBytes(t *testing.T) {
 }
 
 // TestPipeIdleStdinDoesNotHoldSocket: a server whose stdin is a pipe that
-// never sends nor closes must still end when its peer closes (a splice
+// never sends nor closes must still end when its peer closes (a read
 // waiting for stdin must not keep the socket open).
 func TestPipeIdleStdinDoesNotHoldSocket(t *testing.T) {
 	r, w, err := os.Pipe()
