@@ -655,7 +655,7 @@ func write(elapsed time.Duration) error {
 	var md strings.Builder
 	fmt.Fprintf(&md, "# sockit benchmark results\n\n")
 	fmt.Fprintf(&md, "Written by `bench/run.sh` on %s. Machine: %s cores (`nproc`), %s, Linux %s, %s; load average at the end %s.\n", machine["date"], machine["nproc"], machine["cpu"], machine["kernel"], machine["go"], machine["load"])
-	fmt.Fprintf(&md, "Each figure is the median of %d runs of %s (the 4 GiB pipe: %d GiB per run), all on loopback, sockit and its peers in the same run; `sockit bench` is the load generator for every server. Ratios compare medians from this run only.\n\n", *runs, dur, *pipeGiB)
+	fmt.Fprintf(&md, "Each figure is the median of %d runs of %s (the 4 GiB pipe: %d GiB per run), all on loopback, sockit and its peers in the same run; `sockit bench` is the load generator for every server. Ratios compare medians from this run only; the contenders' runs are interleaved. bench/NOTES.md says what the data path does and what bounds the targets not met.\n\n", *runs, dur, *pipeGiB)
 	fmt.Fprintf(&md, "## Targets\n\n| # | comparison | ratio | target | met |\n| --- | --- | --- | --- | --- |\n")
 	for _, c := range checks {
 		ratio := fmt.Sprintf("%.2fx", c.Ratio)
