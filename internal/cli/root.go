@@ -115,6 +115,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newScan(st),
 		newReplay(st),
 		newVersion(st),
+		newUI(st),
 	)
 	for _, c := range extraCommands {
 		root.AddCommand(c(st))

@@ -107,12 +107,17 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		once    sync.Once
 		replied = make(chan struct{})
 		rOnce   sync.Once
+		arrived = make(chan struct{}, 1) // a signal per reply, to restart --wait
 	)
 	conv.obs.add(func(e *event.Event) {
 		if e.Kind != event.Data || e.Dir != event.In {
 			return
 		}
 		rOnce.Do(func() { close(replied) })
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		if re == nil {
 			return
 		}
@@ -124,6 +129,16 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 			once.Do(func() { close(matched) })
 		}
 	})
+
+	// Bad input (hex, escapes, an encoding that cannot carry the text) is
+	// a usage error before any socket opens. Templates change with each
+	// send, so they are composed at each send instead.
+	var fixed []byte
+	if !f.data.template {
+		if fixed, err = conv.compose.Message(nil, data, ""); err != nil {
+			return err
+		}
+	}
 
 	nc, err := d.Dial(ctx, ep)
 	if err != nil {
@@ -156,10 +171,12 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 				return fmt.Errorf("peer closed before all %d messages were sent: %w", f.count, endOr(err))
 			}
 		}
-		msg, err := conv.compose.Message(nil, data, c.Peer())
-		if err != nil {
-			c.Close(err)
-			return err
+		msg := fixed
+		if f.data.template {
+			if msg, err = conv.compose.Message(nil, data, c.Peer()); err != nil {
+				c.Close(err)
+				return err
+			}
 		}
 		if err := writeWithProgress(st, c, msg, conv.spec.IsRaw() && !c.Packet()); err != nil {
 			c.Close(err)
@@ -169,7 +186,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 	if f.shutdown {
 		c.CloseWrite()
 	}
-	err = awaitReplies(ctx, c, f.net.wait, replied, matched, readDone)
+	err = awaitReplies(ctx, f.net.wait, arrived, matched, readDone)
 	c.Close(err)
 	if conv.closeOut != nil {
 		conv.closeOut()
@@ -197,30 +214,26 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 
 // awaitReplies waits until the peer closes, the expectation matches, or
 // wait passes without anything new arriving.
-func awaitReplies(ctx context.Context, c *session.Conn, wait time.Duration, replied, matched <-chan struct{}, readDone <-chan error) error {
+func awaitReplies(ctx context.Context, wait time.Duration, arrived, matched <-chan struct{}, readDone <-chan error) error {
 	if wait <= 0 {
 		return nil
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	// Each reply restarts the wait, so a reply in several pieces is read whole.
-	var last int64
 	for {
 		select {
 		case <-matched:
 			return nil
+		case <-arrived:
+			// Each reply restarts the wait, so a reply in several pieces
+			// is read whole.
+			timer.Reset(wait)
 		case err := <-readDone:
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		case <-timer.C:
-			in, _ := c.Stats()
-			if in != last {
-				last = in
-				timer.Reset(wait)
-				continue
-			}
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

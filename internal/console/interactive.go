@@ -1,12 +1,14 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/term"
 
@@ -51,30 +53,25 @@ func (it *Interactive) Run(ctx context.Context) error {
 	}
 	defer term.Restore(fd, old)
 
-	interrupted := make(chan struct{})
+	// The terminal is raw, so Ctrl-C arrives as a byte, not SIGINT; and
+	// term.Terminal reports it as io.EOF, the same as Ctrl-D. Watch for
+	// the byte on the way in to tell the two apart: Ctrl-D ends the
+	// conversation (exit 0), Ctrl-C interrupts it (exit 130).
+	in := &ctrlCReader{r: it.In}
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
-	}{it.In, it.Out}, "> ")
+	}{in, it.Out}, "> ")
 	if w, h, err := term.GetSize(fd); err == nil {
 		t.SetSize(w, h)
 	}
-	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
-		if key == 3 { // Ctrl-C
-			select {
-			case <-interrupted:
-			default:
-				close(interrupted)
-			}
-			return "", 0, true
-		}
-		return "", 0, false
-	}
-	it.Printer.W = t
-	defer func() { it.Printer.W = it.Out }()
+	it.Printer.SetWriter(t)
+	defer it.Printer.SetWriter(it.Out)
 
 	lines := make(chan string)
 	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
 		for {
 			line, err := t.ReadLine()
@@ -86,6 +83,8 @@ func (it *Interactive) Run(ctx context.Context) error {
 			case lines <- line:
 			case <-it.Done:
 				return
+			case <-stop:
+				return
 			}
 		}
 	}()
@@ -93,12 +92,13 @@ func (it *Interactive) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-interrupted:
-			return context.Canceled
 		case <-it.Done:
 			t.Write([]byte("\r"))
 			return nil
 		case err := <-readErr:
+			if in.hit.Load() {
+				return context.Canceled
+			}
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -113,6 +113,20 @@ func (it *Interactive) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// ctrlCReader notes whether a Ctrl-C byte (ETX) came from the terminal.
+type ctrlCReader struct {
+	r   io.Reader
+	hit atomic.Bool
+}
+
+func (c *ctrlCReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if bytes.IndexByte(p[:n], 3) >= 0 {
+		c.hit.Store(true)
+	}
+	return n, err
 }
 
 const help = `Type a line and press Enter to send it. Commands:

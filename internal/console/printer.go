@@ -35,7 +35,7 @@ type Printer struct {
 	NoData  bool // print only connection events (pipe mode's -v on stderr)
 	ShowOut bool // print data sent, not only data received
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards W (see SetWriter) and buf
 	recvEnc atomic.Pointer[codec.Encoding]
 	sendEnc atomic.Pointer[codec.Encoding]
 	buf     []byte
@@ -60,6 +60,14 @@ func (p *Printer) color(c string) string {
 		return c
 	}
 	return ""
+}
+
+// SetWriter replaces W while other goroutines may be printing: the
+// interactive prompt takes over the terminal this way, and gives it back.
+func (p *Printer) SetWriter(w io.Writer) {
+	p.mu.Lock()
+	p.W = w
+	p.mu.Unlock()
 }
 
 // Sink returns the printer as an event sink.

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sockit/sockit/internal/exitcode"
 )
 
@@ -46,6 +48,11 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	if d.NoDNS && !ep.IsUnix() && !isIP(ep.Host) {
 		return nil, exitcode.WithHint("Note that -n/--no-dns takes IP addresses only.",
 			"host %q is a name and -n forbids DNS", ep.Host)
+	}
+	if h := strings.ToLower(strings.TrimSuffix(ep.Host, ".")); h == "invalid" || strings.HasSuffix(h, ".invalid") {
+		// RFC 6761 §6.4: names under .invalid never resolve, and resolvers
+		// should say so at once rather than ask (and maybe time out).
+		return nil, &net.DNSError{Err: "no such host", Name: ep.Host, IsNotFound: true}
 	}
 	if d.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -100,6 +107,9 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 
 func (d *Dialer) localAddr(ep Endpoint) (net.Addr, error) {
 	src := d.Source
+	if ep.IsUnix() {
+		return &net.UnixAddr{Name: src, Net: ep.Scheme}, nil
+	}
 	host, port := src, "0"
 	if _, err := strconv.Atoi(src); err == nil {
 		host, port = "", src
@@ -126,7 +136,11 @@ func (d *Dialer) localAddr(ep Endpoint) (net.Addr, error) {
 
 // control applies socket options before connect, and traces socket().
 func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.RawConn) error {
-	if d.Buffer == 0 && d.Trace == nil {
+	// A unixgram client needs an address of its own for replies to come
+	// back to. Go does not bind an empty name, so bind here: the kernel
+	// then picks an abstract one (autobind, unix(7)).
+	autobind := ep.Scheme == "unixgram" && d.Source == ""
+	if d.Buffer == 0 && d.Trace == nil && !autobind {
 		return nil
 	}
 	return func(network, address string, c syscall.RawConn) error {
@@ -136,6 +150,12 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 				d.Trace.socket(network, int(fd))
 				if d.Source != "" {
 					d.Trace("bind(%s)", d.Source)
+				}
+			}
+			if autobind {
+				if serr = unix.Bind(int(fd), &unix.SockaddrUnix{}); serr != nil {
+					serr = os.NewSyscallError("bind", serr)
+					return
 				}
 			}
 			serr = setBuffers(int(fd), d.Buffer, d.Trace)

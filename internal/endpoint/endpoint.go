@@ -7,17 +7,19 @@
 package endpoint
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/sockit/sockit/internal/exitcode"
 )
 
 // Endpoint is a parsed endpoint. The zero value is not valid.
 type Endpoint struct {
-	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, tls, unix, unixgram
+	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, tls, unix, unixgram (tcp4 and udp4 always with Family 4, and so on)
 	Host   string // host name or IP literal without brackets; empty means all interfaces
 	Port   int
 	Path   string // unix and unixgram only
@@ -34,9 +36,29 @@ type Options struct {
 const forms = "tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, tcp4|tcp6|udp4|udp6://…, unix:///PATH, unixgram:///PATH, HOST:PORT, [IPv6]:PORT, :PORT"
 
 func bad(input, format string, args ...any) error {
-	return exitcode.WithHint("Note that endpoints take these forms: "+forms,
-		"bad endpoint %q: "+format, append([]any{input}, args...)...)
+	msg := fmt.Sprintf("bad endpoint %q: "+format, append([]any{input}, args...)...)
+	return exitcode.WithHint("Note that endpoints take these forms: "+forms, "%s", printable(msg))
 }
+
+// printable escapes what would break the one-line message: parts of the
+// input quoted into it may hold newlines or other control characters.
+func printable(s string) string {
+	if strings.IndexFunc(s, notPrint) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if notPrint(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func notPrint(r rune) bool { return !unicode.IsPrint(r) }
 
 // Parse reads one endpoint. Errors are *exitcode.UsageError values that name
 // the bad part and list the accepted forms.
@@ -83,6 +105,11 @@ func Parse(s string, opt Options) (Endpoint, error) {
 			return Endpoint{}, bad(in, "scheme %s conflicts with -%d", scheme, opt.Family)
 		}
 		ep.Family = opt.Family
+		if scheme == "tcp" || scheme == "udp" {
+			// One spelling per endpoint: -4 on tcp:// is tcp4://, which is
+			// also what String prints, so that Parse(e.String()) == e.
+			ep.Scheme = scheme + strconv.Itoa(opt.Family)
+		}
 	}
 	if i := strings.IndexAny(s, "/?#"); i >= 0 {
 		return Endpoint{}, bad(in, "unexpected %q after the port", s[i:])

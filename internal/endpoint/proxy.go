@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,9 +41,23 @@ func (d *Dialer) dialProxy(ctx context.Context, nd *net.Dialer, ep Endpoint) (ne
 		if err != nil {
 			return nil, err
 		}
-		c, err := pd.(proxy.ContextDialer).DialContext(ctx, "tcp", ep.Address())
+		// Dial the proxy here and let x/net only talk SOCKS on the
+		// connection: its DialContext returns a wrapper without
+		// CloseWrite, so stdin's EOF could never reach the target as a
+		// FIN (and io.Copy could not splice).
+		sd, ok := pd.(interface {
+			DialWithConn(ctx context.Context, c net.Conn, network, address string) (net.Addr, error)
+		})
+		if !ok {
+			return nil, fmt.Errorf("socks5 proxy %s: unsupported dialer %T", u.Host, pd)
+		}
+		c, err := nd.DialContext(ctx, "tcp", u.Host)
 		if err != nil {
-			return nil, fmt.Errorf("socks5 proxy %s: %w", u.Host, err)
+			return nil, err
+		}
+		if _, err := sd.DialWithConn(ctx, c, "tcp", ep.Address()); err != nil {
+			c.Close()
+			return nil, socksError(u.Host, ep.Address(), err)
 		}
 		return c, nil
 	case "http":
@@ -79,7 +96,16 @@ func httpConnect(ctx context.Context, nd *net.Dialer, u *url.URL, target string)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		c.Close()
-		return nil, fmt.Errorf("http proxy %s refused CONNECT %s: %s: %w", u.Host, target, resp.Status, errProxyRefused)
+		cause := syscall.ECONNREFUSED // 502 and the like: the proxy could not connect
+		switch resp.StatusCode {
+		case http.StatusProxyAuthRequired, http.StatusForbidden, http.StatusMethodNotAllowed:
+			cause = syscall.EACCES
+		case http.StatusGatewayTimeout:
+			// ncat answers 504 to any failed connect, refused ones too:
+			// report "unreachable" (exit 3) with the status as it came.
+			cause = syscall.EHOSTUNREACH
+		}
+		return nil, &proxyError{msg: "http proxy " + u.Host + " refused CONNECT " + target + ": " + resp.Status, cause: cause}
 	}
 	c.SetDeadline(time.Time{})
 	if br.Buffered() > 0 {
@@ -90,14 +116,46 @@ func httpConnect(ctx context.Context, nd *net.Dialer, u *url.URL, target string)
 	return c, nil
 }
 
-type proxyRefused struct{}
-
-func (proxyRefused) Error() string { return "proxy refused the connection" }
-func (proxyRefused) Is(target error) bool {
-	return target == syscall.ECONNREFUSED
+// socksError words a failed SOCKS5 handshake and gives it the cause the
+// exit code is decided from. Network errors (a reset, a timeout) keep
+// theirs; the proxy's own answers, which x/net returns as plain text, are
+// mapped: "connection refused" and the unreachables to their errnos, and
+// the rest (authentication, rulesets, general failure) to EACCES, all exit
+// code 3, as a refused direct connection would be.
+func socksError(proxyHost, target string, err error) error {
+	var errno syscall.Errno
+	var ne net.Error
+	if errors.As(err, &errno) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.Canceled) {
+		return fmt.Errorf("socks5 proxy %s: %w", proxyHost, err)
+	}
+	reason := err.Error()
+	if i := strings.LastIndex(reason, ": "); i >= 0 {
+		reason = reason[i+2:]
+	}
+	reason = strings.TrimPrefix(reason, "unknown error ")
+	cause := syscall.EACCES
+	switch {
+	case strings.Contains(reason, "connection refused"):
+		cause = syscall.ECONNREFUSED
+	case strings.Contains(reason, "host unreachable"):
+		cause = syscall.EHOSTUNREACH
+	case strings.Contains(reason, "network unreachable"):
+		cause = syscall.ENETUNREACH
+	case strings.Contains(reason, "TTL expired"):
+		cause = syscall.ETIMEDOUT
+	}
+	return &proxyError{msg: "socks5 proxy " + proxyHost + " could not connect to " + target + ": " + reason, cause: cause}
 }
 
-var errProxyRefused error = proxyRefused{}
+// proxyError is a proxy's refusal, with the errno it amounts to.
+type proxyError struct {
+	msg   string
+	cause syscall.Errno
+}
+
+func (e *proxyError) Error() string        { return e.msg }
+func (e *proxyError) Is(target error) bool { return target == e.cause }
 
 // prefixConn returns bytes that were read ahead before reading from Conn.
 type prefixConn struct {

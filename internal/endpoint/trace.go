@@ -116,14 +116,16 @@ func (c *traceConn) Read(p []byte) (int, error) {
 }
 
 func (c *traceConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
+	// Traced before the call, so that the line comes before whatever the
+	// peer answers (another goroutine traces the recv).
 	if c.udp {
-		c.t("sendto(fd %d, %s) <- %d bytes", c.fd, c.RemoteAddr(), n)
+		c.t("sendto(fd %d, %s) <- %d bytes", c.fd, c.RemoteAddr(), len(p))
 	} else {
-		c.t("send(fd %d) <- %d bytes", c.fd, n)
+		c.t("send(fd %d) <- %d bytes", c.fd, len(p))
 	}
+	n, err := c.Conn.Write(p)
 	if err != nil {
-		c.t("send(fd %d) failed: %s", c.fd, Cause(err))
+		c.t("send(fd %d) failed after %d bytes: %s", c.fd, n, Cause(err))
 	}
 	return n, err
 }

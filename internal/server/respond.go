@@ -99,3 +99,8 @@ func (r *Responder) pick(msg []byte) *Reply {
 	}
 	return r.Default
 }
+
+// Answer returns the reply for msg (the first matching rule's, else
+// Default), nil for none: for front ends that run the read loop themselves,
+// such as the web UI, whose rules change while its servers run.
+func (r *Responder) Answer(msg []byte) *Reply { return r.pick(msg) }

@@ -9,6 +9,7 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -366,7 +367,12 @@ func (c *Conn) Close(err error) {
 		if r := c.reason.Load(); r != nil {
 			e.Reason = *r
 		}
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		if errors.Is(err, context.Canceled) {
+			// Ctrl-C or a shutdown: a reason, not an error to show.
+			if e.Reason == "" {
+				e.Reason = "interrupted"
+			}
+		} else if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 			var idle *IdleError
 			if errors.As(err, &idle) {
 				if e.Reason == "" {

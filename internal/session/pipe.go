@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -103,6 +104,10 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 					return err
 				}
 				c.CloseWrite()
+			} else if up != nil && !c.packet {
+				// Say so when input is left unsent: a peer that only
+				// shut down its write side (ncat --recv-only) still reads.
+				c.SetReason("peer closed first, before the input ended (--half-duplex keeps sending)")
 			}
 			return nil
 		case <-quit:
@@ -126,12 +131,12 @@ func (p *Pipe) send(c *Conn) error {
 			buf := make([]byte, 1<<20)
 			n, err := io.CopyBuffer(struct{ io.Writer }{c.nc}, struct{ io.Reader }{p.In}, buf)
 			c.AddStats(0, n)
-			return err
+			return sendErr(c, err)
 		}
 		// A regular file goes by sendfile.
 		n, err := io.Copy(c.nc, p.In)
 		c.AddStats(0, n)
-		return err
+		return sendErr(c, err)
 	}
 	var (
 		msg  []byte
@@ -198,9 +203,29 @@ func (p *Pipe) sendCounted(c *Conn) error {
 			return nil
 		}
 		if err != nil {
-			return err
+			return sendErr(c, err)
 		}
 	}
+}
+
+// sendErr names the socket in a fast-path copy's error when the socket's
+// side failed (reading stdin gives neither EPIPE nor ECONNRESET).
+func sendErr(c *Conn, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && (errno == syscall.EPIPE || errno == syscall.ECONNRESET) {
+		return c.opError("send", errno)
+	}
+	return err
+}
+
+// outErrno reports whether errno comes from writing to a local pipe or
+// file rather than from a socket.
+func outErrno(errno syscall.Errno) bool {
+	switch errno {
+	case syscall.EPIPE, syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG, syscall.EIO, syscall.EBADF:
+		return true
+	}
+	return false
 }
 
 // readLine reads one line including its "\n" (the last line may lack it).
@@ -223,6 +248,14 @@ func (p *Pipe) receive(c *Conn, inDone *atomic.Bool) error {
 	if !c.Observed() && !c.packet && !c.Framed() && !p.SendOnly && p.Out != nil {
 		n, err := copyOut(p.Out, c.nc)
 		c.AddStats(n, 0)
+		// io.Copy may splice, and then one error names both ends
+		// ("writeto tcp …: write /dev/stdout: splice: connection reset by
+		// peer"). The errnos of writing to a pipe or file are Out's; any
+		// other is the socket's, and is reported as the receive it is.
+		var errno syscall.Errno
+		if errors.As(err, &errno) && !outErrno(errno) {
+			return c.opError("recv", errno)
+		}
 		return err
 	}
 	if !p.SendOnly && p.Out != nil {

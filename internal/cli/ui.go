@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/web"
+)
+
+type uiFlags struct {
+	addr string
+	open bool
+}
+
+func newUI(st *stdio) *cobra.Command {
+	var f uiFlags
+	cmd := &cobra.Command{
+		Use:   "ui",
+		Short: "Open the web UI: TCP and UDP sessions, a live log and a send box in the browser",
+		Long: `Serve sockit's web UI, the network debugging assistant in a browser tab:
+open TCP client, TCP server and UDP sessions side by side, see every message
+with its time, direction, peer and length (as text in any encoding or as
+hex), send text or hex once or repeatedly, keep messages you send often, and
+answer clients by rules.
+
+sockit prints the address to open; it carries a random token, without which
+the page refuses to load. It listens on 127.0.0.1 on a random port unless
+--addr says otherwise. Saved messages live in $SOCKIT_CONFIG_DIR, or in
+sockit/ under your configuration directory (~/.config/sockit).`,
+		Example: `  sockit ui                          # prints http://127.0.0.1:PORT/?token=…
+  sockit ui --open                   # and opens it in your browser
+  sockit ui --addr 127.0.0.1:8080    # a fixed port`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runUI(cmd.Context(), st, &f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "address to serve the UI on (HOST:PORT)")
+	fs.BoolVar(&f.open, "open", false, "open the page in the default browser (xdg-open)")
+	return cmd
+}
+
+func runUI(ctx context.Context, st *stdio, f *uiFlags) error {
+	ep, err := endpoint.Parse(f.addr, endpoint.Options{Listen: true})
+	if err != nil {
+		return err
+	}
+	if ep.Scheme != "tcp" && ep.Scheme != "tcp4" && ep.Scheme != "tcp6" {
+		return exitcode.Usagef("--addr %q: the UI is served over plain TCP (HOST:PORT)", f.addr)
+	}
+	if !web.IsLoopback(ep.Address()) {
+		st.errorf("warning: the UI on %s can be reached from other machines; anyone who has the URL can open sockets from this one", ep.Address())
+	}
+	lc := &endpoint.ListenConfig{}
+	ln, err := lc.Listen(ctx, ep)
+	if err != nil {
+		return err
+	}
+	ui := web.New(web.Options{Version: Version, Logf: func(format string, args ...any) { st.errorf(format, args...) }})
+	url := ui.URL(ln.Addr())
+	fmt.Fprintf(st.err, "sockit: listening on %s (http)\n", ln.Addr())
+	fmt.Fprintln(st.out, url)
+	if f.open {
+		openBrowser(st, url)
+	}
+	if err := ui.Serve(ctx, ln); err != nil {
+		return err
+	}
+	return ctx.Err() // Ctrl-C: "interrupted", as every command
+}
+
+// openBrowser tries xdg-open; the URL is printed either way.
+func openBrowser(st *stdio, url string) {
+	c := exec.Command("xdg-open", url)
+	if err := c.Start(); err != nil {
+		st.errorf("note: could not open a browser (%v): open the URL above yourself", err)
+		return
+	}
+	go c.Wait()
+}

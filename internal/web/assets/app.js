@@ -1,0 +1,811 @@
+// sockit ui: the page. Everything it shows comes from the sockit process over
+// one WebSocket (internal/web/client.go): session states, batches of events
+// and counters. The text of messages arrives decoded and escaped by sockit's
+// codec; the page only lays it out. Plain JavaScript, no build step, no
+// inline script (the Content-Security-Policy forbids it).
+'use strict';
+
+(function () {
+  const MAX_ITEMS = 10000; // messages a session keeps in the page
+  const MAX_ROWS = 1000;   // rows in the log; older ones are counted, not drawn
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  function h(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  const num = (n) => Number(n || 0).toLocaleString('en-US');
+  function human(n) {
+    n = Number(n || 0);
+    if (n < 1024) return n + ' B';
+    const u = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let i = -1;
+    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
+    return n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0) + ' ' + u[i];
+  }
+  function clock(ms) {
+    const d = new Date(ms);
+    const p = (v, n) => String(v).padStart(n || 2, '0');
+    return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()) + '.' + p(d.getMilliseconds(), 3);
+  }
+
+  const app = {
+    ws: null, connected: false, sessions: new Map(), active: 0,
+    encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0,
+  };
+  window.sockit = app; // for a look from the console (and the browser tests)
+
+  // ---- Connection ----------------------------------------------------------
+
+  function setLink(text, cls) {
+    const l = $('#link');
+    l.textContent = text;
+    l.className = 'link ' + cls;
+  }
+
+  function connect() {
+    setLink('connecting…', 'wait');
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+    app.ws = ws;
+    ws.addEventListener('open', () => { app.connected = true; setLink('connected', 'ok'); });
+    ws.addEventListener('message', (ev) => {
+      let m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      onMessage(m);
+    });
+    ws.addEventListener('close', () => {
+      if (app.ws !== ws) return;
+      app.connected = false;
+      for (const r of app.reqs.values()) r.reject(new Error('lost the connection to sockit'));
+      app.reqs.clear();
+      setLink('disconnected: is sockit ui still running? retrying…', 'bad');
+      setTimeout(connect, 2000);
+    });
+  }
+
+  // cmd sends one command and resolves with the reply (rejects on an error).
+  function cmd(op, fields) {
+    return new Promise((resolve, reject) => {
+      if (!app.connected) { reject(new Error('not connected to sockit')); return; }
+      const req = String(++app.seq);
+      app.reqs.set(req, { resolve, reject });
+      app.ws.send(JSON.stringify(Object.assign({ op: op, req: req }, fields)));
+    });
+  }
+
+  function onMessage(m) {
+    const s = m.sid ? app.sessions.get(m.sid) : null;
+    switch (m.type) {
+      case 'hello': onHello(m); break;
+      case 'synced': if (!app.sessions.size) showForm(true); break; // every open session is here now
+      case 'state': upsert(m.session); break;
+      case 'closed': removeSession(m.sid); break;
+      case 'reset': if (s) resetLog(s, m.hidden || 0); break;
+      case 'events': if (s) addEvents(s, m.events || [], m.skipped || 0); break;
+      case 'stats':
+        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; renderStats(s); renderPeers(s); }
+        break;
+      case 'saved':
+        app.saved = m.saved || [];
+        for (const t of app.sessions.values()) renderSaved(t);
+        break;
+      case 'ok': case 'error': {
+        const r = app.reqs.get(m.req);
+        if (!r) break;
+        app.reqs.delete(m.req);
+        if (m.type === 'ok') r.resolve(m); else r.reject(new Error(m.error));
+        break;
+      }
+    }
+  }
+
+  function onHello(m) {
+    for (const sid of Array.from(app.sessions.keys())) removeSession(sid);
+    app.encodings = m.encodings || ['utf-8'];
+    app.checksums = m.checksums || [];
+    fillSelect($('#new-encoding'), app.encodings, 'utf-8');
+    document.title = 'sockit ui';
+  }
+
+  function fillSelect(sel, names, value, first) {
+    sel.textContent = '';
+    if (first) sel.append(new Option(first[1], first[0]));
+    for (const n of names) sel.append(new Option(n, n));
+    if (value != null) {
+      if (!names.includes(value) && value !== '' ) sel.append(new Option(value, value));
+      sel.value = value;
+    }
+  }
+
+  // ---- New session form ------------------------------------------------------
+
+  const form = { kind: 'tcp-client' };
+  const kindHelp = {
+    'tcp-client': 'Connects to a TCP (or TLS) server. Local is an optional source address or port.',
+    'tcp-server': 'Listens for TCP (or TLS) clients; shows each one, sends to one or all.',
+    'udp': 'A bound UDP socket: shows every datagram with its sender; sends to the default remote or to any peer.',
+  };
+
+  function setKind(kind) {
+    form.kind = kind;
+    for (const b of $$('.kinds button')) b.classList.toggle('on', b.dataset.kind === kind);
+    $('#kind-help').textContent = kindHelp[kind];
+    const remote = $('.f-remote'), local = $('.f-local');
+    remote.hidden = kind === 'tcp-server';
+    $('#lbl-remote').textContent = kind === 'udp' ? 'Default remote (optional)' : 'Remote';
+    $('#lbl-local').textContent = kind === 'tcp-client' ? 'Local (optional)' : kind === 'udp' ? 'Local (bind)' : 'Listen on';
+    const loc = $('#new-local');
+    if (kind === 'tcp-client') { loc.placeholder = 'any'; if (form.lastKind !== kind) loc.value = ''; }
+    if (kind === 'tcp-server') { loc.placeholder = '127.0.0.1:8888 (0.0.0.0:PORT for every interface)'; if (!loc.value) loc.value = '127.0.0.1:8888'; }
+    if (kind === 'udp') { loc.placeholder = ':PORT listens on every interface'; if (!loc.value || form.lastKind === 'tcp-server') loc.value = '127.0.0.1:0'; }
+    $('#new-remote').placeholder = kind === 'udp' ? '127.0.0.1:9000' : '127.0.0.1:8888';
+    $('.f-frame').hidden = kind === 'udp';
+    $('#new-tls-box').hidden = kind === 'udp';
+    $('#new-tls-box').classList.toggle('client', kind === 'tcp-client');
+    $('#new-tls-box').classList.toggle('server', kind === 'tcp-server');
+    local.hidden = false;
+    form.lastKind = kind;
+  }
+
+  function showForm(on) {
+    $('#new-form').hidden = !on;
+    for (const s of app.sessions.values()) s.el.classList.toggle('active', !on && s.sid === app.active);
+    for (const s of app.sessions.values()) s.tab.classList.toggle('active', !on && s.sid === app.active);
+    if (on) {
+      $('#new-error').textContent = '';
+      setTimeout(() => (form.kind === 'tcp-server' ? $('#new-local') : $('#new-remote')).focus(), 0);
+    }
+  }
+
+  function frameValue() {
+    const f = $('#new-frame').value, arg = $('#new-frame-arg').value.trim();
+    if (f === 'delim') return 'delim:' + arg.replace(/\s+/g, '');
+    if (f === 'fixed') return 'fixed:' + arg;
+    return f;
+  }
+
+  function openSession() {
+    const kind = form.kind;
+    const f = {
+      kind: kind,
+      name: $('#new-name').value.trim(),
+      remote: kind === 'tcp-server' ? '' : $('#new-remote').value.trim(),
+      local: $('#new-local').value.trim(),
+      encoding: $('#new-encoding').value,
+      frame: kind === 'udp' ? '' : frameValue(),
+    };
+    if (kind !== 'udp' && $('#new-tls').checked) {
+      f.tls = kind === 'tcp-client'
+        ? { on: true, insecure: $('#new-insecure').checked, pin: $('#new-pin').value.trim(), sni: $('#new-sni').value.trim(), ca: $('#new-ca').value.trim() }
+        : { on: true, cert: $('#new-cert').value.trim(), key: $('#new-key').value.trim() };
+    }
+    $('#new-error').textContent = '';
+    $('#new-open').disabled = true;
+    cmd('open', f).then((m) => {
+      $('#new-open').disabled = false;
+      $('#new-name').value = '';
+      // The session's state may have come before this reply, or may follow.
+      if (app.sessions.has(m.sid)) activate(m.sid); else app.activateNext = m.sid;
+    }, (e) => {
+      $('#new-open').disabled = false;
+      $('#new-error').textContent = e.message;
+    });
+  }
+
+  // ---- Sessions --------------------------------------------------------------
+
+  function upsert(st) {
+    let s = app.sessions.get(st.sid);
+    if (!s) s = createSession(st);
+    s.st = st;
+    renderState(s);
+    if (app.activateNext === st.sid) { app.activateNext = 0; activate(st.sid); }
+    else if (!app.active && $('#new-form').hidden) activate(st.sid);
+  }
+
+  function activate(sid) {
+    const s = app.sessions.get(sid);
+    if (!s) return;
+    app.active = sid;
+    $('#new-form').hidden = true;
+    for (const t of app.sessions.values()) {
+      const on = t.sid === sid;
+      t.el.classList.toggle('active', on);
+      t.tab.classList.toggle('active', on);
+      t.tab.setAttribute('aria-selected', on ? 'true' : 'false');
+    }
+    s.unread = 0;
+    $('.badge', s.tab).textContent = '';
+    s.tab.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    if (s.dirty) renderLog(s);
+    else if (s.pending.length) drawPending();
+    if ($('.autoscroll', s.el).checked) scrollDown(s);
+  }
+
+  function removeSession(sid) {
+    const s = app.sessions.get(sid);
+    if (!s) return;
+    s.el.remove();
+    s.tab.remove();
+    app.sessions.delete(sid);
+    if (app.active === sid) {
+      app.active = 0;
+      const next = Array.from(app.sessions.keys()).pop();
+      if (next) activate(next); else showForm(true);
+    }
+  }
+
+  function createSession(st) {
+    const el = $('#panel-tpl').content.firstElementChild.cloneNode(true);
+    el.dataset.sid = st.sid;
+    const tab = h('button', 'tab');
+    tab.type = 'button';
+    tab.setAttribute('role', 'tab');
+    tab.dataset.sid = st.sid;
+    tab.append(h('span', 'dot'), h('span', 'title'), h('span', 'badge'));
+    const x = h('span', 'x', '×');
+    x.title = 'Close session';
+    tab.append(x);
+    const s = {
+      sid: st.sid, st: st, el: el, tab: tab, items: [], hidden: 0, dropped: 0, skipped: 0,
+      view: 'text', mode: 'text', paused: false, pendingWhilePaused: 0, filter: '', unread: 0,
+      hist: -1, dirty: false, target: '', pending: [], shown: 0,
+    };
+    app.sessions.set(st.sid, s);
+    $('#tabs').append(tab);
+    $('#main').append(el);
+    tab.addEventListener('click', (ev) => {
+      if (ev.target === x) { closeSession(s); return; }
+      activate(s.sid);
+    });
+    tab.addEventListener('auxclick', (ev) => { if (ev.button === 1) closeSession(s); });
+    wirePanel(s);
+    renderSaved(s);
+    renderLog(s);
+    return s;
+  }
+
+  function closeSession(s) {
+    cmd('close', { sid: s.sid }).catch((e) => showSendError(s, e));
+  }
+
+  function q(s, sel) { return $(sel, s.el); }
+
+  function wirePanel(s) {
+    const el = s.el;
+    fillSelect(q(s, '.enc'), app.encodings, s.st.encoding);
+    fillSelect(q(s, '.send-enc'), app.encodings, '', ['', 'session']);
+    fillSelect(q(s, '.checksum'), app.checksums, '', ['', 'none']);
+    q(s, '.dl-jsonl').href = '/log/' + s.sid + '.jsonl';
+    q(s, '.dl-text').href = '/log/' + s.sid + '.txt';
+
+    q(s, '.close-session').addEventListener('click', () => closeSession(s));
+    q(s, '.reconnect').addEventListener('click', () => cmd('reconnect', { sid: s.sid }).catch((e) => showSendError(s, e)));
+    q(s, '.disconnect').addEventListener('click', () => cmd('kick', { sid: s.sid, peer: 'connection' }).catch((e) => showSendError(s, e)));
+    q(s, '.enc').addEventListener('change', (ev) => {
+      cmd('setenc', { sid: s.sid, encoding: ev.target.value }).catch((e) => { showSendError(s, e); ev.target.value = s.st.encoding; });
+    });
+
+    for (const b of $$('.view button', el)) b.addEventListener('click', () => setView(s, b.dataset.view));
+    for (const b of $$('.mode button', el)) b.addEventListener('click', () => setMode(s, b.dataset.mode));
+    let ft = 0;
+    q(s, '.filter').addEventListener('input', (ev) => {
+      clearTimeout(ft);
+      ft = setTimeout(() => { s.filter = ev.target.value.trim().toLowerCase(); renderLog(s); }, 120);
+    });
+    q(s, '.autoscroll').addEventListener('change', (ev) => { if (ev.target.checked) scrollDown(s); });
+    q(s, '.log').addEventListener('scroll', () => {
+      const log = q(s, '.log');
+      const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+      // Scrolling up to read stops following; scrolling back down resumes.
+      if (!s.programmatic) q(s, '.autoscroll').checked = atEnd;
+      s.programmatic = false;
+    });
+    q(s, '.pause').addEventListener('click', () => setPaused(s, !s.paused));
+    q(s, '.clear').addEventListener('click', () => clearLog(s));
+    q(s, '.reset').addEventListener('click', () => cmd('reset', { sid: s.sid }).catch((e) => showSendError(s, e)));
+
+    q(s, '.send').addEventListener('click', () => send(s, false));
+    q(s, '.start-repeat').addEventListener('click', () => send(s, true));
+    q(s, '.stop-repeat').addEventListener('click', () => cmd('stop', { sid: s.sid }).catch((e) => showSendError(s, e)));
+    q(s, '.history').addEventListener('change', (ev) => {
+      if (ev.target.value !== '') { q(s, '.send-text').value = ev.target.value; q(s, '.send-text').focus(); }
+      ev.target.value = '';
+    });
+    q(s, '.save').addEventListener('click', () => save(s));
+    q(s, '.to').addEventListener('change', (ev) => { s.target = ev.target.value; renderPeers(s); });
+    q(s, '.rules-text').addEventListener('input', () => {
+      s.rulesEdited = true;
+      q(s, '.rules-info').textContent = 'not applied yet';
+    });
+    q(s, '.apply-rules').addEventListener('click', () => {
+      const rules = q(s, '.rules-text').value.split('\n').map((r) => r.trim()).filter((r) => r !== '');
+      cmd('rules', { sid: s.sid, rules: rules }).then(() => {
+        s.rulesEdited = false;
+        q(s, '.rules-info').textContent = rules.length ? rules.length + (rules.length === 1 ? ' rule' : ' rules') + ' active' : 'no rules';
+      }, (e) => { q(s, '.rules-info').textContent = e.message; });
+    });
+    q(s, '.send-text').addEventListener('keydown', (ev) => {
+      if ((ev.ctrlKey || ev.metaKey) && (ev.key === 'ArrowUp' || ev.key === 'ArrowDown')) {
+        ev.preventDefault();
+        history(s, ev.key === 'ArrowUp' ? 1 : -1);
+      }
+    });
+  }
+
+  function setView(s, view) {
+    s.view = view;
+    for (const b of $$('.view button', s.el)) b.classList.toggle('on', b.dataset.view === view);
+    renderLog(s);
+  }
+
+  function setMode(s, mode) {
+    s.mode = mode;
+    for (const b of $$('.mode button', s.el)) b.classList.toggle('on', b.dataset.mode === mode);
+    const ta = q(s, '.send-text');
+    ta.placeholder = mode === 'hex' ? 'Hex bytes: 48 65 6c 6c 6f, 48656c6c6f or 0x48,0x65 · Ctrl+Enter sends' : 'Message · Ctrl+Enter sends';
+    q(s, '.eol').value = mode === 'hex' ? 'none' : 'lf';
+    q(s, '.send-enc').disabled = mode === 'hex';
+    q(s, '.escapes').disabled = mode === 'hex';
+  }
+
+  function setPaused(s, on) {
+    s.paused = on;
+    q(s, '.pause').textContent = on ? 'Resume' : 'Pause';
+    q(s, '.pause').classList.toggle('primary', on);
+    if (!on) { s.pendingWhilePaused = 0; renderLog(s); }
+    else renderInfo(s);
+  }
+
+  function clearLog(s) {
+    cmd('clear', { sid: s.sid }).catch((e) => showSendError(s, e));
+  }
+
+  function showSendError(s, e) {
+    q(s, '.send-error').textContent = e ? e.message || String(e) : '';
+  }
+
+  function send(s, repeat) {
+    const f = {
+      sid: s.sid,
+      data: q(s, '.send-text').value,
+      hex: s.mode === 'hex',
+      encoding: q(s, '.send-enc').value,
+      eol: q(s, '.eol').value,
+      escapes: s.mode !== 'hex' && q(s, '.escapes').checked,
+      template: q(s, '.template').checked,
+      checksum: q(s, '.checksum').value,
+      to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value,
+    };
+    if (repeat) {
+      f.every = Math.max(1, parseInt(q(s, '.every').value, 10) || 1000);
+      f.count = Math.max(0, parseInt(q(s, '.count').value, 10) || 0);
+      if (f.count === 1) f.every = 0;
+    }
+    s.hist = -1;
+    cmd('send', f).then(() => showSendError(s, null), (e) => showSendError(s, e));
+  }
+
+  function history(s, dir) {
+    const list = s.st.history || [];
+    if (!list.length) return;
+    s.hist = Math.max(-1, Math.min(list.length - 1, s.hist + dir));
+    q(s, '.send-text').value = s.hist < 0 ? '' : list[list.length - 1 - s.hist];
+  }
+
+  function save(s) {
+    const name = q(s, '.save-name').value.trim();
+    if (!name) { showSendError(s, new Error('give the message a name to save it')); q(s, '.save-name').focus(); return; }
+    cmd('save', {
+      name: name, data: q(s, '.send-text').value, hex: s.mode === 'hex', encoding: q(s, '.send-enc').value,
+      eol: q(s, '.eol').value, escapes: s.mode !== 'hex' && q(s, '.escapes').checked,
+    }).then(() => { q(s, '.save-name').value = ''; showSendError(s, null); }, (e) => showSendError(s, e));
+  }
+
+  function sendSaved(s, m) {
+    cmd('send', {
+      sid: s.sid, data: m.data, hex: !!m.hex, encoding: m.encoding || '', eol: m.eol || 'none', escapes: !!m.escapes,
+      to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value,
+    }).then(() => showSendError(s, null), (e) => showSendError(s, e));
+  }
+
+  // ---- Rendering the state -----------------------------------------------------
+
+  function renderState(s) {
+    const st = s.st;
+    $('.title', s.tab).textContent = st.title;
+    s.tab.title = st.title + ' · ' + st.status;
+    $('.dot', s.tab).className = 'dot ' + st.state;
+    q(s, '.statusbar .dot').className = 'dot ' + st.state;
+    const status = q(s, '.status');
+    status.textContent = st.status;
+    status.classList.toggle('failed', st.state === 'failed');
+    const chips = q(s, '.chips');
+    chips.textContent = '';
+    const kinds = { 'tcp-client': 'tcp client', 'tcp-server': 'tcp server', 'udp': 'udp' };
+    const parts = [kinds[st.kind]];
+    if (st.tls) parts.push('tls');
+    if (st.kind !== 'udp') parts.push('frame ' + st.frame);
+    for (const p of parts) chips.append(h('span', 'chip', p));
+    const enc = q(s, '.enc');
+    if (enc.value !== st.encoding) fillSelect(enc, app.encodings, st.encoding);
+    const client = st.kind === 'tcp-client';
+    q(s, '.reconnect').hidden = !client || !(st.state === 'closed' || st.state === 'failed');
+    q(s, '.disconnect').hidden = !client || st.state !== 'connected';
+    q(s, '.to-label').hidden = client;
+    q(s, '.peers').hidden = client;
+    // History, rebuilt only when it changed (an open list would close).
+    const history = st.history || [];
+    const hkey = history.join('\u0000');
+    if (hkey !== s.historyKey) {
+      s.historyKey = hkey;
+      const hs = q(s, '.history');
+      hs.textContent = '';
+      hs.append(new Option('History (' + history.length + ')', ''));
+      for (const d of history.slice().reverse()) hs.append(new Option(d.length > 60 ? d.slice(0, 60) + '…' : d, d));
+    }
+    // Repeat
+    const r = st.repeat;
+    const active = !!(r && r.active);
+    q(s, '.stop-repeat').hidden = !active;
+    q(s, '.start-repeat').hidden = active;
+    q(s, '.repeat-info').textContent = r
+      ? (active ? 'sending: ' : 'sent ') + num(r.sent) + (r.total ? ' of ' + num(r.total) : active ? ' (until stopped)' : '')
+      : '';
+    // Rules, unless the text has edits not applied yet.
+    if (!s.rulesEdited) q(s, '.rules-text').value = (st.rules || []).join('\n');
+    renderStats(s);
+    renderPeers(s);
+  }
+
+  function renderStats(s) {
+    const c = s.st.stats || {};
+    const set = (cls, text, n) => { const e = q(s, cls); e.textContent = text; e.dataset.n = n; };
+    set('.b-in', num(c.bytesIn), c.bytesIn || 0);
+    set('.b-out', num(c.bytesOut), c.bytesOut || 0);
+    set('.m-in', num(c.msgsIn), c.msgsIn || 0);
+    set('.m-out', num(c.msgsOut), c.msgsOut || 0);
+    set('.r-in', human(c.rateIn) + '/s', c.rateIn || 0);
+    set('.r-out', human(c.rateOut) + '/s', c.rateOut || 0);
+  }
+
+  function renderPeers(s) {
+    const st = s.st;
+    if (st.kind === 'tcp-client') return;
+    const peers = st.peers || [];
+    const meta = (p) => human(p.in) + ' in · ' + human(p.out) + ' out';
+    // Counts change every second; the list and the "To" choice only when
+    // peers come and go (rebuilding an open list would close it).
+    const key = peers.map((p) => p.id + ' ' + p.addr).join(',') + '|' + s.target + '|' + (st.remote || '');
+    if (key === s.peersKey) {
+      for (const p of peers) {
+        const m = $('li[data-id="' + p.id + '"] .meta', q(s, '.peer-list'));
+        if (m) m.textContent = meta(p);
+      }
+      return;
+    }
+    s.peersKey = key;
+    q(s, '.peer-count').textContent = peers.length ? '(' + peers.length + ')' : '';
+    const ul = q(s, '.peer-list');
+    ul.textContent = '';
+    if (!peers.length) {
+      ul.append(h('li', 'none', st.kind === 'udp' ? 'No datagrams received yet.' : 'No clients connected.'));
+    }
+    for (const p of peers) {
+      const li = h('li');
+      const key = '#' + p.id;
+      li.classList.toggle('target', s.target === key);
+      li.dataset.peer = p.addr;
+      li.dataset.id = p.id;
+      const addr = h('span', 'addr', p.addr);
+      addr.title = 'conversation #' + p.id;
+      const m = h('span', 'meta', meta(p));
+      const to = h('button', 'linkbtn to-peer', s.target === key ? 'to all' : 'send to');
+      to.type = 'button';
+      to.title = s.target === key ? 'Send to every peer again' : 'Send only to this peer';
+      to.addEventListener('click', () => {
+        s.target = s.target === key ? '' : key;
+        renderPeers(s);
+      });
+      const kick = h('button', 'linkbtn kick', '×');
+      kick.type = 'button';
+      kick.title = st.kind === 'udp' ? 'Forget this peer' : 'Disconnect';
+      kick.addEventListener('click', () => cmd('kick', { sid: s.sid, peer: key }).catch((e) => showSendError(s, e)));
+      li.append(addr, m, to, kick);
+      ul.append(li);
+    }
+    // The "To" list: the natural default, every peer, each peer.
+    const sel = q(s, '.to');
+    const opts = [];
+    if (st.kind === 'udp') {
+      if (st.remote) opts.push(['remote', 'default remote ' + st.remote.replace(/^udp:\/\//, '')]);
+      opts.push(['all', 'all peers']);
+    } else {
+      opts.push(['all', 'all clients']);
+    }
+    for (const p of peers) opts.push(['#' + p.id, p.addr + ' (#' + p.id + ')']);
+    if (s.target && !opts.some((o) => o[0] === s.target)) s.target = '';
+    sel.textContent = '';
+    for (const o of opts) sel.append(new Option(o[1], o[0]));
+    sel.value = s.target || opts[0][0];
+  }
+
+  function renderSaved(s) {
+    const ul = q(s, '.saved-list');
+    ul.textContent = '';
+    if (!app.saved.length) ul.append(h('li', 'none', 'Type a message, give it a name and Save: it stays here, one click to send.'));
+    for (const m of app.saved) {
+      const li = h('li');
+      li.dataset.name = m.name;
+      const go = h('button', 'btn go', '▶');
+      go.type = 'button';
+      go.title = 'Send ' + m.name;
+      go.addEventListener('click', () => sendSaved(s, m));
+      const name = h('span', 'name', m.name);
+      const pv = h('span', 'pv', (m.hex ? 'hex ' : '') + m.data);
+      pv.title = m.data;
+      const load = h('button', 'linkbtn load', 'edit');
+      load.type = 'button';
+      load.title = 'Put it in the send box';
+      load.addEventListener('click', () => {
+        setMode(s, m.hex ? 'hex' : 'text');
+        q(s, '.send-text').value = m.data;
+        q(s, '.eol').value = m.eol || 'none';
+        q(s, '.escapes').checked = !!m.escapes;
+        q(s, '.send-enc').value = m.encoding || '';
+        q(s, '.save-name').value = m.name;
+        q(s, '.send-text').focus();
+      });
+      const del = h('button', 'linkbtn del', '×');
+      del.type = 'button';
+      del.title = 'Delete';
+      del.addEventListener('click', () => cmd('unsave', { name: m.name }).catch((e) => showSendError(s, e)));
+      li.append(go, name, pv, load, del);
+      ul.append(li);
+    }
+  }
+
+  // ---- The log -------------------------------------------------------------------
+
+  function resetLog(s, hidden) {
+    s.items = [];
+    s.hidden = hidden;
+    s.dropped = 0;
+    s.skipped = 0;
+    s.pendingWhilePaused = 0;
+    renderLog(s);
+  }
+
+  function addEvents(s, evs, skipped) {
+    s.skipped += skipped;
+    for (const e of evs) s.items.push(e);
+    if (s.items.length > MAX_ITEMS) {
+      const n = s.items.length - MAX_ITEMS;
+      s.items.splice(0, n);
+      s.dropped += n;
+    }
+    if (s.sid !== app.active) {
+      s.unread += evs.filter((e) => e.kind === 'data' && e.dir === 'in').length;
+      $('.badge', s.tab).textContent = s.unread ? (s.unread > 999 ? '999+' : String(s.unread)) : '';
+      s.dirty = true;
+      return;
+    }
+    if (s.paused) { s.pendingWhilePaused += evs.length; renderInfo(s); return; }
+    // Draw once per frame, however many batches came in meanwhile: only the
+    // newest MAX_ROWS can be on screen anyway.
+    s.pending.push(...evs);
+    if (s.pending.length > MAX_ROWS) s.pending.splice(0, s.pending.length - MAX_ROWS);
+    if (!app.frame) app.frame = requestAnimationFrame(drawPending);
+  }
+
+  function drawPending() {
+    app.frame = 0;
+    const s = app.sessions.get(app.active);
+    if (!s || !s.pending.length) return;
+    const evs = s.pending;
+    s.pending = [];
+    appendRows(s, evs);
+  }
+
+  function matches(s, e) {
+    if (!s.filter) return true;
+    if ((e.text || '').toLowerCase().includes(s.filter) || (e.peer || '').toLowerCase().includes(s.filter)) return true;
+    const f = s.filter.replace(/[\s:]/g, '');
+    return f !== '' && /^[0-9a-f]+$/.test(f) && hexString(e).includes(f);
+  }
+
+  function appendRows(s, evs) {
+    const log = q(s, '.log');
+    const placeholder = $('.empty-log', log);
+    if (placeholder) placeholder.remove();
+    const frag = document.createDocumentFragment();
+    let added = 0;
+    const start = Math.max(0, evs.length - MAX_ROWS);
+    for (let i = start; i < evs.length; i++) {
+      if (!matches(s, evs[i])) continue;
+      frag.append(row(s, evs[i]));
+      added++;
+    }
+    log.append(frag);
+    let extra = log.childElementCount - MAX_ROWS;
+    while (extra-- > 0) log.firstElementChild.remove();
+    s.shown = log.childElementCount;
+    renderInfo(s);
+    if (added && q(s, '.autoscroll').checked) scrollDown(s);
+  }
+
+  function renderLog(s) {
+    s.dirty = false;
+    s.pending = [];
+    const log = q(s, '.log');
+    log.textContent = '';
+    const rows = [];
+    for (let i = s.items.length - 1; i >= 0 && rows.length < MAX_ROWS; i--) {
+      if (matches(s, s.items[i])) rows.push(s.items[i]);
+    }
+    s.shown = rows.length;
+    if (!rows.length) {
+      log.append(h('div', 'empty-log', s.items.length ? 'Nothing matches the filter.' : 'Nothing yet: what is sent and received shows here.'));
+    } else {
+      const frag = document.createDocumentFragment();
+      for (let i = rows.length - 1; i >= 0; i--) frag.append(row(s, rows[i]));
+      log.append(frag);
+    }
+    renderInfo(s);
+    if (q(s, '.autoscroll').checked) scrollDown(s);
+  }
+
+  function renderInfo(s) {
+    const info = q(s, '.loginfo');
+    info.textContent = '';
+    const shown = s.shown;
+    const kept = s.items.length;
+    const older = s.hidden + s.dropped;
+    const parts = [];
+    if (s.filter) parts.push(num(shown) + ' shown of ' + num(kept) + ' (filtered)');
+    else parts.push(kept > shown ? 'showing the last ' + num(shown) + ' of ' + num(kept) + ' events' : num(kept) + (kept === 1 ? ' event' : ' events'));
+    if (older) parts.push(num(older) + ' older hidden');
+    if (s.skipped) parts.push(num(s.skipped) + ' skipped while the page caught up');
+    if (older || s.skipped) parts.push('the download has all that sockit keeps');
+    info.append(document.createTextNode(parts.join(' · ')));
+    if (s.paused) {
+      info.append(' · ');
+      info.append(h('span', 'paused', 'paused' + (s.pendingWhilePaused ? ', ' + num(s.pendingWhilePaused) + ' new' : '')));
+    }
+    info.dataset.shown = shown;
+    info.dataset.kept = kept;
+    info.dataset.hidden = older + s.skipped + (kept - shown);
+  }
+
+  function scrollDown(s) {
+    const log = q(s, '.log');
+    s.programmatic = true;
+    log.scrollTop = log.scrollHeight;
+  }
+
+  const arrows = { in: '←', out: '→' };
+
+  function row(s, e) {
+    const data = e.kind === 'data';
+    const d = h('div', 'row ' + (data ? e.dir : 'ev ' + e.kind));
+    d.append(h('span', 't', clock(e.t)));
+    d.append(h('span', 'd', data ? arrows[e.dir] : '•'));
+    const p = h('span', 'p', e.peer || '');
+    if (e.conn) p.title = '#' + e.conn + ' ' + (e.peer || '');
+    d.append(p);
+    d.append(h('span', 'n', data ? num(e.len) + ' B' : ''));
+    const x = h('span', 'x');
+    if (data && s.view === 'hex') hexView(x, e);
+    else textView(x, e.text || '');
+    if (data && e.more) x.append(h('span', 'more', ' … ' + num(e.more) + ' more bytes (in the download)'));
+    d.append(x);
+    return d;
+  }
+
+  // textView shows sockit's escaped text with the escapes dimmed, and a
+  // line break after each \n so text protocols read as lines.
+  const escRE = /\\(?:x[0-9a-f]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[nrt0\\])/g;
+  function textView(x, text) {
+    let last = 0;
+    escRE.lastIndex = 0;
+    let m;
+    while ((m = escRE.exec(text)) !== null) {
+      if (m.index > last) x.append(text.slice(last, m.index));
+      x.append(h('span', 'esc', m[0]));
+      if (m[0] === '\\n' && escRE.lastIndex < text.length) x.append('\n');
+      last = escRE.lastIndex;
+    }
+    if (last < text.length) x.append(text.slice(last));
+  }
+
+  function bytes(e) {
+    if (!e.bytes) {
+      const b = atob(e.raw || '');
+      const u = new Uint8Array(b.length);
+      for (let i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
+      e.bytes = u;
+    }
+    return e.bytes;
+  }
+
+  const hx = (v) => (v < 16 ? '0' : '') + v.toString(16);
+
+  function hexString(e) {
+    if (e.kind !== 'data') return '';
+    if (e.hex == null) {
+      let s = '';
+      for (const v of bytes(e)) s += hx(v);
+      e.hex = s;
+    }
+    return e.hex;
+  }
+
+  // hexView: 16 bytes a line, an offset when there is more than one line,
+  // and the printable ASCII beside, as hexdump -C shows it.
+  function hexView(x, e) {
+    const b = bytes(e);
+    const multi = b.length > 16;
+    for (let off = 0; off < b.length; off += 16) {
+      const line = h('span', 'hexl');
+      if (multi) line.append(h('span', 'o', off.toString(16).padStart(4, '0') + '  '));
+      let hex = '', asc = '';
+      for (let i = off; i < off + 16; i++) {
+        if (i < b.length) {
+          hex += hx(b[i]) + ' ';
+          asc += b[i] >= 0x20 && b[i] < 0x7f ? String.fromCharCode(b[i]) : '.';
+        } else if (multi) hex += '   ';
+        if (i === off + 7) hex += ' ';
+      }
+      line.append(multi ? hex : hex.trimEnd());
+      line.append(h('span', 'a', '  |' + asc + '|'));
+      x.append(line);
+    }
+    if (!b.length) x.append(h('span', 'esc', '(empty)'));
+  }
+
+  // ---- Keys ------------------------------------------------------------------------
+
+  document.addEventListener('keydown', (ev) => {
+    const s = app.sessions.get(app.active);
+    const inForm = !$('#new-form').hidden;
+    if ((ev.ctrlKey || ev.metaKey) && ev.key === 'Enter') {
+      ev.preventDefault();
+      if (inForm) openSession();
+      else if (s) send(s, false);
+    } else if ((ev.ctrlKey || ev.metaKey) && (ev.key === 'k' || ev.key === 'K')) {
+      if (s && !inForm) { ev.preventDefault(); clearLog(s); }
+    } else if (ev.altKey && (ev.key === 'n' || ev.key === 'N')) {
+      ev.preventDefault();
+      showForm(true);
+    } else if (ev.key === 'Escape' && inForm && app.sessions.size) {
+      showForm(false);
+      activate(app.active || Array.from(app.sessions.keys()).pop());
+    } else if (ev.key === 'Enter' && inForm && ev.target.tagName === 'INPUT') {
+      ev.preventDefault();
+      openSession();
+    }
+  });
+
+  // ---- Start -------------------------------------------------------------------------
+
+  document.addEventListener('DOMContentLoaded', () => {
+    for (const b of $$('.kinds button')) b.addEventListener('click', () => setKind(b.dataset.kind));
+    $('#new-session').addEventListener('click', () => showForm(true));
+    $('#new-open').addEventListener('click', openSession);
+    $('#new-cancel').addEventListener('click', () => {
+      if (app.sessions.size) activate(app.active || Array.from(app.sessions.keys()).pop());
+    });
+    $('#new-tls').addEventListener('change', (ev) => $('#new-tls-box').classList.toggle('on', ev.target.checked));
+    $('#new-frame').addEventListener('change', (ev) => {
+      const arg = $('#new-frame-arg');
+      arg.hidden = ev.target.value !== 'delim' && ev.target.value !== 'fixed';
+      arg.placeholder = ev.target.value === 'fixed' ? 'bytes' : '0d0a';
+    });
+    fillSelect($('#new-encoding'), ['utf-8'], 'utf-8');
+    setKind('tcp-client');
+    connect();
+  });
+})();

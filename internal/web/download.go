@@ -1,0 +1,95 @@
+package web
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sockit/sockit/internal/codec"
+	"github.com/sockit/sockit/internal/console"
+	"github.com/sockit/sockit/internal/event"
+)
+
+// serveLog sends a session's log as a file: N.jsonl is the --record format
+// (event.Writer with the bytes in base64, so sockit replay can play it),
+// N.txt is one line per event for people.
+func (u *UI) serveLog(w http.ResponseWriter, r *http.Request) {
+	file := r.PathValue("file")
+	base, ext, _ := strings.Cut(file, ".")
+	id, err := strconv.Atoi(base)
+	if err != nil || (ext != "jsonl" && ext != "txt") {
+		http.NotFound(w, r)
+		return
+	}
+	s, err := u.mgr.get(id)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	recs, evicted := s.log.all()
+	enc := s.encoding()
+	name := fmt.Sprintf("sockit-session-%d-%s.%s", id, time.Now().Format("20060102-150405"), ext)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	var dropped *event.Event
+	if evicted > 0 {
+		t := time.Now()
+		if len(recs) > 0 {
+			t = recs[0].ev.Time
+		}
+		dropped = &event.Event{Time: t, Kind: event.Info, Msg: fmt.Sprintf("%d earlier events are not in this log: sockit ui keeps the latest %d events or %d MiB per session", evicted, defaultMaxRecs, defaultMaxSize>>20)}
+	}
+	if ext == "jsonl" {
+		w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
+		jw := event.NewWriter(bw, event.WriterOptions{Base64: true, Decode: func(p []byte) string { s, _ := enc.Decode(p); return s }})
+		if dropped != nil {
+			jw.Write(dropped)
+		}
+		for i := range recs {
+			jw.Write(&recs[i].ev)
+		}
+		jw.Flush()
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if dropped != nil {
+		bw.WriteString(textLine(nil, dropped, enc, false))
+	}
+	var buf []byte
+	server := s.kind != kindClient
+	for i := range recs {
+		buf = buf[:0]
+		bw.WriteString(textLine(buf, &recs[i].ev, enc, server))
+	}
+}
+
+// textLine is one event of the text log: time, direction, peer, length,
+// then the data as the terminal shows it (decoded, escaped, never a raw
+// control byte), or the event in words.
+func textLine(buf []byte, e *event.Event, enc *codec.Encoding, server bool) string {
+	buf = e.Time.AppendFormat(buf, "2006-01-02 15:04:05.000000")
+	switch {
+	case e.Kind == event.Data && e.Dir == event.In:
+		buf = append(buf, "  <- "...)
+	case e.Kind == event.Data:
+		buf = append(buf, "  -> "...)
+	default:
+		buf = append(buf, "  -- "...)
+	}
+	if e.Peer != "" {
+		buf = append(buf, e.Peer...)
+		buf = append(buf, "  "...)
+	}
+	if e.Kind == event.Data {
+		buf = strconv.AppendInt(buf, int64(len(e.Data)), 10)
+		buf = append(buf, " B  "...)
+		buf = enc.AppendDisplay(buf, e.Data)
+	} else {
+		buf = append(buf, console.Describe(e, server)...)
+	}
+	return string(append(buf, '\n'))
+}

@@ -1,0 +1,165 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/internal/event"
+)
+
+func dataEvent(dir event.Dir, s string) *event.Event {
+	return &event.Event{Time: time.Now(), Kind: event.Data, Dir: dir, Data: []byte(s)}
+}
+
+func TestLogbookCounts(t *testing.T) {
+	l := newLogbook(nil)
+	buf := []byte("hello")
+	e := &event.Event{Kind: event.Data, Dir: event.In, Data: buf}
+	l.sink(e)
+	copy(buf, "XXXXX") // the engine reuses its buffers
+	l.sink(dataEvent(event.Out, "abcd"))
+	l.sink(&event.Event{Kind: event.Open})
+	recs, lost, next := l.since(0, 10, 1<<20)
+	if lost != 0 || next != 3 || len(recs) != 3 || string(recs[0].ev.Data) != "hello" {
+		t.Fatalf("since(0) = %d records (first %q), lost %d, next %d", len(recs), recs[0].ev.Data, lost, next)
+	}
+	c := l.stats(time.Now())
+	if c.BytesIn != 5 || c.MsgsIn != 1 || c.BytesOut != 4 || c.MsgsOut != 1 {
+		t.Errorf("counters %+v", c)
+	}
+	// The rate is bytes over the time since the last sample.
+	c = l.stats(time.Now().Add(2 * time.Second))
+	if c.RateIn != 2 || c.RateOut != 1 { // 5 and 4 bytes in a little over 2s
+		t.Errorf("rates after 2s: %+v, want 2 and 1 B/s", c)
+	}
+	l.clear(true)
+	if c := l.stats(time.Now()); c != (counters{}) {
+		t.Errorf("after reset: %+v", c)
+	}
+}
+
+// TestLogbookBounds: the log keeps the newest events within its limits,
+// counts what it dropped, and a reader that fell behind learns how many
+// it lost.
+func TestLogbookBounds(t *testing.T) {
+	l := newLogbook(nil)
+	l.maxRecs, l.maxSize = 100, 1000
+	for i := 0; i < 5000; i++ {
+		l.sink(dataEvent(event.In, fmt.Sprintf("%04d", i)))
+	}
+	first, next, _ := l.bounds()
+	if next != 5000 || next-first != 100 {
+		t.Fatalf("bounds %d..%d, want the last 100 of 5000", first, next)
+	}
+	recs, lost, nxt := l.since(10, 1000, 1<<20)
+	if lost != first-10 || len(recs) != 100 || nxt != 5000 || string(recs[0].ev.Data) != "4900" {
+		t.Fatalf("since(10): %d records from %q, lost %d, next %d", len(recs), recs[0].ev.Data, lost, nxt)
+	}
+	all, evicted := l.all()
+	if len(all) != 100 || evicted != 4900 {
+		t.Errorf("all: %d, evicted %d", len(all), evicted)
+	}
+	// The size limit: 300-byte messages, 1000 bytes at most.
+	for i := 0; i < 10; i++ {
+		l.sink(dataEvent(event.In, strings.Repeat("x", 300)))
+	}
+	all, _ = l.all()
+	size := 0
+	for _, r := range all {
+		size += len(r.ev.Data)
+	}
+	if size > 1000 {
+		t.Errorf("%d bytes held, limit 1000", size)
+	}
+	// Batches stop at the byte limit but always carry one event.
+	recs, _, _ = l.since(0, 1000, 10)
+	if len(recs) != 1 {
+		t.Errorf("a batch of %d events under a tiny byte limit", len(recs))
+	}
+	_, _, epoch := l.bounds()
+	l.clear(false)
+	if f, n, e := l.bounds(); f != n || e == epoch {
+		t.Errorf("after clear: bounds %d..%d epoch %d (was %d)", f, n, e, epoch)
+	}
+}
+
+func TestSignal(t *testing.T) {
+	s := newSignal()
+	w := s.wait()
+	select {
+	case <-w:
+		t.Fatal("woke without a poke")
+	default:
+	}
+	s.poke()
+	s.poke()
+	<-w
+	w = s.wait()
+	select {
+	case <-w:
+		t.Fatal("a poke before wait woke the next wait")
+	default:
+	}
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 1000; i++ {
+			s.poke()
+		}
+		close(done)
+	}()
+	for i := 0; i < 100; i++ {
+		s.wait()
+	}
+	<-done
+	w = s.wait()
+	s.poke()
+	<-w
+}
+
+// TestSaved: saved messages survive a restart, replace by name, and a
+// damaged file is moved aside rather than overwritten.
+func TestSaved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "saved.json")
+	s := loadSaved(path, t.Logf)
+	if err := s.put(savedMsg{Name: "a", Data: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.put(savedMsg{Name: "b", Data: "01 02", Hex: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.put(savedMsg{Name: "a", Data: "2", EOL: "crlf"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.remove("zzz"); err == nil {
+		t.Error("removing a missing message is not an error")
+	}
+	again := loadSaved(path, t.Logf)
+	list, _ := again.snapshot()
+	if len(list) != 2 || list[0] != (savedMsg{Name: "a", Data: "2", EOL: "crlf"}) || !list[1].Hex {
+		t.Fatalf("after reload: %+v", list)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("saved.json mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	again.remove("a")
+	list, _ = loadSaved(path, t.Logf).snapshot()
+	if len(list) != 1 || list[0].Name != "b" {
+		t.Errorf("after remove: %+v", list)
+	}
+
+	os.WriteFile(path, []byte("{not json"), 0o600)
+	var logged bytes.Buffer
+	s = loadSaved(path, func(f string, a ...any) { fmt.Fprintf(&logged, f, a...) })
+	if list, _ := s.snapshot(); len(list) != 0 || !strings.Contains(logged.String(), "not valid JSON") {
+		t.Errorf("damaged file: %+v, logged %q", list, logged.String())
+	}
+	if b, err := os.ReadFile(path + ".bad"); err != nil || string(b) != "{not json" {
+		t.Errorf("the damaged file was not kept: %v", err)
+	}
+}

@@ -1,0 +1,86 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopBrowser()
+	if code == 0 {
+		// Every session, server and WebSocket goroutine must be gone once
+		// the UIs the tests started have shut down.
+		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutine leak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// testUI is a UI serving on 127.0.0.1:0 for one test, with its own config
+// directory, shut down (and waited for) when the test ends.
+type testUI struct {
+	*UI
+	addr string // host:port
+	url  string // with the token
+	dir  string // config directory
+}
+
+func startUI(t testing.TB) *testUI {
+	t.Helper()
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := New(Options{ConfigDir: dir, Logf: t.Logf})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Serve did not return within 10s of its context ending")
+		}
+	})
+	return &testUI{UI: u, addr: ln.Addr().String(), url: u.URL(ln.Addr()), dir: dir}
+}
+
+// httpClient has a cookie jar and does not follow redirects, so tests see
+// each answer as it is.
+func httpClient(t testing.TB) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{DisableKeepAlives: true},
+	}
+}
+
+func loadSavedFile(dir string) ([]savedMsg, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "saved.json"))
+	if err != nil {
+		return nil, err
+	}
+	var f savedFile
+	err = json.Unmarshal(b, &f)
+	return f.Messages, err
+}

@@ -1,0 +1,114 @@
+package web
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/session"
+)
+
+// peerState is a peer of a server or UDP session, as the page lists it.
+type peerState struct {
+	ID   uint64 `json:"id"`
+	Addr string `json:"addr"`
+	In   int64  `json:"in"`
+	Out  int64  `json:"out"`
+}
+
+// sessState is what the page shows of a session besides its log.
+type sessState struct {
+	SID         int         `json:"sid"`
+	Kind        string      `json:"kind"`
+	Title       string      `json:"title"`
+	State       string      `json:"state"`
+	Status      string      `json:"status"`
+	Encoding    string      `json:"encoding"`
+	Frame       string      `json:"frame"`
+	Local       string      `json:"local,omitempty"`
+	Remote      string      `json:"remote,omitempty"`
+	TLS         bool        `json:"tls,omitempty"`
+	Fingerprint string      `json:"fingerprint,omitempty"`
+	Peers       []peerState `json:"peers"`
+	Rules       []string    `json:"rules"`
+	History     []string    `json:"history"`
+	Repeat      *repeatInfo `json:"repeat,omitempty"`
+	Stats       counters    `json:"stats"`
+}
+
+func (s *sess) peers() []peerState {
+	s.mu.Lock()
+	srv, conn := s.srv, s.conn
+	s.mu.Unlock()
+	var conns []*session.Conn
+	switch {
+	case srv != nil:
+		conns = srv.Conns()
+	case conn != nil:
+		conns = []*session.Conn{conn}
+	}
+	out := make([]peerState, 0, len(conns))
+	for _, c := range conns {
+		in, o := c.Stats()
+		out = append(out, peerState{ID: c.ID(), Addr: c.Peer(), In: in, Out: o})
+	}
+	return out
+}
+
+func (s *sess) snapshot(now time.Time) sessState {
+	st := sessState{
+		SID:         s.id,
+		Kind:        s.kind,
+		Frame:       s.frameName,
+		TLS:         s.tlsOn,
+		Fingerprint: s.fp,
+		Rules:       s.rules.Load().list(),
+		Peers:       s.peers(),
+		Stats:       s.log.stats(now),
+	}
+	if s.remoteEP.Scheme != "" {
+		st.Remote = s.remoteEP.String()
+	}
+	s.mu.Lock()
+	st.State, st.Status = s.state, s.status
+	st.Encoding = s.enc.Name()
+	st.Local = s.local
+	st.History = append([]string{}, s.history...)
+	if s.rep != nil {
+		info := s.rep.info()
+		st.Repeat = &info
+	}
+	s.mu.Unlock()
+	st.Title = s.title(st.Local)
+	return st
+}
+
+func (s *sess) title(local string) string {
+	if s.name != "" {
+		return s.name
+	}
+	switch s.kind {
+	case kindClient:
+		return "TCP client " + hostPort(s.remoteEP)
+	case kindServer:
+		if local == "" {
+			return "TCP server " + hostPort(s.localEP)
+		}
+		return "TCP server " + local
+	}
+	t := "UDP " + local
+	if s.udpRemote != nil {
+		t += " → " + s.udpRemote.String()
+	}
+	return t
+}
+
+func hostPort(ep endpoint.Endpoint) string {
+	if ep.IsUnix() {
+		return ep.Path
+	}
+	if ep.Host == "" {
+		return ":" + strconv.Itoa(ep.Port)
+	}
+	return ep.Address()
+}
