@@ -604,36 +604,40 @@ func rssKiB(pid int) (float64, error) {
 	return 0, errors.New("no VmRSS")
 }
 
-// Target 7: sockit bench vs a naive Go client, against gnet.
+// Target 7: sockit bench vs a naive Go client, against gnet, at 1, 100
+// and 1000 connections.
 func target7() {
 	start := func() (*server, int, error) {
 		p := freePort(false)
 		s, err := startServer(p, false, filepath.Join(*peers, "gnetecho"), "-addr", addr(p))
 		return s, p, err
 	}
-	sk := measure("7", "load generator sockit bench rr c=100 -> gnet", "req/s", func() (float64, error) {
-		s, p, err := start()
-		if err != nil {
-			return 0, err
-		}
-		defer s.stop()
-		m, err := benchJSON("--mode", "rr", "-c", "100", "--size", "64", addr(p))
-		return num(m, "ops_per_second"), err
-	})
-	nv := measure("7", "load generator naive Go client c=100 -> gnet", "req/s", func() (float64, error) {
-		s, p, err := start()
-		if err != nil {
-			return 0, err
-		}
-		defer s.stop()
-		b, err := output(runTimeout(), filepath.Join(*peers, "naiveclient"), "-addr", addr(p), "-c", "100", "-d", dur.String())
-		if err != nil {
-			return 0, err
-		}
-		return strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
-	})
-	runPending()
-	check("7", "sockit bench vs naive client", sk.Median, nv.Median, ">= 1.2x", 1.2, true)
+	for _, c := range []int{1, 100, 1000} {
+		conns := strconv.Itoa(c)
+		sk := measure("7", "load generator sockit bench rr c="+conns+" -> gnet", "req/s", func() (float64, error) {
+			s, p, err := start()
+			if err != nil {
+				return 0, err
+			}
+			defer s.stop()
+			m, err := benchJSON("--mode", "rr", "-c", conns, "--size", "64", addr(p))
+			return num(m, "ops_per_second"), err
+		})
+		nv := measure("7", "load generator naive Go client c="+conns+" -> gnet", "req/s", func() (float64, error) {
+			s, p, err := start()
+			if err != nil {
+				return 0, err
+			}
+			defer s.stop()
+			b, err := output(runTimeout(), filepath.Join(*peers, "naiveclient"), "-addr", addr(p), "-c", conns, "-d", dur.String())
+			if err != nil {
+				return 0, err
+			}
+			return strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+		})
+		runPending()
+		check("7", "sockit bench vs naive client, c="+conns, sk.Median, nv.Median, ">= 1.2x", 1.2, true)
+	}
 }
 
 func write(elapsed time.Duration) error {

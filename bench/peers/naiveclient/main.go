@@ -23,12 +23,18 @@ func main() {
 	flag.Parse()
 	var n atomic.Int64
 	var wg sync.WaitGroup
-	end := time.Now().Add(*dur)
-	for i := 0; i < *conns; i++ {
+	open := make([]net.Conn, *conns)
+	for i := range open {
 		c, err := net.Dial("tcp", *addr)
 		if err != nil {
 			log.Fatal(err)
 		}
+		open[i] = c
+	}
+	// Timing starts when every connection is open, as in sockit bench.
+	start := time.Now()
+	end := start.Add(*dur)
+	for _, c := range open {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -47,7 +53,6 @@ func main() {
 			}
 		}()
 	}
-	start := time.Now()
 	wg.Wait()
 	fmt.Printf("%.0f\n", float64(n.Load())/time.Since(start).Seconds())
 }
