@@ -339,7 +339,7 @@ func target2() {
 	pipe("socat -> socat", []string{"socat", "-u", "TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr", "STDOUT"}, []string{"socat", "-u", "STDIN", "TCP:127.0.0.1:PORT"})
 	// The ceiling every contender shares: head writes 4-8 KiB at a time
 	// into the pipe, and cat reads it as fast as it can.
-	measure("2", fmt.Sprintf("%d GiB: head | cat > /dev/null (the pipe's own ceiling)", *pipeGiB), "MiB/s", func() (float64, error) {
+	measure("2", fmt.Sprintf("%d GiB: head piped to cat > /dev/null (the pipe's own ceiling)", *pipeGiB), "MiB/s", func() (float64, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		t0 := time.Now()
