@@ -421,7 +421,7 @@ func TestTLSPin(t *testing.T) {
 
 	wrong := strings.Repeat("ab", 32)
 	_, err = dial(TLSOptions{Pin: wrong})
-	if exitcode.Code(err) != exitcode.TLS || !strings.Contains(err.Error(), "certificate pin mismatch: server has SHA256 "+fp) {
+	if exitcode.Code(err) != exitcode.TLS || !strings.Contains(err.Error(), "certificate pin mismatch: the server's certificate has SHA256 "+fp) {
 		t.Errorf("wrong pin: %v (exit %d), want a pin mismatch naming %s (exit 5)", err, exitcode.Code(err), fp)
 	}
 	_, err = dial(TLSOptions{})

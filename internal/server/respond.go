@@ -91,8 +91,12 @@ func (r *Responder) pick(msg []byte) *Reply {
 		} else {
 			text = string(msg)
 		}
+		// A message read raw from a line protocol ends with its line end;
+		// '^PING$' should still match "PING\r\n", so a rule that fails on
+		// the message is tried once more without it.
+		trimmed := strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
 		for _, rule := range r.Rules {
-			if rule.Pattern.MatchString(text) {
+			if rule.Pattern.MatchString(text) || trimmed != text && rule.Pattern.MatchString(trimmed) {
 				return rule.Reply
 			}
 		}

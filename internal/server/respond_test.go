@@ -192,3 +192,19 @@ func TestRespondUDPRepliesToEachSender(t *testing.T) {
 		}
 	}
 }
+
+func TestRespondIgnoresLineEnd(t *testing.T) {
+	rule, err := ParseRule("^PING$=>PONG", ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Responder{Rules: []Rule{rule}}
+	for _, msg := range []string{"PING", "PING\n", "PING\r\n"} {
+		if r.Answer([]byte(msg)) == nil {
+			t.Errorf("%q: no reply; ^PING$ should match a line with its line end", msg)
+		}
+	}
+	if r.Answer([]byte("PING\nX")) != nil {
+		t.Error(`"PING\nX" matched ^PING$`)
+	}
+}
