@@ -202,7 +202,7 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 			}
 		}
 		if f.net.verbose || server {
-			cv.obs.add(st.stderrLog(server).Sink())
+			cv.obs.addQuiet(st.stderrLog(server).Sink())
 		}
 	}
 	if f.data.verifyChecksum {
@@ -241,6 +241,7 @@ func (cv *conversation) options(ep endpoint.Endpoint, id uint64) session.Options
 		IdleTimeout: cv.f.net.idle,
 		Packet:      ep.IsPacket(),
 		Tap:         cv.tap,
+		NoData:      cv.obs.noData(),
 	}
 	return opt
 }
@@ -274,6 +275,9 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 		// A server that has nothing to say does not end the conversation.
 		QuietKeepsOpen: cv.server,
 	}
+	var clearProgress func()
+	p.Progress, clearProgress = fileProgress(st, in)
+	defer clearProgress()
 	if cv.out != nil && cv.tap != nil {
 		p.Out = io.MultiWriter(cv.out, cv.tap)
 		c.SetTap(nil)

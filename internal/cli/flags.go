@@ -197,9 +197,20 @@ func (f *dataFlags) maxMsg() int { return int(f.maxMessage) }
 type observers struct {
 	sinks   []event.Sink
 	closers []func() error
+	quiet   int // how many of sinks ignore data events
 }
 
 func (o *observers) add(s event.Sink) { o.sinks = append(o.sinks, s) }
+
+// addQuiet adds a sink that shows connection events only, so that it does
+// not take the conversation off the fast path.
+func (o *observers) addQuiet(s event.Sink) {
+	o.sinks = append(o.sinks, s)
+	o.quiet++
+}
+
+// noData reports whether no sink wants data events.
+func (o *observers) noData() bool { return len(o.sinks) == o.quiet }
 
 func (o *observers) sink() event.Sink { return event.Tee(o.sinks...) }
 

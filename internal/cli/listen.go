@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/relay"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -32,6 +34,8 @@ type serverFlags struct {
 	reply    string
 	respond  []string
 	exec     string
+	source   bool
+	forward  string
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -46,6 +50,8 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
 	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
 	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
+	fs.BoolVar(&f.source, "source", false, "send endless data to every client (a source for bench --mode rx)")
+	fs.StringVar(&f.forward, "forward", "", "forward every client to EP, as sockit relay does")
 }
 
 type listenFlags struct {
@@ -68,7 +74,10 @@ Instead of stdin/stdout, a server can have one behaviour: --echo,
 --discard, --chat, --reply/--respond (canned and pattern-matched answers,
 to stand in for a device or a protocol peer) or --exec CMD (one process
 per connection). A message is what one read returns, one datagram on UDP,
-or one framed message with --frame (use --frame line for line protocols).`,
+or one framed message with --frame (use --frame line for line protocols).
+
+Two more behaviours: --source sends endless data (for bench --mode rx),
+--forward EP relays every client to EP, as sockit relay does.`,
 		Example: `  sockit listen 8888                    # TCP server for one client, on all interfaces
   sockit listen -k 127.0.0.1:8888       # many clients; typed lines go to all
   sockit listen -u 8888                 # UDP server: shows each datagram and its sender
@@ -107,6 +116,9 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	if err != nil {
 		return err
 	}
+	if behaviour == "source" && ep.IsPacket() {
+		return exitcode.Usagef("--source sends a stream: it needs a TCP, TLS or Unix endpoint, not %s", ep.Scheme)
+	}
 	conv, err := f.conversation(st, ep, true)
 	if err != nil {
 		return err
@@ -128,6 +140,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	if srv.Deny, err = aclFlag("--deny", f.srv.deny); err != nil {
 		return err
 	}
+	srv.PacketEcho = behaviour == "echo"
 	if ep.IsUDP() && f.net.idle == 0 {
 		srv.Conn.IdleTimeout = 60 * time.Second // UDP peers expire (SPEC §2.4)
 	}
@@ -169,6 +182,13 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 // serve listens on ep and runs srv until it ends.
 func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, ep endpoint.Endpoint) error {
 	if ep.IsPacket() {
+		if srv.PacketEcho && ep.IsUDP() && srv.FastPacketEcho() {
+			pcs, err := server.ListenPacketPerCore(ctx, lc, ep, 0)
+			if err != nil {
+				return err
+			}
+			return srv.ServePacketEcho(ctx, pcs)
+		}
 		pc, err := lc.ListenPacket(ctx, ep)
 		if err != nil {
 			return err
@@ -205,6 +225,8 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 	pick(len(f.srv.respond) > 0, "respond")
 	pick(f.srv.reply != "" && len(f.srv.respond) == 0, "reply")
 	pick(f.srv.exec != "", "exec")
+	pick(f.srv.source, "source")
+	pick(f.srv.forward != "", "forward")
 	if len(chosen) > 1 {
 		return "", nil, exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
 			"--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
@@ -217,6 +239,10 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 		return "echo", server.Echo, nil
 	case "discard":
 		return "discard", server.Discard, nil
+	case "source":
+		return "source", server.Source, nil
+	case "forward":
+		return f.forwardHandler()
 	case "chat":
 		return "chat", f.chat(), nil
 	case "reply", "respond":
@@ -233,6 +259,23 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 		return "exec", x.Handle, nil
 	}
 	return "", nil, errors.New("unreachable")
+}
+
+// forwardHandler is --forward EP: each client relayed to EP.
+func (f *listenFlags) forwardHandler() (string, server.Handler, error) {
+	to, err := endpoint.Parse(f.srv.forward, endpoint.Options{UDP: f.net.udp, Family: f.net.family()})
+	if err != nil {
+		return "", nil, err
+	}
+	d := &endpoint.Dialer{Buffer: int(f.net.buffer)}
+	fw := &relay.Forward{
+		Dial: func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, to) },
+		Idle: relay.DefaultPacketIdle,
+	}
+	if f.net.idle > 0 {
+		fw.Idle = f.net.idle
+	}
+	return "forward", fw.Handler(), nil
 }
 
 // serveHub runs a server whose clients all share stdin and stdout: what

@@ -180,7 +180,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 				return err
 			}
 		}
-		if err := c.Write(msg); err != nil {
+		if err := writeWithProgress(st, c, msg, conv.spec.IsRaw() && !c.Packet()); err != nil {
 			c.Close(err)
 			return err
 		}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
 
 	"github.com/sockit/sockit/internal/session"
 )
@@ -26,6 +30,10 @@ func Echo(ctx context.Context, c *session.Conn) error {
 	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
 	defer stop()
 	if !c.Observed() && !c.Framed() && !c.Packet() && !c.HasIdle() {
+		if in, ok, err := echoOnLoop(ctx, c.NetConn()); ok {
+			c.AddStats(in, in)
+			return endErr(err)
+		}
 		return endErr(echoFast(c))
 	}
 	for {
@@ -84,7 +92,17 @@ func Discard(ctx context.Context, c *session.Conn) error {
 	}
 }
 
-func discardFast(r io.Reader) (int64, error) {
+// discardFast throws away what r sends. From a bare TCP or Unix stream
+// socket the kernel splices it into /dev/null, so the bytes are never
+// copied into sockit; otherwise (TLS) they are read into one large buffer.
+func discardFast(r net.Conn) (int64, error) {
+	if spliceable(r) {
+		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+			defer null.Close()
+			// *os.File's ReadFrom splices from a stream socket.
+			return null.ReadFrom(r)
+		}
+	}
 	buf := make([]byte, 256<<10)
 	var total int64
 	for {
@@ -94,6 +112,73 @@ func discardFast(r io.Reader) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+func spliceable(c net.Conn) bool {
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return true
+	case *net.UnixConn:
+		return c.LocalAddr().Network() == "unix"
+	}
+	return false
+}
+
+// Source sends an endless stream until the peer goes away (a source for
+// bench --mode rx). What arrives is read and thrown away, so that a
+// client that talks does not stall.
+func Source(ctx context.Context, c *session.Conn) error {
+	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
+	defer stop()
+	nc := c.NetConn()
+	drained := make(chan struct{})
+	go func() {
+		// What the peer sends is not wanted; its reset or close ends the
+		// writes below.
+		discardFast(nc)
+		close(drained)
+	}()
+	defer func() {
+		nc.Close()
+		<-drained
+	}()
+	buf := sourceData()
+	if !c.Observed() {
+		var out int64
+		defer func() { c.AddStats(0, out) }()
+		for {
+			n, err := nc.Write(buf)
+			out += int64(n)
+			if err != nil {
+				return peerGone(err)
+			}
+		}
+	}
+	for {
+		if err := c.WriteRaw(buf); err != nil {
+			return peerGone(err)
+		}
+	}
+}
+
+// sourceData is what Source sends: a 256 KiB block of printable text,
+// shared read-only by every connection.
+var sourceData = sync.OnceValue(func() []byte {
+	b := make([]byte, 256<<10)
+	const line = "sockit source: 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n"
+	for i := range b {
+		b[i] = line[i%len(line)]
+	}
+	return b
+})
+
+// peerGone turns the ways a peer leaves a source (closed, reset) into a
+// normal end.
+func peerGone(err error) error {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+		return nil
+	}
+	return err
 }
 
 // endErr turns the normal end of a conversation into nil.

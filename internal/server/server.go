@@ -40,6 +40,10 @@ type Server struct {
 	Sink     event.Sink      // server-wide events: listen, refused, error
 	Trace    endpoint.Tracer // recvfrom/sendto steps on datagram servers
 
+	// PacketEcho says that Handler is Echo, so that a datagram server may
+	// take the batched path (FastPacketEcho, ServePacketEcho).
+	PacketEcho bool
+
 	// OnOpen, if set, is called for each new conversation before Handler.
 	OnOpen func(c *session.Conn)
 
@@ -49,6 +53,8 @@ type Server struct {
 	wg      sync.WaitGroup
 	proto   string
 	dropped atomic.Int64
+
+	fastActive atomic.Int64 // peers of ServePacketEcho
 }
 
 // ErrServerClosed is returned by Serve after the context is cancelled.
@@ -252,7 +258,7 @@ func (s *Server) start(ctx context.Context, nc net.Conn, packet bool, done chan<
 func (s *Server) Active() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns)
+	return len(s.conns) + int(s.fastActive.Load())
 }
 
 // Conns returns the open conversations, oldest first.

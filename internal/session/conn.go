@@ -35,6 +35,10 @@ type Options struct {
 	Packet      bool          // each Read of the connection is one datagram
 	BufSize     int           // raw read buffer, 0 for 64 KiB
 	Tap         io.Writer     // gets every byte read, before framing (-o FILE, pipe stdout)
+	// NoData makes Sink a log of connection events only (open, close):
+	// no data events are built, so the conversation stays on the fast path
+	// (a server's stderr log, relay without --log).
+	NoData bool
 }
 
 // Conn is one conversation.
@@ -45,6 +49,7 @@ type Conn struct {
 	local  string
 	peer   string
 	sink   event.Sink
+	noData bool
 	frame  frame.Spec
 	packet bool
 	dec    *frame.Decoder
@@ -52,6 +57,8 @@ type Conn struct {
 	idle   time.Duration
 	tap    io.Writer
 	tapErr error
+
+	bufSize int // of buf, made at the first Read
 
 	lastWrite atomic.Int64 // unix nanoseconds
 	in, out   atomic.Int64
@@ -70,6 +77,7 @@ func New(nc net.Conn, opt Options) *Conn {
 		id:     opt.ID,
 		proto:  opt.Proto,
 		sink:   opt.Sink,
+		noData: opt.NoData,
 		frame:  opt.Frame,
 		packet: opt.Packet,
 		idle:   opt.IdleTimeout,
@@ -87,11 +95,13 @@ func New(nc net.Conn, opt Options) *Conn {
 	if !c.packet && !opt.Frame.IsRaw() {
 		c.dec = frame.NewDecoder(idleReader{c}, opt.Frame, opt.MaxMessage)
 	} else {
-		size := opt.BufSize
-		if size <= 0 {
-			size = 64 << 10
+		// The read buffer is made at the first Read: a conversation on
+		// the fast path (echo loops, splice) never needs it, and ten
+		// thousand idle connections should not hold 64 KiB each.
+		c.bufSize = opt.BufSize
+		if c.bufSize <= 0 {
+			c.bufSize = 64 << 10
 		}
-		c.buf = make([]byte, size)
 	}
 	open := &event.Event{Kind: event.Open}
 	if c.dec != nil {
@@ -118,7 +128,7 @@ func (c *Conn) Proto() string { return c.proto }
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
 // Observed reports whether data events go anywhere.
-func (c *Conn) Observed() bool { return c.sink != nil }
+func (c *Conn) Observed() bool { return c.sink != nil && !c.noData }
 
 // Frame is the conversation's framing (raw for datagrams).
 func (c *Conn) Frame() frame.Spec {
@@ -173,6 +183,9 @@ func (c *Conn) Read() ([]byte, error) {
 		}
 	} else {
 		var n int
+		if c.buf == nil {
+			c.buf = make([]byte, c.bufSize)
+		}
 		n, err = idleReader{c}.Read(c.buf)
 		if n == 0 {
 			if err == nil && !c.packet {
@@ -186,7 +199,7 @@ func (c *Conn) Read() ([]byte, error) {
 		err = nil
 	}
 	c.in.Add(int64(len(p)))
-	if c.sink != nil {
+	if c.sink != nil && !c.noData {
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
 	}
 	return p, nil
@@ -312,7 +325,7 @@ func (c *Conn) write(p []byte) error { return c.writeMsg(p, nil) }
 // the cause before the effect. A write that fails part way ends the
 // conversation, whose close event has the true byte counts.
 func (c *Conn) writeMsg(p, msg []byte) error {
-	if c.sink != nil && len(p) > 0 {
+	if c.sink != nil && !c.noData && len(p) > 0 {
 		data := p
 		if msg != nil {
 			data = msg

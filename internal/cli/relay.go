@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sockit/sockit/internal/console"
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/relay"
+)
+
+type relayFlags struct {
+	udp, ipv4, ipv6 bool
+	log, hex, json  bool
+	maxConns        int
+	allow, deny     string
+	idle, timeout   time.Duration
+	trace, quiet    bool
+	buffer          int64
+	// TLS: the listening side (termination) and the upstream side
+	// (origination) each take their own options.
+	cert, key, ca, pin, sni string
+	clientCert, clientKey   string
+	insecure                bool
+	alpn, tlsMin            string
+}
+
+func newRelay(st *stdio) *cobra.Command {
+	var f relayFlags
+	cmd := &cobra.Command{
+		Use:   "relay FROM TO",
+		Short: "Forward every connection or datagram from FROM to TO",
+		Long: `Listen on FROM and forward each connection that arrives to TO, like socat
+or a port forward: TCP, TLS and Unix streams (each direction half-closed on
+its own), and UDP with one upstream socket per client address, which expires
+after --idle-timeout (60s) without traffic.
+
+Between plain TCP or Unix sockets the bytes never enter sockit: the kernel
+splices them. --log shows what passes in each direction (← from the client,
+→ back to it), --hex as hex dumps, --json as events; only then is the data
+copied through sockit.
+
+A tls:// FROM terminates TLS (--cert/--key, or an ephemeral certificate
+whose fingerprint is printed); a tls:// TO originates it (verified by the
+system roots, --ca, --pin or --insecure).`,
+		Example: `  sockit relay :8080 127.0.0.1:80                   # TCP port forward
+  sockit relay --log 127.0.0.1:6380 127.0.0.1:6379   # watch a Redis conversation
+  sockit relay udp://:5353 udp://127.0.0.1:53       # UDP, a mapping per client
+  sockit relay tls://:8443 tcp://127.0.0.1:8080     # TLS termination
+  sockit relay :8080 tls://127.0.0.1:8443 --insecure # TLS origination
+  sockit relay unix:///tmp/app.sock 127.0.0.1:9000  # Unix socket to TCP`,
+		Args: exactArgs(2, "FROM and TO endpoints, such as :8080 127.0.0.1:80"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRelay(cmd.Context(), st, &f, args[0], args[1])
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVarP(&f.udp, "udp", "u", false, "UDP: HOST:PORT and PORT mean udp://")
+	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
+	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
+	fs.BoolVar(&f.log, "log", false, "print what passes in each direction, as text")
+	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
+	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
+	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse clients beyond this many at once")
+	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")
+	fs.StringVar(&f.deny, "deny", "", "never these client addresses: CIDR,…|@FILE")
+	fs.VarP(seconds{&f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
+	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up connecting to TO after this long")
+	fs.Var(byteSize{&f.buffer}, "buffer", "socket send and receive buffer size, e.g. 4M")
+	fs.BoolVar(&f.trace, "trace", false, "print each socket step on stderr")
+	fs.StringVar(&f.cert, "cert", "", "certificate for a tls:// FROM, PEM (default: ephemeral self-signed)")
+	fs.StringVar(&f.key, "key", "", "private key for --cert, PEM")
+	fs.StringVar(&f.ca, "ca", "", "CA certificates (PEM) to verify a tls:// TO by")
+	fs.StringVar(&f.pin, "pin", "", "accept exactly the tls:// TO certificate with this SHA-256 fingerprint")
+	fs.BoolVar(&f.insecure, "insecure", false, "accept any tls:// TO certificate")
+	fs.StringVar(&f.sni, "sni", "", "server name to send to a tls:// TO")
+	fs.StringVar(&f.clientCert, "client-cert", "", "client certificate for a tls:// TO, PEM")
+	fs.StringVar(&f.clientKey, "client-key", "", "private key for --client-cert, PEM")
+	fs.StringVar(&f.alpn, "alpn", "", "ALPN protocols, comma-separated")
+	fs.StringVar(&f.tlsMin, "tls-min", "1.2", "lowest TLS version: 1.2 or 1.3")
+	return cmd
+}
+
+func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg string) error {
+	if f.ipv4 && f.ipv6 {
+		return exitcode.Usagef("-4 and -6 exclude each other")
+	}
+	fam := 0
+	if f.ipv4 {
+		fam = 4
+	} else if f.ipv6 {
+		fam = 6
+	}
+	from, err := endpoint.Parse(fromArg, endpoint.Options{UDP: f.udp, Listen: true, Family: fam})
+	if err != nil {
+		return err
+	}
+	to, err := endpoint.Parse(toArg, endpoint.Options{UDP: f.udp, Family: fam})
+	if err != nil {
+		return err
+	}
+	if n := btoi(f.log) + btoi(f.hex) + btoi(f.json); n > 1 {
+		return exitcode.Usagef("--log, --hex and --json exclude each other")
+	}
+	var alpn []string
+	if f.alpn != "" {
+		alpn = strings.Split(f.alpn, ",")
+	}
+	tracer := (&netFlags{trace: f.trace}).tracer(st.err)
+	lc := &endpoint.ListenConfig{Buffer: int(f.buffer), Trace: tracer}
+	if from.IsTLS() {
+		cfg, fp, err := endpoint.TLSOptions{Cert: f.cert, Key: f.key, ALPN: alpn, Min: f.tlsMin}.Server()
+		if err != nil {
+			return err
+		}
+		lc.TLS = cfg
+		if f.cert == "" {
+			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
+		}
+	} else if f.cert != "" || f.key != "" {
+		return exitcode.Usagef("--cert/--key are for a tls:// FROM, not %s", from.Scheme)
+	}
+	d := &endpoint.Dialer{Timeout: f.timeout, Buffer: int(f.buffer), Trace: tracer}
+	if to.IsTLS() {
+		cfg, err := endpoint.TLSOptions{CA: f.ca, Pin: f.pin, Insecure: f.insecure, SNI: f.sni,
+			ClientCert: f.clientCert, ClientKey: f.clientKey, ALPN: alpn, Min: f.tlsMin}.Client()
+		if err != nil {
+			return err
+		}
+		d.TLS = cfg
+	}
+
+	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: f.maxConns, Idle: f.idle}
+	if r.Allow, err = aclFlag("--allow", f.allow); err != nil {
+		return err
+	}
+	if r.Deny, err = aclFlag("--deny", f.deny); err != nil {
+		return err
+	}
+
+	var obs observers
+	defer obs.close()
+	switch {
+	case f.json:
+		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Flush: true})
+		obs.add(event.Locked(w.Sink()))
+		obs.closers = append(obs.closers, w.Flush)
+		r.Data = true
+	case f.log || f.hex:
+		p := &console.Printer{W: st.out, Hex: f.hex, Server: true, ShowOut: true, Color: st.outTTY && colorOK()}
+		obs.add(p.Sink())
+		r.Data = true
+	}
+	log := st.stderrLog(true)
+	if f.quiet || f.log || f.hex {
+		// Still say where it listens on stderr: scripts wait for that
+		// line. (--log and --hex show the connections with the data.)
+		obs.addQuiet(func(e *event.Event) {
+			if e.Kind == event.Listen || e.Kind == event.Error {
+				log.Print(e)
+			}
+		})
+	} else {
+		obs.addQuiet(log.Sink())
+	}
+	r.Sink = obs.sink()
+	err = r.Run(ctx)
+	if err == context.Canceled && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,229 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sockit/sockit/internal/server"
+	"github.com/sockit/sockit/internal/session"
+)
+
+// Forward configures the behaviour that forwards one conversation to an
+// upstream connection (relay, and listen --forward).
+type Forward struct {
+	// Dial opens the upstream connection for one conversation. Required.
+	Dial func(ctx context.Context) (net.Conn, error)
+
+	// WrapUpstream, if set, wraps each upstream connection before data
+	// moves (relay --impair). A wrapper that should keep half-close
+	// working implements CloseWrite or exposes the wrapped connection as
+	// NetConn() net.Conn.
+	WrapUpstream func(net.Conn) net.Conn
+
+	// Idle closes a datagram mapping after this long without a datagram
+	// either way; 0 never. Streams end when their peers close them (the
+	// conversation's own idle timeout, if any, still applies).
+	Idle time.Duration
+}
+
+// Handler returns the server behaviour that forwards each conversation.
+// Data events (--log, --hex) come from the conversation: "in" is what the
+// client sent towards the upstream, "out" what the upstream sent back.
+func (f *Forward) Handler() server.Handler {
+	return func(ctx context.Context, c *session.Conn) error {
+		up, err := f.Dial(ctx)
+		if err != nil {
+			c.SetReason("upstream unreachable")
+			return err
+		}
+		if f.WrapUpstream != nil {
+			up = f.WrapUpstream(up)
+		}
+		stop := context.AfterFunc(ctx, func() {
+			c.NetConn().Close()
+			up.Close()
+		})
+		defer stop()
+		defer up.Close()
+		if c.Packet() {
+			return f.packets(c, up)
+		}
+		return stream(c, up)
+	}
+}
+
+// stream relays a stream conversation: on the fast path the bare
+// connections, so that io.Copy can splice; observed, through the
+// conversation so that each chunk is an event.
+func stream(c *session.Conn, up net.Conn) error {
+	if !c.Observed() && !c.Framed() && !c.HasIdle() {
+		in, out, err := Join(c.NetConn(), up)
+		c.AddStats(in, out)
+		return endErr(err)
+	}
+	client := &convConn{Conn: c.NetConn(), c: c, up: up}
+	_, _, err := Join(client, up)
+	return endErr(err)
+}
+
+// convConn is the client side seen through its conversation: reads come
+// from Conn.Read (events, framing, idle timeout) and are copied to the
+// upstream by the conversation's tap, so the upstream gets exactly the
+// bytes that arrived whatever the framing; writes go through
+// Conn.WriteRaw (events).
+type convConn struct {
+	net.Conn
+	c      *session.Conn
+	up     net.Conn
+	tapped bool
+}
+
+func (cc *convConn) Read(p []byte) (int, error) {
+	if !cc.tapped {
+		cc.tapped = true
+		cc.c.SetTap(cc.up)
+	}
+	for {
+		_, err := cc.c.Read()
+		if err != nil {
+			if terr := cc.c.TapErr(); terr != nil {
+				return 0, terr
+			}
+			return 0, err
+		}
+	}
+}
+
+func (cc *convConn) Write(p []byte) (int, error) {
+	if err := cc.c.WriteRaw(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (cc *convConn) CloseWrite() error { return cc.c.CloseWrite() }
+
+// packets relays datagrams between a conversation (one client address on
+// the server's socket) and its own upstream socket, datagram for
+// datagram, until neither side has sent anything for Idle.
+func (f *Forward) packets(c *session.Conn, up net.Conn) error {
+	client := c.NetConn()
+	observed := c.Observed()
+	var last atomic.Int64 // unix nanoseconds of the last datagram either way
+	last.Store(time.Now().UnixNano())
+	// expired reports whether the mapping has been idle for f.Idle, and
+	// otherwise moves conn's read deadline to when it would be.
+	expired := func(conn net.Conn, err error) bool {
+		if f.Idle <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return true
+		}
+		l := time.Unix(0, last.Load())
+		if time.Since(l) >= f.Idle {
+			return true
+		}
+		conn.SetReadDeadline(l.Add(f.Idle))
+		return false
+	}
+	if f.Idle > 0 {
+		dl := time.Now().Add(f.Idle)
+		client.SetReadDeadline(dl)
+		up.SetReadDeadline(dl)
+	}
+
+	done := make(chan error, 2)
+	go func() { // client → upstream
+		bp := packetBufs.Get().(*[]byte)
+		defer packetBufs.Put(bp)
+		var in int64
+		defer func() { c.AddStats(in, 0) }()
+		for {
+			var (
+				p   []byte
+				err error
+			)
+			if observed {
+				p, err = c.Read()
+			} else {
+				var n int
+				n, err = client.Read(*bp)
+				p = (*bp)[:n]
+			}
+			if err != nil {
+				if expired(client, err) {
+					done <- err
+					return
+				}
+				continue
+			}
+			last.Store(time.Now().UnixNano())
+			if !observed {
+				in += int64(len(p))
+			}
+			if _, err := up.Write(p); err != nil && !refused(err) {
+				done <- err
+				return
+			}
+		}
+	}()
+	go func() { // upstream → client
+		bp := packetBufs.Get().(*[]byte)
+		defer packetBufs.Put(bp)
+		var out int64
+		defer func() { c.AddStats(0, out) }()
+		for {
+			n, err := up.Read(*bp)
+			if err != nil {
+				if refused(err) {
+					// An ICMP port unreachable from the upstream: the
+					// datagram is lost, as it would be without the relay.
+					continue
+				}
+				if expired(up, err) {
+					done <- err
+					return
+				}
+				continue
+			}
+			last.Store(time.Now().UnixNano())
+			if observed {
+				err = c.WriteRaw((*bp)[:n])
+			} else {
+				_, err = client.Write((*bp)[:n])
+				out += int64(n)
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	err := <-done
+	client.Close()
+	up.Close()
+	<-done
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.SetReason("idle timeout")
+		return nil
+	}
+	return endErr(err)
+}
+
+// packetBufs hold one datagram of any size.
+var packetBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
+
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// endErr turns the normal ends of a conversation into nil.
+func endErr(err error) error {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
