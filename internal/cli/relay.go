@@ -29,6 +29,7 @@ type relayFlags struct {
 	clientCert, clientKey   string
 	insecure                bool
 	alpn, tlsMin            string
+	imp                     impairFlags
 }
 
 func newRelay(st *stdio) *cobra.Command {
@@ -48,13 +49,20 @@ copied through sockit.
 
 A tls:// FROM terminates TLS (--cert/--key, or an ephemeral certificate
 whose fingerprint is printed); a tls:// TO originates it (verified by the
-system roots, --ca, --pin or --insecure).`,
+system roots, --ca, --pin or --insecure).
+
+--impair SPEC makes the relay a bad network on purpose, to test how
+programs cope: delay, jitter and rate for both; loss, dup and reorder for
+UDP; chunk, reset-after and stall-after for TCP. Each direction meets the
+faults once; --seed N repeats a run's random choices.`,
 		Example: `  sockit relay :8080 127.0.0.1:80                   # TCP port forward
   sockit relay --log 127.0.0.1:6380 127.0.0.1:6379   # watch a Redis conversation
   sockit relay udp://:5353 udp://127.0.0.1:53       # UDP, a mapping per client
   sockit relay tls://:8443 tcp://127.0.0.1:8080     # TLS termination
   sockit relay :8080 tls://127.0.0.1:8443 --insecure # TLS origination
-  sockit relay unix:///tmp/app.sock 127.0.0.1:9000  # Unix socket to TCP`,
+  sockit relay unix:///tmp/app.sock 127.0.0.1:9000  # Unix socket to TCP
+  sockit relay --impair delay=100ms,jitter=20ms,chunk=1-16 :8080 127.0.0.1:80   # a slow, choppy path
+  sockit relay -u --impair loss=2%,dup=1%,reorder=1% --seed 7 udp://:5353 udp://127.0.0.1:53`,
 		Args: exactArgs(2, "FROM and TO endpoints, such as :8080 127.0.0.1:80"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRelay(cmd.Context(), st, &f, args[0], args[1])
@@ -85,6 +93,7 @@ system roots, --ca, --pin or --insecure).`,
 	fs.StringVar(&f.clientKey, "client-key", "", "private key for --client-cert, PEM")
 	fs.StringVar(&f.alpn, "alpn", "", "ALPN protocols, comma-separated")
 	fs.StringVar(&f.tlsMin, "tls-min", "1.2", "lowest TLS version: 1.2 or 1.3")
+	f.imp.register(fs)
 	return cmd
 }
 
@@ -144,6 +153,11 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if r.Deny, err = aclFlag("--deny", f.deny); err != nil {
 		return err
 	}
+	summary, err := f.imp.apply(st, r)
+	if err != nil {
+		return err
+	}
+	defer summary()
 
 	var obs observers
 	defer obs.close()

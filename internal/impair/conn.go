@@ -137,8 +137,21 @@ func (c *conn) moved(n int) error {
 // abort resets the connection: SO_LINGER 0 makes close send RST, so the
 // peer reads "connection reset by peer" rather than EOF.
 func (c *conn) abort() {
-	if l, ok := c.Conn.(interface{ SetLinger(int) error }); ok {
-		l.SetLinger(0)
+	// Under TLS (or another wrapper that exposes it) the socket is the
+	// wrapped connection's: reset that directly, without the close_notify
+	// a TLS Close would send first.
+	var inner net.Conn = c.Conn
+	for range 8 {
+		if l, ok := inner.(interface{ SetLinger(int) error }); ok {
+			l.SetLinger(0)
+			inner.Close()
+			return
+		}
+		u, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		inner = u.NetConn()
 	}
 	c.Conn.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -336,5 +337,30 @@ func TestCloseDeliversDelayed(t *testing.T) {
 	got, err := io.ReadAll(b)
 	if err != nil || !bytes.Equal(got, msg) {
 		t.Fatalf("peer got %d bytes, %v; want all %d, then EOF", len(got), err, len(msg))
+	}
+}
+
+// TestResetUnderTLS: reset-after on a TLS connection resets the TCP
+// connection beneath it, so the peer sees a reset, not a clean close.
+func TestResetUnderTLS(t *testing.T) {
+	a, b := pair(t)
+	cert, err := tls.X509KeyPair(testCertPEM, testKeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := tls.Server(b, &tls.Config{Certificates: []tls.Certificate{cert}})
+	cli := tls.Client(a, &tls.Config{InsecureSkipVerify: true})
+	go srv.Handshake()
+	if err := cli.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c := Conn(cli, Spec{ResetAfter: 10}, nil)
+	if _, err := c.Write(make([]byte, 100)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("Write = %v, want the injected reset", err)
+	}
+	srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadAll(srv)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("peer read ended with %v, want connection reset", err)
 	}
 }

@@ -1,0 +1,296 @@
+package reliability
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/internal/sockittest"
+)
+
+// startRelay runs 'sockit relay [args] 127.0.0.1:0 TO' and returns it
+// with its address.
+func startRelay(t *testing.T, to string, args ...string) (*sockittest.Proc, string) {
+	t.Helper()
+	from := "127.0.0.1:0"
+	if strings.HasPrefix(to, "udp://") {
+		from = "udp://127.0.0.1:0"
+	}
+	p := sockittest.Start(t, append(append([]string{"relay"}, args...), from, to)...)
+	return p, p.Addr()
+}
+
+// TestRelayImpairByteExact: random data through connect → relay --impair
+// → listen arrives byte-exact (SHA-256) across delay, jitter, tiny chunks
+// and a rate limit: 16 MiB in CI, 256 MiB from scripts/soak.sh.
+func TestRelayImpairByteExact(t *testing.T) {
+	t.Parallel()
+	size := soakBytes(t)
+	for _, spec := range []string{
+		"delay=50ms,jitter=20ms,chunk=1-64",
+		"delay=5ms,jitter=5ms,rate=400mbit",
+	} {
+		t.Run(spec, func(t *testing.T) {
+			path, sum := randomFile(t, size, 21)
+			out := tempPath(t)
+			lc := exec.Command(sockittest.Binary(t), "listen", "127.0.0.1:0")
+			lc.Stdout = mustCreate(t, out)
+			l := sockittest.StartCmd(t, lc)
+			r, addr := startRelay(t, l.Addr(), "--impair", spec, "--seed", "1")
+			cc := exec.Command(sockittest.Binary(t), "connect", addr)
+			cc.Stdin = mustOpen(t, path)
+			start := time.Now()
+			c := sockittest.StartCmd(t, cc)
+			if code := c.Wait(10 * time.Minute); code != 0 {
+				t.Fatalf("connect exit %d: %s\nrelay: %s", code, c.Stderr(), r.Stderr())
+			}
+			if code := l.Wait(time.Minute); code != 0 {
+				t.Fatalf("listen exit %d: %s", code, l.Stderr())
+			}
+			took := time.Since(start)
+			if got, n := fileSum(t, out); got != sum || n != size {
+				t.Fatalf("listen received %d bytes, sha256 %s; sent %d, %s", n, got, size, sum)
+			}
+			t.Logf("%d MiB byte-exact through relay --impair %s in %s (%.1f MiB/s)", size>>20, spec, took.Round(time.Millisecond), float64(size)/(1<<20)/took.Seconds())
+		})
+	}
+}
+
+// TestRelayImpairReset: reset-after=1MB resets both sides once 1 MiB has
+// passed: connect exits 6 with one line, and what it printed is a prefix
+// of what the server sent, at most 1 MiB.
+func TestRelayImpairReset(t *testing.T) {
+	t.Parallel()
+	data := randomData(8<<20, 22)
+	lc := exec.Command(sockittest.Binary(t), "listen", "127.0.0.1:0")
+	lc.Stdin = bytes.NewReader(data)
+	l := sockittest.StartCmd(t, lc)
+	r, addr := startRelay(t, l.Addr(), "--impair", "reset-after=1MB")
+	out := tempPath(t)
+	cc := exec.Command(sockittest.Binary(t), "connect", addr)
+	cc.Stdout = mustCreate(t, out)
+	c := sockittest.StartCmd(t, cc)
+	code := c.Wait(30 * time.Second)
+	got, _ := os.ReadFile(out)
+	if code != 6 {
+		t.Errorf("connect exit %d, want 6; stderr: %s", code, c.Stderr())
+	}
+	oneErrorLine(t, c.Stderr(), "reset")
+	if ok, at := isPrefix(got, data); !ok || len(got) > 1<<20 {
+		t.Errorf("client got %d bytes (prefix: %v, differs at %d), want a prefix of at most 1 MiB", len(got), ok, at)
+	}
+	if code := l.Wait(30 * time.Second); code != 6 {
+		t.Errorf("listen exit %d, want 6 (the server side is reset too); stderr: %s", code, l.Stderr())
+	}
+	r.Interrupt()
+	r.Wait(10 * time.Second)
+	if !strings.Contains(r.Stderr(), "connections reset") {
+		t.Errorf("relay did not report the reset:\n%s", r.Stderr())
+	}
+	t.Logf("client got %d bytes before the injected reset", len(got))
+}
+
+// TestRelayImpairStall: stall-after=64k stops the data but keeps the
+// connection open: the client gets at most 64 KiB, then its idle timeout
+// (not an EOF or a reset) ends it.
+func TestRelayImpairStall(t *testing.T) {
+	t.Parallel()
+	data := randomData(1<<20, 23)
+	lc := exec.Command(sockittest.Binary(t), "listen", "127.0.0.1:0")
+	lc.Stdin = bytes.NewReader(data)
+	l := sockittest.StartCmd(t, lc)
+	_, addr := startRelay(t, l.Addr(), "--impair", "stall-after=64k")
+	out := tempPath(t)
+	cc := exec.Command(sockittest.Binary(t), "connect", "-i", "2", addr)
+	cc.Stdout = mustCreate(t, out)
+	c := sockittest.StartCmd(t, cc)
+	code := c.Wait(30 * time.Second)
+	got, _ := os.ReadFile(out)
+	if code != 4 {
+		t.Errorf("connect exit %d, want 4 (idle timeout on a stalled connection); stderr: %s", code, c.Stderr())
+	}
+	oneErrorLine(t, c.Stderr(), "idle timeout")
+	if ok, _ := isPrefix(got, data); !ok || len(got) > 64<<10 {
+		t.Errorf("client got %d bytes, want a prefix of at most 64 KiB", len(got))
+	}
+}
+
+// TestRelayUDPSizes: datagrams of every size round-trip through a UDP
+// relay (with and without an impairment that keeps them) to listen -u
+// --echo, whole.
+func TestRelayUDPSizes(t *testing.T) {
+	t.Parallel()
+	echo := sockittest.Start(t, "listen", "-u", "--echo", "127.0.0.1:0")
+	for _, args := range [][]string{nil, {"--impair", "delay=2ms,jitter=1ms"}} {
+		t.Run(strings.Join(append([]string{"plain"}, args...), " "), func(t *testing.T) {
+			_, addr := startRelay(t, "udp://"+echo.Addr(), args...)
+			c, err := net.Dial("udp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			buf := make([]byte, 70000)
+			for _, n := range udpSizes {
+				msg := randomData(n, uint64(n)+5)
+				c.Write(msg)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				got, err := c.Read(buf)
+				if err != nil || !bytes.Equal(buf[:got], msg) {
+					t.Errorf("%d bytes through the relay: got %d back, %v", n, got, err)
+				}
+			}
+		})
+	}
+}
+
+// TestRelayImpairSeedRepeats: with the same --seed a lossy UDP relay drops
+// the same datagrams of the same traffic; another seed drops others.
+func TestRelayImpairSeedRepeats(t *testing.T) {
+	t.Parallel()
+	echo := sockittest.Start(t, "listen", "-u", "--echo", "127.0.0.1:0")
+	run := func(seed string) string {
+		r, addr := startRelay(t, "udp://"+echo.Addr(), "--impair", "loss=20%", "--seed", seed)
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer c.Close()
+		var back []byte
+		buf := make([]byte, 16)
+		for i := range 100 {
+			// One at a time: the relay sees the same sequence of writes.
+			msg := binary.BigEndian.AppendUint32(nil, uint32(i))
+			c.Write(msg)
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if n, err := c.Read(buf); err == nil && n == 4 {
+				back = append(back, '1')
+			} else {
+				back = append(back, '0')
+			}
+		}
+		r.Interrupt()
+		r.Wait(10 * time.Second)
+		return string(back)
+	}
+	// The three runs go at once, each with its own relay.
+	res := make([]chan string, 3)
+	for i, seed := range []string{"42", "42", "43"} {
+		res[i] = make(chan string, 1)
+		go func() { res[i] <- run(seed) }()
+	}
+	a, b, other := <-res[0], <-res[1], <-res[2]
+	if a != b {
+		t.Errorf("--seed 42 twice answered different datagrams:\n%s\n%s", a, b)
+	}
+	if a == other {
+		t.Errorf("--seed 43 answered exactly the datagrams --seed 42 did")
+	}
+	if n := strings.Count(a, "0"); n < 20 || n > 60 {
+		t.Errorf("%d of 100 round trips lost through loss=20%% each way, want about 36", n)
+	}
+}
+
+var impairSummary = regexp.MustCompile(`impair: (\d+) datagrams, (\d+) lost, (\d+) duplicated, (\d+) reordered`)
+
+type benchUDP struct {
+	UDP struct {
+		Sent        int64   `json:"sent"`
+		Received    int64   `json:"received"`
+		Lost        int64   `json:"lost"`
+		LossPercent float64 `json:"loss_percent"`
+		Reordered   int64   `json:"reordered"`
+		Duplicates  int64   `json:"duplicates"`
+	} `json:"udp"`
+}
+
+func runBenchUDP(t *testing.T, cmd *exec.Cmd) benchUDP {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	var b benchUDP
+	if err := json.Unmarshal(out.Bytes(), &b); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, out.String())
+	}
+	return b
+}
+
+// TestRelayImpairBenchUDP: bench --mode udp through relay --impair with
+// loss, duplication and reordering reports a loss within 1.5 points of
+// what the relay injected (it counts every datagram it dropped), and
+// counts the duplicates and reorderings.
+func TestRelayImpairBenchUDP(t *testing.T) {
+	t.Parallel()
+	echo := sockittest.Start(t, "listen", "-u", "-k", "--echo", "127.0.0.1:0")
+	r, addr := startRelay(t, "udp://"+echo.Addr(), "--impair", "loss=5%,dup=1%,reorder=1%", "--seed", "5")
+	// A modest rate: loopback itself must not drop anything on a busy
+	// machine, or the comparison measures the machine.
+	b := runBenchUDP(t, exec.Command(sockittest.Binary(t), "bench", "--mode", "udp", "--rate", "2000", "-d", "3s", "--json", "udp://"+addr))
+	r.Interrupt()
+	r.Wait(10 * time.Second)
+	m := impairSummary.FindStringSubmatch(r.Stderr())
+	if m == nil {
+		t.Fatalf("no impair summary from the relay:\n%s", r.Stderr())
+	}
+	lost, _ := strconv.ParseInt(m[2], 10, 64)
+	dup, _ := strconv.ParseInt(m[3], 10, 64)
+	reord, _ := strconv.ParseInt(m[4], 10, 64)
+	injected := 100 * float64(lost) / float64(b.UDP.Sent)
+	nominal := 100 * (1 - 0.95*0.95) // 5% each way
+	t.Logf("bench: sent %d, loss %.2f%%, %d reordered, %d duplicates; relay: %d lost (%.2f%% of sent; nominal %.2f%%), %d duplicated, %d reordered",
+		b.UDP.Sent, b.UDP.LossPercent, b.UDP.Reordered, b.UDP.Duplicates, lost, injected, nominal, dup, reord)
+	if math.Abs(b.UDP.LossPercent-injected) > 1.5 {
+		t.Errorf("bench reports %.2f%% loss; the relay injected %.2f%%", b.UDP.LossPercent, injected)
+	}
+	if math.Abs(injected-nominal) > 1.5 {
+		t.Errorf("the relay injected %.2f%% round-trip loss, want %.2f%% ± 1.5 for loss=5%% each way", injected, nominal)
+	}
+	if b.UDP.Duplicates == 0 || b.UDP.Reordered == 0 {
+		t.Errorf("bench counted %d duplicates and %d reordered; the relay made %d and %d", b.UDP.Duplicates, b.UDP.Reordered, dup, reord)
+	}
+}
+
+// TestNetnsBenchUDPLoss: bench --mode udp from namespace B to an echo
+// server in A, whose side drops 5% of arriving UDP (nftables numgen),
+// reports a loss within 1.5 points of what nftables counted as dropped.
+func TestNetnsBenchUDPLoss(t *testing.T) {
+	t.Parallel()
+	p := newNSPair(t)
+	p.nft(p.a, `table inet sockit_t {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		iifname "`+p.vethA+`" meta l4proto udp counter
+		iifname "`+p.vethA+`" meta l4proto udp numgen random mod 100 < 5 counter drop
+	}
+}
+`)
+	bin := sockittest.Binary(t)
+	echo := sockittest.StartCmd(t, p.in(p.a, bin, "listen", "-u", "-k", "--echo", p.addrA+":0"))
+	addr := echo.Addr()
+	b := runBenchUDP(t, p.in(p.b, bin, "bench", "--mode", "udp", "--rate", "2000", "-d", "3s", "--json", "udp://"+addr))
+	c := p.counters(p.a)
+	if len(c) != 2 || c[0] == 0 {
+		t.Fatalf("nftables counters %v", c)
+	}
+	injected := 100 * float64(c[1]) / float64(c[0])
+	t.Logf("bench: sent %d, received %d, loss %.2f%%; nftables dropped %d of %d (%.2f%%)",
+		b.UDP.Sent, b.UDP.Received, b.UDP.LossPercent, c[1], c[0], injected)
+	if math.Abs(b.UDP.LossPercent-injected) > 1.5 {
+		t.Errorf("bench reports %.2f%% loss; nftables dropped %.2f%%", b.UDP.LossPercent, injected)
+	}
+	if math.Abs(injected-5) > 1.5 {
+		t.Errorf("nftables dropped %.2f%%, want 5%% ± 1.5", injected)
+	}
+}
