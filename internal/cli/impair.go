@@ -52,7 +52,7 @@ func (f *impairFlags) apply(st *stdio, r *relay.Relay) (summary func(), err erro
 	if !f.fs.Changed("seed") {
 		var b [8]byte
 		rand.Read(b[:])
-		sp.Seed = binary.BigEndian.Uint64(b[:]) >> 12 // short enough to type back
+		sp.Seed = uint64(binary.BigEndian.Uint32(b[:4])) // short enough to type back
 	}
 	ct := &impair.Counters{}
 	sp.Counters = ct
