@@ -196,3 +196,32 @@ func TestPipeInterruptWithStalledPeer(t *testing.T) {
 		t.Fatal("Run did not return within 5s of the interrupt")
 	}
 }
+
+// TestPipeResetTakenBySend: the kernel reports a reset once, to whichever
+// call asks first. When the send side took it, the read side sees a plain
+// EOF; Run must still end with the reset, not as if the peer had closed
+// cleanly (which exited 0 with most of the input never delivered).
+func TestPipeResetTakenBySend(t *testing.T) {
+	a, b := tcpPair(t)
+	b.(*net.TCPConn).SetLinger(0)
+	b.Close() // RST
+	// Take the reset's error, as a concurrent send would.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := a.Write([]byte("x"))
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the reset never arrived")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c := New(a, Options{Proto: "tcp"})
+	pr, pw := io.Pipe() // input still open: the send side is busy
+	defer pw.Close()
+	err := (&Pipe{In: pr, Out: io.Discard, Quit: -1}).Run(context.Background(), c)
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("Run = %v, want the reset", err)
+	}
+}

@@ -105,6 +105,20 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 				}
 				c.CloseWrite()
 			} else if up != nil && !c.packet {
+				// An EOF while input is still being sent may be a reset
+				// whose error the send side took first (the kernel reports
+				// it once): then nothing more was delivered, and that is
+				// not a clean end.
+				select {
+				case err := <-up:
+					if err != nil {
+						return err
+					}
+				default:
+				}
+				if resetByPeer(c.nc) {
+					return c.opError("send", syscall.ECONNRESET)
+				}
 				// Say so when input is left unsent: a peer that only
 				// shut down its write side (ncat --recv-only) still reads.
 				c.SetReason("peer closed first, before the input ended (--half-duplex keeps sending)")
