@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"net"
 	"strings"
 	"sync"
@@ -278,6 +279,9 @@ func (f *listenFlags) forwardHandler() (string, server.Handler, error) {
 	return "forward", fw.Handler(), nil
 }
 
+// hubWriteTimeout is how long stdin waits for one slow client.
+const hubWriteTimeout = 5 * time.Second
+
 // serveHub runs a server whose clients all share stdin and stdout: what
 // arrives from any of them is shown, and what is typed or piped goes to
 // all of them (or to the one picked with /to).
@@ -303,10 +307,23 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 		t := target
 		mu.Unlock()
 		write := func(c *session.Conn) error {
+			// A client that stops reading must not hold up stdin for the
+			// others: give each write a deadline and drop the client that
+			// misses it.
+			nc := c.NetConn()
+			nc.SetWriteDeadline(time.Now().Add(hubWriteTimeout))
+			defer nc.SetWriteDeadline(time.Time{})
+			var err error
 			if raw {
-				return c.WriteRaw(msg)
+				err = c.WriteRaw(msg)
+			} else {
+				err = c.Write(msg)
 			}
-			return c.Write(msg)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.SetReason(fmt.Sprintf("not reading: a write waited %s", hubWriteTimeout))
+				nc.Close()
+			}
+			return err
 		}
 		if t != "" {
 			c := srv.Lookup(t)

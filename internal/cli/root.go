@@ -40,7 +40,17 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 	}()
 	root := newRoot(st)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	var err error
+	if len(args) >= 2 && args[0] == "help" {
+		// cobra answers "help bogus" with a note and success; it is a
+		// usage error like any unknown command.
+		if c, _, ferr := root.Find(args[1:]); ferr != nil || c == root {
+			err = exitcode.WithHint("Run 'sockit --help' for the list of commands.", "unknown help topic %q", strings.Join(args[1:], " "))
+		}
+	}
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	if err == nil {
 		return exitcode.OK
 	}
@@ -70,6 +80,19 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// flagMessage drops the strconv detail pflag appends to bad numbers:
+// `invalid argument "abc" for "--max-conns" flag: not a number`.
+func flagMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": strconv."); i >= 0 {
+		msg = msg[:i] + ": not a number"
+		if strings.Contains(err.Error(), "value out of range") {
+			msg = msg[:i] + ": out of range"
+		}
+	}
+	return msg
 }
 
 func oneLine(s string) string {
@@ -103,7 +126,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 	root.SetOut(st.out)
 	root.SetErr(st.err)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitcode.UsageError{Msg: err.Error(), Hint: "Run '" + c.CommandPath() + " --help' for usage."}
+		return &exitcode.UsageError{Msg: flagMessage(err), Hint: "Run '" + c.CommandPath() + " --help' for usage."}
 	})
 	root.AddCommand(
 		newConnect(st),

@@ -522,3 +522,41 @@ func portOf(t *testing.T, addr string) string {
 	}
 	return port
 }
+
+// TestHubSlowClient: with listen -k, what stdin carries goes to every
+// client; one client that stops reading is dropped after the hub's write
+// timeout instead of holding stdin up for the others.
+func TestHubSlowClient(t *testing.T) {
+	t.Parallel()
+	srv := sockittest.Start(t, "listen", "-k", "127.0.0.1:0")
+	addr := srv.Addr()
+
+	stuck, err := net.Dial("tcp", addr) // never reads
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	stuck.(*net.TCPConn).SetReadBuffer(4096)
+	reader, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	srv.WaitStderr("(#2, tcp)", 10*time.Second)
+
+	const total = 32 << 20
+	data := randomData(total, 7)
+	go func() {
+		srv.Stdin.Write(data)
+		srv.Stdin.Close()
+	}()
+	reader.SetReadDeadline(time.Now().Add(60 * time.Second))
+	got := make([]byte, total)
+	if _, err := io.ReadFull(reader, got); err != nil {
+		t.Fatalf("the reading client got stuck behind the one that does not read: %v\nstderr:\n%s", err, srv.Stderr())
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("the reading client got different bytes")
+	}
+	srv.WaitStderr("not reading", 10*time.Second)
+}
