@@ -25,9 +25,16 @@ $S listen -k --echo 127.0.0.1:0 2>"$log/tcp" &
 $S listen -u --echo 127.0.0.1:0 2>"$log/udp" &
 tcp=$(port_of "$log/tcp"); udp=$(port_of "$log/udp")
 
-set -x
-$S send tcp://127.0.0.1:$tcp 'hello over TCP'
-$S send udp://127.0.0.1:$udp 'hello over UDP'
-$S send --encoding gbk udp://127.0.0.1:$udp '你好 (sent as GBK, shown decoded)'
-$S send --send-hex --hex udp://127.0.0.1:$udp '01 03 00 00 00 0a c5 cd'
+show() { # prints the command, runs it, ends its output with a newline
+  printf '\n$ %s\n' "$*"
+  "$@"
+  echo
+}
+show $S send tcp://127.0.0.1:$tcp 'hello over TCP'
+show $S send udp://127.0.0.1:$udp 'hello over UDP'
+show $S send --encoding gbk udp://127.0.0.1:$udp '你好 (sent as GBK, shown decoded)'
+show $S send --send-hex --hex udp://127.0.0.1:$udp '01 03 00 00 00 0a c5 cd'
+printf '\n$ printf "line one\\nline two\\n" | %s connect tcp://127.0.0.1:%s\n' "$S" "$tcp"
 printf 'line one\nline two\n' | $S connect tcp://127.0.0.1:$tcp
+echo
+echo "Next: $S --help, $S listen 8888 and $S connect 127.0.0.1:8888 in two terminals, or $S ui."
