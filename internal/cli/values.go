@@ -3,8 +3,9 @@ package cli
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/sockit/sockit/internal/units"
 )
 
 // seconds is a duration flag that also takes a bare number of seconds, as
@@ -61,35 +62,12 @@ func (b byteSize) String() string {
 }
 
 func (b byteSize) Set(v string) error {
-	n, err := parseSize(v)
+	n, err := units.ParseSize(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a size (use 4096, 64k, 4M, 1G)", v)
 	}
 	*b.n = n
 	return nil
 }
 
 func (b byteSize) Type() string { return "bytes" }
-
-func parseSize(v string) (int64, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
-	s = strings.TrimSuffix(strings.TrimSuffix(s, "ib"), "b")
-	mult := int64(1)
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'k':
-			mult, s = 1<<10, s[:n-1]
-		case 'm':
-			mult, s = 1<<20, s[:n-1]
-		case 'g':
-			mult, s = 1<<30, s[:n-1]
-		case 't':
-			mult, s = 1<<40, s[:n-1]
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f*float64(mult) > 1<<50 {
-		return 0, fmt.Errorf("%q is not a size (use 4096, 64k, 4M, 1G)", v)
-	}
-	return int64(f * float64(mult)), nil
-}

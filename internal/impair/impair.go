@@ -18,7 +18,6 @@
 package impair
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/units"
 )
 
 // Spec is a set of faults. The zero value injects none.
@@ -166,7 +166,7 @@ func parseRate(v string) (int64, error) {
 		}
 		bytes = f * mult / 8
 	case strings.HasSuffix(l, "/s"):
-		n, err := parseSize(strings.TrimSuffix(l, "/s"))
+		n, err := units.ParseSize(strings.TrimSuffix(l, "/s"))
 		if err != nil || n <= 0 || n > 1<<40 {
 			return 0, bad("%q: use bytes per second such as 64k/s, 1MB/s, or bits such as 10mbit", "rate="+v)
 		}
@@ -194,11 +194,11 @@ func parsePercent(k, v string) (float64, error) {
 
 func parseChunk(v string) (lo, hi int, err error) {
 	a, b, isRange := strings.Cut(v, "-")
-	x, err1 := parseSize(a)
+	x, err1 := units.ParseSize(a)
 	y := x
 	var err2 error
 	if isRange {
-		y, err2 = parseSize(b)
+		y, err2 = units.ParseSize(b)
 	}
 	if err1 != nil || err2 != nil || x < 1 || y < x || y > maxChunk {
 		return 0, 0, bad("%q: use N or MIN-MAX bytes, 1 to 1M, such as chunk=1-16", "chunk="+v)
@@ -207,34 +207,11 @@ func parseChunk(v string) (lo, hi int, err error) {
 }
 
 func parseCount(k, v string) (int64, error) {
-	n, err := parseSize(v)
+	n, err := units.ParseSize(v)
 	if err != nil || n < 1 {
 		return 0, bad("%q: use a size of at least 1 byte, such as %s=1MB or 64k", k+"="+v, k)
 	}
 	return n, nil
-}
-
-// parseSize reads 4096, 64k, 4M, 1G, 1MiB, 10MB: powers of two, as sockit's
-// --buffer and --max-message do.
-func parseSize(v string) (int64, error) {
-	s := strings.ToLower(strings.TrimSpace(v))
-	s = strings.TrimSuffix(strings.TrimSuffix(s, "ib"), "b")
-	mult := int64(1)
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'k':
-			mult, s = 1<<10, s[:n-1]
-		case 'm':
-			mult, s = 1<<20, s[:n-1]
-		case 'g':
-			mult, s = 1<<30, s[:n-1]
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(f >= 0) || f*float64(mult) > 1<<50 {
-		return 0, fmt.Errorf("%q is not a size", v)
-	}
-	return int64(f * float64(mult)), nil
 }
 
 // Check reports faults that do not apply to this kind of connection: loss,
