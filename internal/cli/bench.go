@@ -86,14 +86,9 @@ stdout). The run ends by itself after -d.`,
 }
 
 func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
-	if f.ipv4 && f.ipv6 {
-		return exitcode.Usagef("-4 and -6 exclude each other")
-	}
-	fam := 0
-	if f.ipv4 {
-		fam = 4
-	} else if f.ipv6 {
-		fam = 6
+	fam, err := family(f.ipv4, f.ipv6)
+	if err != nil {
+		return err
 	}
 	ep, err := endpoint.Parse(arg, endpoint.Options{UDP: f.udp || f.mode == bench.UDP, Family: fam})
 	if err != nil {

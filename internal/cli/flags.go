@@ -58,21 +58,26 @@ func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
 	fs.StringVar(&f.proxy, "proxy", "", "connect through socks5://[user:pass@]HOST:PORT or http://HOST:PORT")
 }
 
-func (f *netFlags) family() int {
+// family turns -4/-6 into the address family endpoint.Options wants (0
+// for either), refusing both at once. Every command with -4/-6 uses it.
+func family(ipv4, ipv6 bool) (int, error) {
 	switch {
-	case f.ipv4:
-		return 4
-	case f.ipv6:
-		return 6
+	case ipv4 && ipv6:
+		return 0, exitcode.Usagef("-4 and -6 exclude each other")
+	case ipv4:
+		return 4, nil
+	case ipv6:
+		return 6, nil
 	}
-	return 0
+	return 0, nil
 }
 
 func (f *netFlags) parse(s string, listen bool) (endpoint.Endpoint, error) {
-	if f.ipv4 && f.ipv6 {
-		return endpoint.Endpoint{}, exitcode.Usagef("-4 and -6 exclude each other")
+	fam, err := family(f.ipv4, f.ipv6)
+	if err != nil {
+		return endpoint.Endpoint{}, err
 	}
-	return endpoint.Parse(s, endpoint.Options{UDP: f.udp, Listen: listen, Family: f.family()})
+	return endpoint.Parse(s, endpoint.Options{UDP: f.udp, Listen: listen, Family: fam})
 }
 
 func (f *netFlags) tracer(w io.Writer) endpoint.Tracer {

@@ -264,7 +264,7 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 
 // forwardHandler is --forward EP: each client relayed to EP.
 func (f *listenFlags) forwardHandler() (string, server.Handler, error) {
-	to, err := endpoint.Parse(f.srv.forward, endpoint.Options{UDP: f.net.udp, Family: f.net.family()})
+	to, err := f.net.parse(f.srv.forward, false)
 	if err != nil {
 		return "", nil, err
 	}

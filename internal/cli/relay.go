@@ -98,14 +98,9 @@ faults once; --seed N repeats a run's random choices.`,
 }
 
 func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg string) error {
-	if f.ipv4 && f.ipv6 {
-		return exitcode.Usagef("-4 and -6 exclude each other")
-	}
-	fam := 0
-	if f.ipv4 {
-		fam = 4
-	} else if f.ipv6 {
-		fam = 6
+	fam, err := family(f.ipv4, f.ipv6)
+	if err != nil {
+		return err
 	}
 	from, err := endpoint.Parse(fromArg, endpoint.Options{UDP: f.udp, Listen: true, Family: fam})
 	if err != nil {

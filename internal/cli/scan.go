@@ -134,8 +134,8 @@ func protoName(udp bool) string {
 
 // resolveHost turns HOST (an address or a name) into one address.
 func resolveHost(ctx context.Context, host string, v4, v6 bool) (netip.Addr, error) {
-	if v4 && v6 {
-		return netip.Addr{}, exitcode.Usagef("-4 and -6 exclude each other")
+	if _, err := family(v4, v6); err != nil {
+		return netip.Addr{}, err
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		return a.Unmap(), nil
