@@ -11,18 +11,14 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-)
 
-// mmsghdr is struct mmsghdr (Go pads it as C does).
-type mmsghdr struct {
-	hdr unix.Msghdr
-	len uint32
-}
+	"github.com/sockit/sockit/internal/udpbatch"
+)
 
 // mmsgs are a connected UDP socket's batch buffers: slot i's header
 // points at bufs[i] (and ctls[i], for UDP_GRO).
 type mmsgs struct {
-	hdrs []mmsghdr
+	hdrs []udpbatch.Msg
 	iovs []unix.Iovec
 	bufs [][]byte
 	ctls [][64]byte
@@ -41,35 +37,14 @@ type gso struct {
 	off bool
 }
 
-func cmsgSegment(ctl []byte, seg int) int {
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
-	h.Level = unix.SOL_UDP
-	h.Type = unix.UDP_SEGMENT
-	h.SetLen(unix.CmsgLen(2))
-	*(*uint16)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])) = uint16(seg)
-	return unix.CmsgSpace(2)
-}
-
-// groSegment is the segment size in a read's UDP_GRO control message, or 0.
-func groSegment(ctl []byte, n int) int {
-	if n < unix.CmsgLen(4) {
-		return 0
-	}
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
-	if h.Level != unix.SOL_UDP || h.Type != unix.UDP_GRO {
-		return 0
-	}
-	return int(*(*int32)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])))
-}
-
 func newMmsgs(n, size int) *mmsgs {
-	m := &mmsgs{hdrs: make([]mmsghdr, n), iovs: make([]unix.Iovec, n), bufs: make([][]byte, n), ctls: make([][64]byte, n)}
+	m := &mmsgs{hdrs: make([]udpbatch.Msg, n), iovs: make([]unix.Iovec, n), bufs: make([][]byte, n), ctls: make([][64]byte, n)}
 	for i := range m.hdrs {
 		m.bufs[i] = make([]byte, size)
 		m.iovs[i].Base = &m.bufs[i][0]
 		m.iovs[i].SetLen(size)
-		m.hdrs[i].hdr.Iov = &m.iovs[i]
-		m.hdrs[i].hdr.SetIovlen(1)
+		m.hdrs[i].Hdr.Iov = &m.iovs[i]
+		m.hdrs[i].Hdr.SetIovlen(1)
 	}
 	return m
 }
@@ -95,8 +70,7 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 	for _, b := range out.bufs {
 		copy(b, pattern(size))
 	}
-	gro := false
-	rc.Control(func(fd uintptr) { gro = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil })
+	gro := udpbatch.SetGRO(rc)
 	g := &gso{max: min(64, 65000/size)}
 	if g.max < 2 || depth < 2 || r.cfg.NoTrains {
 		g.off = true
@@ -122,7 +96,7 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 			cnt := min(g.max, k-off)
 			g.iov.Base = &g.buf[off*size]
 			g.iov.SetLen(cnt * size)
-			g.hdr.SetControllen(cmsgSegment(g.ctl[:], size))
+			g.hdr.SetControllen(udpbatch.PutSegment(g.ctl[:], size))
 			var errno syscall.Errno
 			err := rc.Write(func(fd uintptr) bool {
 				_, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&g.hdr)), unix.MSG_DONTWAIT)
@@ -169,13 +143,7 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 		seq += int64(k)
 		hdrs := out.hdrs[:k]
 		for len(hdrs) > 0 {
-			var n int
-			var errno syscall.Errno
-			err := rc.Write(func(fd uintptr) bool {
-				rv, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), unix.MSG_DONTWAIT, 0, 0)
-				n, errno = int(rv), e
-				return e != unix.EAGAIN
-			})
+			n, errno, err := udpbatch.Send(rc, hdrs)
 			if err != nil {
 				return err
 			}
@@ -200,17 +168,11 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 	recv := func() (int, error) {
 		if gro {
 			for i := range in.hdrs {
-				in.hdrs[i].hdr.Control = &in.ctls[i][0]
-				in.hdrs[i].hdr.SetControllen(len(in.ctls[i]))
+				in.hdrs[i].Hdr.Control = &in.ctls[i][0]
+				in.hdrs[i].Hdr.SetControllen(len(in.ctls[i]))
 			}
 		}
-		var n int
-		var errno syscall.Errno
-		err := rc.Read(func(fd uintptr) bool {
-			rv, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&in.hdrs[0])), uintptr(len(in.hdrs)), unix.MSG_DONTWAIT, 0, 0)
-			n, errno = int(rv), e
-			return e != unix.EAGAIN
-		})
+		n, errno, err := udpbatch.Recv(rc, in.hdrs)
 		if err != nil {
 			return 0, err
 		}
@@ -260,10 +222,10 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 		}
 		got := 0
 		for i := 0; i < n; i++ {
-			b := in.bufs[i][:in.hdrs[i].len]
+			b := in.bufs[i][:in.hdrs[i].Len]
 			seg := 0
 			if gro {
-				seg = groSegment(in.ctls[i][:], int(in.hdrs[i].hdr.Controllen))
+				seg = udpbatch.GROSize(in.ctls[i][:], int(in.hdrs[i].Hdr.Controllen))
 			}
 			if seg <= 0 {
 				receive(b)

@@ -17,23 +17,17 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/udpbatch"
 )
 
 // batch is how many datagrams one recvmmsg or sendmmsg call moves at most.
 const batch = 32
 
-// mmsghdr is struct mmsghdr: Go pads it to the C size on every
-// architecture (after len, to the alignment of msghdr).
-type mmsghdr struct {
-	hdr unix.Msghdr
-	len uint32
-}
-
 // echoBatch is one socket's buffers for batched echo, made once: each
 // slot holds a datagram of any size and its sender's address.
 type echoBatch struct {
-	recv  [batch]mmsghdr
-	send  [batch]mmsghdr
+	recv  [batch]udpbatch.Msg
+	send  [batch]udpbatch.Msg
 	riov  [batch]unix.Iovec
 	siov  [batch]unix.Iovec
 	names [batch]unix.RawSockaddrAny
@@ -43,55 +37,19 @@ type echoBatch struct {
 	gro   bool
 }
 
-// setGRO asks the kernel to hand over datagrams that arrive as one
-// offloaded train (a sender using UDP_SEGMENT) as one buffer: they are
-// echoed back the same way, one send for the train, split into the same
-// datagrams by the kernel (UDP_SEGMENT).
-func setGRO(rc syscall.RawConn) bool {
-	ok := false
-	rc.Control(func(fd uintptr) {
-		ok = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_GRO, 1) == nil
-	})
-	return ok
-}
-
-// groSize returns the segment size a read's control data carries (0: one
-// plain datagram).
-func groSize(ctl []byte, n int) int {
-	if n < unix.CmsgLen(4) {
-		return 0
-	}
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
-	if h.Level != unix.SOL_UDP || h.Type != unix.UDP_GRO {
-		return 0
-	}
-	return int(*(*int32)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])))
-}
-
-// putSegment writes a UDP_SEGMENT control message for seg into ctl and
-// returns its length.
-func putSegment(ctl []byte, seg int) int {
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&ctl[0]))
-	h.Level = unix.SOL_UDP
-	h.Type = unix.UDP_SEGMENT
-	h.SetLen(unix.CmsgLen(2))
-	*(*uint16)(unsafe.Pointer(&ctl[unix.CmsgLen(0)])) = uint16(seg)
-	return unix.CmsgSpace(2)
-}
-
 func newEchoBatch() *echoBatch {
 	b := &echoBatch{}
 	for i := range b.recv {
 		b.bufs[i] = make([]byte, 65536)
 		b.riov[i].Base = &b.bufs[i][0]
 		b.riov[i].SetLen(len(b.bufs[i]))
-		b.recv[i].hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
-		b.recv[i].hdr.Iov = &b.riov[i]
-		b.recv[i].hdr.SetIovlen(1)
+		b.recv[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		b.recv[i].Hdr.Iov = &b.riov[i]
+		b.recv[i].Hdr.SetIovlen(1)
 		b.siov[i].Base = &b.bufs[i][0]
-		b.send[i].hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
-		b.send[i].hdr.Iov = &b.siov[i]
-		b.send[i].hdr.SetIovlen(1)
+		b.send[i].Hdr.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		b.send[i].Hdr.Iov = &b.siov[i]
+		b.send[i].Hdr.SetIovlen(1)
 	}
 	return b
 }
@@ -252,24 +210,18 @@ func (s *Server) echoLoop(pc net.PacketConn, t *peerTable) error {
 		return err
 	}
 	b := newEchoBatch()
-	b.gro = setGRO(rc)
+	b.gro = udpbatch.SetGRO(rc)
 	defer runtime.KeepAlive(b)
 	for {
 		for i := range b.recv {
-			b.recv[i].hdr.Namelen = uint32(unsafe.Sizeof(b.names[i]))
-			b.recv[i].hdr.Flags = 0
+			b.recv[i].Hdr.Namelen = uint32(unsafe.Sizeof(b.names[i]))
+			b.recv[i].Hdr.Flags = 0
 			if b.gro {
-				b.recv[i].hdr.Control = &b.rctl[i][0]
-				b.recv[i].hdr.SetControllen(len(b.rctl[i]))
+				b.recv[i].Hdr.Control = &b.rctl[i][0]
+				b.recv[i].Hdr.SetControllen(len(b.rctl[i]))
 			}
 		}
-		var n int
-		var errno syscall.Errno
-		err := rc.Read(func(fd uintptr) bool {
-			r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.recv[0])), batch, unix.MSG_DONTWAIT, 0, 0)
-			n, errno = int(r), e
-			return e != unix.EAGAIN
-		})
+		n, errno, err := udpbatch.Recv(rc, b.recv[:])
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -301,20 +253,20 @@ func (s *Server) echoLoop(pc net.PacketConn, t *peerTable) error {
 			if p == nil {
 				continue
 			}
-			size := int(b.recv[i].len)
+			size := int(b.recv[i].Len)
 			p.last = now
 			p.in += int64(size)
 			p.out += int64(size)
-			b.send[m].hdr.Name = b.recv[i].hdr.Name
-			b.send[m].hdr.Namelen = b.recv[i].hdr.Namelen
-			b.send[m].hdr.Iov = &b.siov[i]
+			b.send[m].Hdr.Name = b.recv[i].Hdr.Name
+			b.send[m].Hdr.Namelen = b.recv[i].Hdr.Namelen
+			b.send[m].Hdr.Iov = &b.siov[i]
 			b.siov[i].SetLen(size)
-			b.send[m].hdr.Control = nil
-			b.send[m].hdr.SetControllen(0)
+			b.send[m].Hdr.Control = nil
+			b.send[m].Hdr.SetControllen(0)
 			if b.gro {
-				if seg := groSize(b.rctl[i][:], int(b.recv[i].hdr.Controllen)); seg > 0 && seg < size {
-					b.send[m].hdr.Control = &b.sctl[i][0]
-					b.send[m].hdr.SetControllen(putSegment(b.sctl[i][:], seg))
+				if seg := udpbatch.GROSize(b.rctl[i][:], int(b.recv[i].Hdr.Controllen)); seg > 0 && seg < size {
+					b.send[m].Hdr.Control = &b.sctl[i][0]
+					b.send[m].Hdr.SetControllen(udpbatch.PutSegment(b.sctl[i][:], seg))
 				}
 			}
 			m++
@@ -332,15 +284,9 @@ func (s *Server) echoLoop(pc net.PacketConn, t *peerTable) error {
 // sendAll sends every message, waiting while the socket buffer is full.
 // A message the kernel refuses (an unreachable sender) is skipped, as a
 // lost datagram would be.
-func sendAll(rc syscall.RawConn, msgs []mmsghdr) error {
+func sendAll(rc syscall.RawConn, msgs []udpbatch.Msg) error {
 	for len(msgs) > 0 {
-		var n int
-		var errno syscall.Errno
-		err := rc.Write(func(fd uintptr) bool {
-			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
-			n, errno = int(r), e
-			return e != unix.EAGAIN
-		})
+		n, errno, err := udpbatch.Send(rc, msgs)
 		if err != nil {
 			return err
 		}
