@@ -57,33 +57,47 @@ type Responder struct {
 // Handle is the Handler: it answers each message of c in turn, counting
 // the answers of the conversation for {{seq}}.
 func (r *Responder) Handle(ctx context.Context, c *session.Conn) error {
-	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
-	defer stop()
-	var (
-		seq uint64
-		out []byte
-	)
-	for {
-		msg, err := c.Read()
-		if err != nil {
-			return endErr(err)
-		}
-		reply := r.pick(msg)
-		if reply.Empty() {
-			continue
-		}
-		seq++
-		if out, err = reply.Append(out[:0], seq, c.Peer()); err != nil {
-			return err
-		}
-		if err := c.Write(out); err != nil {
-			return err
+	return RespondLive(func() *Responder { return r })(ctx, c)
+}
+
+// RespondLive is the respond behaviour with rules that may change while
+// the server runs (the web UI's rule editor): current is asked at each
+// message, and a nil Responder lets the message pass unanswered.
+func RespondLive(current func() *Responder) Handler {
+	return func(ctx context.Context, c *session.Conn) error {
+		stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
+		defer stop()
+		var (
+			seq uint64
+			out []byte
+		)
+		for {
+			msg, err := c.Read()
+			if err != nil {
+				return endErr(err)
+			}
+			r := current()
+			if r == nil {
+				continue
+			}
+			reply := r.Answer(msg)
+			if reply.Empty() {
+				continue
+			}
+			seq++
+			if out, err = reply.Append(out[:0], seq, c.Peer()); err != nil {
+				return err
+			}
+			if err := c.Write(out); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// pick returns the reply for msg, nil for none.
-func (r *Responder) pick(msg []byte) *Reply {
+// Answer returns the reply for msg: the first matching rule's, else
+// Default; nil for none.
+func (r *Responder) Answer(msg []byte) *Reply {
 	if len(r.Rules) > 0 {
 		var text string
 		if r.Decode != nil {
@@ -103,8 +117,3 @@ func (r *Responder) pick(msg []byte) *Reply {
 	}
 	return r.Default
 }
-
-// Answer returns the reply for msg (the first matching rule's, else
-// Default), nil for none: for front ends that run the read loop themselves,
-// such as the web UI, whose rules change while its servers run.
-func (r *Responder) Answer(msg []byte) *Reply { return r.pick(msg) }

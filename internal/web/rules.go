@@ -2,9 +2,7 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/server"
@@ -45,36 +43,12 @@ func parseRules(specs []string, enc *codec.Encoding) (*ruleSet, error) {
 // the log sees everything) and answer by the session's rules as they are
 // at each message, the web UI's live form of listen --respond.
 func (s *sess) respond(ctx context.Context, c *session.Conn) error {
-	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
-	defer stop()
-	var (
-		seq uint64
-		out []byte
-	)
-	for {
-		msg, err := c.Read()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
+	return server.RespondLive(func() *server.Responder {
+		if rs := s.rules.Load(); rs != nil {
+			return rs.r
 		}
-		rs := s.rules.Load()
-		if rs == nil {
-			continue
-		}
-		reply := rs.r.Answer(msg)
-		if reply.Empty() {
-			continue
-		}
-		seq++
-		if out, err = reply.Append(out[:0], seq, c.Peer()); err != nil {
-			return err
-		}
-		if err := c.Write(out); err != nil {
-			return err
-		}
-	}
+		return nil
+	})(ctx, c)
 }
 
 func (s *sess) setRules(specs []string) error {
