@@ -81,14 +81,7 @@ stdout, byte for byte; when stdin ends, sockit shuts down its sending side
 }
 
 func runConnect(ctx context.Context, st *stdio, f *clientFlags, arg string) error {
-	ep, err := f.net.parse(arg, false)
-	if err != nil {
-		return err
-	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return err
-	}
-	d, err := f.dialer(st, ep)
+	ep, d, err := f.target(st, arg)
 	if err != nil {
 		return err
 	}
@@ -103,6 +96,19 @@ func runConnect(ctx context.Context, st *stdio, f *clientFlags, arg string) erro
 	}
 	c := session.New(nc, conv.options(ep, 1))
 	return conv.run(ctx, st, c)
+}
+
+// target parses a client's endpoint (with --tls) and builds its Dialer.
+func (f *clientFlags) target(st *stdio, arg string) (endpoint.Endpoint, *endpoint.Dialer, error) {
+	ep, err := f.net.parse(arg, false)
+	if err != nil {
+		return ep, nil, err
+	}
+	if ep, err = f.tls.apply(ep); err != nil {
+		return ep, nil, err
+	}
+	d, err := f.dialer(st, ep)
+	return ep, d, err
 }
 
 // dialer builds the Dialer for the connection flags.

@@ -28,14 +28,7 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 	if err != nil {
 		return exitcode.Usagef("bad --expect: %v", err)
 	}
-	ep, err := f.net.parse(arg, false)
-	if err != nil {
-		return err
-	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return err
-	}
-	d, err := f.dialer(st, ep)
+	ep, d, err := f.target(st, arg)
 	if err != nil {
 		return err
 	}

@@ -59,11 +59,8 @@ arrived at all; --wait 0 sends without waiting for one.`,
 }
 
 func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error {
-	ep, err := f.net.parse(args[0], false)
+	ep, d, err := f.target(st, args[0])
 	if err != nil {
-		return err
-	}
-	if ep, err = f.tls.apply(ep); err != nil {
 		return err
 	}
 	var re *regexp.Regexp
@@ -76,10 +73,6 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		return exitcode.Usagef("--count must be at least 1, got %d", f.count)
 	}
 	data, err := f.input(st, args)
-	if err != nil {
-		return err
-	}
-	d, err := f.dialer(st, ep)
 	if err != nil {
 		return err
 	}
