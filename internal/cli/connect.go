@@ -29,7 +29,7 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	f.quit = -1
 	fs := cmd.Flags()
 	fs.BoolVar(&f.noShutdown, "no-shutdown", false, "keep the write side open when stdin ends (no FIN)")
-	fs.VarP(seconds{&f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
+	fs.VarP(seconds{d: &f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
 	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "keep sending stdin after the peer shut down its write side")
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/probe"
 )
 
@@ -51,9 +50,9 @@ Scan only hosts you are allowed to scan.`,
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON on stdout")
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
-	fs.IntVarP(&f.concurrency, "concurrency", "C", 100, "probes at once")
-	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up on one port after this long")
-	f.timeout = time.Second
+	f.concurrency, f.timeout = 100, time.Second
+	fs.VarP(intFlag{n: &f.concurrency, min: 1, max: 10000}, "concurrency", "C", "probes at once")
+	fs.VarP(seconds{d: &f.timeout, min: time.Millisecond}, "timeout", "w", "give up on one port after this long")
 	return cmd
 }
 
@@ -61,9 +60,6 @@ func runScan(ctx context.Context, st *stdio, f *scanFlags, host, portList string
 	ports, err := probe.ParsePorts(portList)
 	if err != nil {
 		return err
-	}
-	if f.concurrency < 1 || f.concurrency > 10000 {
-		return exitcode.Usagef("--concurrency %d is out of range (1-10000)", f.concurrency)
 	}
 	addr, err := resolveHost(ctx, host, f.ipv4, f.ipv6)
 	if err != nil {
