@@ -25,7 +25,8 @@ import (
 // such as ESC sequences reach the others escaped (), never raw, and
 // with Announce the others are told when a client joins or leaves:
 //
-//	* 127.0.0.1:51234 joined (3 here)
+//   - 127.0.0.1:51234 joined (3 here)
+//
 // When a client's queue is full, the sender waits for it (a flood is
 // slowed to what the readers take), but only up to Stall: a client that
 // takes nothing for that long is disconnected, so it cannot stall the
