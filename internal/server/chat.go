@@ -22,10 +22,9 @@ import (
 //
 // A chat goes from one person's terminal to the others': with Escape set
 // (the CLI sets it for text chats, as ncat --chat does), control bytes
-// such as ESC sequences reach the others escaped (), never raw, and
-// with Announce the others are told when a client joins or leaves:
-//
-//   - 127.0.0.1:51234 joined (3 here)
+// such as ESC sequences reach the others escaped (as \x1b), never raw,
+// and with Announce the others are told when a client joins or leaves,
+// in a line of their own: "* 127.0.0.1:51234 joined (3 here)".
 //
 // When a client's queue is full, the sender waits for it (a flood is
 // slowed to what the readers take), but only up to Stall: a client that
