@@ -211,6 +211,10 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 			cv.obs.addQuiet(st.stderrLog(server).Sink())
 		}
 	}
+	if !f.data.transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
+		// A person reads the output: say so if it looks like GBK.
+		cv.obs.add(encodingHint(cv.note(st)))
+	}
 	if f.data.verifyChecksum {
 		a, _ := checksum.Lookup(f.data.checksum)
 		cv.obs.sinks = append([]event.Sink{checksumCheck(a, &cv.obs)}, cv.obs.sinks...)
