@@ -279,6 +279,24 @@ func (f *tlsFlags) register(fs *pflag.FlagSet, listen bool) {
 	fs.StringVar(&f.opts.ClientKey, "client-key", "", "private key for --client-cert, PEM")
 }
 
+// given names one TLS option that was set, or "".
+func (f *tlsFlags) given() string {
+	o := f.opts
+	for _, c := range []struct {
+		name string
+		set  bool
+	}{
+		{"cert", o.Cert != ""}, {"key", o.Key != ""}, {"ca", o.CA != ""}, {"pin", o.Pin != ""},
+		{"insecure", o.Insecure}, {"sni", o.SNI != ""}, {"client-cert", o.ClientCert != ""},
+		{"client-key", o.ClientKey != ""}, {"alpn", f.alpn != ""}, {"tls-min", o.Min != "" && o.Min != "1.2"},
+	} {
+		if c.set {
+			return c.name
+		}
+	}
+	return ""
+}
+
 func (f *tlsFlags) options() endpoint.TLSOptions {
 	o := f.opts
 	if f.alpn != "" {
@@ -289,6 +307,12 @@ func (f *tlsFlags) options() endpoint.TLSOptions {
 
 func (f *tlsFlags) apply(ep endpoint.Endpoint) (endpoint.Endpoint, error) {
 	if !f.on {
+		if name := f.given(); name != "" && !ep.IsTLS() {
+			// A TLS option on a plain endpoint would be ignored: the
+			// user meant TLS, or the option is a slip.
+			return ep, exitcode.WithHint("Note that TLS options take a tls:// endpoint, or --tls.",
+				"--%s applies to TLS, and %s is not a TLS endpoint", name, ep)
+		}
 		return ep, nil
 	}
 	if ep.IsPacket() || ep.IsUnix() {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/probe"
 )
 
@@ -57,6 +59,9 @@ Scan only hosts you are allowed to scan.`,
 }
 
 func runScan(ctx context.Context, st *stdio, f *scanFlags, host, portList string) error {
+	if strings.TrimSpace(host) == "" {
+		return exitcode.WithHint("Run 'sockit scan --help' for examples.", "scan needs a host, not an empty string")
+	}
 	ports, err := probe.ParsePorts(portList)
 	if err != nil {
 		return err

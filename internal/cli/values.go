@@ -107,7 +107,7 @@ func parseSeconds(v string) (time.Duration, error) {
 			return 0, fmt.Errorf("%q is negative (use 5, 1.5, 500ms, 2s, 1m)", v)
 		}
 		if !(f <= 1e9) {
-			return 0, fmt.Errorf("%q is out of range", v)
+			return 0, fmt.Errorf("%q is out of range (at most 1e9 seconds)", v)
 		}
 		return time.Duration(f * float64(time.Second)), nil
 	}

@@ -162,6 +162,12 @@ var malformed = [][]string{
 	{"help", "conect"},
 	{"connect", "--tiemout", "1", "127.0.0.1:1"},
 	{"ui", "--addr", ""},
+	// Options that were silently ignored.
+	{"listen", "--cert", "/nonexistent", "127.0.0.1:0"},
+	{"connect", "--pin", "AB:CD", "127.0.0.1:1"},
+	{"ping", "--insecure", "127.0.0.1:1"},
+	{"scan", "", "1"},
+	{"send", "--wait", "1e10", "127.0.0.1:1", "x"},
 }
 
 // TestMalformedInvocations drives the binary with every command line in
