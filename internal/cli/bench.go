@@ -139,6 +139,9 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 	}
 	res, err := bench.Run(ctx, cfg)
 	pr.clearProgress()
+	if err != nil && exitcode.Hint(err) == "" && exitcode.Code(err) != exitcode.Interrupted {
+		err = &hinted{err, "Note that --mode " + f.mode + " needs " + benchServer[f.mode] + "."}
+	}
 	if res == nil {
 		return err
 	}
@@ -154,6 +157,25 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 	}
 	return err
 }
+
+// benchServer is what each mode needs at the other end.
+var benchServer = map[string]string{
+	bench.TX:      "a sink (sockit listen -k --discard)",
+	bench.RX:      "a source (sockit listen -k --source)",
+	bench.RR:      "an echo server (sockit listen -k --echo)",
+	bench.Connect: "a server that accepts connections",
+	bench.UDP:     "a UDP echo server (sockit listen -u -k --echo)",
+}
+
+// hinted is an error with its what-to-try line (see exitcode.Hint).
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e *hinted) Error() string { return e.err.Error() }
+func (e *hinted) Unwrap() error { return e.err }
+func (e *hinted) Hint() string  { return e.hint }
 
 // benchPrinter writes interval lines and, on a terminal, a progress line
 // on stderr that the interval lines overwrite.

@@ -320,5 +320,13 @@ func hint(err error) string {
 			return "Note that nothing is listening on that socket; start a server first (sockit listen " + op.Endpoint + ")."
 		}
 	}
-	return exitcode.Hint(err)
+	if h := exitcode.Hint(err); h != "" {
+		return h
+	}
+	switch exitcode.Code(err) {
+	case exitcode.Unreachable, exitcode.Timeout, exitcode.TLS, exitcode.Reset:
+		// A failure of no known class still gets a line of what to try.
+		return "Note that --trace (connect, listen, send, relay) shows each socket step as it happens."
+	}
+	return ""
 }
