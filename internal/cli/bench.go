@@ -167,16 +167,6 @@ var benchServer = map[string]string{
 	bench.UDP:     "a UDP echo server (sockit listen -u -k --echo)",
 }
 
-// hinted is an error with its what-to-try line (see exitcode.Hint).
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (e *hinted) Error() string { return e.err.Error() }
-func (e *hinted) Unwrap() error { return e.err }
-func (e *hinted) Hint() string  { return e.hint }
-
 // benchPrinter writes interval lines and, on a terminal, a progress line
 // on stderr that the interval lines overwrite.
 type benchPrinter struct {

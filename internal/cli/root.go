@@ -126,9 +126,8 @@ func flagError(c *cobra.Command, err error) error {
 		return ue // a value type's own usage error (--proxy) says it all
 	}
 	hint := "Run '" + c.CommandPath() + " --help' for usage."
-	var he *hintedError
-	if errors.As(err, &he) && he.hint != "" {
-		hint = he.hint
+	if h := exitcode.Hint(err); h != "" {
+		hint = h // a value type's "Did you mean …?"
 	}
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {

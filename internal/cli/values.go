@@ -196,7 +196,7 @@ func (c choice) Set(v string) error {
 		*c.s = v
 		return nil
 	}
-	err := &hintedError{msg: "want " + orList(c.options)}
+	err := &hinted{err: errors.New("want " + orList(c.options))}
 	if m := suggest.Closest(strings.ToLower(v), c.options); m != "" {
 		err.hint = "Did you mean " + m + "?"
 	}
@@ -205,11 +205,16 @@ func (c choice) Set(v string) error {
 
 func (c choice) Type() string { return "string" }
 
-// hintedError is a flag value's error with a line of what to try; the
-// flag error handler in root.go puts the hint on the second line.
-type hintedError struct{ msg, hint string }
+// hinted is an error with its what-to-try line (see exitcode.Hint): a
+// flag value's slip, or a failure only the command knows how to explain.
+type hinted struct {
+	err  error
+	hint string
+}
 
-func (e *hintedError) Error() string { return e.msg }
+func (e *hinted) Error() string { return e.err.Error() }
+func (e *hinted) Unwrap() error { return e.err }
+func (e *hinted) Hint() string  { return e.hint }
 
 // orList writes "a, b or c".
 func orList(words []string) string {
