@@ -42,7 +42,7 @@ type serverFlags struct {
 func (f *serverFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVarP(&f.keepOpen, "keep-open", "k", false, "serve many clients, one after another and at once")
-	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse connections (UDP: peers) beyond this many at once")
+	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse connections (UDP: peers) beyond this many at once (0: no limit)")
 	fs.StringVar(&f.allow, "allow", "", "only these addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
