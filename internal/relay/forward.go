@@ -137,12 +137,14 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 		up.SetReadDeadline(dl)
 	}
 
+	// Each pump adds its byte count before it reports: the close event,
+	// emitted once both have reported, must see both counts.
 	done := make(chan error, 2)
 	go func() { // client → upstream
 		bp := packetBufs.Get().(*[]byte)
 		defer packetBufs.Put(bp)
 		var in int64
-		defer func() { c.AddStats(in, 0) }()
+		end := func(err error) { c.AddStats(in, 0); done <- err }
 		for {
 			var (
 				p   []byte
@@ -157,7 +159,7 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 			}
 			if err != nil {
 				if expired(client, err) {
-					done <- err
+					end(err)
 					return
 				}
 				continue
@@ -167,7 +169,7 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 				in += int64(len(p))
 			}
 			if _, err := up.Write(p); err != nil && !refused(err) {
-				done <- err
+				end(err)
 				return
 			}
 		}
@@ -176,7 +178,7 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 		bp := packetBufs.Get().(*[]byte)
 		defer packetBufs.Put(bp)
 		var out int64
-		defer func() { c.AddStats(0, out) }()
+		end := func(err error) { c.AddStats(0, out); done <- err }
 		for {
 			n, err := up.Read(*bp)
 			if err != nil {
@@ -186,7 +188,7 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 					continue
 				}
 				if expired(up, err) {
-					done <- err
+					end(err)
 					return
 				}
 				continue
@@ -199,7 +201,7 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 				out += int64(n)
 			}
 			if err != nil {
-				done <- err
+				end(err)
 				return
 			}
 		}
