@@ -41,10 +41,16 @@ func (f *Forward) Handler() server.Handler {
 		up, err := f.Dial(ctx)
 		if err != nil {
 			c.SetReason("upstream unreachable")
+			if !c.Packet() && ctx.Err() == nil {
+				// The client's connect succeeded, but its conversation
+				// cannot happen: a reset tells it so, where a FIN would
+				// read as an empty answer.
+				Abort(c.NetConn())
+			}
 			return err
 		}
 		if f.WrapUpstream != nil {
-			up = f.WrapUpstream(up)
+			up = wrap(up, f.WrapUpstream)
 		}
 		stop := context.AfterFunc(ctx, func() {
 			c.NetConn().Close()
@@ -92,10 +98,12 @@ func (cc *convConn) Read(p []byte) (int, error) {
 	}
 	for {
 		_, err := cc.c.Read()
+		// A failed write to the upstream ends this direction at once,
+		// rather than after reading what the client still sends.
+		if terr := cc.c.TapErr(); terr != nil {
+			return 0, terr
+		}
 		if err != nil {
-			if terr := cc.c.TapErr(); terr != nil {
-				return 0, terr
-			}
 			return 0, err
 		}
 	}
@@ -109,6 +117,9 @@ func (cc *convConn) Write(p []byte) (int, error) {
 }
 
 func (cc *convConn) CloseWrite() error { return cc.c.CloseWrite() }
+
+// NetConn is the client connection, for Abort and the reset check.
+func (cc *convConn) NetConn() net.Conn { return cc.Conn }
 
 // packets relays datagrams between a conversation (one client address on
 // the server's socket) and its own upstream socket, datagram for

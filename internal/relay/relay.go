@@ -111,5 +111,5 @@ func (l *wrapListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.wrap(c), nil
+	return wrap(c, l.wrap), nil
 }
