@@ -115,6 +115,9 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if err != nil {
 		return err
 	}
+	if err := relay.Check(from, to); err != nil {
+		return err
+	}
 	if n := btoi(f.log) + btoi(f.hex) + btoi(f.json); n > 1 {
 		return exitcode.Usagef("--log, --hex and --json exclude each other")
 	}

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -57,5 +58,49 @@ func TestRelayLogStdoutIsData(t *testing.T) {
 				t.Errorf("stderr says %d times where the relay listens, want once:\n%s", n, relay.Stderr())
 			}
 		})
+	}
+}
+
+// TestRelayUDPToTCPCommand (issue 9): relay udp:// to tcp:// works, as
+// with socat: each datagram goes to the client's own TCP connection, and
+// the echo comes back as a datagram.
+func TestRelayUDPToTCPCommand(t *testing.T) {
+	echo := sockittest.Start(t, "listen", "-k", "--echo", "127.0.0.1:0")
+	relay := sockittest.Start(t, "relay", "udp://127.0.0.1:0", "tcp://"+echo.Addr())
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("udp", relay.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		msg := fmt.Sprintf("datagram from client %d", i)
+		c.Write([]byte(msg))
+		buf := make([]byte, 100)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != msg {
+			t.Fatalf("client %d: got %q, %v", i, buf[:n], err)
+		}
+	}
+	echo.WaitStderr("(#2, tcp)", 10*time.Second) // one TCP connection per client
+}
+
+// TestRelayStreamToDatagramsRefused: a stream cannot be relayed to
+// datagrams; relay and listen --forward say so as a usage error, before
+// they listen.
+func TestRelayStreamToDatagramsRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"relay", "127.0.0.1:0", "udp://127.0.0.1:9"},
+		{"relay", "unix:///nonexistent/a.sock", "unixgram:///nonexistent/b.sock"},
+		{"listen", "--forward", "udp://127.0.0.1:9", "127.0.0.1:0"},
+	} {
+		_, stderr, code := sockittest.Run(t, nil, 30*time.Second, args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2; stderr: %s", args, code, stderr)
+		}
+		ls := strings.Split(strings.TrimSpace(stderr), "\n")
+		if len(ls) != 2 || !strings.Contains(ls[0], "cannot forward a stream") || !strings.HasPrefix(ls[1], "Note that") {
+			t.Errorf("%v: stderr %q, want the error and a note", args, stderr)
+		}
 	}
 }

@@ -124,6 +124,13 @@ func (cc *convConn) NetConn() net.Conn { return cc.Conn }
 // packets relays datagrams between a conversation (one client address on
 // the server's socket) and its own upstream socket, datagram for
 // datagram, until neither side has sent anything for Idle.
+//
+// The upstream may be a stream (udp:// to tcp://, as socat does it): each
+// datagram is written to it as bytes, and each read from it (at most
+// MaxDatagram bytes) goes back to the client as one datagram. A stream
+// has no message boundaries, so replies are cut where the reads fall. The
+// upstream's FIN or reset ends the client's mapping; its next datagram
+// opens a new connection.
 func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 	client := c.NetConn()
 	observed := c.Observed()
@@ -188,10 +195,17 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 	go func() { // upstream → client
 		bp := packetBufs.Get().(*[]byte)
 		defer packetBufs.Put(bp)
+		buf := *bp
+		if _, dgram := up.(net.PacketConn); !dgram {
+			// A stream upstream (udp:// to tcp://): each read becomes
+			// one datagram back to the client, so no read may be larger
+			// than the largest datagram the client's socket can take.
+			buf = buf[:MaxDatagram]
+		}
 		var out int64
 		end := func(err error) { c.AddStats(0, out); done <- err }
 		for {
-			n, err := up.Read(*bp)
+			n, err := up.Read(buf)
 			if err != nil {
 				if refused(err) {
 					// An ICMP port unreachable from the upstream: the
@@ -206,9 +220,8 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 			}
 			last.Store(time.Now().UnixNano())
 			if observed {
-				err = c.WriteRaw((*bp)[:n])
-			} else {
-				_, err = client.Write((*bp)[:n])
+				err = c.WriteRaw(buf[:n])
+			} else if _, err = client.Write(buf[:n]); err == nil {
 				out += int64(n)
 			}
 			if err != nil {
@@ -227,6 +240,11 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 	}
 	return endErr(err)
 }
+
+// MaxDatagram is the largest UDP payload over IPv4 (65,535 less the IP
+// and UDP headers): the most one datagram sent to a client carries when
+// the upstream is a stream.
+const MaxDatagram = 65507
 
 // packetBufs hold one datagram of any size.
 var packetBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}
