@@ -40,12 +40,19 @@ type testUI struct {
 
 func startUI(t testing.TB) *testUI {
 	t.Helper()
+	return startUIWith(t, defaultLimits)
+}
+
+// startUIWith is startUI with other HTTP limits (shorter timeouts).
+func startUIWith(t testing.TB, limits httpLimits) *testUI {
+	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := New(Options{ConfigDir: dir, Logf: t.Logf})
+	u.limits = limits
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- u.Serve(ctx, ln) }()
