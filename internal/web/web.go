@@ -119,7 +119,7 @@ func (u *UI) URL(addr net.Addr) string {
 func (u *UI) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	u.mgr = newManager(ctx)
+	u.mgr = newManager(ctx, u.logf)
 	g := &guard{hosts: allowedHosts(ln.Addr()), token: u.token, cookie: cookieName(ln.Addr())}
 	hs := u.newHTTPServer(ctx, g.wrap(u.routes(ctx)))
 	u.pending.Listener, u.pending.max = ln, u.limits.pending
