@@ -196,7 +196,8 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 		bp := packetBufs.Get().(*[]byte)
 		defer packetBufs.Put(bp)
 		buf := *bp
-		if _, dgram := up.(net.PacketConn); !dgram {
+		// (The socket under any wrapper tells which it is.)
+		if _, dgram := socket(up).(net.PacketConn); !dgram {
 			// A stream upstream (udp:// to tcp://): each read becomes
 			// one datagram back to the client, so no read may be larger
 			// than the largest datagram the client's socket can take.

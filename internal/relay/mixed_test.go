@@ -256,3 +256,40 @@ func TestCheck(t *testing.T) {
 		t.Error("Run relayed a stream to datagrams")
 	}
 }
+
+// TestRelayUDPWrappedKeepsLargeDatagrams: a wrapped datagram upstream
+// (relay --impair's) is still read a whole datagram at a time: the
+// 65,527 bytes IPv6 allows come back whole, not cut to a stream's
+// 65,507-byte reads.
+func TestRelayUDPWrappedKeepsLargeDatagrams(t *testing.T) {
+	echo, err := net.ListenPacket("udp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	defer echo.Close()
+	go func() {
+		buf := make([]byte, 70000)
+		for {
+			n, a, err := echo.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			echo.WriteTo(buf[:n], a)
+		}
+	}()
+	hide := func(c net.Conn) net.Conn { return opaqueConn{c} }
+	addr := start(t, &Relay{From: mustParse(t, "udp://[::1]:0", true), To: mustParse(t, "udp://"+echo.LocalAddr().String(), false), WrapUpstream: hide})
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := bytes.Repeat([]byte("6"), 65527)
+	c.Write(msg)
+	buf := make([]byte, 70000)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := c.Read(buf)
+	if err != nil || n != len(msg) {
+		t.Fatalf("got %d bytes back, %v; want %d", n, err, len(msg))
+	}
+}
