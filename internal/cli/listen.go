@@ -120,6 +120,13 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	if behaviour == "source" && ep.IsPacket() {
 		return exitcode.Usagef("--source sends a stream: it needs a TCP, TLS or Unix endpoint, not %s", ep.Scheme)
 	}
+	if behaviour == "forward" {
+		// Parsed once already by forwardHandler, without error.
+		to, _ := f.net.parse(f.srv.forward, false)
+		if err := relay.Check(ep, to); err != nil {
+			return err
+		}
+	}
 	conv, err := f.conversation(st, ep, true)
 	if err != nil {
 		return err

@@ -43,9 +43,14 @@ its own), and UDP with one upstream socket per client address, which expires
 after --idle-timeout (60s) without traffic.
 
 Between plain TCP or Unix sockets the bytes never enter sockit: the kernel
-splices them. --log shows what passes in each direction (← from the client,
-→ back to it), --hex as hex dumps, --json as events; only then is the data
-copied through sockit.
+splices them. --log shows on stdout what passes in each direction (← from
+the client, → back to it), --hex as hex dumps, --json as events; only then
+is the data copied through sockit. Connections are logged on stderr (-q:
+only where the relay listens, and errors).
+
+A reset on either side (or an upstream that cannot be reached) is passed
+on as a reset, a FIN as a FIN: a client never reads a clean end of a
+conversation that broke.
 
 A tls:// FROM terminates TLS (--cert/--key, or an ephemeral certificate
 whose fingerprint is printed); a tls:// TO originates it (verified by the
@@ -110,6 +115,9 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if err != nil {
 		return err
 	}
+	if err := relay.Check(from, to); err != nil {
+		return err
+	}
 	if n := btoi(f.log) + btoi(f.hex) + btoi(f.json); n > 1 {
 		return exitcode.Usagef("--log, --hex and --json exclude each other")
 	}
@@ -163,14 +171,20 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 		obs.closers = append(obs.closers, w.Flush)
 		r.Data = true
 	case f.log || f.hex:
+		// stdout carries the data log only; where the relay listens and
+		// which connections come and go is for stderr, as without --log.
 		p := &console.Printer{W: st.out, Hex: f.hex, Server: true, ShowOut: true, Color: st.outTTY && colorOK()}
-		obs.add(p.Sink())
+		obs.add(func(e *event.Event) {
+			if e.Kind == event.Data {
+				p.Print(e)
+			}
+		})
 		r.Data = true
 	}
 	log := st.stderrLog(true)
-	if f.quiet || f.log || f.hex {
+	if f.quiet {
 		// Still say where it listens on stderr: scripts wait for that
-		// line. (--log and --hex show the connections with the data.)
+		// line.
 		obs.addQuiet(func(e *event.Event) {
 			if e.Kind == event.Listen || e.Kind == event.Error {
 				log.Print(e)
