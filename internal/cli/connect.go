@@ -123,6 +123,9 @@ func (f *clientFlags) dialer(st *stdio, ep endpoint.Endpoint) (*endpoint.Dialer,
 		Proxy:     f.net.proxy,
 		Trace:     f.net.tracer(st.err),
 	}
+	if err := f.net.ep.dialer(d, st.err); err != nil {
+		return nil, err
+	}
 	if ep.IsTLS() {
 		cfg, err := f.tls.options().Client()
 		if err != nil {
@@ -158,8 +161,8 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 	if cv.spec, err = f.data.framing(); err != nil {
 		return nil, err
 	}
-	if ep.IsPacket() && !cv.spec.IsRaw() && cv.spec.Kind != frame.Line {
-		return nil, exitcode.WithHint("Note that each UDP datagram is already one message; --frame line splits stdin into one datagram per line.",
+	if ep.Messages() && !cv.spec.IsRaw() && cv.spec.Kind != frame.Line {
+		return nil, exitcode.WithHint("Note that each UDP datagram (WebSocket message, DTLS record) is already one message; --frame line splits stdin into one message per line.",
 			"--frame %s is for streams, not %s", cv.spec, ep.Scheme)
 	}
 	if cv.compose, err = f.data.compose(cv.send); err != nil {
@@ -249,7 +252,7 @@ func (cv *conversation) options(ep endpoint.Endpoint, id uint64) session.Options
 		MaxMessage:  cv.f.data.maxMsg(),
 		Sink:        cv.obs.sink(),
 		IdleTimeout: cv.f.net.idle,
-		Packet:      ep.IsPacket(),
+		Packet:      ep.Messages(),
 		Tap:         cv.tap,
 		NoData:      cv.obs.noData(),
 	}

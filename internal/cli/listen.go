@@ -164,6 +164,9 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	}
 
 	lc := &endpoint.ListenConfig{NoReuseAddr: !f.net.reuseaddr, Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
+	if err := f.net.ep.listen(lc); err != nil {
+		return err
+	}
 	if ep.IsTLS() {
 		cfg, fp, err := f.tls.options().Server()
 		if err != nil {
@@ -420,7 +423,7 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 			}
 			br := bufio.NewReaderSize(st.in, 64<<10)
 			buf := make([]byte, 64<<10)
-			passthrough := conv.compose.Passthrough() && conv.spec.IsRaw() && !ep.IsPacket()
+			passthrough := conv.compose.Passthrough() && conv.spec.IsRaw() && !ep.Messages()
 			for {
 				var (
 					unit []byte

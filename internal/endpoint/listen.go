@@ -18,14 +18,21 @@ type ListenConfig struct {
 	NoReuseAddr bool        // --reuseaddr=false
 	ReusePort   bool        // SO_REUSEPORT, for several sockets on one port
 	Buffer      int         // SO_SNDBUF and SO_RCVBUF, 0 for the default
-	TLS         *tls.Config // server config for tls:// endpoints
+	TLS         *tls.Config // server config for tls://, wss:// and dtls:// endpoints
 	Trace       Tracer
+
+	Sockopts            // --ttl, --tos, --bind-dev
+	Multicast Multicast // joining a group (udp://GROUP:PORT): --iface, --join-source, --multicast-loop
+	WebSocket WebSocket // ws:// and wss://: --ws-protocol, --ws-binary, --ws-ping
 }
 
 // Listen opens a stream listener (tcp, tls, unix) on ep.
 func (lc *ListenConfig) Listen(ctx context.Context, ep Endpoint) (net.Listener, error) {
 	if ep.IsPacket() {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("datagram endpoint needs ListenPacket")}
+	}
+	if ln, err, ok := lc.listenKind(ctx, ep); ok {
+		return ln, err
 	}
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
@@ -55,6 +62,9 @@ func (lc *ListenConfig) Listen(ctx context.Context, ep Endpoint) (net.Listener, 
 func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.PacketConn, error) {
 	if !ep.IsPacket() {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("stream endpoint needs Listen")}
+	}
+	if ep.IsUDP() && IsMulticast(ep.Host) {
+		return lc.listenMulticast(ctx, ep)
 	}
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
@@ -94,6 +104,9 @@ func (lc *ListenConfig) control(ep Endpoint) func(network, address string, c sys
 						return
 					}
 				}
+			}
+			if serr = lc.Sockopts.apply(ifd, network, lc.Trace); serr != nil {
+				return
 			}
 			if serr = setBuffers(ifd, lc.Buffer, lc.Trace); serr != nil {
 				return

@@ -79,7 +79,9 @@ func New(nc net.Conn, opt Options) *Conn {
 		sink:   opt.Sink,
 		noData: opt.NoData,
 		frame:  opt.Frame,
-		packet: opt.Packet,
+		// A WebSocket or DTLS conn keeps message boundaries as a
+		// datagram socket does, whoever made the conversation.
+		packet: opt.Packet || endpoint.PreservesMessages(nc),
 		idle:   opt.IdleTimeout,
 		tap:    opt.Tap,
 	}
@@ -385,6 +387,9 @@ func (c *Conn) Close(err error) {
 		if e.Reason == "" {
 			if err == nil || errors.Is(err, io.EOF) {
 				e.Reason = "peer closed"
+				if pc := endpoint.PeerClose(c.nc); pc != "" {
+					e.Reason = "peer closed: " + pc
+				}
 			} else {
 				e.Reason = "error"
 			}

@@ -1,0 +1,67 @@
+package endpoint
+
+import (
+	"context"
+	"net"
+)
+
+// listenKind opens the listeners of the endpoints that are not plain
+// sockets: a serial port, a WebSocket server, a DTLS server. ok is false
+// for the others.
+func (lc *ListenConfig) listenKind(ctx context.Context, ep Endpoint) (ln net.Listener, err error, ok bool) {
+	switch {
+	case ep.IsSerial():
+		l, err := newSerialListener(ep, lc.Trace)
+		if err != nil {
+			return nil, &OpError{Op: "open", Endpoint: ep.String(), Err: err}, true
+		}
+		return l, nil, true
+	case ep.IsWebSocket():
+		ln, err := lc.wsListen(ctx, ep)
+		return ln, err, true
+	case ep.Scheme == "dtls":
+		ln, err := lc.dtlsListen(ctx, ep)
+		return ln, err, true
+	}
+	if err := lc.Sockopts.Check(); err != nil {
+		return nil, err, true
+	}
+	return nil, nil, false
+}
+
+// PreservesMessages reports whether each read of c returns one whole
+// message and each write sends one (a WebSocket, a DTLS connection),
+// looking through wrappers such as --trace's. Session treats such a conn
+// as it treats datagrams.
+func PreservesMessages(c net.Conn) bool {
+	for range 8 {
+		if m, ok := c.(interface{ PreservesMessages() bool }); ok {
+			return m.PreservesMessages()
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return false
+		}
+		c = u.NetConn()
+	}
+	return false
+}
+
+// PeerClose describes how the peer closed c when its protocol says (a
+// WebSocket close frame: "close 1000 (normal closure)"), or "".
+func PeerClose(c net.Conn) string {
+	for range 8 {
+		if m, ok := c.(interface{ PeerClose() string }); ok {
+			if s := m.PeerClose(); s != "" {
+				return "close " + s
+			}
+			return ""
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return ""
+		}
+		c = u.NetConn()
+	}
+	return ""
+}
