@@ -47,6 +47,23 @@ func PreservesMessages(c net.Conn) bool {
 	return false
 }
 
+// MessageRemaining is how much of the message a message-preserving conn
+// (PreservesMessages) still holds after a Read that filled its buffer, 0
+// when none or when c does not say.
+func MessageRemaining(c net.Conn) int {
+	for range 8 {
+		if m, ok := c.(interface{ MessageRemaining() int }); ok {
+			return m.MessageRemaining()
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return 0
+		}
+		c = u.NetConn()
+	}
+	return 0
+}
+
 // PeerClose describes how the peer closed c when its protocol says (a
 // WebSocket close frame: "close 1000 (normal closure)"), or "".
 func PeerClose(c net.Conn) string {

@@ -21,9 +21,9 @@ import (
 // WebSocket are the options of ws:// and wss:// endpoints, for dialing and
 // listening.
 type WebSocket struct {
-	Header    http.Header // extra request headers (-H), client only
-	Protocols []string    // subprotocols to offer (client) or accept (server), --ws-protocol
-	Binary    bool        // send every message as binary (--ws-binary); otherwise text when valid UTF-8
+	Header    http.Header   // extra request headers (-H), client only
+	Protocols []string      // subprotocols to offer (client) or accept (server), --ws-protocol
+	Binary    bool          // send every message as binary (--ws-binary); otherwise text when valid UTF-8
 	Ping      time.Duration // send a ping this often, and close when no pong comes back within it; 0 never (--ws-ping)
 }
 

@@ -189,6 +189,18 @@ func (c *Conn) Read() ([]byte, error) {
 			c.buf = make([]byte, c.bufSize)
 		}
 		n, err = idleReader{c}.Read(c.buf)
+		for err == nil && c.packet && n == len(c.buf) {
+			// A WebSocket message larger than the buffer: the rest is
+			// already read, so take it too, as one message.
+			rest := endpoint.MessageRemaining(c.nc)
+			if rest == 0 {
+				break
+			}
+			c.buf = append(c.buf, make([]byte, rest)...)
+			var m int
+			m, err = idleReader{c}.Read(c.buf[n:])
+			n += m
+		}
 		if n == 0 {
 			if err == nil && !c.packet {
 				return c.Read()

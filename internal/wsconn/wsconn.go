@@ -212,6 +212,10 @@ func (c *Conn) Subprotocol() string { return c.proto }
 // PreservesMessages marks the conn as one whose reads are whole messages.
 func (c *Conn) PreservesMessages() bool { return true }
 
+// MessageRemaining is how many bytes of the current message the last
+// Read left unread (they come without waiting).
+func (c *Conn) MessageRemaining() int { return len(c.cur) }
+
 // Read returns the next message, or as much of it as fits in p (the rest
 // comes with the next Read).
 func (c *Conn) Read(p []byte) (int, error) {
