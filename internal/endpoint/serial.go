@@ -5,14 +5,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"go.bug.st/serial"
-
-	"github.com/sockit/sockit/internal/exitcode"
 )
 
 // openSerial opens the serial port ep names with its line settings, as a
@@ -31,6 +31,10 @@ func openSerial(ep Endpoint, t Tracer) (net.Conn, error) {
 	}
 	switch ep.Serial.Stop {
 	case "1.5":
+		if runtime.GOOS != "windows" {
+			// termios has one stop bit or two (CSTOPB), nothing between.
+			return nil, &SerialError{Msg: "1.5 stop bits: the serial drivers of this system take 1 or 2 (Windows has 1.5)", Err: syscall.EINVAL}
+		}
 		mode.StopBits = serial.OnePointFiveStopBits
 	case "2":
 		mode.StopBits = serial.TwoStopBits
@@ -63,7 +67,7 @@ func serialOpenError(path string, err error) error {
 		case serial.InvalidSpeed:
 			return &SerialError{Msg: "serial port " + path + " does not take that baud rate", Err: syscall.EINVAL}
 		case serial.InvalidSerialPort:
-			return &SerialError{Msg: path + " is not a serial port (" + pe.EncodedErrorString() + ")", Err: syscall.ENOTTY, hint: portsHint}
+			return &SerialError{Msg: path + " is not a serial port (" + strings.ToLower(pe.Error()) + ")", Err: syscall.ENOTTY, hint: portsHint}
 		}
 	}
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOENT) {
@@ -187,11 +191,21 @@ func (c *serialConn) SetReadDeadline(t time.Time) error {
 // port finishes at the line's own pace.
 func (c *serialConn) SetWriteDeadline(time.Time) error { return nil }
 
-// Ports lists the serial ports present, as sockit ports shows them.
-func Ports() ([]string, error) {
-	ports, err := serial.GetPortsList()
+// PortInfo is a serial port present on this machine.
+type PortInfo struct {
+	Name    string `json:"name"`              // what serial:// takes: /dev/ttyUSB0, COM3
+	USB     bool   `json:"usb"`               // a USB serial adapter or board
+	VID     string `json:"vid,omitempty"`     // USB vendor ID, hex
+	PID     string `json:"pid,omitempty"`     // USB product ID, hex
+	Serial  string `json:"serial,omitempty"`  // USB serial number
+	Product string `json:"product,omitempty"` // USB product name, where the system says
+}
+
+// Ports lists the serial ports present, for sockit ports.
+func Ports() ([]PortInfo, error) {
+	ports, err := ports()
 	if err != nil {
-		return nil, exitcode.WithHint(portsHint, "listing serial ports: %v", err)
+		return nil, &SerialError{Msg: "listing serial ports: " + err.Error(), Err: err, hint: "Note that on Linux serial ports are the devices under /sys/class/tty with a driver."}
 	}
 	return ports, nil
 }
