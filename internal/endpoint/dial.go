@@ -342,6 +342,9 @@ func (e *OpError) Error() string {
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.ECONNREFUSED) {
 		msg += " (an ICMP port unreachable came back: nothing listens on that UDP port)"
 	}
+	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EACCES) {
+		msg += " (sending to a broadcast address needs --broadcast)"
+	}
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EMSGSIZE) {
 		msg += " (a UDP datagram carries at most 65,507 bytes over IPv4, 65,527 over IPv6)"
 	}

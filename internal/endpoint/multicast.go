@@ -169,6 +169,19 @@ func (d *Dialer) dialGroup(ctx context.Context, ep Endpoint, nd *net.Dialer) (ne
 		return nil, err
 	}
 	uc := pc.(*net.UDPConn)
+	if !d.Broadcast && isBroadcast(ep.Host) {
+		var serr error
+		if rc, err := uc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { serr = noBroadcast(int(fd)) })
+		}
+		if serr != nil {
+			uc.Close()
+			return nil, serr
+		}
+		if d.Trace != nil {
+			d.Trace("setsockopt(fd %d, SO_BROADCAST, 0)  (sending to a broadcast address needs --broadcast)", fdOf(uc))
+		}
+	}
 	if IsMulticast(ep.Host) {
 		if err := d.Multicast.sendOptions(uc, ra.IP.To4() != nil); err != nil {
 			uc.Close()

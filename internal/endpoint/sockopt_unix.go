@@ -85,3 +85,10 @@ func reuseForGroup(fd int, t Tracer) error {
 	}
 	return nil
 }
+
+// noBroadcast turns SO_BROADCAST off: Go turns it on for every UDP
+// socket, and sockit asks for --broadcast, as nc and socat do, so that a
+// datagram to a whole subnet is never sent by a slip.
+func noBroadcast(fd int) error {
+	return os.NewSyscallError("setsockopt SO_BROADCAST", unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 0))
+}

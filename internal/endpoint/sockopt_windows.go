@@ -58,3 +58,8 @@ func reuseForGroup(fd int, t Tracer) error {
 	}
 	return nil
 }
+
+// noBroadcast turns SO_BROADCAST off (see the Unix version).
+func noBroadcast(fd int) error {
+	return os.NewSyscallError("setsockopt SO_BROADCAST", windows.SetsockoptInt(windows.Handle(fd), windows.SOL_SOCKET, windows.SO_BROADCAST, 0))
+}
