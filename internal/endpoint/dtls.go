@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -47,6 +48,7 @@ func (d *Dialer) dialDTLS(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		dtls.WithServerName(name),
 		dtls.WithInsecureSkipVerify(cfg.InsecureSkipVerify),
 		dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret),
+		dtls.WithReceiveBufferSize(65535),
 	}
 	if cfg.RootCAs != nil {
 		opts = append(opts, dtls.WithRootCAs(cfg.RootCAs))
@@ -124,6 +126,42 @@ type dtlsConn struct {
 // PreservesMessages marks the conn as one whose reads are whole messages.
 func (c *dtlsConn) PreservesMessages() bool { return true }
 
+// maxRecord is the most application data one DTLS record carries (2^14,
+// RFC 6347 §4.3.1). A larger write goes as several records.
+const maxRecord = 16384
+
+func (c *dtlsConn) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 || n == 0 {
+		chunk := p[:min(len(p), maxRecord)]
+		m, err := c.Conn.Write(chunk)
+		n += m
+		if err != nil {
+			return n, dtlsIOError(err)
+		}
+		p = p[len(chunk):]
+		if len(p) == 0 {
+			break
+		}
+	}
+	return n, nil
+}
+
+func (c *dtlsConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	return n, dtlsIOError(err)
+}
+
+// dtlsIOError gives a deadline that passed as os.ErrDeadlineExceeded, as
+// the net package does, so that callers tell it by errors.Is.
+func dtlsIOError(err error) error {
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%v)", os.ErrDeadlineExceeded, err)
+	}
+	return err
+}
+
 // PeerCertificates is the certificate chain the peer sent, leaf first.
 func (c *dtlsConn) PeerCertificates() [][]byte {
 	st, ok := c.ConnectionState()
@@ -157,6 +195,7 @@ func (lc *ListenConfig) dtlsListen(ctx context.Context, ep Endpoint) (net.Listen
 	opts := []dtls.ServerOption{
 		dtls.WithCertificates(cfg.Certificates...),
 		dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret),
+		dtls.WithReceiveBufferSize(65535),
 	}
 	if cfg.ClientCAs != nil {
 		opts = append(opts, dtls.WithClientCAs(cfg.ClientCAs), dtls.WithClientAuth(dtls.RequireAndVerifyClientCert))
