@@ -29,6 +29,8 @@ type serverFlags struct {
 	maxConns int
 	allow    string
 	deny     string
+	allowSet bool // --allow was given, even empty
+	denySet  bool
 	echo     bool
 	discard  bool
 	chat     bool
@@ -94,6 +96,7 @@ Two more behaviours: --source sends endless data (for bench --mode rx),
   sockit listen 8888 > received.bin     # save what one client sends`,
 		Args: exactArgs(1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.srv.allowSet, f.srv.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
 			return runListen(cmd.Context(), st, &f, args[0])
 		},
 	}
@@ -135,10 +138,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 		Sink:  conv.obs.sink(),
 		Trace: f.net.tracer(st.err),
 	}
-	if srv.Allow, err = aclFlag("--allow", f.srv.allow); err != nil {
-		return err
-	}
-	if srv.Deny, err = aclFlag("--deny", f.srv.deny); err != nil {
+	if srv.Allow, srv.Deny, err = aclFlags(st, ep, f.srv.allow, f.srv.allowSet, f.srv.deny, f.srv.denySet); err != nil {
 		return err
 	}
 	srv.PacketEcho = behaviour == "echo"
@@ -203,11 +203,29 @@ func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, e
 	return srv.Serve(ctx, ln)
 }
 
-func aclFlag(name, v string) (*server.ACL, error) {
-	if v == "" {
-		return nil, nil
+// aclFlags reads --allow and --deny, failing closed: a flag given with an
+// empty value (--allow=, an empty or comments-only file) is an empty list,
+// which as --allow admits no one (said on stderr), never everyone; a list
+// that cannot be read in full is a usage error before any socket opens.
+func aclFlags(st *stdio, ep endpoint.Endpoint, allow string, allowSet bool, deny string, denySet bool) (a, d *server.ACL, err error) {
+	if (allowSet || denySet) && ep.IsUnix() {
+		return nil, nil, exitcode.WithHint("Note that Unix sockets are guarded by the socket file's permissions (chmod).",
+			"--allow and --deny check IP addresses; %s peers have none", ep.Scheme)
 	}
-	return server.ParseACL(name, v)
+	if allowSet {
+		if a, err = server.ParseACL("--allow", allow); err != nil {
+			return nil, nil, err
+		}
+		if a.Empty() {
+			fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
+		}
+	}
+	if denySet {
+		if d, err = server.ParseACL("--deny", deny); err != nil {
+			return nil, nil, err
+		}
+	}
+	return a, d, nil
 }
 
 // behaviour picks the one server behaviour the flags ask for.

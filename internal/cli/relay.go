@@ -20,6 +20,8 @@ type relayFlags struct {
 	log, hex, json  bool
 	maxConns        int
 	allow, deny     string
+	allowSet        bool // --allow was given, even empty
+	denySet         bool
 	idle, timeout   time.Duration
 	trace, quiet    bool
 	buffer          int64
@@ -65,6 +67,7 @@ faults once; --seed N repeats a run's random choices.`,
   sockit relay -u --impair loss=2%,dup=1%,reorder=1% --seed 7 udp://:5353 udp://127.0.0.1:53`,
 		Args: exactArgs(2, "FROM and TO endpoints, such as :8080 127.0.0.1:80"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.allowSet, f.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
 			return runRelay(cmd.Context(), st, &f, args[0], args[1])
 		},
 	}
@@ -142,10 +145,7 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 
 	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: f.maxConns, Idle: f.idle}
-	if r.Allow, err = aclFlag("--allow", f.allow); err != nil {
-		return err
-	}
-	if r.Deny, err = aclFlag("--deny", f.deny); err != nil {
+	if r.Allow, r.Deny, err = aclFlags(st, from, f.allow, f.allowSet, f.deny, f.denySet); err != nil {
 		return err
 	}
 	summary, err := f.imp.apply(st, r)

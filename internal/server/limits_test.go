@@ -1,10 +1,12 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,4 +226,80 @@ loop:
 		}
 	}
 	ev.mu.Unlock()
+}
+
+// Lists fail closed: every form of a list that cannot be read in full is
+// a usage error that says where, and a list given empty is a list that
+// admits no one, never "no list".
+func TestACLFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	long := file("long", "10.0.0.0/8\n# "+strings.Repeat("x", 70<<10)+"\n127.0.0.1\n")
+	for _, tc := range []struct {
+		name, value string
+		want        string // part of the usage error
+	}{
+		{"directory", "@" + dir, "is a directory"},
+		{"missing file", "@" + filepath.Join(dir, "nope"), "no such file"},
+		{"no file name", "@", "no file name"},
+		{"line too long", "@" + long, "line 2 is longer than 64 KiB"},
+		{"bad entry names its line", "@" + file("bad3", "# ok\n10.0.0.1\n10.0.0.300\n"), `"10.0.0.300" (` + dir + "/bad3 line 3)"},
+		{"binary", "@" + file("bin", "10.0.0.1\n\x00\x01\x02\n"), "line 2 is not text"},
+		{"nested file", "@" + file("nest", "@/etc/hosts\n"), "files cannot include other files"},
+		{"bad entry after good", "127.0.0.1,nonsense", `"nonsense"`},
+		{"too large", "@" + file("big", strings.Repeat("127.0.0.1\n", (maxListFile/10)+1)), "larger than 16 MiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, flag := range []string{"--allow", "--deny"} {
+				a, err := ParseACL(flag, tc.value)
+				var u *exitcode.UsageError
+				if !errors.As(err, &u) || !strings.Contains(u.Error(), tc.want) || !strings.Contains(u.Error(), flag) {
+					t.Errorf("ParseACL(%s, %.80q) = %v, %v; want a usage error with %q", flag, tc.value, a, err, tc.want)
+				}
+			}
+		})
+	}
+	for _, empty := range []string{"", ",", " , ", "@" + file("empty", ""), "@" + file("comments", "# nobody yet\n\n   # really\n")} {
+		a, err := ParseACL("--allow", empty)
+		if err != nil || a == nil || !a.Empty() {
+			t.Errorf("ParseACL(%q) = %v, %v; want an empty list", empty, a, err)
+			continue
+		}
+		if ok, why := admit(a, nil, netip.MustParseAddr("127.0.0.1")); ok || !strings.Contains(why, "empty") {
+			t.Errorf("an empty --allow (%q) admitted 127.0.0.1 (%q)", empty, why)
+		}
+	}
+	if ok, _ := admit(nil, nil, netip.MustParseAddr("127.0.0.1")); !ok {
+		t.Error("no lists at all must admit")
+	}
+	// A --deny entry after a long comment line is not lost: the whole
+	// file is refused instead.
+	if _, err := ParseACL("--deny", "@"+long); err == nil {
+		t.Error("a --deny file with a 70 KiB line was accepted")
+	}
+	// A file with CRLF line ends and several entries a line.
+	a, err := ParseACL("--deny", "@"+file("crlf", "10.0.0.0/8, 192.168.0.0/16\r\n::1 # loopback\r\n"))
+	if err != nil || a.Len() != 3 || !a.Contains(netip.MustParseAddr("::1")) {
+		t.Errorf("CRLF file: %v, %v", a, err)
+	}
+}
+
+// A server given a list refuses peers it cannot check (no IP address).
+func TestAdmitWithoutIPFailsClosed(t *testing.T) {
+	var ev events
+	deny, _ := ParseACL("--deny", "10.0.0.0/8")
+	s := &Server{Sink: ev.sink, Deny: deny}
+	if s.admit(&net.UnixAddr{Name: "@x", Net: "unix"}) {
+		t.Error("a Unix peer got past a --deny list it cannot be checked against")
+	}
+	s = &Server{Sink: ev.sink}
+	if !s.admit(&net.UnixAddr{Name: "@x", Net: "unix"}) {
+		t.Error("without lists a Unix peer is admitted")
+	}
 }

@@ -34,7 +34,7 @@ type Server struct {
 	Handler  Handler
 	Conn     session.Options // template for every conversation (framing, sink, idle timeout); ID is set per conversation
 	MaxConns int             // 0 is unlimited
-	Allow    *ACL
+	Allow    *ACL            // nil: no allow list; empty: admit no one
 	Deny     *ACL
 	Once     bool            // serve one conversation, then stop (listen without -k)
 	Sink     event.Sink      // server-wide events: listen, refused, error
@@ -203,6 +203,11 @@ func (s *Server) admit(addr net.Addr) bool {
 			s.emit(&event.Event{Kind: event.Refused, Peer: addr.String(), Reason: why})
 			return false
 		}
+	} else if s.Allow != nil || s.Deny != nil {
+		// A list given for a peer without an IP address (a Unix socket):
+		// refuse rather than let the list be silently ignored.
+		s.emit(&event.Event{Kind: event.Refused, Peer: addr.String(), Reason: "no IP address to check against --allow/--deny"})
+		return false
 	}
 	if s.MaxConns > 0 && s.Active() >= s.MaxConns {
 		s.emit(&event.Event{Kind: event.Refused, Peer: addr.String(), Reason: "--max-conns " + strconv.Itoa(s.MaxConns) + " reached"})
