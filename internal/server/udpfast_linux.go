@@ -316,31 +316,14 @@ func addrPortOf(sa *unix.RawSockaddrAny) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 
-// ListenPacketPerCore binds n datagram sockets to ep's address with
-// SO_REUSEPORT (n = the number of cores when n <= 0), so that the kernel
-// spreads senders over them by address and each core serves its own
-// socket. The first socket picks the port when ep's is 0.
+// ListenPacketPerCore binds n datagram sockets to ep's address (n = the
+// number of cores when n <= 0), among which the kernel spreads senders by
+// address so that each core serves its own socket. The port is still
+// sockit's alone: see endpoint.ListenConfig.ListenPacketGroup, which may
+// return fewer sockets (one) where the kernel cannot keep it so.
 func ListenPacketPerCore(ctx context.Context, lc *endpoint.ListenConfig, ep endpoint.Endpoint, n int) ([]net.PacketConn, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	cfg := *lc
-	cfg.ReusePort = n > 1
-	var pcs []net.PacketConn
-	for i := 0; i < n; i++ {
-		pc, err := cfg.ListenPacket(ctx, ep)
-		if err != nil {
-			for _, pc := range pcs {
-				pc.Close()
-			}
-			return nil, err
-		}
-		if i == 0 {
-			if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-				ep.Port = ua.Port
-			}
-		}
-		pcs = append(pcs, pc)
-	}
-	return pcs, nil
+	return lc.ListenPacketGroup(ctx, ep, n)
 }
