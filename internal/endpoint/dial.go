@@ -39,6 +39,10 @@ type Dialer struct {
 func (d *Dialer) Dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	c, err := d.dial(ctx, ep)
 	if err != nil {
+		var refused *exitcode.RefusedError
+		if errors.As(err, &refused) {
+			return nil, err // names the connect already
+		}
 		return nil, &OpError{Op: "connect", Endpoint: ep.String(), Err: err}
 	}
 	return c, nil
@@ -83,6 +87,12 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		c, err = nd.DialContext(ctx, ep.Network(), ep.Address())
 		if err == nil && d.Trace != nil {
 			d.Trace.connected(c, ep, time.Since(start))
+		}
+		if errors.Is(err, syscall.ECONNRESET) && !ep.IsPacket() && !ep.IsUnix() {
+			// The handshake completed and the server reset the connection
+			// before connect returned: it accepted and refused at once
+			// (a reset answering the SYN would be "connection refused").
+			return nil, &exitcode.RefusedError{Endpoint: ep.String(), Err: err}
 		}
 	}
 	if err != nil {
@@ -200,7 +210,13 @@ func (d *Dialer) handshake(ctx context.Context, c net.Conn, ep Endpoint) (net.Co
 		d.Trace("tls handshake (client, server name %q)", cfg.ServerName)
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
+		refused := Refusal(c, ep.String(), err, false)
 		c.Close()
+		if refused != nil {
+			// Reset before the server said a word: refused, not a TLS
+			// failure (sockit refuses before the handshake).
+			return nil, refused
+		}
 		if cr.asked.Load() {
 			return nil, cr.explain(err)
 		}

@@ -70,6 +70,21 @@ type TLSError struct{ Err error }
 func (e *TLSError) Error() string { return e.Err.Error() }
 func (e *TLSError) Unwrap() error { return e.Err }
 
+// RefusedError is a connection the server accepted and then reset before
+// sending a byte: a sockit server refusing a client beyond --max-conns or
+// outside --allow/--deny does exactly that, and so do other servers that
+// are full. The client reports it in one line and exits 3, as for a
+// refused connect, whatever its own read, write or shutdown met first.
+type RefusedError struct {
+	Endpoint string // tcp://HOST:PORT
+	Err      error  // what the socket call returned
+}
+
+func (e *RefusedError) Error() string {
+	return "connect " + e.Endpoint + ": the server closed the connection at once: it may be full or refusing this address"
+}
+func (e *RefusedError) Unwrap() error { return e.Err }
+
 // Code maps an error to the exit code of SPEC §2.6.
 func Code(err error) int {
 	if err == nil {
@@ -78,6 +93,7 @@ func Code(err error) int {
 	var (
 		usage    *UsageError
 		mismatch *MismatchError
+		refused  *RefusedError
 		tlsErr   *TLSError
 		dnsErr   *net.DNSError
 		certErr  *tls.CertificateVerificationError
@@ -94,6 +110,8 @@ func Code(err error) int {
 		return NoMatch
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.As(err, &refused):
+		return Unreachable
 	case errors.As(err, &tlsErr), errors.As(err, &certErr), errors.As(err, &unknownA),
 		errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &recErr),
 		errors.As(err, &alertErr), isTLSAlert(err):
@@ -140,6 +158,10 @@ func Hint(err error) string {
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usage.Hint
+	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return "Note that a server refuses clients beyond its connection limit or outside its address lists; its log says which (sockit: --max-conns, --allow, --deny)."
 	}
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):

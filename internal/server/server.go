@@ -112,7 +112,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		backoff = 0
 		if !s.admit(nc.RemoteAddr()) {
-			nc.Close()
+			refuse(nc)
 			continue
 		}
 		if hs, ok := nc.(handshaker); ok {
@@ -216,6 +216,28 @@ func (s *Server) admit(addr net.Addr) bool {
 	return true
 }
 
+// refuse closes a connection the server will not serve with a reset
+// (SO_LINGER 0), not a FIN. A FIN would look to the client like a server
+// that had nothing to say, and if the client had already sent data, the
+// kernel would answer it with a reset anyway: which of the two the client
+// met depended on timing. A reset before any byte is one signal every
+// client can read the same way every time (endpoint.Refusal).
+func refuse(nc net.Conn) {
+	inner := nc
+	for i := 0; i < 8; i++ {
+		if tc, ok := inner.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+			break
+		}
+		u, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		inner = u.NetConn()
+	}
+	nc.Close()
+}
+
 func addrPort(a net.Addr) (netip.AddrPort, bool) {
 	switch a := a.(type) {
 	case *net.TCPAddr:
@@ -231,6 +253,7 @@ func (s *Server) start(ctx context.Context, nc net.Conn, packet bool, done chan<
 	opt := s.Conn
 	opt.ID = s.nextID.Add(1)
 	opt.Packet = packet
+	opt.Accepted = true
 	if opt.Proto == "" {
 		opt.Proto = s.proto
 	}
