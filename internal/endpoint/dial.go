@@ -40,7 +40,8 @@ func (d *Dialer) Dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	c, err := d.dial(ctx, ep)
 	if err != nil {
 		var refused *exitcode.RefusedError
-		if errors.As(err, &refused) {
+		var te *tlsError
+		if errors.As(err, &refused) || errors.As(err, &te) && te.named {
 			return nil, err // names the connect already
 		}
 		return nil, &OpError{Op: "connect", Endpoint: ep.String(), Err: err}
@@ -218,7 +219,7 @@ func (d *Dialer) handshake(ctx context.Context, c net.Conn, ep Endpoint) (net.Co
 			return nil, refused
 		}
 		if cr.asked.Load() {
-			return nil, cr.explain(err)
+			return nil, cr.explain(ep.String(), err)
 		}
 		return nil, tlsFailure(err)
 	}
@@ -227,7 +228,7 @@ func (d *Dialer) handshake(ctx context.Context, c net.Conn, ep Endpoint) (net.Co
 		d.Trace("tls established: %s, %s, alpn %q", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol)
 	}
 	if cr.asked.Load() {
-		return &certConn{Conn: tc, cr: &cr}, nil
+		return &certConn{Conn: tc, cr: &cr, ep: ep.String()}, nil
 	}
 	return tc, nil
 }
@@ -252,28 +253,38 @@ type certRequest struct {
 }
 
 // explain words a failure after the server asked for a client certificate:
-// most likely it did not accept what it got.
-func (cr *certRequest) explain(err error) error {
-	cause := Cause(err)
+// most likely it did not accept what it got. The message names the
+// connection, the same whether the handshake, a read, a write or the
+// shutdown met the failure (the server's alert, or the reset that may
+// overtake it), so that a client without a certificate reports the same
+// line every time. It keeps no errno for callers to find (a reset here is
+// the TLS failure, not exit 6); an alert's text says what the server
+// objected to, when the alert was read.
+func (cr *certRequest) explain(ep string, err error) error {
 	var op *net.OpError
+	alert := ""
 	if errors.As(err, &op) && op.Op == "remote error" {
-		cause = "alert " + strings.TrimPrefix(op.Err.Error(), "tls: ")
+		alert = " (alert " + strings.TrimPrefix(op.Err.Error(), "tls: ") + ")"
 	}
-	msg := "the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection (" + cause + ")"
+	msg := "connect " + ep + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection"
 	if cr.sent.Load() {
-		msg = "the server did not accept the client certificate and ended the connection (" + cause + ")"
+		msg = "connect " + ep + ": the server did not accept the client certificate and ended the connection" + alert
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: msg, err: err}}
+	return &exitcode.TLSError{Err: &tlsError{msg: msg, named: true}}
 }
 
 // certConn is a TLS client connection whose server asked for a client
-// certificate. If the server breaks the connection before sending anything,
-// the error says why it most likely did, and is a TLS failure (exit 5)
-// rather than a reset.
+// certificate. If the server breaks the connection before sending anything
+// (with TLS 1.3 it checks the certificate only after the client has
+// finished its handshake, so its alert, or the reset after it, meets the
+// client's first read, write or shutdown), the error says why it most
+// likely did, and is a TLS failure (exit 5) rather than a reset.
 type certConn struct {
 	*tls.Conn
 	cr    *certRequest
+	ep    string
 	heard atomic.Bool
+	shut  atomic.Bool
 }
 
 func (c *certConn) Read(p []byte) (int, error) {
@@ -289,11 +300,21 @@ func (c *certConn) Write(p []byte) (int, error) {
 	return n, c.explain(err)
 }
 
+func (c *certConn) CloseWrite() error {
+	c.shut.Store(true)
+	return c.explain(c.Conn.CloseWrite())
+}
+
 func (c *certConn) explain(err error) error {
-	if err == nil || c.heard.Load() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+	if err == nil || c.heard.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	return c.cr.explain(err)
+	if errors.Is(err, io.EOF) && c.shut.Load() {
+		// This side closed first: a server that answers that with its
+		// own close said nothing wrong.
+		return err
+	}
+	return c.cr.explain(c.ep, err)
 }
 
 func isIP(host string) bool {

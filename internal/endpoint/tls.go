@@ -219,8 +219,9 @@ func (e *pinError) Error() string {
 // tlsError is a TLS failure worded for a person, keeping its cause for
 // errors.As.
 type tlsError struct {
-	msg string
-	err error
+	msg   string
+	err   error
+	named bool // msg names the connection ("connect tls://…: …")
 }
 
 func (e *tlsError) Error() string { return e.msg }

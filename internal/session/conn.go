@@ -20,6 +20,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/frame"
 )
 
@@ -315,6 +316,10 @@ func (c *Conn) opError(op string, err error) error {
 		if r := endpoint.Refusal(c.nc, c.proto+"://"+c.peer, err, c.shut.Load()); r != nil {
 			return r
 		}
+	}
+	var tlsErr *exitcode.TLSError
+	if errors.As(err, &tlsErr) {
+		return err // a TLS client's failure, worded whole by endpoint
 	}
 	var idle *IdleError
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &idle) {
