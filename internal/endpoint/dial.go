@@ -3,6 +3,7 @@ package endpoint
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -221,7 +222,7 @@ func (d *Dialer) handshake(ctx context.Context, c net.Conn, ep Endpoint) (net.Co
 		if cr.asked.Load() {
 			return nil, cr.explain(ep.String(), err)
 		}
-		return nil, tlsFailure(err)
+		return nil, tlsFailure(err, cfg.RootCAs)
 	}
 	if d.Trace != nil {
 		st := tc.ConnectionState()
@@ -234,8 +235,9 @@ func (d *Dialer) handshake(ctx context.Context, c net.Conn, ep Endpoint) (net.Co
 }
 
 // tlsFailure marks handshake errors as TLS failures (exit 5) unless the
-// cause is a plain network error such as a reset or a timeout.
-func tlsFailure(err error) error {
+// cause is a plain network error such as a reset or a timeout. roots are
+// the ones the client verified by (nil: the system's).
+func tlsFailure(err error, roots *x509.CertPool) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return err
@@ -243,7 +245,11 @@ func tlsFailure(err error) error {
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: "TLS handshake failed: " + TLSCause(err), err: err}}
+	cause, hint := untrusted(err, roots)
+	if cause == "" {
+		cause = TLSCause(err)
+	}
+	return &exitcode.TLSError{Err: &tlsError{msg: "TLS handshake failed: " + cause, err: err}, Hint: hint}
 }
 
 // certRequest records whether the server asked for a client certificate

@@ -64,8 +64,12 @@ func Mismatchf(format string, args ...any) error {
 }
 
 // TLSError marks a failure in the TLS layer (handshake, verification, pin)
-// whose cause is not one of crypto/tls's own types.
-type TLSError struct{ Err error }
+// whose cause is not one of crypto/tls's own types. Hint, when set, is the
+// second line: what to try for this certificate.
+type TLSError struct {
+	Err  error
+	Hint string
+}
 
 func (e *TLSError) Error() string { return e.Err.Error() }
 func (e *TLSError) Unwrap() error { return e.Err }
@@ -168,6 +172,10 @@ func Hint(err error) string {
 		return "Note that nothing is listening there; start a server first (sockit listen PORT)."
 	case errors.Is(err, syscall.EADDRINUSE):
 		return "Note that another program holds that address; pick another port or stop it."
+	}
+	var tlsErr *TLSError
+	if errors.As(err, &tlsErr) && tlsErr.Hint != "" {
+		return tlsErr.Hint
 	}
 	var unknownA x509.UnknownAuthorityError
 	if errors.As(err, &unknownA) {
