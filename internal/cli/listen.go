@@ -31,6 +31,7 @@ type serverFlags struct {
 	deny     string
 	allowSet bool // --allow was given, even empty
 	denySet  bool
+	capSet   bool // --max-conns was given
 	echo     bool
 	discard  bool
 	chat     bool
@@ -44,7 +45,7 @@ type serverFlags struct {
 func (f *serverFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVarP(&f.keepOpen, "keep-open", "k", false, "serve many clients, one after another and at once")
-	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse connections (UDP: peers) beyond this many at once")
+	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse connections (UDP: peers) beyond this many at once; 0 for no limit (default: 1024 UDP peers, 100 --exec processes, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
@@ -97,6 +98,7 @@ Two more behaviours: --source sends endless data (for bench --mode rx),
 		Args: exactArgs(1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.srv.allowSet, f.srv.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
+			f.srv.capSet = cmd.Flags().Changed("max-conns")
 			return runListen(cmd.Context(), st, &f, args[0])
 		},
 	}
@@ -129,10 +131,14 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	}
 	defer conv.obs.close()
 
+	maxConns, err := maxConnsFlag(f.srv.maxConns, f.srv.capSet, behaviour == "exec")
+	if err != nil {
+		return err
+	}
 	srv := &server.Server{
 		Handler:  handler,
 		Conn:     conv.options(ep, 0),
-		MaxConns: f.srv.maxConns,
+		MaxConns: maxConns,
 		// UDP servers answer every sender, -k or not (SPEC §2.4).
 		Once:  !f.srv.keepOpen && !ep.IsPacket(),
 		Sink:  conv.obs.sink(),
@@ -201,6 +207,22 @@ func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, e
 		return err
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// maxConnsFlag turns --max-conns into server.Server.MaxConns: not given,
+// the server's default for its kind (UDP peers are capped), or
+// server.DefaultMaxExec for --exec, whose every conversation is a process;
+// given as 0, no cap at all.
+func maxConnsFlag(n int, set, exec bool) (int, error) {
+	switch {
+	case n < 0:
+		return 0, exitcode.Usagef("--max-conns %d: want 0 (no limit) or more", n)
+	case set && n == 0:
+		return -1, nil
+	case !set && exec:
+		return server.DefaultMaxExec, nil
+	}
+	return n, nil
 }
 
 // aclFlags reads --allow and --deny, failing closed: a flag given with an

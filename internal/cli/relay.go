@@ -22,6 +22,7 @@ type relayFlags struct {
 	allow, deny     string
 	allowSet        bool // --allow was given, even empty
 	denySet         bool
+	capSet          bool // --max-conns was given
 	idle, timeout   time.Duration
 	trace, quiet    bool
 	buffer          int64
@@ -68,6 +69,7 @@ faults once; --seed N repeats a run's random choices.`,
 		Args: exactArgs(2, "FROM and TO endpoints, such as :8080 127.0.0.1:80"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.allowSet, f.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
+			f.capSet = cmd.Flags().Changed("max-conns")
 			return runRelay(cmd.Context(), st, &f, args[0], args[1])
 		},
 	}
@@ -79,7 +81,7 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
 	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
-	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse clients beyond this many at once")
+	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse clients beyond this many at once; 0 for no limit (default: 1024 UDP clients, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these client addresses: CIDR,…|@FILE")
 	fs.VarP(seconds{&f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
@@ -144,7 +146,11 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 		d.TLS = cfg
 	}
 
-	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: f.maxConns, Idle: f.idle}
+	maxConns, err := maxConnsFlag(f.maxConns, f.capSet, false)
+	if err != nil {
+		return err
+	}
+	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: maxConns, Idle: f.idle}
 	if r.Allow, r.Deny, err = aclFlags(st, from, f.allow, f.allowSet, f.deny, f.denySet); err != nil {
 		return err
 	}

@@ -114,6 +114,7 @@ func (s *Server) ServePacketEcho(ctx context.Context, pcs []net.PacketConn) erro
 	for _, t := range tables {
 		t.expire(time.Time{}, 0, "server shutting down")
 	}
+	s.refusedSummary()
 	if first != nil {
 		return first
 	}
@@ -157,12 +158,12 @@ func (t *peerTable) peer(ap netip.AddrPort, now time.Time) *fastPeer {
 		if len(t.refused) < 4096 {
 			t.refused[ap] = true
 		}
-		s.emit(&event.Event{Kind: event.Refused, Peer: ap.String(), Reason: why})
+		s.refused(ap.String(), why)
 		return nil
 	}
-	if s.MaxConns > 0 && int(s.fastActive.Load()) >= s.MaxConns {
+	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
 		// Not remembered: the sender gets in once a slot frees.
-		s.emit(&event.Event{Kind: event.Refused, Peer: ap.String(), Reason: "--max-conns " + strconv.Itoa(s.MaxConns) + " reached"})
+		s.refused(ap.String(), "--max-conns "+strconv.Itoa(max)+" reached")
 		return nil
 	}
 	p := &fastPeer{id: s.nextID.Add(1), addr: ap.String(), last: now}

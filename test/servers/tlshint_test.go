@@ -1,11 +1,14 @@
 package servers
 
 import (
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
 )
@@ -54,5 +57,41 @@ func TestTLSHintOffersThePin(t *testing.T) {
 				t.Fatalf("with the hint's --pin: exit %d, %q, %q", code, out, stderr)
 			}
 		})
+	}
+}
+
+// listen --tls for one client runs the handshakes side by side: idle
+// connections that never start one do not hold up the real client (each
+// used to cost it the 10s handshake timeout: three, 29.6s), and once it
+// is through they are refused and closed at once.
+func TestListenTLSIdleConnectionsDoNotDelayTheClient(t *testing.T) {
+	t.Parallel()
+	p, addr := listen(t, "--tls", "127.0.0.1:0")
+	var idle []net.Conn
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	start := time.Now()
+	_, stderr, code := sockittestRun(t, "", "send", "--insecure", "--wait", "0", "tls://"+addr, "hello")
+	if code != 0 {
+		t.Fatalf("send: exit %d, %q", code, stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the client took %s behind 3 idle connections", d)
+	}
+	waitStdout(t, p, "hello", func(s string) bool { return s == "hello" })
+	for i, c := range idle {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
+			t.Errorf("idle connection %d: %v; want it closed once the client got through", i, err)
+		}
+	}
+	if code := p.Wait(30 * time.Second); code != 0 {
+		t.Errorf("listen exit %d", code)
 	}
 }
