@@ -348,6 +348,31 @@ func (e *OpError) Error() string {
 }
 func (e *OpError) Unwrap() error { return e.Err }
 
+// Hint is what to try when a server cannot have its address (exitcode.Hint
+// asks): one this machine does not have, or a port below 1024 without the
+// privilege to bind it.
+func (e *OpError) Hint() string {
+	if e.Op != "listen" {
+		return ""
+	}
+	host, port := e.Endpoint, ""
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = host[i+3:]
+	}
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		host, port = h, p
+	}
+	switch {
+	case errors.Is(e.Err, syscall.EADDRNOTAVAIL):
+		return "Note that " + host + " is not an address of this machine; listen on :" + port + " for all of them, or on one that 'ip addr' lists."
+	case errors.Is(e.Err, syscall.EACCES):
+		if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 1024 {
+			return "Note that ports below 1024 need root or the CAP_NET_BIND_SERVICE capability; pick a port from 1024 up."
+		}
+	}
+	return ""
+}
+
 // Cause renders an error without the layers Go's net package adds
 // ("dial tcp 127.0.0.1:1: connect: connection refused" becomes
 // "connection refused").

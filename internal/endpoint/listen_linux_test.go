@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/exitcode"
 )
 
 // reuseportSocket binds a UDP socket to addr with SO_REUSEPORT (and
@@ -165,5 +168,34 @@ func TestSteeringAssembles(t *testing.T) {
 	}
 	if _, err := steering(0); err == nil {
 		t.Error("steering(0) assembled")
+	}
+}
+
+// A server that cannot have its address says what to try.
+func TestListenErrorHints(t *testing.T) {
+	for _, tc := range []struct {
+		ep   string
+		err  error
+		want string
+	}{
+		{"tcp://192.0.2.1:8080", syscall.EADDRNOTAVAIL, "Note that 192.0.2.1 is not an address of this machine; listen on :8080"},
+		{"udp://[2001:db8::1]:53", syscall.EADDRNOTAVAIL, "Note that 2001:db8::1 is not an address of this machine; listen on :53"},
+		{"tcp://0.0.0.0:80", syscall.EACCES, "Note that ports below 1024 need root or the CAP_NET_BIND_SERVICE capability"},
+		{"tcp://0.0.0.0:8080", syscall.EACCES, ""},
+		{"tcp://127.0.0.1:8080", syscall.ECONNREFUSED, ""},
+	} {
+		e := &OpError{Op: "listen", Endpoint: tc.ep, Err: tc.err}
+		if h := e.Hint(); !strings.HasPrefix(h, tc.want) || (tc.want == "") != (h == "") {
+			t.Errorf("%s %v: hint %q, want %q…", tc.ep, tc.err, h, tc.want)
+		}
+		if h := exitcode.Hint(e); tc.want != "" && h != e.Hint() {
+			t.Errorf("exitcode.Hint = %q", h)
+		}
+	}
+	// A real bind on an address this machine does not have.
+	ep, _ := Parse("udp://192.0.2.1:0", Options{Listen: true})
+	_, err := (&ListenConfig{}).ListenPacket(context.Background(), ep)
+	if !errors.Is(err, syscall.EADDRNOTAVAIL) || !strings.Contains(exitcode.Hint(err), "192.0.2.1 is not an address of this machine") {
+		t.Errorf("bind 192.0.2.1: %v, hint %q", err, exitcode.Hint(err))
 	}
 }

@@ -163,6 +163,10 @@ func Hint(err error) string {
 	if errors.As(err, &usage) {
 		return usage.Hint
 	}
+	var hinter interface{ Hint() string }
+	if errors.As(err, &hinter) && hinter.Hint() != "" {
+		return hinter.Hint()
+	}
 	var refused *RefusedError
 	if errors.As(err, &refused) {
 		return "Note that a server refuses clients beyond its connection limit or outside its address lists; its log says which (sockit: --max-conns, --allow, --deny)."
