@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func oneShot(t *testing.T, end func(c *net.TCPConn)) (string, <-chan struct{}) {
 func waitClosed(t *testing.T, c net.Conn) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if closed, _, ok := tcpState(c); ok && closed {
+		if closed, _, _, ok := tcpState(c); ok && closed {
 			return
 		}
 	}
@@ -98,6 +99,28 @@ func TestRefusal(t *testing.T) {
 				t.Fatalf("exit %d for %v", exitcode.Code(got), got)
 			}
 		})
+	}
+	// A peer that read a megabyte of what this side sent, then reset,
+	// broke a conversation: it did not refuse it.
+	addr, _ := oneShot(t, func(c *net.TCPConn) {
+		io.ReadFull(c, make([]byte, 1<<20))
+		reset(c)
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	chunk := make([]byte, 64<<10)
+	var werr error
+	for sent := 0; werr == nil && sent < 64<<20; sent += len(chunk) {
+		_, werr = c.Write(chunk)
+	}
+	if werr == nil {
+		t.Fatal("64 MiB went to a peer that reset after 1 MiB")
+	}
+	if got := Refusal(c, "tcp://"+addr, werr, false); got != nil {
+		t.Errorf("a reset after the peer read 1 MiB: %v, want no refusal", got)
 	}
 	if Refusal(nil, "", errors.New("x"), false) != nil {
 		t.Error("an unrelated error is not a refusal")
