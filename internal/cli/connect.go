@@ -29,7 +29,7 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	f.quit = -1
 	fs := cmd.Flags()
 	fs.BoolVar(&f.noShutdown, "no-shutdown", false, "keep the write side open when stdin ends (no FIN)")
-	fs.VarP(seconds{&f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
+	fs.VarP(seconds{d: &f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
 	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "keep sending stdin after the peer shut down its write side")
 }
 
@@ -210,6 +210,10 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 		if f.net.verbose || server {
 			cv.obs.addQuiet(st.stderrLog(server).Sink())
 		}
+	}
+	if !f.data.transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
+		// A person reads the output: say so if it looks like GBK.
+		cv.obs.add(encodingHint(cv.note(st)))
 	}
 	if f.data.verifyChecksum {
 		a, _ := checksum.Lookup(f.data.checksum)

@@ -45,7 +45,7 @@ type serverFlags struct {
 func (f *serverFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVarP(&f.keepOpen, "keep-open", "k", false, "serve many clients, one after another and at once")
-	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse connections (UDP: peers) beyond this many at once; 0 for no limit (default: 1024 UDP peers, 100 --exec processes, TCP unlimited)")
+	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse connections (UDP: peers) beyond this many at once; 0: no limit (default: 1024 UDP peers, 100 --exec processes, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
@@ -131,14 +131,14 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	}
 	defer conv.obs.close()
 
-	maxConns, err := maxConnsFlag(f.srv.maxConns, f.srv.capSet, behaviour == "exec")
+	capConns, err := maxConnsFlag(f.srv.maxConns, f.srv.capSet, behaviour == "exec")
 	if err != nil {
 		return err
 	}
 	srv := &server.Server{
 		Handler:  handler,
 		Conn:     conv.options(ep, 0),
-		MaxConns: maxConns,
+		MaxConns: capConns,
 		// UDP servers answer every sender, -k or not (SPEC §2.4).
 		Once:  !f.srv.keepOpen && !ep.IsPacket(),
 		Sink:  conv.obs.sink(),

@@ -81,12 +81,12 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
 	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
-	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse clients beyond this many at once; 0 for no limit (default: 1024 UDP clients, TCP unlimited)")
+	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse clients beyond this many at once; 0: no limit (default: 1024 UDP clients, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these client addresses: CIDR,…|@FILE")
-	fs.VarP(seconds{&f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
-	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up connecting to TO after this long")
-	fs.Var(byteSize{&f.buffer}, "buffer", "socket send and receive buffer size, e.g. 4M")
+	fs.VarP(seconds{d: &f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
+	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting to TO after this long")
+	fs.Var(byteSize{n: &f.buffer, max: maxBuffer}, "buffer", "socket send and receive buffer size, e.g. 4M")
 	fs.BoolVar(&f.trace, "trace", false, "print each socket step on stderr")
 	fs.StringVar(&f.cert, "cert", "", "certificate for a tls:// FROM, PEM (default: ephemeral self-signed)")
 	fs.StringVar(&f.key, "key", "", "private key for --cert, PEM")
@@ -146,11 +146,11 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 		d.TLS = cfg
 	}
 
-	maxConns, err := maxConnsFlag(f.maxConns, f.capSet, false)
+	capConns, err := maxConnsFlag(f.maxConns, f.capSet, false)
 	if err != nil {
 		return err
 	}
-	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: maxConns, Idle: f.idle}
+	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: capConns, Idle: f.idle}
 	if r.Allow, r.Deny, err = aclFlags(st, from, f.allow, f.allowSet, f.deny, f.denySet); err != nil {
 		return err
 	}

@@ -273,10 +273,12 @@ func (cr *certRequest) explain(ep string, err error) error {
 		alert = " (alert " + strings.TrimPrefix(op.Err.Error(), "tls: ") + ")"
 	}
 	msg := "connect " + ep + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection"
+	hint := "Note that --client-cert FILE and --client-key FILE give one; it must be signed by a CA the server trusts (its --ca)."
 	if cr.sent.Load() {
 		msg = "connect " + ep + ": the server did not accept the client certificate and ended the connection" + alert
+		hint = "Note that the server takes certificates signed by the CA it trusts (its --ca), valid now, for client use."
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: msg, named: true}}
+	return &exitcode.TLSError{Err: &tlsError{msg: msg, named: true}, Hint: hint}
 }
 
 // certConn is a TLS client connection whose server asked for a client
@@ -353,6 +355,11 @@ func (e *OpError) Unwrap() error { return e.Err }
 // privilege to bind it.
 func (e *OpError) Hint() string {
 	if e.Op != "listen" {
+		// The cause may know (a proxy's error does).
+		var h interface{ Hint() string }
+		if errors.As(e.Err, &h) {
+			return h.Hint()
+		}
 		return ""
 	}
 	host, port := e.Endpoint, ""

@@ -90,6 +90,13 @@ func (e *RefusedError) Error() string {
 func (e *RefusedError) Unwrap() error { return e.Err }
 
 // Code maps an error to the exit code of SPEC §2.6.
+//
+// Every class of error sockit can meet has a code here: the kernel's
+// errnos by what they mean for the user (could not reach, took too long,
+// broken by the peer, bad input), the net package's own error types, and
+// the marker types above. 1 is only ever an expectation that failed
+// (MismatchError): an error of no known class is 3, "could not do it",
+// never 1, which scripts read as "the reply did not match".
 func Code(err error) int {
 	if err == nil {
 		return OK
@@ -100,6 +107,10 @@ func Code(err error) int {
 		refused  *RefusedError
 		tlsErr   *TLSError
 		dnsErr   *net.DNSError
+		addrErr  *net.AddrError
+		parseErr *net.ParseError
+		netErr   net.UnknownNetworkError
+		badAddr  net.InvalidAddrError
 		certErr  *tls.CertificateVerificationError
 		unknownA x509.UnknownAuthorityError
 		hostErr  x509.HostnameError
@@ -128,24 +139,61 @@ func Code(err error) int {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, syscall.ETIMEDOUT):
 		return Timeout
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH),
-		errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL),
-		errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EADDRINUSE),
-		errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return Unreachable
-	case errors.Is(err, syscall.EMSGSIZE):
-		// A datagram larger than UDP carries (65,507 bytes over IPv4) is
-		// bad input, found only when the kernel refuses it.
+	case errors.As(err, &addrErr):
+		if isNoAddress(addrErr) {
+			// A name with no address of the family asked for (-6
+			// localhost where localhost is only 127.0.0.1): not found.
+			return Unreachable
+		}
+		return Usage // "invalid port", "missing port in address"…
+	case errors.As(err, &parseErr), errors.As(err, &netErr), errors.As(err, &badAddr):
 		return Usage
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, io.ErrUnexpectedEOF):
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errnoCode(errno)
+	}
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		// The peer (or a proxy) closed in the middle of something that
+		// needed more: broken by the peer.
 		return Reset
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
+		return Unreachable
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return Timeout
 	}
-	return NoMatch
+	return Unreachable
+}
+
+// errnoCode is the exit code for each errno sockit can meet, by class.
+func errnoCode(e syscall.Errno) int {
+	switch e {
+	case syscall.ETIMEDOUT:
+		return Timeout
+	case syscall.ECONNRESET, syscall.EPIPE, syscall.ECONNABORTED, syscall.ENOTCONN, syscall.ESHUTDOWN:
+		return Reset
+	case syscall.EMSGSIZE:
+		// A datagram larger than UDP carries (65,507 bytes over IPv4) is
+		// bad input, found only when the kernel refuses it.
+		return Usage
+	case syscall.EINVAL, syscall.ENAMETOOLONG:
+		// An argument the kernel refuses: a socket option or address
+		// sockit was asked to use that makes no sense here.
+		return Usage
+	}
+	// Everything else is the system or the network refusing: nothing
+	// listening, no route, address in use or not ours, permission,
+	// no IPv6, out of descriptors or buffers, disk full.
+	return Unreachable
+}
+
+// isNoAddress reports the resolver's "no suitable address found": the
+// name resolved, but not to the family -4/-6 or tcp4/tcp6 asked for.
+func isNoAddress(e *net.AddrError) bool {
+	return e.Err == "no suitable address found" || e.Err == "no suitable address"
 }
 
 // isTLSAlert reports an alert received from the TLS peer, which crypto/tls
@@ -157,25 +205,25 @@ func isTLSAlert(err error) bool {
 	return errors.As(err, &op) && op.Op == "remote error"
 }
 
-// Hint returns the second line for err, if it has one.
+// Hint returns the second line for err, if it has one: what to try. An
+// error anywhere in the chain may say it itself with a Hint() method (the
+// endpoint package's proxy errors do); otherwise every class of errno and
+// net error has a line here, so that no raw system error reaches the user
+// without one.
 func Hint(err error) string {
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usage.Hint
 	}
-	var hinter interface{ Hint() string }
-	if errors.As(err, &hinter) && hinter.Hint() != "" {
-		return hinter.Hint()
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		if s := h.Hint(); s != "" {
+			return s
+		}
 	}
 	var refused *RefusedError
 	if errors.As(err, &refused) {
 		return "Note that a server refuses clients beyond its connection limit or outside its address lists; its log says which (sockit: --max-conns, --allow, --deny)."
-	}
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "Note that nothing is listening there; start a server first (sockit listen PORT)."
-	case errors.Is(err, syscall.EADDRINUSE):
-		return "Note that another program holds that address; pick another port or stop it."
 	}
 	var tlsErr *TLSError
 	if errors.As(err, &tlsErr) && tlsErr.Hint != "" {
@@ -185,5 +233,70 @@ func Hint(err error) string {
 	if errors.As(err, &unknownA) {
 		return "Note that --ca FILE, --pin SHA256 or --insecure accept a certificate the system does not trust."
 	}
+	var addrErr *net.AddrError
+	if errors.As(err, &addrErr) && isNoAddress(addrErr) {
+		return "Note that the name has no address of the family asked for (-4/-6, tcp4/tcp6…); drop that, or give an address such as 127.0.0.1 or [::1]."
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		if dnsErr.IsTimeout {
+			return "Note that the DNS server did not answer in time; check the network or give an IP address."
+		}
+		return "Note that the name does not resolve here; check its spelling, or give an IP address."
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errnoHint(errno)
+	}
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return "Note that nothing answered in time; check the address, or allow longer with -w/--timeout."
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "Note that the peer closed the connection before it was done."
+	}
 	return ""
+}
+
+// errnoHint is the what-to-try line for each class of errno.
+func errnoHint(e syscall.Errno) string {
+	switch e {
+	case syscall.ECONNREFUSED:
+		return "Note that nothing is listening there; start a server first (sockit listen PORT)."
+	case syscall.EADDRINUSE:
+		return "Note that another program holds that address; pick another port or stop it."
+	case syscall.EADDRNOTAVAIL:
+		return "Note that the address is not one of this machine's (see ip addr), or no local port is free."
+	case syscall.EACCES, syscall.EPERM:
+		return "Note that the system refused: ports below 1024 need root (or CAP_NET_BIND_SERVICE), and a firewall may block the address."
+	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EHOSTDOWN:
+		return "Note that there is no route to that address from here; check the address and the network (ip route)."
+	case syscall.EAFNOSUPPORT, syscall.EPROTONOSUPPORT, syscall.EPFNOSUPPORT:
+		return "Note that this machine does not support that address family (IPv6 may be off); try -4."
+	case syscall.ETIMEDOUT:
+		return "Note that nothing answered in time; check the address, or allow longer with -w/--timeout."
+	case syscall.ECONNRESET, syscall.ECONNABORTED:
+		return "Note that the peer reset the connection: it closed with data unread, or it refuses what it got."
+	case syscall.EPIPE, syscall.ENOTCONN, syscall.ESHUTDOWN:
+		return "Note that the peer closed the connection while sockit was still sending."
+	case syscall.EMFILE, syscall.ENFILE:
+		return "Note that sockit ran out of file descriptors; raise the limit (ulimit -n) or use fewer connections."
+	case syscall.ENOBUFS, syscall.ENOMEM:
+		return "Note that the system ran out of memory for sockets; use fewer connections or smaller --buffer."
+	case syscall.ENOSPC, syscall.EDQUOT:
+		return "Note that the disk is full."
+	case syscall.EROFS:
+		return "Note that the file system is read-only; write the file elsewhere."
+	case syscall.ENOENT, syscall.ENOTDIR:
+		return "Note that the path does not exist; check it (for Unix sockets: is the server running?)."
+	case syscall.EMSGSIZE:
+		return "Note that a UDP datagram carries at most 65,507 bytes over IPv4, 65,527 over IPv6."
+	case syscall.EINVAL:
+		return "Note that the system refused an argument: check -s/--source, --buffer and the endpoint."
+	}
+	return "Note that the system reported " + errnoName(e) + "; see errno(3)."
+}
+
+// errnoName is the symbolic name of the common errnos, else the number.
+func errnoName(e syscall.Errno) string {
+	return fmt.Sprintf("errno %d (%v)", int(e), e)
 }

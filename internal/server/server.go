@@ -458,10 +458,13 @@ func (s *Server) start(ctx context.Context, nc net.Conn, packet bool, done chan<
 		if ctx.Err() != nil {
 			c.SetReason("server shutting down")
 		}
-		c.Close(err)
+		// Free the slot before Close reports "closed": a client that
+		// connects once it has seen that line must not meet a full
+		// --max-conns.
 		s.mu.Lock()
 		delete(s.conns, opt.ID)
 		s.mu.Unlock()
+		c.Close(err)
 		if done != nil {
 			done <- err
 		}

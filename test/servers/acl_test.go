@@ -53,6 +53,9 @@ func TestACLBadListsAreUsageErrors(t *testing.T) {
 		{"bad entry on line 3", "@" + file("bad3", "# lab\n10.0.0.0/8\n10.0.0.0/33\n"), "bad3 line 3"},
 		{"binary file", "@" + file("bin", "\x7fELF\x02\x01\x01\x00\x00"), "line 1 is not text"},
 		{"host name", "localhost", `"localhost"`},
+		// Nothing at all, as --allow="$EMPTY" gives: refused as every
+		// empty flag value is (an empty list is written "," or a file).
+		{"empty value", "", "needs a value, not an empty string"},
 	}
 	servers := aclServers(t)
 	for kind, args := range servers {
@@ -60,7 +63,7 @@ func TestACLBadListsAreUsageErrors(t *testing.T) {
 			for _, flag := range []string{"--allow", "--deny"} {
 				t.Run(kind+"/"+flag+"/"+form.name, func(t *testing.T) {
 					t.Parallel()
-					_, stderr, code := runSockit(t, args(flag, form.value)...)
+					_, stderr, code := runSockit(t, args(flag+"="+form.value)...)
 					if code != 2 || !strings.Contains(stderr, flag) || !strings.Contains(stderr, form.want) {
 						t.Fatalf("exit %d, stderr %q; want exit 2 naming %s and %q", code, stderr, flag, form.want)
 					}
@@ -76,9 +79,10 @@ func TestACLBadListsAreUsageErrors(t *testing.T) {
 	}
 }
 
-// A list given empty (--allow=, --allow ',', an empty or comments-only
-// file) admits no one, and the server says so at start; a client from
-// 127.0.0.1 is refused by every kind of server.
+// A list given empty (--allow ',', an empty or comments-only file) admits
+// no one, and the server says so at start; a client from 127.0.0.1 is
+// refused by every kind of server. (--allow= with nothing at all is a
+// usage error: TestACLBadListsAreUsageErrors.)
 func TestACLEmptyAllowAdmitsNoOne(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -88,7 +92,7 @@ func TestACLEmptyAllowAdmitsNoOne(t *testing.T) {
 	os.WriteFile(comments, []byte("# nobody yet\n\n  # still nobody\n"), 0o644)
 	servers := aclServers(t)
 	for kind, args := range servers {
-		for _, flags := range [][]string{{"--allow="}, {"--allow", ","}, {"--allow", "@" + empty}, {"--allow", "@" + comments}} {
+		for _, flags := range [][]string{{"--allow", ","}, {"--allow", " , "}, {"--allow", "@" + empty}, {"--allow", "@" + comments}} {
 			t.Run(kind+"/"+strings.Join(flags, " "), func(t *testing.T) {
 				t.Parallel()
 				p := sockittest.Start(t, args(flags...)...)

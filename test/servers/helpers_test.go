@@ -20,7 +20,7 @@ func python(t *testing.T, script string, args ...string) (*sockittest.Proc, stri
 	t.Helper()
 	py := sockittest.Need(t, "python3")
 	p := sockittest.StartCmd(t, exec.Command(py, append([]string{"-u", "-c", script}, args...)...))
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(sockittest.Patience)
 	for time.Now().Before(deadline) {
 		if out := p.Stdout(); strings.Contains(out, "\n") {
 			return p, "127.0.0.1:" + strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
@@ -31,7 +31,7 @@ func python(t *testing.T, script string, args ...string) (*sockittest.Proc, stri
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	t.Fatalf("python did not print its port within 10s; stderr:\n%s", p.Stderr())
+	t.Fatalf("python did not print its port within %s; stderr:\n%s", sockittest.Patience, p.Stderr())
 	return nil, ""
 }
 
@@ -174,7 +174,7 @@ func dataEvents(events []map[string]any, dir string) []map[string]any {
 // waitStdout waits until the process's stdout satisfies ok.
 func waitStdout(t *testing.T, p *sockittest.Proc, what string, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(sockittest.Patience)
 	for time.Now().Before(deadline) {
 		if s := p.Stdout(); ok(s) {
 			return s

@@ -13,13 +13,15 @@ import (
 // certificate only after the client has finished its handshake, so its
 // alert, or the reset close behind it, meets whichever of the client's
 // read, write or shutdown comes first. Each form runs 50 times
-// (SOCKIT_REFUSAL_RUNS changes that): exit 5, one documented line.
+// (SOCKIT_REFUSAL_RUNS changes that): exit 5, the documented line and
+// its note.
 func TestMutualTLSWithoutCertificateEndsTheSameWay(t *testing.T) {
 	t.Parallel()
 	k := newPKI(t)
 	p, addr := listen(t, "-k", "--tls", "--cert", k.Cert, "--key", k.Key, "--ca", k.CA, "--echo")
 	ep := "tls://" + addr
-	want := "sockit: connect " + ep + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection\n"
+	const note = "Note that --client-cert FILE and --client-key FILE give one; it must be signed by a CA the server trusts (its --ca).\n"
+	want := "sockit: connect " + ep + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection\n" + note
 	for _, cl := range []struct {
 		name  string
 		stdin string
@@ -47,7 +49,7 @@ func TestMutualTLSWithoutCertificateEndsTheSameWay(t *testing.T) {
 	// TLS 1.2 (openssl s_server, which requires a certificate with
 	// -Verify): the handshake itself fails, with the same line.
 	ossl := "tls://" + opensslServer(t, "-cert", k.Cert, "-key", k.Key, "-CAfile", k.CA, "-Verify", "1", "-tls1_2")
-	want12 := "sockit: connect " + ossl + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection\n"
+	want12 := "sockit: connect " + ossl + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection\n" + note
 	for i := 0; i < 10; i++ {
 		_, stderr, code := sockittest.Run(t, []byte("hello\n"), 30*time.Second, "connect", "--ca", k.CA, ossl)
 		if code != 5 || stderr != want12 {
