@@ -171,9 +171,13 @@ func formatFP(b []byte) string {
 }
 
 // ParsePin reads a SHA-256 pin: 64 hex digits with or without colons, or
-// the 44-character base64 form (optionally prefixed "sha256/").
+// the 44-character base64 form, optionally prefixed "sha256/" or
+// "SHA256:" (in any case).
 func ParsePin(s string) ([]byte, error) {
-	t := strings.TrimPrefix(strings.TrimPrefix(s, "sha256/"), "sha256:")
+	t := s
+	if len(t) > 7 && (strings.EqualFold(t[:7], "sha256/") || strings.EqualFold(t[:7], "sha256:")) {
+		t = t[7:]
+	}
 	h := strings.NewReplacer(":", "", " ", "").Replace(t)
 	if b, err := hex.DecodeString(h); err == nil && len(b) == sha256.Size {
 		return b, nil
@@ -219,8 +223,9 @@ func (e *pinError) Error() string {
 // tlsError is a TLS failure worded for a person, keeping its cause for
 // errors.As.
 type tlsError struct {
-	msg string
-	err error
+	msg   string
+	err   error
+	named bool // msg names the connection ("connect tls://…: …")
 }
 
 func (e *tlsError) Error() string { return e.msg }
@@ -272,6 +277,52 @@ func TLSCause(err error) string {
 		return "the client sent no certificate, and --ca on listen requires one (--client-cert, --client-key)"
 	}
 	return "handshake failure: " + strings.TrimPrefix(s, "tls: ")
+}
+
+// untrusted words a certificate verification failure for a client, given
+// the roots it verifies by (nil: the system's). It returns "", "" unless
+// the server's chain would fail verification whatever the name: then a
+// name mismatch does not suggest --sni (which would only trade it for
+// "unknown authority"), and the hint offers the exact --pin that accepts
+// the certificate, in the form listen --tls prints and --pin takes, and
+// --insecure.
+func untrusted(err error, roots *x509.CertPool) (cause, hint string) {
+	var verify *tls.CertificateVerificationError
+	if !errors.As(err, &verify) || len(verify.UnverifiedCertificates) == 0 {
+		return "", ""
+	}
+	leaf := verify.UnverifiedCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range verify.UnverifiedCertificates[1:] {
+		inter.AddCert(c)
+	}
+	var unknown x509.UnknownAuthorityError
+	if _, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); !errors.As(verr, &unknown) {
+		return "", "" // trusted: the name, or the dates, are the problem
+	}
+	pin := "--pin " + Fingerprint(leaf.Raw)
+	var host x509.HostnameError
+	if selfSigned(leaf) {
+		hint = "Note that the certificate is self-signed: " + pin + " accepts exactly this one (compare it with the fingerprint the server printed), --insecure accepts any."
+	} else {
+		hint = "Note that " + pin + " accepts exactly this certificate, --ca FILE the ones its issuer signed, --insecure any."
+	}
+	if errors.As(err, &host) {
+		why := "not signed by a CA in the system roots or --ca"
+		if selfSigned(leaf) {
+			why = "self-signed"
+		}
+		cause = "name mismatch: " + strings.TrimPrefix(host.Error(), "x509: ") + " (and the certificate is " + why + ")"
+	}
+	return cause, hint
+}
+
+// selfSigned reports whether c is its own issuer and signer. (Not
+// CheckSignatureFrom, which also wants the signer to be a CA: sockit's
+// ephemeral certificate is not.)
+func selfSigned(c *x509.Certificate) bool {
+	return c != nil && bytes.Equal(c.RawIssuer, c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 func unknownName(e x509.UnknownAuthorityError) string {

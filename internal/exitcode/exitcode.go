@@ -64,11 +64,30 @@ func Mismatchf(format string, args ...any) error {
 }
 
 // TLSError marks a failure in the TLS layer (handshake, verification, pin)
-// whose cause is not one of crypto/tls's own types.
-type TLSError struct{ Err error }
+// whose cause is not one of crypto/tls's own types. Hint, when set, is the
+// second line: what to try for this certificate.
+type TLSError struct {
+	Err  error
+	Hint string
+}
 
 func (e *TLSError) Error() string { return e.Err.Error() }
 func (e *TLSError) Unwrap() error { return e.Err }
+
+// RefusedError is a connection the server accepted and then reset before
+// sending a byte: a sockit server refusing a client beyond --max-conns or
+// outside --allow/--deny does exactly that, and so do other servers that
+// are full. The client reports it in one line and exits 3, as for a
+// refused connect, whatever its own read, write or shutdown met first.
+type RefusedError struct {
+	Endpoint string // tcp://HOST:PORT
+	Err      error  // what the socket call returned
+}
+
+func (e *RefusedError) Error() string {
+	return "connect " + e.Endpoint + ": the server closed the connection at once: it may be full or refusing this address"
+}
+func (e *RefusedError) Unwrap() error { return e.Err }
 
 // Code maps an error to the exit code of SPEC §2.6.
 //
@@ -85,6 +104,7 @@ func Code(err error) int {
 	var (
 		usage    *UsageError
 		mismatch *MismatchError
+		refused  *RefusedError
 		tlsErr   *TLSError
 		dnsErr   *net.DNSError
 		addrErr  *net.AddrError
@@ -105,6 +125,8 @@ func Code(err error) int {
 		return NoMatch
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.As(err, &refused):
+		return Unreachable
 	case errors.As(err, &tlsErr), errors.As(err, &certErr), errors.As(err, &unknownA),
 		errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &recErr),
 		errors.As(err, &alertErr), isTLSAlert(err):
@@ -198,6 +220,14 @@ func Hint(err error) string {
 		if s := h.Hint(); s != "" {
 			return s
 		}
+	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return "Note that a server refuses clients beyond its connection limit or outside its address lists; its log says which (sockit: --max-conns, --allow, --deny)."
+	}
+	var tlsErr *TLSError
+	if errors.As(err, &tlsErr) && tlsErr.Hint != "" {
+		return tlsErr.Hint
 	}
 	var unknownA x509.UnknownAuthorityError
 	if errors.As(err, &unknownA) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/frame"
 )
 
@@ -39,6 +40,10 @@ type Options struct {
 	// no data events are built, so the conversation stays on the fast path
 	// (a server's stderr log, relay without --log).
 	NoData bool
+	// Accepted says a server accepted the connection; otherwise this side
+	// dialed it, and a reset before any byte arrived is reported as the
+	// server's refusal (endpoint.Refusal).
+	Accepted bool
 }
 
 // Conn is one conversation.
@@ -57,6 +62,9 @@ type Conn struct {
 	idle   time.Duration
 	tap    io.Writer
 	tapErr error
+
+	accepted bool
+	shut     atomic.Bool // CloseWrite was called
 
 	bufSize int // of buf, made at the first Read
 
@@ -82,6 +90,8 @@ func New(nc net.Conn, opt Options) *Conn {
 		packet: opt.Packet,
 		idle:   opt.IdleTimeout,
 		tap:    opt.Tap,
+
+		accepted: opt.Accepted,
 	}
 	if a := nc.LocalAddr(); a != nil {
 		c.local = a.String()
@@ -302,6 +312,15 @@ func (c *Conn) payload(msg []byte) []byte {
 // opError names the conversation in errors that end it, and leaves the
 // normal ends (EOF, closed by us, idle) as they are for errors.Is.
 func (c *Conn) opError(op string, err error) error {
+	if !c.accepted && !c.packet {
+		if r := endpoint.Refusal(c.nc, c.proto+"://"+c.peer, err, c.shut.Load()); r != nil {
+			return r
+		}
+	}
+	var tlsErr *exitcode.TLSError
+	if errors.As(err, &tlsErr) {
+		return err // a TLS client's failure, worded whole by endpoint
+	}
 	var idle *IdleError
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &idle) {
 		return err
@@ -347,7 +366,10 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 // still read. It does nothing on datagram sockets.
 func (c *Conn) CloseWrite() error {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && !c.packet {
-		return cw.CloseWrite()
+		c.shut.Store(true)
+		if err := cw.CloseWrite(); err != nil {
+			return c.opError("shutdown", err)
+		}
 	}
 	return nil
 }
