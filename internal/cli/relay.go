@@ -74,7 +74,7 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.BoolVar(&f.log, "log", false, "print what passes in each direction, as text")
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
-	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout")
+	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout; schema: docs/events.md")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
 	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse clients beyond this many at once")
 	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")

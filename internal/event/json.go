@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -14,15 +15,16 @@ import (
 )
 
 // The JSON form of an event, one object per line, is shared by --json,
-// --record and the web UI's log download:
+// --record and the web UI's log download; docs/events.md is its published
+// schema (every kind and field), and a test keeps the two in step:
 //
 //	{"t":"2026-11-26T10:00:00.123456789Z","event":"data","conn":1,"proto":"tcp",
 //	 "local":"127.0.0.1:8888","peer":"127.0.0.1:51234","dir":"in","len":5,
 //	 "text":"hello","hex":"68656c6c6f"}
 //
-// Field by field: t (RFC 3339, nanoseconds), event (listen, open, data,
+// Field by field: t (RFC 3339, nanoseconds), event (listen, connect, data,
 // close, refused, error, info), conn (conversation id; 0 for the server
-// itself), proto, local, peer, frame (open events of framed streams: the
+// itself), proto, local, peer, frame (connect events of framed streams: the
 // --frame, such as len16), dir (in or out), len (bytes), text (the bytes
 // decoded with the session's encoding; undecodable bytes become U+FFFD),
 // hex (the exact bytes, --json), data (the exact bytes in base64, --record),
@@ -229,9 +231,10 @@ func ParseLine(line []byte) (Record, error) {
 	if err := json.Unmarshal(line, &r); err != nil {
 		return Record{}, err
 	}
-	switch r.Event {
-	case Listen, Open, Data, Close, Refused, Error, Info:
-	default:
+	if r.Event == legacyOpen {
+		r.Event = Connect // recorded before the kinds took SPEC's names
+	}
+	if !slices.Contains(Kinds(), r.Event) {
 		return Record{}, fmt.Errorf("unknown event %q", r.Event)
 	}
 	if r.Event == Data {

@@ -53,12 +53,12 @@ func TestWriterFields(t *testing.T) {
 	w := NewWriter(&buf, WriterOptions{Hex: true})
 	at := time.Unix(0, 0).UTC()
 	w.Write(&Event{Time: at, Kind: Listen, Proto: "udp", Local: "127.0.0.1:9"})
-	w.Write(&Event{Time: at, Kind: Open, Conn: 1, Proto: "tcp", Peer: "p", Frame: "len16"})
+	w.Write(&Event{Time: at, Kind: Connect, Conn: 1, Proto: "tcp", Peer: "p", Frame: "len16"})
 	w.Write(&Event{Time: at, Kind: Close, Conn: 1, Reason: "peer closed", BytesIn: 3, BytesOut: 4})
 	w.Write(&Event{Time: at, Kind: Refused, Peer: "10.0.0.1:5", Reason: "denied by --deny"})
 	w.Flush()
 	want := `{"t":"1970-01-01T00:00:00Z","event":"listen","proto":"udp","local":"127.0.0.1:9"}
-{"t":"1970-01-01T00:00:00Z","event":"open","conn":1,"proto":"tcp","peer":"p","frame":"len16"}
+{"t":"1970-01-01T00:00:00Z","event":"connect","conn":1,"proto":"tcp","peer":"p","frame":"len16"}
 {"t":"1970-01-01T00:00:00Z","event":"close","conn":1,"reason":"peer closed","bytes_in":3,"bytes_out":4}
 {"t":"1970-01-01T00:00:00Z","event":"refused","peer":"10.0.0.1:5","reason":"denied by --deny"}
 `
@@ -82,7 +82,8 @@ func TestParseLineErrors(t *testing.T) {
 		{`{"event":"data","dir":"in","len":-1,"data":"YWI="}`, "len -1"},
 		{`not json`, "invalid character"},
 		{`[]`, "cannot unmarshal"},
-		{`{"event":"open","conn":-1}`, "cannot unmarshal"},
+		{`{"event":"connect","conn":-1}`, "cannot unmarshal"},
+		{`{"event":"Connect"}`, `unknown event "Connect"`},
 	} {
 		_, err := ParseLine([]byte(tc.line))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -112,5 +113,14 @@ func TestTeeAndLocked(t *testing.T) {
 	s(&Event{})
 	if n != 11 {
 		t.Errorf("n = %d", n)
+	}
+}
+
+// TestReadsLegacyOpen: transcripts recorded while connect events were
+// called "open" still replay; they read back as connect.
+func TestReadsLegacyOpen(t *testing.T) {
+	recs, err := ReadAll(strings.NewReader(`{"t":"2026-11-26T10:00:00Z","event":"open","conn":1,"proto":"tcp","frame":"line"}` + "\n"))
+	if err != nil || len(recs) != 1 || recs[0].Event != Connect || recs[0].Frame != "line" {
+		t.Fatalf("ReadAll = %+v, %v; want one connect record", recs, err)
 	}
 }

@@ -351,7 +351,7 @@ func TestRelayUDPMappingPerClient(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := events.count(event.Open); n != clients {
+	if n := events.count(event.Connect); n != clients {
 		t.Errorf("%d mappings opened, want one per client (%d)", n, clients)
 	}
 }
@@ -410,7 +410,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	}
 	defer first.Close()
 	first.Write([]byte("x")) // make sure it is being relayed
-	waitFor(t, func() bool { return events.count(event.Open) == 1 })
+	waitFor(t, func() bool { return events.count(event.Connect) == 1 })
 	second, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -436,7 +436,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("denied connection was not closed: %v", err)
 	}
-	if denied.count(event.Refused) != 1 || denied.count(event.Open) != 0 {
+	if denied.count(event.Refused) != 1 || denied.count(event.Connect) != 0 {
 		t.Fatalf("deny: %v", denied.n)
 	}
 

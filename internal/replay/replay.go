@@ -73,7 +73,7 @@ func Load(recs []event.Record, conn uint64) (*Script, error) {
 		}
 		found = true
 		switch r.Event {
-		case event.Open:
+		case event.Connect:
 			s.Proto, s.Frame = r.Proto, r.Frame
 		case event.Data:
 			if s.Proto == "" {

@@ -315,7 +315,7 @@ func TestUDPEchoFastSameAsSlow(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if kinds[event.Open] != 4 || kinds[event.Close] != 4 {
+			if kinds[event.Connect] != 4 || kinds[event.Close] != 4 {
 				t.Fatalf("events %v: want 4 opens and 4 closes", kinds)
 			}
 		})

@@ -35,7 +35,7 @@ type Options struct {
 	Packet      bool          // each Read of the connection is one datagram
 	BufSize     int           // raw read buffer, 0 for 64 KiB
 	Tap         io.Writer     // gets every byte read, before framing (-o FILE, pipe stdout)
-	// NoData makes Sink a log of connection events only (open, close):
+	// NoData makes Sink a log of connection events only (connect, close):
 	// no data events are built, so the conversation stays on the fast path
 	// (a server's stderr log, relay without --log).
 	NoData bool
@@ -70,7 +70,7 @@ type Conn struct {
 	reason    atomic.Pointer[string]
 }
 
-// New wraps nc and emits the open event.
+// New wraps nc and emits the connect event.
 func New(nc net.Conn, opt Options) *Conn {
 	c := &Conn{
 		nc:     nc,
@@ -103,12 +103,12 @@ func New(nc net.Conn, opt Options) *Conn {
 			c.bufSize = 64 << 10
 		}
 	}
-	open := &event.Event{Kind: event.Open}
+	conn := &event.Event{Kind: event.Connect}
 	if c.dec != nil {
 		// Recorded so that replay frames what it sends the same way.
-		open.Frame = opt.Frame.String()
+		conn.Frame = opt.Frame.String()
 	}
-	c.emit(open)
+	c.emit(conn)
 	return c
 }
 
