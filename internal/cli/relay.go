@@ -154,13 +154,13 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 	defer summary()
 
-	var obs observers
+	obs := observers{outs: st.outs}
 	defer obs.close()
 	switch {
 	case f.json:
 		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Flush: true})
 		obs.add(event.Locked(w.Sink()))
-		obs.closers = append(obs.closers, w.Flush)
+		obs.addCloser("stdout", w.Flush)
 		r.Data = true
 	case f.log || f.hex:
 		p := &console.Printer{W: st.out, Hex: f.hex, Server: true, ShowOut: true, Color: st.outTTY && colorOK()}

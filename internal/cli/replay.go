@@ -126,9 +126,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		PerMessage: ep.IsPacket() || !conv.spec.IsRaw(),
 	}
 	play := func(ctx context.Context, c *session.Conn) error {
-		if conv.out != nil {
-			c.SetTap(conv.out)
-		}
+		c.SetTap(conv.received()) // stdout and -o FILE
 		err := player.Play(ctx, c, steps)
 		if err == nil {
 			c.SetReason("replay finished")

@@ -1,6 +1,8 @@
 // Package exitcode decides sockit's exit status from an error's cause, in
 // one place, as SPEC §2.6 lists them, and renders the one-line message a
-// user sees for it.
+// user sees for it. One case SPEC does not list has a code here too: a
+// local output (stdout, -o, --record) that cannot be written exits 1 (see
+// Output).
 //
 // Engine packages return ordinary wrapped errors; they only construct the
 // few marker types defined here (usage errors, expectation failures) where
@@ -14,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"syscall"
@@ -21,8 +24,14 @@ import (
 
 // The exit codes of SPEC §2.6.
 const (
-	OK          = 0
-	NoMatch     = 1 // --expect did not match, or no reply within --wait
+	OK      = 0
+	NoMatch = 1 // --expect did not match, or no reply within --wait
+	// Output is a local output that could not be written: stdout, -o FILE,
+	// --record FILE (a full disk, a closed pipe). SPEC §2.6 has no row for
+	// it and it is none of the peer's codes (3–6); 1 is what cat, cp, tee
+	// and nc exit with when a write fails, and what scripts already read
+	// as "did not work".
+	Output      = 1
 	Usage       = 2 // bad flags, endpoints, encodings, hex…
 	Unreachable = 3 // refused, unreachable, host not found
 	Timeout     = 4
@@ -63,6 +72,30 @@ func Mismatchf(format string, args ...any) error {
 	return &MismatchError{Msg: fmt.Sprintf(format, args...)}
 }
 
+// OutputError is a failed write to one of sockit's own outputs. Name says
+// which, as the user gave it: "stdout", "-o out.bin", "--record t.jsonl".
+type OutputError struct {
+	Name string
+	Err  error
+}
+
+func (e *OutputError) Error() string {
+	cause := e.Err
+	var pe *fs.PathError
+	if errors.As(cause, &pe) {
+		cause = pe.Err // the path is in Name already
+	}
+	return "cannot write " + e.Name + ": " + cause.Error()
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// ReaderGone reports a stdout whose reader closed it (sockit … | head):
+// a consumer that has seen enough, not a failure.
+func (e *OutputError) ReaderGone() bool {
+	return e.Name == "stdout" && errors.Is(e.Err, syscall.EPIPE)
+}
+
 // TLSError marks a failure in the TLS layer (handshake, verification, pin)
 // whose cause is not one of crypto/tls's own types.
 type TLSError struct{ Err error }
@@ -87,7 +120,12 @@ func Code(err error) int {
 		recErr   tls.RecordHeaderError
 		alertErr tls.AlertError
 	)
+	var output *OutputError
 	switch {
+	case errors.As(err, &output):
+		// Before the errno cases: EPIPE or EACCES from a file or pipe
+		// here is not the peer's doing.
+		return Output
 	case errors.As(err, &usage):
 		return Usage
 	case errors.As(err, &mismatch):
@@ -146,6 +184,15 @@ func Hint(err error) string {
 		return "Note that nothing is listening there; start a server first (sockit listen PORT)."
 	case errors.Is(err, syscall.EADDRINUSE):
 		return "Note that another program holds that address; pick another port or stop it."
+	}
+	var output *OutputError
+	if errors.As(err, &output) {
+		switch {
+		case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+			return "Note that the disk (or your quota) is full: free some space, or write somewhere else."
+		case errors.Is(err, syscall.EPIPE):
+			return "Note that what was reading " + output.Name + " stopped reading."
+		}
 	}
 	var unknownA x509.UnknownAuthorityError
 	if errors.As(err, &unknownA) {
