@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,12 +17,12 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 )
 
 // TLSOptions are the TLS flags of SPEC §2.5, shared by the CLI and the UI.
@@ -184,8 +185,13 @@ func ParsePin(s string) ([]byte, error) {
 	return nil, exitcode.Usagef("bad --pin %q: want the SHA-256 fingerprint as 64 hex digits (colons allowed) or base64", s)
 }
 
+// The files behind TLS options are read through optfile: regular files
+// of at most optfile.MaxPEM, never /dev/zero or a FIFO (the web UI takes
+// these paths from a page, too). Such a read is short, so it takes no
+// context.
+
 func loadPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := optfile.Read(context.Background(), path, optfile.MaxPEM)
 	if err != nil {
 		return nil, exitcode.Usagef("--ca: %v", err)
 	}
@@ -200,7 +206,15 @@ func loadPair(cert, key, certFlag, keyFlag string) (tls.Certificate, error) {
 	if cert == "" || key == "" {
 		return tls.Certificate{}, exitcode.Usagef("%s and %s go together", certFlag, keyFlag)
 	}
-	c, err := tls.LoadX509KeyPair(cert, key)
+	certPEM, err := optfile.Read(context.Background(), cert, optfile.MaxPEM)
+	if err != nil {
+		return tls.Certificate{}, exitcode.Usagef("%s: %v", certFlag, err)
+	}
+	keyPEM, err := optfile.Read(context.Background(), key, optfile.MaxPEM)
+	if err != nil {
+		return tls.Certificate{}, exitcode.Usagef("%s: %v", keyFlag, err)
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return tls.Certificate{}, exitcode.Usagef("%s/%s: %v", certFlag, keyFlag, err)
 	}
