@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -91,14 +93,28 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 		case p.in <- d:
 		default:
 			putBuf(d)
-			if s.dropped.Add(1)%1000 == 1 {
-				s.emit(&event.Event{Kind: event.Error, Peer: key, Err: "datagrams dropped: the handler is not keeping up"})
+			// Said at the first drop and every 1000th, with the count so
+			// far; the total comes when the server ends.
+			if n := s.dropped.Add(1); n%1000 == 1 {
+				s.emit(&event.Event{Kind: event.Error, Peer: key,
+					Err: fmt.Sprintf("%s dropped so far: the handler is not keeping up (%d wait per peer)", datagrams(n), queueLen)})
 			}
 		}
 	}
 	s.closeAll("server shutting down")
 	s.wg.Wait()
+	if n := s.dropped.Load(); n > 0 {
+		s.emit(&event.Event{Kind: event.Error, Local: pc.LocalAddr().String(),
+			Err: fmt.Sprintf("%s dropped in all: the handler did not keep up", datagrams(n))})
+	}
 	return ctx.Err()
+}
+
+func datagrams(n int64) string {
+	if n == 1 {
+		return "1 datagram"
+	}
+	return strconv.FormatInt(n, 10) + " datagrams"
 }
 
 // Dropped is the number of datagrams dropped because a peer's queue was full.
