@@ -17,6 +17,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -284,8 +285,26 @@ func TLSCause(err error) string {
 		return "no TLS version in common: " + strings.TrimPrefix(s, "tls: ") + " (sockit speaks TLS 1.2 and 1.3; see --tls-min)"
 	case strings.Contains(s, "didn't provide a certificate"):
 		return "the client sent no certificate, and --ca on listen requires one (--client-cert, --client-key)"
+	case strings.Contains(s, "clientHelloMsg when waiting for *tls.serverHelloMsg"):
+		// A client's own ClientHello came back: the peer repeats what it
+		// gets, which is what an echo server does.
+		return "the peer is not a TLS server: it sent back the ClientHello it was sent (an echo server on a plain TCP port?)"
+	case strings.Contains(s, "unexpected handshake message"):
+		s = strings.TrimPrefix(s, "tls: received unexpected handshake message of type ")
+		return "unexpected handshake message: got " + handshakeNames.ReplaceAllStringFunc(s, handshakeName)
 	}
 	return "handshake failure: " + strings.TrimPrefix(s, "tls: ")
+}
+
+// handshakeNames finds crypto/tls's Go type names for handshake messages
+// in its errors (*tls.serverHelloMsg), which say nothing to a user.
+var handshakeNames = regexp.MustCompile(`\*tls\.([a-zA-Z]+)Msg(?:TLS13)?`)
+
+// handshakeName turns *tls.serverHelloMsg into ServerHello, the name TLS
+// itself gives the message.
+func handshakeName(m string) string {
+	name := handshakeNames.FindStringSubmatch(m)[1]
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 func unknownName(e x509.UnknownAuthorityError) string {
