@@ -75,7 +75,7 @@ type Loader struct {
 }
 
 // NewLoader returns a Loader for conversation conn (0: the first one that
-// carries data).
+// carries data; data events without a conversation number are not one).
 func NewLoader(conn uint64) *Loader {
 	return &Loader{s: Script{Recorded: Client}, conn: conn, early: map[uint64]event.Record{}}
 }
@@ -91,9 +91,11 @@ func (l *Loader) Add(r event.Record) error {
 			l.early[r.Conn] = event.Record{Proto: r.Proto, Frame: r.Frame}
 			return nil
 		case event.Data:
+			if r.Conn == 0 {
+				return nil // not part of a conversation (the UI's own sends)
+			}
 			l.conn = r.Conn
 			if c, ok := l.early[r.Conn]; ok {
-				l.found = true
 				l.s.Proto, l.s.Frame = c.Proto, c.Frame
 			}
 			l.early = nil
