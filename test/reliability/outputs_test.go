@@ -80,6 +80,32 @@ func TestOutputWriteFailures(t *testing.T) {
 	}
 }
 
+// TestOutputWriteFailuresOtherCommands: the same for the commands whose
+// stdout is a report (help, scan, ping) or events (relay --json).
+func TestOutputWriteFailuresOtherCommands(t *testing.T) {
+	t.Parallel()
+	echo := sockittest.Start(t, "listen", "-k", "--echo", "127.0.0.1:0")
+	addr := echo.Addr()
+	for _, args := range [][]string{
+		{"--help"},
+		{"version"},
+		{"scan", "127.0.0.1", portOf(t, addr)},
+		{"ping", "-c", "1", addr},
+		{"relay", "--json", "127.0.0.1:0", addr},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(sockittest.Binary(t), args...)
+			cmd.Stdout = mustOpenFile(t, "/dev/full", os.O_WRONLY)
+			p := sockittest.StartCmd(t, cmd)
+			if code := p.Wait(30 * time.Second); code != 1 {
+				t.Fatalf("exit %d, want 1; stderr:\n%s", code, p.Stderr())
+			}
+			oneErrorLine(t, withoutLog(p.Stderr()), "cannot write stdout: no space left on device")
+		})
+	}
+}
+
 // listeningAddr waits for a server's "listening on" line and returns its
 // address, or "" when the process ended first.
 func listeningAddr(t *testing.T, p *sockittest.Proc) string {
