@@ -56,6 +56,10 @@ type Conn struct {
 	buf    []byte
 	idle   time.Duration
 	tap    io.Writer
+	// tapErr is set by the reading goroutine and read by the owner, who
+	// may look while a read is still under way (a run cancelled because
+	// the tap's output failed).
+	tapMu  sync.Mutex
 	tapErr error
 
 	bufSize int // of buf, made at the first Read
@@ -68,6 +72,8 @@ type Conn struct {
 
 	closeOnce sync.Once
 	reason    atomic.Pointer[string]
+	emu       sync.Mutex // orders data events before the close event
+	ended     bool       // the close event was emitted (under emu)
 }
 
 // New wraps nc and emits the connect event.
@@ -198,10 +204,21 @@ func (c *Conn) Read() ([]byte, error) {
 		p = c.buf[:n]
 		err = nil
 	}
-	c.in.Add(int64(len(p)))
 	if c.sink != nil && !c.noData {
+		// Counted and reported together, and never after the close
+		// event: a Close from another goroutine (Ctrl-C, a failed
+		// output) waits for a message already read to be reported, so a
+		// transcript ends with the close and its counts add up.
+		c.emu.Lock()
+		defer c.emu.Unlock()
+		if c.ended {
+			return nil, net.ErrClosed
+		}
+		c.in.Add(int64(len(p)))
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
+		return p, nil
 	}
+	c.in.Add(int64(len(p)))
 	return p, nil
 }
 
@@ -210,7 +227,23 @@ func (c *Conn) Read() ([]byte, error) {
 func (c *Conn) SetTap(w io.Writer) { c.tap = w }
 
 // TapErr is the first error writing to the tap, if any.
-func (c *Conn) TapErr() error { return c.tapErr }
+func (c *Conn) TapErr() error {
+	c.tapMu.Lock()
+	defer c.tapMu.Unlock()
+	return c.tapErr
+}
+
+// setTapErr records err as the tap's error, and reports whether it was
+// the first.
+func (c *Conn) setTapErr(err error) bool {
+	c.tapMu.Lock()
+	defer c.tapMu.Unlock()
+	if c.tapErr != nil {
+		return false
+	}
+	c.tapErr = err
+	return true
+}
 
 // idleReader applies the idle timeout as a read deadline that is pushed
 // forward while the connection keeps writing.
@@ -219,8 +252,7 @@ type idleReader struct{ c *Conn }
 func (r idleReader) Read(p []byte) (int, error) {
 	n, err := r.read(p)
 	if n > 0 && r.c.tap != nil {
-		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.tapErr == nil {
-			r.c.tapErr = werr
+		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.setTapErr(werr) {
 			// The local output is gone (a closed stdout pipe): stop here
 			// rather than read data nobody can see.
 			return n, werr
@@ -330,7 +362,13 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 		if msg != nil {
 			data = msg
 		}
+		c.emu.Lock()
+		if c.ended {
+			c.emu.Unlock()
+			return net.ErrClosed // no data event after the close event
+		}
 		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
+		c.emu.Unlock()
 	}
 	n, err := c.nc.Write(p)
 	if err != nil {
@@ -363,6 +401,9 @@ func (c *Conn) SetReason(reason string) {
 func (c *Conn) Close(err error) {
 	c.closeOnce.Do(func() {
 		c.nc.Close()
+		c.emu.Lock()
+		defer c.emu.Unlock()
+		c.ended = true
 		e := &event.Event{Kind: event.Close, BytesIn: c.in.Load(), BytesOut: c.out.Load()}
 		if r := c.reason.Load(); r != nil {
 			e.Reason = *r

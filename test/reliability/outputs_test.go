@@ -169,7 +169,7 @@ func TestRecordWholeOnSignal(t *testing.T) {
 			}
 			last := recs[len(recs)-1]
 			if last.Event != event.Close || last.Reason != "interrupted" {
-				t.Fatalf("last event %+v, want a close event (interrupted)", last)
+				t.Fatalf("last event %s (conn %d, reason %q), want a close event (interrupted)", last.Event, last.Conn, last.Reason)
 			}
 			var want []byte
 			for _, r := range recs {
@@ -259,6 +259,6 @@ func TestStdoutClosedByReader(t *testing.T) {
 		t.Fatalf("the transcript does not read back: %v", err)
 	}
 	if last := recs[len(recs)-1]; last.Event != event.Close {
-		t.Fatalf("last event %+v, want close", last)
+		t.Fatalf("last event %s (conn %d, %d bytes), want close", last.Event, last.Conn, last.Len)
 	}
 }
