@@ -84,7 +84,7 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.BoolVar(&f.log, "log", false, "print what passes in each direction, as text")
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
-	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout")
+	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout; schema: docs/events.md")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
 	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse clients beyond this many at once; 0: no limit (default: 1024 UDP clients, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")
@@ -168,13 +168,13 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 	defer summary()
 
-	var obs observers
+	obs := observers{outs: st.outs}
 	defer obs.close()
 	switch {
 	case f.json:
 		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Flush: true})
 		obs.add(event.Locked(w.Sink()))
-		obs.closers = append(obs.closers, w.Flush)
+		obs.addCloser("stdout", w.Flush)
 		r.Data = true
 	case f.log || f.hex:
 		// stdout carries the data log only; where the relay listens and

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,12 +17,13 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 )
 
 // TLSOptions are the TLS flags of SPEC §2.5, shared by the CLI and the UI.
@@ -188,8 +190,13 @@ func ParsePin(s string) ([]byte, error) {
 	return nil, exitcode.Usagef("bad --pin %q: want the SHA-256 fingerprint as 64 hex digits (colons allowed) or base64", s)
 }
 
+// The files behind TLS options are read through optfile: regular files
+// of at most optfile.MaxPEM, never /dev/zero or a FIFO (the web UI takes
+// these paths from a page, too). Such a read is short, so it takes no
+// context.
+
 func loadPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := optfile.Read(context.Background(), path, optfile.MaxPEM)
 	if err != nil {
 		return nil, exitcode.Usagef("--ca: %v", err)
 	}
@@ -204,7 +211,15 @@ func loadPair(cert, key, certFlag, keyFlag string) (tls.Certificate, error) {
 	if cert == "" || key == "" {
 		return tls.Certificate{}, exitcode.Usagef("%s and %s go together", certFlag, keyFlag)
 	}
-	c, err := tls.LoadX509KeyPair(cert, key)
+	certPEM, err := optfile.Read(context.Background(), cert, optfile.MaxPEM)
+	if err != nil {
+		return tls.Certificate{}, exitcode.Usagef("%s: %v", certFlag, err)
+	}
+	keyPEM, err := optfile.Read(context.Background(), key, optfile.MaxPEM)
+	if err != nil {
+		return tls.Certificate{}, exitcode.Usagef("%s: %v", keyFlag, err)
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return tls.Certificate{}, exitcode.Usagef("%s/%s: %v", certFlag, keyFlag, err)
 	}
@@ -275,6 +290,13 @@ func TLSCause(err error) string {
 		return "no TLS version in common: " + strings.TrimPrefix(s, "tls: ") + " (sockit speaks TLS 1.2 and 1.3; see --tls-min)"
 	case strings.Contains(s, "didn't provide a certificate"):
 		return "the client sent no certificate, and --ca on listen requires one (--client-cert, --client-key)"
+	case strings.Contains(s, "clientHelloMsg when waiting for *tls.serverHelloMsg"):
+		// A client's own ClientHello came back: the peer repeats what it
+		// gets, which is what an echo server does.
+		return "the peer is not a TLS server: it sent back the ClientHello it was sent (an echo server on a plain TCP port?)"
+	case strings.Contains(s, "unexpected handshake message"):
+		s = strings.TrimPrefix(s, "tls: received unexpected handshake message of type ")
+		return "unexpected handshake message: got " + handshakeNames.ReplaceAllStringFunc(s, handshakeName)
 	}
 	return "handshake failure: " + strings.TrimPrefix(s, "tls: ")
 }
@@ -323,6 +345,17 @@ func untrusted(err error, roots *x509.CertPool) (cause, hint string) {
 func selfSigned(c *x509.Certificate) bool {
 	return c != nil && bytes.Equal(c.RawIssuer, c.RawSubject) &&
 		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+// handshakeNames finds crypto/tls's Go type names for handshake messages
+// in its errors (*tls.serverHelloMsg), which say nothing to a user.
+var handshakeNames = regexp.MustCompile(`\*tls\.([a-zA-Z]+)Msg(?:TLS13)?`)
+
+// handshakeName turns *tls.serverHelloMsg into ServerHello, the name TLS
+// itself gives the message.
+func handshakeName(m string) string {
+	name := handshakeNames.FindStringSubmatch(m)[1]
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 func unknownName(e x509.UnknownAuthorityError) string {

@@ -339,6 +339,29 @@ func TestTLSPlainPeer(t *testing.T) {
 	wantTLSFailure(t, err, "does not speak TLS")
 }
 
+// TestTLSClientMeetsEchoServer: a plain TCP echo server sends the
+// client's ClientHello back; the error says that, not crypto/tls's
+// "*tls.clientHelloMsg".
+func TestTLSClientMeetsEchoServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(c, c)
+			c.Close()
+		}
+	}()
+	_, err = dialTLS(t, ln.Addr().String(), TLSOptions{Insecure: true})
+	wantTLSFailure(t, err, "not a TLS server: it sent back the ClientHello")
+	if strings.Contains(err.Error(), "*tls.") {
+		t.Errorf("error shows Go type names: %v", err)
+	}
+}
+
 func TestTLSCauseWords(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -349,9 +372,11 @@ func TestTLSCauseWords(t *testing.T) {
 		{io.EOF, "closed the connection during the handshake"},
 		{errors.New("tls: client offered only unsupported versions: [302 301]"), "no TLS version in common"},
 		{errors.New("tls: something new"), "handshake failure: something new"},
+		{errors.New("tls: received unexpected handshake message of type *tls.clientHelloMsg when waiting for *tls.serverHelloMsg"), "the peer is not a TLS server: it sent back the ClientHello"},
+		{errors.New("tls: received unexpected handshake message of type *tls.certificateMsgTLS13 when waiting for *tls.clientHelloMsg"), "unexpected handshake message: got Certificate when waiting for ClientHello"},
 	} {
-		if got := TLSCause(tc.err); !strings.Contains(got, tc.want) {
-			t.Errorf("TLSCause(%v) = %q, want %q in it", tc.err, got, tc.want)
+		if got := TLSCause(tc.err); !strings.Contains(got, tc.want) || strings.Contains(got, "*tls.") {
+			t.Errorf("TLSCause(%v) = %q, want %q in it and no Go type names", tc.err, got, tc.want)
 		}
 	}
 }

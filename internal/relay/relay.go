@@ -22,7 +22,7 @@ type Relay struct {
 
 	MaxConns    int         // refuse clients beyond this many at once; as server.Server.MaxConns (0: its default)
 	Allow, Deny *server.ACL // as listen --allow/--deny
-	Sink        event.Sink  // events: listen, open, close, refused, and data when Data is set
+	Sink        event.Sink  // events: listen, connect, close, refused, and data when Data is set
 	Data        bool        // emit data events (--log, --hex); off keeps the fast path
 	Idle        time.Duration
 	// Idle closes a conversation after this long without traffic: for

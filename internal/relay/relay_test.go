@@ -352,7 +352,7 @@ func TestRelayUDPMappingPerClient(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := events.count(event.Open); n != clients {
+	if n := events.count(event.Connect); n != clients {
 		t.Errorf("%d mappings opened, want one per client (%d)", n, clients)
 	}
 }
@@ -411,7 +411,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	}
 	defer first.Close()
 	first.Write([]byte("x")) // make sure it is being relayed
-	waitFor(t, func() bool { return events.count(event.Open) == 1 })
+	waitFor(t, func() bool { return events.count(event.Connect) == 1 })
 	// A refused client is reset at once, and the reset can beat connect.
 	if second, err := net.Dial("tcp", addr); err == nil {
 		defer second.Close()
@@ -440,7 +440,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return denied.count(event.Refused) == 1 })
-	if denied.count(event.Refused) != 1 || denied.count(event.Open) != 0 {
+	if denied.count(event.Refused) != 1 || denied.count(event.Connect) != 0 {
 		t.Fatalf("deny: %v", denied.n)
 	}
 

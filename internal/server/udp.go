@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,15 +131,28 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	}
 	s.closeAll("server shutting down")
 	s.wg.Wait()
+	if n := s.dropped.Load(); n > 0 {
+		s.emit(&event.Event{Kind: event.Error, Local: pc.LocalAddr().String(),
+			Err: fmt.Sprintf("%s dropped in all: the handler did not keep up", datagrams(n))})
+	}
 	return ctx.Err()
 }
 
 // drop counts a datagram dropped because its peer's handler, or all of
-// them, are not keeping up, and says so now and then.
+// them, are not keeping up. It says so at the first drop and every
+// 1000th, with the count so far; the total comes when the server ends.
 func (s *Server) drop(peer string) {
-	if s.dropped.Add(1)%1000 == 1 {
-		s.emit(&event.Event{Kind: event.Error, Peer: peer, Err: "datagrams dropped: the handler is not keeping up"})
+	if n := s.dropped.Add(1); n%1000 == 1 {
+		s.emit(&event.Event{Kind: event.Error, Peer: peer,
+			Err: fmt.Sprintf("%s dropped so far: the handler is not keeping up (%d wait per peer)", datagrams(n), queueLen)})
 	}
+}
+
+func datagrams(n int64) string {
+	if n == 1 {
+		return "1 datagram"
+	}
+	return strconv.FormatInt(n, 10) + " datagrams"
 }
 
 // Dropped is the number of datagrams dropped because a peer's queue, or

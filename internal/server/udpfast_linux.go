@@ -169,7 +169,7 @@ func (t *peerTable) peer(ap netip.AddrPort, now time.Time) *fastPeer {
 	p := &fastPeer{id: s.nextID.Add(1), addr: ap.String(), last: now}
 	t.peers[ap] = p
 	s.fastActive.Add(1)
-	t.event(&event.Event{Kind: event.Open, Conn: p.id, Peer: p.addr})
+	t.event(&event.Event{Kind: event.Connect, Conn: p.id, Peer: p.addr})
 	return p
 }
 
