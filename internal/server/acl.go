@@ -2,9 +2,9 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"strconv"
@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 )
 
 // ACL is a list of address prefixes for --allow and --deny. IPv4-mapped
@@ -31,7 +32,6 @@ type ACL struct {
 // rather than half read.
 const (
 	maxListLine = 64 << 10
-	maxListFile = 16 << 20
 )
 
 // ParseACL reads "CIDR,CIDR,…" where each item is a prefix, a bare address,
@@ -119,28 +119,20 @@ func short(s string) string {
 }
 
 // readListFile reads a --allow/--deny file whole, or fails: a list read
-// in part would silently drop the entries after the failure. It is the
-// one place list files are read, so that a shared bounded reader can
-// replace it.
+// in part would silently drop the entries after the failure. It takes
+// regular files only (never a FIFO or /dev/zero) of at most
+// optfile.MaxList bytes.
 func readListFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxListFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxListFile {
-		return nil, fmt.Errorf("larger than %d MiB: not a list of addresses", maxListFile>>20)
-	}
-	return data, nil
+	return optfile.Read(context.Background(), path, optfile.MaxList)
 }
 
 // fileCause words a file error without Go's "open PATH:" prefix, the path
 // being in the message already.
 func fileCause(err error) string {
+	var oe *optfile.Error
+	if errors.As(err, &oe) {
+		return oe.Msg
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err.Error()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/session"
 )
 
@@ -248,7 +249,7 @@ func TestACLFailsClosed(t *testing.T) {
 		{"binary", "@" + file("bin", "10.0.0.1\n\x00\x01\x02\n"), "line 2 is not text"},
 		{"nested file", "@" + file("nest", "@/etc/hosts\n"), "files cannot include other files"},
 		{"bad entry after good", "127.0.0.1,nonsense", `"nonsense"`},
-		{"too large", "@" + file("big", strings.Repeat("127.0.0.1\n", (maxListFile/10)+1)), "larger than 16 MiB"},
+		{"too large", "@" + file("big", strings.Repeat("127.0.0.1\n", (optfile.MaxList/10)+1)), "more than the 4 MiB sockit reads"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, flag := range []string{"--allow", "--deny"} {
