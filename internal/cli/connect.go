@@ -175,16 +175,17 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 		return nil, exitcode.WithHint("Note that --json events carry the bytes as hex already.", "--hex and --json exclude each other")
 	}
 	cv.interactive = st.interactive() && !f.data.json && f.data.file == ""
-	if err := f.data.commonObservers(&cv.obs, st.out, cv.recv); err != nil {
+	if err := f.data.commonObservers(&cv.obs, st, cv.recv); err != nil {
 		return nil, err
 	}
 	if f.data.output != "" {
-		file, err := os.Create(f.data.output)
+		file, err := create("-o", f.data.output)
 		if err != nil {
-			return nil, exitcode.Usagef("-o: %v", err)
+			return nil, err
 		}
-		cv.tap = file
-		cv.obs.closers = append(cv.obs.closers, file.Close)
+		name := "-o " + f.data.output
+		cv.tap = st.outs.guard(name, file)
+		cv.obs.addCloser(name, file.Close)
 	}
 	if cv.interactive {
 		cv.printer = &console.Printer{W: st.out, Hex: f.data.hex, Server: server, ShowOut: true, Color: colorOK()}

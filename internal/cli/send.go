@@ -141,9 +141,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		return err
 	}
 	c := session.New(nc, conv.options(ep, 1))
-	if conv.out != nil {
-		c.SetTap(conv.out)
-	}
+	c.SetTap(conv.received()) // stdout and -o FILE
 
 	readDone := make(chan error, 1)
 	go func() {
