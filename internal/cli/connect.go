@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -94,8 +95,20 @@ func runConnect(ctx context.Context, st *stdio, f *clientFlags, arg string) erro
 	if err != nil {
 		return err
 	}
+	f.showPeerCert(st, nc)
 	c := session.New(nc, conv.options(ep, 1))
 	return conv.run(ctx, st, c)
+}
+
+// showPeerCert prints, with -v, the certificate a TLS, wss or DTLS
+// server presented.
+func (f *clientFlags) showPeerCert(st *stdio, nc net.Conn) {
+	if !f.net.verbose {
+		return
+	}
+	if cert := endpoint.PeerCertificate(nc); cert != nil {
+		st.errorf("%s", endpoint.DescribeCertificate(cert))
+	}
 }
 
 // target parses a client's endpoint (with --tls) and builds its Dialer.

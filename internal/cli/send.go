@@ -140,6 +140,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 	if err != nil {
 		return err
 	}
+	f.showPeerCert(st, nc)
 	c := session.New(nc, conv.options(ep, 1))
 	c.SetTap(conv.received()) // stdout and -o FILE
 

@@ -2,7 +2,10 @@ package endpoint
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net"
+	"strconv"
 )
 
 // listenKind opens the listeners of the endpoints that are not plain
@@ -81,4 +84,42 @@ func PeerClose(c net.Conn) string {
 		c = u.NetConn()
 	}
 	return ""
+}
+
+// PeerCertificate is the certificate the peer of a TLS, wss or DTLS
+// connection presented, or nil (a plain connection, or none was sent).
+func PeerCertificate(c net.Conn) *x509.Certificate {
+	for range 8 {
+		switch u := c.(type) {
+		case interface{ ConnectionState() tls.ConnectionState }:
+			if pc := u.ConnectionState().PeerCertificates; len(pc) > 0 {
+				return pc[0]
+			}
+			return nil
+		case interface{ PeerCertificates() [][]byte }:
+			if raw := u.PeerCertificates(); len(raw) > 0 {
+				cert, err := x509.ParseCertificate(raw[0])
+				if err == nil {
+					return cert
+				}
+			}
+			return nil
+		case interface{ Under() net.Conn }:
+			c = u.Under()
+		case interface{ NetConn() net.Conn }:
+			c = u.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// DescribeCertificate is one line about a peer's certificate, for -v:
+// subject, issuer, validity and the SHA-256 fingerprint --pin takes.
+func DescribeCertificate(cert *x509.Certificate) string {
+	return "peer certificate: subject " + strconv.Quote(cert.Subject.String()) +
+		", issuer " + strconv.Quote(cert.Issuer.String()) +
+		", valid until " + cert.NotAfter.UTC().Format("2006-01-02") +
+		", SHA256 " + Fingerprint(cert.Raw)
 }

@@ -240,6 +240,13 @@ func (l *serialListener) Accept() (net.Conn, error) {
 	case <-l.closed:
 		return nil, net.ErrClosed
 	}
+	select {
+	case <-l.closed:
+		// Both were ready: a closed listener opens nothing.
+		l.free <- struct{}{}
+		return nil, net.ErrClosed
+	default:
+	}
 	c, err := openSerial(l.ep, l.t)
 	if err != nil {
 		l.free <- struct{}{}

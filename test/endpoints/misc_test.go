@@ -1,0 +1,96 @@
+//go:build linux
+
+package endpoints
+
+import (
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/internal/sockittest"
+)
+
+// TestAbstractUnixWithSocat: unix://@name both ways against socat's
+// ABSTRACT-LISTEN and ABSTRACT-CONNECT.
+func TestAbstractUnixWithSocat(t *testing.T) {
+	t.Parallel()
+	socat := sockittest.Need(t, "socat")
+	name := "sockit-test-" + randID()
+
+	// sockit listens, socat connects.
+	srv := sockittest.Start(t, "listen", "unix://@"+name, "--echo", "-k")
+	srv.Addr()
+	cmd := exec.Command(socat, "-t", "5", "-", "ABSTRACT-CONNECT:"+name)
+	cmd.Stdin = strings.NewReader("hello abstract\n")
+	out, err := cmd.Output()
+	if err != nil || string(out) != "hello abstract\n" {
+		t.Fatalf("socat to sockit's abstract socket: %q, %v", out, err)
+	}
+
+	// socat listens (an echo), sockit connects.
+	name2 := name + "-2"
+	s := sockittest.StartCmd(t, exec.Command(socat, "-d", "-d", "ABSTRACT-LISTEN:"+name2+",fork", "EXEC:cat"))
+	s.WaitStderr("listening on", 30*time.Second)
+	got, errOut, code := sockittest.Run(t, []byte("back again\n"), 30*time.Second, "connect", "unix://@"+name2)
+	if code != 0 || got != "back again\n" {
+		t.Fatalf("sockit to socat's abstract socket: exit %d, %q; stderr:\n%s", code, got, errOut)
+	}
+}
+
+// TestRetryWaitsForTheServer: send --retry keeps trying a refused connect
+// with a growing pause, saying so, and gets through once a server is up.
+func TestRetryWaitsForTheServer(t *testing.T) {
+	t.Parallel()
+	port := sockittest.FreePort(t, false)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	c := sockittest.Start(t, "send", addr, "hello", "--retry", "20", "--retry-delay", "50ms", "--wait", "2s")
+	c.WaitStderr("trying again in 50ms (retry 1 of 20)", 30*time.Second)
+	c.WaitStderr("trying again in 100ms (retry 2 of 20)", 30*time.Second)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(sockittest.Patience))
+	b := make([]byte, 5)
+	if _, err := conn.Read(b); err != nil || string(b) != "hello" {
+		t.Fatalf("server read %q, %v", b, err)
+	}
+	conn.Write([]byte("world"))
+	conn.Close()
+	if code := c.Wait(30 * time.Second); code != 0 || c.Stdout() != "world" {
+		t.Fatalf("send --retry: exit %d, stdout %q; stderr:\n%s", code, c.Stdout(), c.Stderr())
+	}
+}
+
+// TestVerbosePeerCertificate: -v shows the server certificate's subject,
+// issuer and the fingerprint --pin takes, for tls://, wss:// and dtls://.
+func TestVerbosePeerCertificate(t *testing.T) {
+	t.Parallel()
+	cf := certs(t)
+	fp := fingerprint(t, cf.cert)
+	for _, scheme := range []string{"tls", "wss", "dtls"} {
+		path := ""
+		if scheme == "wss" {
+			path = "/"
+		}
+		srv := sockittest.Start(t, "listen", scheme+"://127.0.0.1:0"+path, "--echo", "-k", "--cert", cf.cert, "--key", cf.key)
+		_, errOut, code := sockittest.Run(t, nil, 30*time.Second, "send", scheme+"://"+srv.Addr()+path, "x", "--ca", cf.ca, "-v", "--wait", "1s")
+		var colons []string
+		for i := 0; i < len(fp); i += 2 {
+			colons = append(colons, fp[i:i+2])
+		}
+		if code != 0 || !strings.Contains(errOut, `subject "CN=sockit test server"`) || !strings.Contains(errOut, `issuer "CN=sockit test CA"`) ||
+			!strings.Contains(errOut, strings.Join(colons, ":")) {
+			t.Errorf("%s -v: exit %d; stderr:\n%s", scheme, code, errOut)
+		}
+	}
+}
