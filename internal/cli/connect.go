@@ -24,6 +24,7 @@ type pipeFlags struct {
 	noShutdown bool
 	quit       time.Duration
 	halfDuplex bool
+	shutNull   bool
 }
 
 func (f *pipeFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.noShutdown, "no-shutdown", false, "keep the write side open when stdin ends (no FIN)")
 	fs.VarP(seconds{d: &f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
 	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "keep sending stdin after the peer shut down its write side")
+	fs.BoolVar(&f.shutNull, "shut-null", false, "UDP: when stdin ends, send one empty datagram (socat's shut-null)")
 }
 
 // clientFlags are everything connect takes.
@@ -295,6 +297,7 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 		NoShutdown: cv.f.pipe.noShutdown,
 		Quit:       cv.f.pipe.quit,
 		HalfDuplex: cv.f.pipe.halfDuplex,
+		ShutNull:   cv.f.pipe.shutNull,
 		SendOnly:   cv.f.net.sendOnly,
 		RecvOnly:   cv.f.net.recvOnly,
 		Wait:       cv.f.net.wait,

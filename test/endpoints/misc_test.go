@@ -94,3 +94,36 @@ func TestVerbosePeerCertificate(t *testing.T) {
 		}
 	}
 }
+
+// TestShutNull: connect udp:// --shut-null sends one empty datagram when
+// stdin ends, after the data (Python's socket module receives both).
+func TestShutNull(t *testing.T) {
+	t.Parallel()
+	py := sockittest.Need(t, "python3")
+	srv := sockittest.StartCmd(t, exec.Command(py, "-u", "-c", `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+for _ in range(2):
+    d, a = s.recvfrom(65535)
+    print(repr(d), flush=True)
+`))
+	deadline := time.Now().Add(sockittest.Patience)
+	for !strings.Contains(srv.Stdout(), "\n") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	port := strings.TrimSpace(strings.SplitN(srv.Stdout(), "\n", 2)[0])
+	_, errOut, code := sockittest.Run(t, []byte("data"), 30*time.Second, "connect", "udp://127.0.0.1:"+port, "--shut-null", "--wait", "0")
+	if code != 0 {
+		t.Fatalf("connect --shut-null: exit %d; stderr:\n%s", code, errOut)
+	}
+	select {
+	case <-srv.Done():
+	case <-time.After(sockittest.Patience):
+		t.Fatalf("python did not get two datagrams; stdout:\n%s", srv.Stdout())
+	}
+	if lines := strings.Split(strings.TrimSpace(srv.Stdout()), "\n"); len(lines) != 3 || lines[1] != "b'data'" || lines[2] != "b''" {
+		t.Errorf("python got %q, want b'data' then b''", lines)
+	}
+}

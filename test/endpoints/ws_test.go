@@ -68,6 +68,12 @@ func TestWSClientAgainstNode(t *testing.T) {
 		t.Errorf("node got %d bytes (binary %v), not the 4 MiB sent", len(b), bin)
 	}
 
+	// --ws-ping keeps the connection checked: the server sees pings.
+	pinger := sockittest.Start(t, "connect", url, "--ws-ping", "100ms")
+	srv.next("ping")
+	pinger.Interrupt()
+	pinger.Wait(30 * time.Second)
+
 	// The server closes with 4001: sockit says so, and the conversation
 	// counts as broken by the peer.
 	_, errOut, code = sockittest.Run(t, nil, 30*time.Second, "send", url, "close:4001:bye", "-v")
