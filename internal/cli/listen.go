@@ -35,6 +35,7 @@ type serverFlags struct {
 	echo     bool
 	discard  bool
 	chat     bool
+	broker   bool
 	reply    string
 	respond  []string
 	exec     string
@@ -51,6 +52,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
 	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
+	fs.BoolVar(&f.broker, "broker", false, "send the bytes each client sends, unchanged, to all the other clients (ncat --broker)")
 	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
 	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
 	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
@@ -271,6 +273,7 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 	pick(f.srv.echo, "echo")
 	pick(f.srv.discard, "discard")
 	pick(f.srv.chat, "chat")
+	pick(f.srv.broker, "broker")
 	// --reply with --respond is one behaviour: --reply answers what no
 	// pattern matches.
 	pick(len(f.srv.respond) > 0, "respond")
@@ -296,6 +299,8 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 		return f.forwardHandler()
 	case "chat":
 		return "chat", f.chat(), nil
+	case "broker":
+		return "broker", (&server.Broker{}).Handle, nil
 	case "reply", "respond":
 		r, err := f.responder()
 		if err != nil {

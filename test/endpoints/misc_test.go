@@ -127,3 +127,28 @@ for _ in range(2):
 		t.Errorf("python got %q, want b'data' then b''", lines)
 	}
 }
+
+// TestBrokerWithNcat: listen --broker between two ncat clients passes
+// the bytes unchanged (ncat --broker's behaviour, sockit as the broker).
+func TestBrokerWithNcat(t *testing.T) {
+	t.Parallel()
+	ncat := sockittest.Need(t, "ncat")
+	srv := sockittest.Start(t, "listen", "127.0.0.1:0", "--broker", "-k", "-v")
+	host, port, _ := net.SplitHostPort(srv.Addr())
+	a := sockittest.StartCmd(t, exec.Command(ncat, host, port))
+	srv.WaitStderr("connected (#1", 30*time.Second)
+	b := sockittest.StartCmd(t, exec.Command(ncat, host, port))
+	srv.WaitStderr("connected (#2", 30*time.Second)
+	msg := "raw \x1b[1mbytes\x00 from a\r\n"
+	a.Stdin.Write([]byte(msg))
+	deadline := time.Now().Add(sockittest.Patience)
+	for b.Stdout() != msg {
+		if time.Now().After(deadline) || len(b.Stdout()) > len(msg) {
+			t.Fatalf("b got %q, want %q", b.Stdout(), msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a.Stdout() != "" {
+		t.Errorf("the sender got %q back", a.Stdout())
+	}
+}
