@@ -47,7 +47,11 @@ type Conn struct {
 	msgs chan []byte   // from the reader goroutine, one message each
 	done chan struct{} // closed when the reader goroutine ends
 	rerr error         // why the reader ended; read after done is closed
-	cur  []byte        // the unread rest of the current message
+
+	rmu sync.Mutex // one Read at a time (they share cur)
+	cur []byte     // the unread rest of the current message
+
+	jobs chan writeJob // to the writer goroutine, which writes one message at a time
 
 	rd, wd deadline
 
@@ -69,11 +73,13 @@ func New(ws *websocket.Conn, local, remote net.Addr, opt Options) *Conn {
 		ws: ws, opt: opt, local: local, remote: remote, proto: ws.Subprotocol(),
 		msgs:    make(chan []byte),
 		done:    make(chan struct{}),
+		jobs:    make(chan writeJob),
 		closing: make(chan struct{}),
 	}
 	c.rd.init()
 	c.wd.init()
 	go c.readLoop()
+	go c.writeLoop()
 	if opt.Ping > 0 {
 		go c.pingLoop()
 	}
@@ -214,11 +220,22 @@ func (c *Conn) PreservesMessages() bool { return true }
 
 // MessageRemaining is how many bytes of the current message the last
 // Read left unread (they come without waiting).
-func (c *Conn) MessageRemaining() int { return len(c.cur) }
+func (c *Conn) MessageRemaining() int {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return len(c.cur)
+}
 
 // Read returns the next message, or as much of it as fits in p (the rest
 // comes with the next Read).
 func (c *Conn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	select {
+	case <-c.closing:
+		return 0, net.ErrClosed
+	default:
+	}
 	if len(c.cur) == 0 {
 		select {
 		case m := <-c.msgs:
@@ -232,7 +249,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 				return 0, c.rerr
 			}
 		case <-c.rd.wait():
-			return 0, os.ErrDeadlineExceeded
+			return 0, timeout("read")
 		case <-c.closing:
 			return 0, net.ErrClosed
 		}
@@ -245,34 +262,76 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Write sends p as one message.
+// writeJob is one message for the writer goroutine.
+type writeJob struct {
+	typ  websocket.MessageType
+	p    []byte
+	done chan error // capacity 1: the writer never waits on it
+}
+
+// writeLoop writes the messages Write hands it, in order, until Close.
+// Writes happen here, without a deadline, because coder/websocket ends a
+// connection whose write context expires: a Write whose deadline passes
+// returns a timeout and its message still goes out whole, after which
+// the connection goes on.
+func (c *Conn) writeLoop() {
+	for {
+		select {
+		case j := <-c.jobs:
+			j.done <- c.ws.Write(context.Background(), j.typ, j.p)
+		case <-c.closing:
+			return
+		}
+	}
+}
+
+// Write sends p as one message. If the write deadline passes first, it
+// returns a timeout; the message, already handed over, is still sent.
 func (c *Conn) Write(p []byte) (int, error) {
 	select {
 	case <-c.closing:
 		return 0, net.ErrClosed
+	case <-c.wd.wait():
+		return 0, timeout("write")
 	default:
 	}
 	typ := websocket.MessageBinary
 	if !c.opt.Binary && utf8.Valid(p) {
 		typ = websocket.MessageText
 	}
-	ctx, cancel := c.wd.context()
-	defer cancel()
-	if err := c.ws.Write(ctx, typ, p); err != nil {
-		if ctx.Err() != nil {
-			return 0, os.ErrDeadlineExceeded
+	j := writeJob{typ: typ, p: append([]byte(nil), p...), done: make(chan error, 1)}
+	select {
+	case c.jobs <- j:
+	case <-c.closing:
+		return 0, net.ErrClosed
+	case <-c.wd.wait():
+		return 0, timeout("write")
+	}
+	select {
+	case err := <-j.done:
+		if err != nil {
+			return 0, c.writeErr(err)
 		}
-		select {
-		case <-c.done:
-			if c.rerr != nil && !errors.Is(c.rerr, net.ErrClosed) {
-				return 0, c.rerr
-			}
-		default:
-		}
-		return 0, err
+	case <-c.closing:
+		return 0, net.ErrClosed
+	case <-c.wd.wait():
+		return 0, timeout("write")
 	}
 	c.logf("websocket: %s message -> %d bytes", typeName(typ), len(p))
 	return len(p), nil
+}
+
+func (c *Conn) writeErr(err error) error {
+	select {
+	case <-c.closing:
+		return net.ErrClosed
+	case <-c.done:
+		if c.rerr != nil && !errors.Is(c.rerr, net.ErrClosed) {
+			return &net.OpError{Op: "write", Net: "websocket", Addr: c.remote, Err: c.rerr}
+		}
+	default:
+	}
+	return &net.OpError{Op: "write", Net: "websocket", Addr: c.remote, Err: err}
 }
 
 func (c *Conn) pingLoop() {
@@ -309,11 +368,12 @@ func (c *Conn) Close() error {
 		close(c.closing)
 	})
 	if !first {
-		return nil
+		return net.ErrClosed
 	}
 	select {
 	case <-c.done:
-		return c.ws.CloseNow()
+		c.ws.CloseNow()
+		return nil
 	default:
 	}
 	c.logf("websocket: sending close frame 1000 (normal closure)")
@@ -342,6 +402,12 @@ func (c *Conn) SetDeadline(t time.Time) error {
 }
 func (c *Conn) SetReadDeadline(t time.Time) error  { c.rd.set(t); return nil }
 func (c *Conn) SetWriteDeadline(t time.Time) error { c.wd.set(t); return nil }
+
+// timeout is the error of a deadline that passed: os.ErrDeadlineExceeded,
+// a net.Error whose Timeout is true.
+func timeout(op string) error {
+	return &net.OpError{Op: op, Net: "websocket", Err: os.ErrDeadlineExceeded}
+}
 
 // deadline is a settable point in time whose passing closes a channel.
 type deadline struct {
@@ -395,17 +461,4 @@ func (d *deadline) wait() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.ch
-}
-
-// context is a context that ends at the deadline (a write past it gives
-// up; coder/websocket then closes the connection, as a failed write
-// leaves a WebSocket in no state to go on).
-func (d *deadline) context() (context.Context, context.CancelFunc) {
-	d.mu.Lock()
-	t := d.t
-	d.mu.Unlock()
-	if t.IsZero() {
-		return context.WithCancel(context.Background())
-	}
-	return context.WithDeadline(context.Background(), t)
 }
