@@ -505,3 +505,45 @@ sending:
 		t.Fatalf("last error event %q, want %q", last, want)
 	}
 }
+
+// TestConnectEventAfterListed: whoever reads a conversation's connect
+// event and then asks the server for its conversations finds it there
+// (listen -k's stdin goes to every client the log said had connected).
+func TestConnectEventAfterListed(t *testing.T) {
+	srv := &Server{Handler: Drain}
+	missing := make(chan uint64, 16)
+	seen := make(chan struct{}, 16)
+	srv.Conn = session.Options{Sink: func(e *event.Event) {
+		if e.Kind != event.Connect {
+			return
+		}
+		found := false
+		for _, c := range srv.Conns() {
+			if c.ID() == e.Conn {
+				found = true
+			}
+		}
+		if !found {
+			missing <- e.Conn
+		}
+		seen <- struct{}{}
+	}}
+	addr := serveFast(t, srv)
+	for i := 0; i < 8; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		select {
+		case <-seen:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no connect event")
+		}
+	}
+	select {
+	case id := <-missing:
+		t.Fatalf("conversation #%d was announced before the server listed it", id)
+	default:
+	}
+}

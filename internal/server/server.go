@@ -444,10 +444,14 @@ func (s *Server) start(ctx context.Context, nc net.Conn, packet bool, done chan<
 	if opt.Proto == "" {
 		opt.Proto = s.proto
 	}
+	opt.Unannounced = true
 	c := session.New(nc, opt)
 	s.mu.Lock()
 	s.conns[opt.ID] = c
 	s.mu.Unlock()
+	// Listed first, then announced: whoever sees "connected" and sends to
+	// every conversation (listen -k's stdin, the UI's peer list) finds it.
+	c.Announce()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

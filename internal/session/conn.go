@@ -44,6 +44,11 @@ type Options struct {
 	// dialed it, and a reset before any byte arrived is reported as the
 	// server's refusal (endpoint.Refusal).
 	Accepted bool
+	// Unannounced leaves the connect event to Announce, so that a server
+	// can list the conversation first: whoever reads the event (a log
+	// line, a page) and then asks for the server's conversations finds
+	// it there.
+	Unannounced bool
 }
 
 // Conn is one conversation.
@@ -84,7 +89,7 @@ type Conn struct {
 	ended     bool       // the close event was emitted (under emu)
 }
 
-// New wraps nc and emits the connect event.
+// New wraps nc and emits the connect event (unless opt.Unannounced).
 func New(nc net.Conn, opt Options) *Conn {
 	c := &Conn{
 		nc:     nc,
@@ -121,13 +126,21 @@ func New(nc net.Conn, opt Options) *Conn {
 			c.bufSize = 64 << 10
 		}
 	}
+	if !opt.Unannounced {
+		c.Announce()
+	}
+	return c
+}
+
+// Announce emits the connect event. New does it, unless told not to;
+// call it once, before any Read or Write.
+func (c *Conn) Announce() {
 	conn := &event.Event{Kind: event.Connect}
 	if c.dec != nil {
 		// Recorded so that replay frames what it sends the same way.
-		conn.Frame = opt.Frame.String()
+		conn.Frame = c.frame.String()
 	}
 	c.emit(conn)
-	return c
 }
 
 // ID is the conversation's number, unique within its server or client.
