@@ -157,8 +157,8 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 		return err
 	}
 	srv.PacketEcho = behaviour == "echo"
-	if ep.IsUDP() && f.net.idle == 0 {
-		srv.Conn.IdleTimeout = 60 * time.Second // UDP peers expire (SPEC §2.4)
+	if (ep.IsUDP() || ep.Scheme == "dtls") && f.net.idle == 0 {
+		srv.Conn.IdleTimeout = 60 * time.Second // UDP and DTLS peers expire (SPEC §2.4): one that vanishes says nothing
 	}
 	if behaviour != "stdio" {
 		// A behaviour answers by itself: stdin is not read, and every

@@ -152,3 +152,39 @@ func TestBrokerWithNcat(t *testing.T) {
 		t.Errorf("the sender got %q back", a.Stdout())
 	}
 }
+
+// TestRelayRetriesItsTarget: relay --retry tries a refused TO again for
+// each client, and the client's data gets through once TO is up.
+func TestRelayRetriesItsTarget(t *testing.T) {
+	t.Parallel()
+	port := sockittest.FreePort(t, false)
+	to := "127.0.0.1:" + strconv.Itoa(port)
+	r := sockittest.Start(t, "relay", "tcp://127.0.0.1:0", "tcp://"+to, "--retry", "20", "--retry-delay", "50ms")
+	c, err := net.Dial("tcp", r.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(sockittest.Patience))
+	c.Write([]byte("early"))
+	r.WaitStderr("trying again", 30*time.Second)
+	ln, err := net.Listen("tcp", to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	up, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	up.SetDeadline(time.Now().Add(sockittest.Patience))
+	b := make([]byte, 5)
+	if _, err := up.Read(b); err != nil || string(b) != "early" {
+		t.Fatalf("upstream read %q, %v", b, err)
+	}
+	up.Write([]byte("late"))
+	if _, err := c.Read(b[:4]); err != nil || string(b[:4]) != "late" {
+		t.Fatalf("client read %q, %v", b[:4], err)
+	}
+}
