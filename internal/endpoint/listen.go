@@ -8,8 +8,6 @@ import (
 	"os"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ListenConfig opens servers on endpoints. The zero value listens with
@@ -56,6 +54,9 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.Pack
 	if !ep.IsPacket() {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("stream endpoint needs Listen")}
 	}
+	if err := checkScheme(ep); err != nil {
+		return nil, err
+	}
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
 	}
@@ -79,23 +80,16 @@ func (lc *ListenConfig) control(ep Endpoint) func(network, address string, c sys
 				lc.Trace.socket(network, ifd)
 			}
 			if !ep.IsUnix() {
-				reuse := 1
-				if lc.NoReuseAddr {
-					reuse = 0
-				}
-				if serr = unix.SetsockoptInt(ifd, unix.SOL_SOCKET, unix.SO_REUSEADDR, reuse); serr != nil {
+				if serr = bindOptions(fd, !lc.NoReuseAddr, lc.Trace); serr != nil {
 					return
 				}
-				if lc.Trace != nil && reuse == 1 {
-					lc.Trace("setsockopt(fd %d, SO_REUSEADDR, 1)  (restart without waiting for TIME_WAIT)", ifd)
-				}
 				if lc.ReusePort {
-					if serr = unix.SetsockoptInt(ifd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); serr != nil {
+					if serr = setReusePort(fd); serr != nil {
 						return
 					}
 				}
 			}
-			if serr = setBuffers(ifd, lc.Buffer, lc.Trace); serr != nil {
+			if serr = setBuffers(fd, lc.Buffer, lc.Trace); serr != nil {
 				return
 			}
 			if lc.Trace != nil {
@@ -122,7 +116,7 @@ func removeStaleSocket(path string) {
 			c.Close()
 			return // alive: let listen fail with "address already in use"
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EPROTOTYPE) {
+		if !refused(err) && !errors.Is(err, syscall.EPROTOTYPE) {
 			return
 		}
 	}
