@@ -21,10 +21,10 @@ const Fast = runtime.GOOS == "linux" && !portable
 // Paths names the code paths of this build, for 'sockit version'.
 func Paths() string {
 	if Fast {
-		return "linux (epoll loops, batched UDP, splice)"
+		return "Linux fast paths (epoll loops, batched UDP, splice)"
 	}
 	if runtime.GOOS == "linux" {
-		return "portable (sockit_portable build)"
+		return "portable paths (sockit_portable build)"
 	}
-	return "portable"
+	return "portable paths"
 }
