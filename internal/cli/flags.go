@@ -322,5 +322,5 @@ func (s *stdio) stderrLog(server bool) *console.Printer {
 }
 
 func colorOK() bool {
-	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && console.VT(os.Stdout) && console.VT(os.Stderr)
 }

@@ -75,6 +75,7 @@ func Code(err error) int {
 	if err == nil {
 		return OK
 	}
+	err = native(err)
 	var (
 		usage    *UsageError
 		mismatch *MismatchError
@@ -137,6 +138,7 @@ func isTLSAlert(err error) bool {
 
 // Hint returns the second line for err, if it has one.
 func Hint(err error) string {
+	err = native(err)
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usage.Hint
