@@ -2,7 +2,9 @@
 # Builds and vets sockit for every target in scripts/targets.sh, with
 # CGO_ENABLED=0, plus linux/amd64 with the sockit_portable tag (the code
 # macOS, Windows and FreeBSD run, forced on Linux). 'go vet' covers the
-# test files too, so the tests compile for every target as well.
+# test files too, so the tests compile for every target as well. Builds
+# use -trimpath, as release.sh does, so that the two share compiled
+# packages in the build cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/targets.sh
@@ -12,7 +14,7 @@ failed=0
 for cfg in $configs; do
 	IFS=/ read -r os arch tags <<<"$cfg"
 	start=$SECONDS
-	if CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -tags "$tags" -o /dev/null ./cmd/sockit &&
+	if CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -tags "$tags" -o /dev/null ./cmd/sockit &&
 		CGO_ENABLED=0 GOOS=$os GOARCH=$arch go vet -tags "$tags" ./...; then
 		echo "build-all: ok   $cfg ($((SECONDS - start))s)"
 	else

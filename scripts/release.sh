@@ -9,7 +9,8 @@
 #
 # The version is the tag vX.Y.Z at HEAD, or X.Y.Z-snapshot.COMMIT after the
 # last tag (0.0.0 without one); VERSION overrides it, TARGETS narrows the
-# list. Builds are reproducible: -trimpath, no VCS stamping, the commit's
+# list, RELEASE_BUILDFLAGS adds flags to the go build (-a in
+# release-check.sh). Builds are reproducible: -trimpath, no VCS stamping, the commit's
 # time (SOURCE_DATE_EPOCH) as build date and for every timestamp in the
 # archives and packages, so the same commit gives the same bytes.
 #
@@ -53,7 +54,7 @@ for target in $TARGETS; do
 	name=sockit_${VERSION}_${os}_${arch}
 	dir=$work/$name
 	mkdir -p "$dir/completions" "$dir/man"
-	CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$dir/sockit$ext" ./cmd/sockit
+	CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build ${RELEASE_BUILDFLAGS:-} -trimpath -buildvcs=false -ldflags "$ldflags" -o "$dir/sockit$ext" ./cmd/sockit
 	cp LICENSE README.md README.zh-CN.md "$dir/"
 	cp "$work"/docs/completions/* "$dir/completions/"
 	cp "$work"/docs/man/*.1 "$dir/man/"
