@@ -4,7 +4,8 @@
 # macOS, Windows and FreeBSD run, forced on Linux). 'go vet' covers the
 # test files too, so the tests compile for every target as well. Builds
 # use -trimpath, as release.sh does, so that the two share compiled
-# packages in the build cache.
+# packages in the build cache. The event-loop tests also run for
+# linux/arm64 and linux/riscv64 under qemu-user (install-peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/targets.sh
@@ -19,6 +20,20 @@ for cfg in $configs; do
 		echo "build-all: ok   $cfg ($((SECONDS - start))s)"
 	else
 		echo "build-all: FAIL $cfg"
+		failed=$((failed + 1))
+	fi
+done
+# linux/arm64 (the Raspberry Pi) and riscv64 have no epoll_wait, only
+# epoll_pwait: run the event loops' tests there under qemu-user.
+for arch in arm64 riscv64; do
+	cfg=linux/$arch/qemu
+	configs="$configs $cfg"
+	qemu=qemu-aarch64
+	[ "$arch" = riscv64 ] && qemu=qemu-riscv64
+	if GOARCH=$arch go test -exec "$qemu" -count=1 -run 'TestPlatform' ./internal/server ./internal/bench >/dev/null; then
+		echo "build-all: ok   $cfg (event loop tests)"
+	else
+		echo "build-all: FAIL $cfg (event loop tests)"
 		failed=$((failed + 1))
 	fi
 done

@@ -22,6 +22,8 @@ want nft nftables
 want tc iproute2
 want hexdump bsdextrautils
 want hyperfine hyperfine
+want qemu-aarch64 qemu-user   # build-all.sh runs the arm64 event loops
+want dpkg-deb dpkg            # release-check.sh lists the .deb
 [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)
 
 if [ ${#pkgs[@]} -eq 0 ]; then

@@ -8,9 +8,8 @@
 #  - the linux/amd64 binary from its archive runs 'sockit version' and
 #    names the commit;
 #  - the build is reproducible: a second clone of the same commit, at
-#    another path, built again from scratch (go build -a), gives the same
-#    bytes for the linux/amd64 and windows/amd64 archives and the amd64
-#    .deb and .rpm.
+#    another path, built again from scratch (go build -a) for linux/amd64,
+#    gives the same bytes for its archive, .deb and .rpm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/targets.sh
@@ -68,8 +67,8 @@ grep -q "^platform: linux/amd64, " <<<"$ver" || fail "sockit version does not na
 # Reproducible: the same commit, another path, every package recompiled.
 git clone -q --no-hardlinks "$root" "$tmp/again"
 git -C "$tmp/again" checkout -q "$commit"
-(cd "$tmp/again" && RELEASE_BUILDFLAGS=-a TARGETS="linux/amd64 windows/amd64" bash scripts/release.sh "$tmp/dist2" >/dev/null)
-for f in $(cd "$tmp/dist2" && ls sockit_* | grep -E '_(linux|windows)_amd64\.|_amd64\.deb$|\.x86_64\.rpm$'); do
+(cd "$tmp/again" && RELEASE_BUILDFLAGS=-a TARGETS=linux/amd64 bash scripts/release.sh "$tmp/dist2" >/dev/null)
+for f in $(cd "$tmp/dist2" && ls sockit[-_]*); do
 	a=$(sha256sum <"$f" | cut -d' ' -f1)
 	b=$(sha256sum <"$tmp/dist2/$f" | cut -d' ' -f1)
 	[ "$a" = "$b" ] || fail "$f differs between two builds of $commit"
