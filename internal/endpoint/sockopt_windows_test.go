@@ -31,7 +31,9 @@ func TestExclusiveBind(t *testing.T) {
 		t.Fatalf("SO_EXCLUSIVEADDRUSE = %d, %v; want 1", v, gerr)
 	}
 	hijack := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
-		c.Control(func(fd uintptr) { windows.SetsockoptInt(windows.Handle(fd), windows.SOL_SOCKET, windows.SO_REUSEADDR, 1) })
+		c.Control(func(fd uintptr) {
+			windows.SetsockoptInt(windows.Handle(fd), windows.SOL_SOCKET, windows.SO_REUSEADDR, 1)
+		})
 		return nil
 	}}
 	if l2, err := hijack.Listen(context.Background(), "tcp", ln.Addr().String()); err == nil {
