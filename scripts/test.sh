@@ -4,6 +4,9 @@
 # ncat, nc, socat, Python, openssl and iperf3, and the browser tests; then
 # the cross-platform checks (build-all.sh, test-portable.sh,
 # release-check.sh).
+# Needs apt and root (or sudo): peers are installed with apt-get, and the
+# network-namespace tests create namespaces. About 10 minutes on a busy
+# 2-core machine (see README.md, Tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

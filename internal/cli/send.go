@@ -52,8 +52,9 @@ arrived at all; --wait 0 sends without waiting for one.`,
 	f.tls.register(cmd.Flags(), false)
 	fs := cmd.Flags()
 	fs.StringVar(&f.expect, "expect", "", "exit 0 when the reply matches this regular expression, 1 when it does not")
-	fs.IntVar(&f.count, "count", 1, "send this many times")
-	fs.Var(seconds{&f.interval}, "interval", "pause between sends with --count (1s, 100ms)")
+	f.count = 1
+	fs.Var(intFlag{n: &f.count, min: 1, max: maxCount}, "count", "send this many times")
+	fs.Var(seconds{d: &f.interval}, "interval", "pause between sends with --count (1s, 100ms)")
 	fs.BoolVar(&f.shutdown, "shutdown", false, "after sending, shut down the write side (TCP FIN) as HTTP/1.0 servers expect")
 	return cmd
 }
@@ -140,9 +141,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		return err
 	}
 	c := session.New(nc, conv.options(ep, 1))
-	if conv.out != nil {
-		c.SetTap(conv.out)
-	}
+	c.SetTap(conv.received()) // stdout and -o FILE
 
 	readDone := make(chan error, 1)
 	go func() {

@@ -13,27 +13,23 @@ import (
 // which golang.org/x/sys/windows does not define.
 const soExclusiveAddrUse = ^windows.SO_REUSEADDR
 
-// bindOptions sets the options a listening socket needs before bind. On
-// Windows that is SO_EXCLUSIVEADDRUSE and never SO_REUSEADDR: Windows'
-// SO_REUSEADDR lets another socket bind the same port and take its
-// connections or datagrams, while SO_EXCLUSIVEADDRUSE refuses any later
-// bind to the port, whatever options that socket sets. Windows already
-// lets a listener rebind a port whose old connections are in TIME_WAIT,
-// so --reuseaddr changes nothing here. (Go's net package sets neither.)
-func bindOptions(fd uintptr, reuseAddr bool, t Tracer) error {
+// bindOptions sets, before bind, the options that decide whether another
+// socket may bind the same address. On Windows that is
+// SO_EXCLUSIVEADDRUSE, for TCP and UDP alike, and never SO_REUSEADDR:
+// Windows' SO_REUSEADDR lets another socket bind the same port and take
+// its connections or datagrams, while SO_EXCLUSIVEADDRUSE refuses any
+// later bind to the port, whatever options that socket sets. Windows
+// already lets a listener rebind a port whose old connections are in
+// TIME_WAIT, so --reuseaddr changes nothing here. (Go's net package sets
+// neither.) Windows has no SO_REUSEPORT, so there are no per-core groups.
+func (lc *ListenConfig) bindOptions(fd int, ep Endpoint) error {
 	if err := windows.SetsockoptInt(windows.Handle(fd), windows.SOL_SOCKET, soExclusiveAddrUse, 1); err != nil {
 		return os.NewSyscallError("setsockopt", err)
 	}
-	if t != nil {
-		t("setsockopt(socket %d, SO_EXCLUSIVEADDRUSE, 1)  (no other socket may bind this port)", fd)
+	if lc.Trace != nil {
+		lc.Trace("setsockopt(socket %d, SO_EXCLUSIVEADDRUSE, 1)  (no other socket may bind this port)", fd)
 	}
 	return nil
-}
-
-// setReusePort: Windows has no SO_REUSEPORT (its SO_REUSEADDR is the
-// unsafe kind, see bindOptions).
-func setReusePort(fd uintptr) error {
-	return errors.New("SO_REUSEPORT is not available on Windows")
 }
 
 // setBuffers sets SO_SNDBUF and SO_RCVBUF when size > 0.

@@ -39,3 +39,12 @@ func translate(err error, table map[syscall.Errno]syscall.Errno) error {
 }
 
 func native(err error) error { return translate(err, nativeErrnos) }
+
+// posix is the POSIX errno that e stands for on this system (e itself
+// where it is one).
+func posix(e syscall.Errno) syscall.Errno {
+	if p, ok := nativeErrnos[e]; ok {
+		return p
+	}
+	return e
+}

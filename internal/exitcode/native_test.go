@@ -13,8 +13,8 @@ import (
 // POSIX errno it maps to, through the wrapping the net package adds;
 // unmapped codes and other errors are untouched.
 func TestNativeErrnos(t *testing.T) {
-	const wsaRefused = syscall.Errno(10061)
-	table := map[syscall.Errno]syscall.Errno{wsaRefused: syscall.ECONNREFUSED}
+	const wsaRefused, wsaReset = syscall.Errno(10061), syscall.Errno(10054)
+	table := map[syscall.Errno]syscall.Errno{wsaRefused: syscall.ECONNREFUSED, wsaReset: syscall.ECONNRESET}
 	dialErr := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connectex", wsaRefused)}
 
 	if errors.Is(dialErr, syscall.ECONNREFUSED) {
@@ -45,7 +45,7 @@ func TestNativeErrnos(t *testing.T) {
 	if Hint(dialErr) == "" {
 		t.Error("no hint for a refused connection")
 	}
-	if c := Code(&net.OpError{Op: "read", Err: syscall.Errno(10054)}); c != NoMatch {
-		t.Errorf("an unmapped code gave %d", c)
+	if c := Code(&net.OpError{Op: "read", Err: os.NewSyscallError("wsarecv", wsaReset)}); c != Reset {
+		t.Errorf("Code(WSAECONNRESET) = %d, want %d (reset)", c, Reset)
 	}
 }
