@@ -62,6 +62,9 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.Pack
 	if !ep.IsPacket() {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("stream endpoint needs Listen")}
 	}
+	if err := checkScheme(ep); err != nil {
+		return nil, err
+	}
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
 	}
@@ -97,7 +100,7 @@ func (lc *ListenConfig) control(ep Endpoint, join func(fd int) error) func(netwo
 			if serr != nil {
 				return
 			}
-			if serr = setBuffers(ifd, lc.Buffer, lc.Trace); serr != nil {
+			if serr = setBuffers(fd, lc.Buffer, lc.Trace); serr != nil {
 				return
 			}
 			if lc.Trace != nil {
@@ -124,7 +127,7 @@ func removeStaleSocket(path string) {
 			c.Close()
 			return // alive: let listen fail with "address already in use"
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EPROTOTYPE) {
+		if !refused(err) && !errors.Is(err, syscall.EPROTOTYPE) {
 			return
 		}
 	}
