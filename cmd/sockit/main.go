@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/sockit/sockit/internal/cli"
+	"github.com/sockit/sockit/internal/console"
 )
 
 func main() {
@@ -30,5 +31,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "sockit: interrupted twice, exiting now")
 		os.Exit(130)
 	}()
-	os.Exit(cli.Main(ctx, os.Args[1:]))
+	restore := console.Prepare() // Windows: colours and the prompt need VT processing
+	code := cli.Main(ctx, os.Args[1:])
+	restore()
+	os.Exit(code)
 }

@@ -50,7 +50,7 @@ func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report connections and closes on stderr in pipe mode")
 	f.ep.register(fs, !listen, listen)
 	if listen {
-		fs.BoolVar(&f.reuseaddr, "reuseaddr", true, "SO_REUSEADDR: restart on a port still in TIME_WAIT")
+		fs.BoolVar(&f.reuseaddr, "reuseaddr", true, "SO_REUSEADDR: restart on a port still in TIME_WAIT (Windows: always SO_EXCLUSIVEADDRUSE instead)")
 		return
 	}
 	fs.StringVarP(&f.source, "source", "s", "", "local address or port to send from (ADDR, PORT or ADDR:PORT)")
@@ -372,5 +372,5 @@ func (s *stdio) stderrLog(server bool) *console.Printer {
 }
 
 func colorOK() bool {
-	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && console.VT(os.Stdout) && console.VT(os.Stderr)
 }

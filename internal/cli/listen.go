@@ -55,7 +55,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.broker, "broker", false, "send the bytes each client sends, unchanged, to all the other clients (ncat --broker)")
 	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
 	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
-	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
+	fs.StringVar(&f.exec, "exec", "", "run CMD for each connection (via /bin/sh -c; cmd /c on Windows), its stdin and stdout wired to the socket")
 	fs.BoolVar(&f.source, "source", false, "send endless data to every client (a source for bench --mode rx)")
 	fs.StringVar(&f.forward, "forward", "", "forward every client to EP, as sockit relay does")
 }

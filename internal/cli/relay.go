@@ -46,8 +46,9 @@ or a port forward: TCP, TLS and Unix streams (each direction half-closed on
 its own), and UDP with one upstream socket per client address, which expires
 after --idle-timeout (60s) without traffic.
 
-Between plain TCP or Unix sockets the bytes never enter sockit: the kernel
-splices them. --log shows on stdout what passes in each direction (← from
+Between plain TCP or Unix sockets on Linux the bytes never enter sockit:
+the kernel splices them (other systems copy them through a 256 KiB
+buffer). --log shows on stdout what passes in each direction (← from
 the client, → back to it), --hex as hex dumps, --json as events; only then
 is the data copied through sockit. Connections are logged on stderr (-q:
 only where the relay listens, and errors).

@@ -291,10 +291,10 @@ var extraCommands []func(*stdio) *cobra.Command
 func newVersion(st *stdio) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print sockit's version",
+		Short: "Print sockit's version, commit, build date, Go version and platform",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "sockit %s\n", Version)
+			currentBuild().write(cmd.OutOrStdout())
 			return nil
 		},
 	}

@@ -219,7 +219,7 @@ func suffix(s string) string {
 type HexDump struct {
 	W      io.Writer
 	mu     sync.Mutex
-	offset map[uint64]int
+	offset map[uint64]int64
 	buf    []byte
 }
 
@@ -231,11 +231,11 @@ func (h *HexDump) Print(e *event.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.offset == nil {
-		h.offset = map[uint64]int{}
+		h.offset = map[uint64]int64{}
 	}
 	off := h.offset[e.Conn]
 	h.buf = codec.AppendDump(h.buf[:0], e.Data, off)
-	h.offset[e.Conn] = off + len(e.Data)
+	h.offset[e.Conn] = off + int64(len(e.Data))
 	h.W.Write(h.buf)
 }
 

@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sockit/sockit/internal/exitcode"
 )
 
@@ -90,6 +88,9 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	if err := d.Sockopts.Check(); err != nil {
 		return nil, err
 	}
+	if err := checkScheme(ep); err != nil {
+		return nil, err
+	}
 	if d.NoDNS && !ep.IsUnix() && !isIP(ep.Host) {
 		return nil, exitcode.WithHint("Note that -n/--no-dns takes IP addresses only.",
 			"host %q is a name and -n forbids DNS", ep.Host)
@@ -111,6 +112,11 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 			return nil, err
 		}
 		nd.LocalAddr = la
+	}
+	var tempAddr *net.UnixAddr
+	if ep.Scheme == "unixgram" && d.Source == "" && !abstractAutobind {
+		tempAddr = tempUnixgram()
+		nd.LocalAddr = tempAddr
 	}
 	nd.Control = d.control(ep)
 
@@ -139,7 +145,13 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		}
 	}
 	if err != nil {
+		if tempAddr != nil {
+			os.Remove(tempAddr.Name)
+		}
 		return nil, err
+	}
+	if uc, ok := c.(*net.UnixConn); ok && tempAddr != nil {
+		c = &unixgramConn{UnixConn: uc, path: tempAddr.Name}
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		if d.Nagle {
@@ -190,10 +202,10 @@ func (d *Dialer) localAddr(ep Endpoint) (net.Addr, error) {
 // control applies socket options before connect, and traces socket().
 func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.RawConn) error {
 	// A unixgram client needs an address of its own for replies to come
-	// back to. Go does not bind an empty name, so bind here: the kernel
-	// then picks an abstract one (autobind, unix(7)).
-	autobind := ep.Scheme == "unixgram" && d.Source == ""
-	if d.Buffer == 0 && d.Trace == nil && !autobind && d.Sockopts.empty() {
+	// back to. Go does not bind an empty name, so bind here: on Linux the
+	// kernel then picks an abstract one (autobind, unix(7)).
+	autobound := ep.Scheme == "unixgram" && d.Source == "" && abstractAutobind
+	if d.Buffer == 0 && d.Trace == nil && !autobound && d.Sockopts.empty() {
 		return nil
 	}
 	return func(network, address string, c syscall.RawConn) error {
@@ -205,16 +217,15 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 					d.Trace("bind(%s)", d.Source)
 				}
 			}
-			if autobind {
-				if serr = unix.Bind(int(fd), &unix.SockaddrUnix{}); serr != nil {
-					serr = os.NewSyscallError("bind", serr)
+			if autobound {
+				if serr = autobind(fd); serr != nil {
 					return
 				}
 			}
 			if serr = d.Sockopts.apply(int(fd), network, d.Trace); serr != nil {
 				return
 			}
-			serr = setBuffers(int(fd), d.Buffer, d.Trace)
+			serr = setBuffers(fd, d.Buffer, d.Trace)
 		})
 		if err != nil {
 			return err

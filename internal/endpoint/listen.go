@@ -69,6 +69,9 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.Pack
 	if !ep.IsPacket() {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("stream endpoint needs Listen")}
 	}
+	if err := checkScheme(ep); err != nil {
+		return nil, err
+	}
 	if ep.IsUDP() && IsMulticast(ep.Host) {
 		return lc.listenMulticast(ctx, ep)
 	}
@@ -107,10 +110,10 @@ func (lc *ListenConfig) control(ep Endpoint, join func(fd int) error) func(netwo
 			if serr != nil {
 				return
 			}
-			if serr = lc.Sockopts.apply(ifd, network, lc.Trace); serr != nil {
+			if serr = lc.Sockopts.apply(int(fd), network, lc.Trace); serr != nil {
 				return
 			}
-			if serr = setBuffers(ifd, lc.Buffer, lc.Trace); serr != nil {
+			if serr = setBuffers(fd, lc.Buffer, lc.Trace); serr != nil {
 				return
 			}
 			if lc.Trace != nil {
@@ -137,7 +140,7 @@ func removeStaleSocket(path string) {
 			c.Close()
 			return // alive: let listen fail with "address already in use"
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EPROTOTYPE) {
+		if !refused(err) && !errors.Is(err, syscall.EPROTOTYPE) {
 			return
 		}
 	}

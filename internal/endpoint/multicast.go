@@ -57,7 +57,7 @@ func (lc *ListenConfig) listenMulticast(ctx context.Context, ep Endpoint) (net.P
 			if serr = lc.Sockopts.apply(ifd, network, lc.Trace); serr != nil {
 				return
 			}
-			if serr = setBuffers(ifd, lc.Buffer, lc.Trace); serr != nil {
+			if serr = setBuffers(fd, lc.Buffer, lc.Trace); serr != nil {
 				return
 			}
 			if lc.Trace != nil {

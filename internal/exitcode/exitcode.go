@@ -134,6 +134,7 @@ func Code(err error) int {
 	if err == nil {
 		return OK
 	}
+	err = native(err)
 	var (
 		usage    *UsageError
 		mismatch *MismatchError
@@ -189,7 +190,7 @@ func Code(err error) int {
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return errnoCode(errno)
+		return errnoCode(posix(errno))
 	}
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
@@ -249,6 +250,7 @@ func isTLSAlert(err error) bool {
 // net error has a line here, so that no raw system error reaches the user
 // without one.
 func Hint(err error) string {
+	err = native(err)
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usage.Hint
