@@ -96,7 +96,12 @@ func dtlsFailure(err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return &timeoutError{msg: "DTLS handshake timed out: no answer (is a DTLS server there? openssl s_server -dtls answers)", err: err}
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+	// An ICMP port unreachable on the connected socket: nothing listens.
+	// Said plainly, without the layers of the read that met it.
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return syscall.ECONNREFUSED
+	}
+	if errors.Is(err, syscall.ECONNRESET) {
 		return err
 	}
 	msg := strings.TrimPrefix(Cause(err), "dtls fatal: ")

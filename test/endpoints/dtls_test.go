@@ -147,3 +147,15 @@ func TestDTLSByteExact(t *testing.T) {
 		t.Fatalf("dtls echo of %d bytes: exit %d, %d bytes back, intact %v; stderr:\n%s", len(data), code, len(out), sum([]byte(out)) == sum(data), errOut)
 	}
 }
+
+// TestDTLSRefused: a DTLS client to a UDP port where nothing listens is
+// refused (exit 3), said in one line without the socket layers.
+func TestDTLSRefused(t *testing.T) {
+	t.Parallel()
+	port := strconv.Itoa(sockittest.FreePort(t, true))
+	_, errOut, code := sockittest.Run(t, nil, 60*time.Second, "send", "dtls://127.0.0.1:"+port, "x", "--insecure")
+	first := strings.SplitN(errOut, "\n", 2)[0]
+	if code != exitcode.Unreachable || !strings.HasSuffix(first, "dtls://127.0.0.1:"+port+": connection refused") {
+		t.Errorf("dtls to nothing: exit %d; stderr:\n%s", code, errOut)
+	}
+}
