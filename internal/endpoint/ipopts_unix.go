@@ -4,6 +4,7 @@ package endpoint
 
 import (
 	"os"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -69,19 +70,27 @@ func (o Sockopts) apply(fd int, network string, t Tracer) error {
 	return nil
 }
 
-// reuseForGroup lets several receivers bind one multicast group and port
-// (SO_REUSEADDR, and SO_REUSEPORT where the system has it): joining a
-// group is asking to share its port with the group's other receivers.
-// Only multicast listeners call it.
+// reuseForGroup lets several receivers bind one multicast group's port:
+// joining a group is asking to share its port with the group's other
+// receivers. Only multicast listeners call it. Linux shares a UDP port
+// among sockets that all set SO_REUSEADDR, and hands each multicast
+// datagram to every one that joined; SO_REUSEPORT there would make them
+// one load-balancing group instead, where a datagram to one group can
+// reach a socket of another (seen with IP_MULTICAST_ALL off). macOS and
+// the BSDs want SO_REUSEPORT to share at all.
 func reuseForGroup(fd int, t Tracer) error {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return os.NewSyscallError("setsockopt SO_REUSEADDR", err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-		return os.NewSyscallError("setsockopt SO_REUSEPORT", err)
+	what := "SO_REUSEADDR"
+	if runtime.GOOS != "linux" && runtime.GOOS != "android" {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return os.NewSyscallError("setsockopt SO_REUSEPORT", err)
+		}
+		what = "SO_REUSEADDR and SO_REUSEPORT"
 	}
 	if t != nil {
-		t("setsockopt(fd %d, SO_REUSEADDR and SO_REUSEPORT, 1)  (a multicast group's port is shared by its receivers)", fd)
+		t("setsockopt(fd %d, %s, 1)  (a multicast group's port is shared by its receivers)", fd, what)
 	}
 	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"runtime"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -37,13 +35,10 @@ func (lc *ListenConfig) listenMulticast(ctx context.Context, ep Endpoint) (net.P
 	if group.Is6() {
 		network = "udp6"
 	}
-	// Bound to the group, the socket gets that group's datagrams only,
-	// not every datagram to the port. Windows cannot bind a group
-	// address: there it binds the port on all addresses.
+	// Go's net package binds a multicast address as the wildcard address
+	// with that port (as Windows requires); onlyJoinedGroups keeps other
+	// groups' datagrams away where the system would deliver them.
 	bind := ep.Address()
-	if runtime.GOOS == "windows" {
-		bind = net.JoinHostPort("", strconv.Itoa(ep.Port))
-	}
 	nlc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
@@ -54,6 +49,7 @@ func (lc *ListenConfig) listenMulticast(ctx context.Context, ep Endpoint) (net.P
 			if serr = reuseForGroup(ifd, lc.Trace); serr != nil {
 				return
 			}
+			onlyJoinedGroups(ifd, group.Is6())
 			if serr = lc.Sockopts.apply(ifd, network, lc.Trace); serr != nil {
 				return
 			}

@@ -138,10 +138,20 @@ func (c *serialConn) Read(p []byte) (int, error) {
 	}
 }
 
+// Write writes all of p. The port's own Write is one write(2), which a
+// signal (Go's preemption sends them) can cut short after part of the
+// bytes, or interrupt before any (EINTR): both go on with the rest here.
 func (c *serialConn) Write(p []byte) (int, error) {
-	n, err := c.port.Write(p)
-	if err != nil {
-		return n, c.gone(err)
+	n := 0
+	for n < len(p) {
+		m, err := c.port.Write(p[n:])
+		n += m
+		if errors.Is(err, syscall.EINTR) || err == nil && m == 0 {
+			continue
+		}
+		if err != nil {
+			return n, c.gone(err)
+		}
 	}
 	return n, nil
 }

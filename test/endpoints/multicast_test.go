@@ -88,6 +88,9 @@ func newVethPair(t *testing.T) (a, b *netns, vethA, vethB, addrA, addrB, bcast s
 	run(t, "ip", "link", "add", vethA, "netns", a.name, "type", "veth", "peer", "name", vethB, "netns", b.name)
 	a.ip("addr", "add", addrA+"/29", "broadcast", bcast, "dev", vethA)
 	b.ip("addr", "add", addrB+"/29", "broadcast", bcast, "dev", vethB)
+	// IPv6 too, with addresses that need no duplicate detection first.
+	a.ip("-6", "addr", "add", "fd00:5c:"+id[:4]+"::1/64", "dev", vethA, "nodad")
+	b.ip("-6", "addr", "add", "fd00:5c:"+id[:4]+"::2/64", "dev", vethB, "nodad")
 	a.ip("link", "set", vethA, "up")
 	b.ip("link", "set", vethB, "up")
 	return
@@ -158,6 +161,34 @@ func TestMulticastVeth(t *testing.T) {
 		"--iface", vethA, "--ttl", "1", "--wait", "0")
 	for i, p := range append(rx, ssm) {
 		received(t, fmt.Sprintf("receiver %d", i+1), p, datagrams(20))
+	}
+
+	// IPv6 (IPV6_JOIN_GROUP): the same, to ff15::5c:1.
+	const group6 = "[ff15::5c:1]:5002"
+	var rx6 []*sockittest.Proc
+	for i := 0; i < 3; i++ {
+		p := b.sockit("listen", "udp://"+group6, "--iface", vethB, "--json")
+		p.Addr()
+		rx6 = append(rx6, p)
+	}
+	a.sockitRun(t, "send", "udp://"+group6, "datagram {{seq}}", "--template", "--count", "20", "--interval", "10ms",
+		"--iface", vethA, "--ttl", "1", "--wait", "0")
+	for i, p := range rx6 {
+		received(t, fmt.Sprintf("IPv6 receiver %d", i+1), p, datagrams(20))
+	}
+
+	// Another group on the same port: its datagrams reach its receiver
+	// and not the first group's, though every group receiver's socket is
+	// bound to the wildcard address (IP_MULTICAST_ALL is off).
+	other := b.sockit("listen", "udp://239.1.2.4:"+port, "--iface", vethB, "--json")
+	other.Addr()
+	a.sockitRun(t, "send", "udp://239.1.2.4:"+port, "other {{seq}}", "--template", "--count", "5", "--interval", "10ms",
+		"--iface", vethA, "--ttl", "1", "--wait", "0")
+	received(t, "the other group's receiver", other, []string{"other 1", "other 2", "other 3", "other 4", "other 5"})
+	for i, p := range rx {
+		if strings.Contains(p.Stdout(), "other ") {
+			t.Errorf("receiver %d of %s got datagrams sent to 239.1.2.4", i+1, group)
+		}
 	}
 }
 
