@@ -335,7 +335,7 @@ func (f *tlsFlags) apply(ep endpoint.Endpoint) (endpoint.Endpoint, error) {
 		if name := f.given(); name != "" && !ep.IsTLS() {
 			// A TLS option on a plain endpoint would be ignored: the
 			// user meant TLS, or the option is a slip.
-			return ep, exitcode.WithHint("Note that TLS options take a tls:// endpoint, or --tls.",
+			return ep, exitcode.WithHint("Note that TLS options take a tls://, wss:// or dtls:// endpoint, or --tls.",
 				"--%s applies to TLS, and %s is not a TLS endpoint", name, ep)
 		}
 		return ep, nil
