@@ -1,0 +1,221 @@
+package session
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/internal/sockittest"
+)
+
+// gatedReader holds its first Read until Ready is asked, which a Sender
+// does only once it has been told the peer closed: it makes "the FIN
+// came before the input was read" certain rather than likely.
+type gatedReader struct {
+	r    io.Reader
+	gate chan struct{}
+	once sync.Once
+}
+
+func newGated(data []byte) *gatedReader {
+	return &gatedReader{r: bytes.NewReader(data), gate: make(chan struct{})}
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	<-g.gate
+	return g.r.Read(p)
+}
+
+func (g *gatedReader) Ready() bool {
+	g.once.Do(func() { close(g.gate) })
+	return true
+}
+
+// TestPipePeerClosesFirstSendsReadyInput: a peer's FIN ends only the
+// peer's sending (SPEC §2.4). A server whose client half-closes before
+// the server's input went out still sends all of it, then closes.
+func TestPipePeerClosesFirstSendsReadyInput(t *testing.T) {
+	big := make([]byte, 4<<20)
+	rand.Read(big)
+	for _, tc := range []struct {
+		name     string
+		data     []byte
+		observed bool
+	}{
+		{"greeting/fast", []byte("SSH-2.0-Fake\n"), false},
+		{"greeting/observed", []byte("SSH-2.0-Fake\n"), true},
+		{"4MiB/fast", big, false},
+		{"4MiB/observed", big, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := sockittest.Pair(t)
+			var cl closes
+			opt := Options{Proto: "tcp"}
+			if tc.observed {
+				opt.Sink = cl.sink
+			}
+			c := New(server, opt)
+			done := runPipe(t, &Pipe{In: newGated(tc.data), Out: io.Discard, QuietKeepsOpen: true}, c)
+			client.CloseWrite() // the client has nothing to say
+			got := make(chan []byte, 1)
+			go func() {
+				client.SetReadDeadline(time.Now().Add(20 * time.Second))
+				b, _ := io.ReadAll(client)
+				got <- b
+			}()
+			if err := wait(t, done); err != nil {
+				t.Fatal(err)
+			}
+			if b := <-got; !bytes.Equal(b, tc.data) {
+				t.Fatalf("client got %d bytes, want the %d the server had to send", len(b), len(tc.data))
+			}
+			if _, out := c.Stats(); out != int64(len(tc.data)) {
+				t.Errorf("sent %d bytes by the counters, want %d", out, len(tc.data))
+			}
+			if tc.observed && !strings.Contains(cl.reason(), "the rest of the input was sent") {
+				t.Errorf("close reason %q", cl.reason())
+			}
+		})
+	}
+}
+
+// TestPipePeerClosesFirstOSPipe is the issue's flow at the engine level:
+// stdin is a pipe whose writer has written the greeting and closed; the
+// client half-closes at once. The greeting must arrive every time.
+func TestPipePeerClosesFirstOSPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w.Write([]byte("SSH-2.0-Fake\n"))
+	w.Close()
+	client, server := sockittest.Pair(t)
+	client.CloseWrite()
+	c := New(server, Options{Proto: "tcp"})
+	done := runPipe(t, &Pipe{In: r, Out: io.Discard, QuietKeepsOpen: true}, c)
+	client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	b, _ := io.ReadAll(client)
+	if err := wait(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "SSH-2.0-Fake\n" {
+		t.Fatalf("client got %q", b)
+	}
+}
+
+// TestPipePeerClosesFirstIdlePipe: what is in the pipe goes out, then
+// the conversation ends at once although the pipe's writer is still
+// there (it would wait for a person, or forever).
+func TestPipePeerClosesFirstIdlePipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	w.Write([]byte("already there\n"))
+	client, server := sockittest.Pair(t)
+	var cl closes
+	c := New(server, Options{Proto: "tcp", Sink: cl.sink})
+	client.CloseWrite()
+	done := runPipe(t, &Pipe{In: r, Out: io.Discard}, c)
+	client.SetReadDeadline(time.Now().Add(20 * time.Second))
+	b, _ := io.ReadAll(client)
+	if err := wait(t, done); err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "already there\n" {
+		t.Fatalf("client got %q", b)
+	}
+	if r := cl.reason(); !strings.Contains(r, "before the input ended") {
+		t.Errorf("close reason %q", r)
+	}
+}
+
+// TestPipePeerGoneWhileSending: the peer closed completely (its FIN, then
+// a reset for what arrived after): not a fault; the close reason says how
+// much of the input did not go out.
+func TestPipePeerGoneWhileSending(t *testing.T) {
+	for _, observed := range []bool{false, true} {
+		client, server := sockittest.Pair(t)
+		var cl closes
+		c := New(server, Options{Proto: "tcp", Sink: cl.sink, NoData: !observed})
+		data := make([]byte, 32<<20)
+		done := runPipe(t, &Pipe{In: newGated(data), Out: io.Discard}, c)
+		client.Close() // FIN; what arrives after it is answered with a reset
+		if err := wait(t, done); err != nil {
+			t.Fatalf("observed=%v: Run = %v, want nil (the peer closing is not a fault)", observed, err)
+		}
+		if r := cl.reason(); !strings.HasSuffix(r, " unsent") || !strings.HasPrefix(r, "peer closed before all the input was sent: ") {
+			t.Errorf("observed=%v: close reason %q", observed, r)
+		}
+	}
+}
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 31 << 20: "31.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestSenderUnsent(t *testing.T) {
+	s := &Sender{In: strings.NewReader(strings.Repeat("x", 3000))}
+	s.once.Do(s.prepare)
+	s.sent.Store(1000)
+	if got := s.Unsent(); got != "2.0 KiB of the input unsent" {
+		t.Errorf("Unsent = %q", got)
+	}
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	defer w.Close()
+	s = &Sender{In: r}
+	s.once.Do(s.prepare)
+	s.sent.Store(2048)
+	if got := s.Unsent(); got != "the input after its first 2.0 KiB unsent" {
+		t.Errorf("Unsent = %q", got)
+	}
+}
+
+func TestReady(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if Ready(r) {
+		t.Error("an empty pipe with its writer open is ready")
+	}
+	w.Write([]byte("x"))
+	if !Ready(r) {
+		t.Error("a pipe with a byte in it is not ready")
+	}
+	r.Read(make([]byte, 1))
+	w.Close()
+	if !Ready(r) {
+		t.Error("a pipe whose writer closed (EOF) is not ready")
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !Ready(f) {
+		t.Error("/dev/null is not ready")
+	}
+	if !Ready(strings.NewReader("")) {
+		t.Error("an in-memory reader is not ready")
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	if Ready(pr) {
+		t.Error("an io.Pipe, which cannot say, is taken as ready")
+	}
+}
