@@ -34,7 +34,7 @@ type Options struct {
 	IdleTimeout time.Duration // close after this long with no traffic either way; 0 never
 	Packet      bool          // each Read of the connection is one datagram
 	BufSize     int           // raw read buffer, 0 for 64 KiB
-	Tap         io.Writer     // gets every byte read, before framing (-o FILE, pipe stdout)
+	Tap         io.Writer     // gets every byte delivered, framing included (-o FILE, pipe stdout): see SetTap
 	// NoData makes Sink a log of connection events only (open, close):
 	// no data events are built, so the conversation stays on the fast path
 	// (a server's stderr log, relay without --log).
@@ -181,6 +181,21 @@ func (c *Conn) Read() ([]byte, error) {
 		if err != nil {
 			return nil, c.opError("recv", err)
 		}
+		// The tap and the count get the message as it arrived, framing
+		// and all, once it is delivered: a message the decoder refuses
+		// (too large, cut short) reaches neither.
+		wire := c.dec.Wire()
+		c.in.Add(int64(len(wire)))
+		if c.tap != nil {
+			if _, werr := c.tap.Write(wire); werr != nil {
+				if c.tapErr == nil {
+					c.tapErr = werr
+				}
+				// The local output is gone (a closed stdout pipe): stop
+				// rather than read data nobody can see.
+				return nil, werr
+			}
+		}
 	} else {
 		var n int
 		if c.buf == nil {
@@ -197,16 +212,18 @@ func (c *Conn) Read() ([]byte, error) {
 		}
 		p = c.buf[:n]
 		err = nil
+		c.in.Add(int64(len(p)))
 	}
-	c.in.Add(int64(len(p)))
 	if c.sink != nil && !c.noData {
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
 	}
 	return p, nil
 }
 
-// SetTap makes w receive every byte read from now on, before framing. Call
-// it before the first Read.
+// SetTap makes w receive every byte read from now on: each chunk as it is
+// read, or with framing each message as it arrived (prefix or delimiter
+// included) when Read delivers it, so that a refused message is not
+// written. Call it before the first Read.
 func (c *Conn) SetTap(w io.Writer) { c.tap = w }
 
 // TapErr is the first error writing to the tap, if any.
@@ -218,7 +235,7 @@ type idleReader struct{ c *Conn }
 
 func (r idleReader) Read(p []byte) (int, error) {
 	n, err := r.read(p)
-	if n > 0 && r.c.tap != nil {
+	if n > 0 && r.c.tap != nil && r.c.dec == nil {
 		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.tapErr == nil {
 			r.c.tapErr = werr
 			// The local output is gone (a closed stdout pipe): stop here

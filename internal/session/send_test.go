@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/sockittest"
 )
 
@@ -217,5 +218,42 @@ func TestReady(t *testing.T) {
 	defer pw.Close()
 	if Ready(pr) {
 		t.Error("an io.Pipe, which cannot say, is taken as ready")
+	}
+}
+
+// TestTapGetsWhatIsDelivered: with framing, the tap and the received
+// count get each message as it arrived (prefix or delimiter included)
+// when it is delivered; a refused message reaches neither (issue 9).
+func TestTapGetsWhatIsDelivered(t *testing.T) {
+	for _, tc := range []struct {
+		spec       string
+		wire, want string // sent by the peer; tapped
+	}{
+		{"line", "ok\n" + strings.Repeat("x", 11) + "\n", "ok\n"},
+		{"len8", "\x02ok\x0b" + strings.Repeat("x", 11), "\x02ok"},
+		{"line", "ok\nlast", "ok\nlast"}, // an unterminated last line is delivered
+		{"raw", "ok\n" + strings.Repeat("x", 11), "ok\n" + strings.Repeat("x", 11)},
+	} {
+		spec, err := frame.Parse(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client, server := sockittest.Pair(t)
+		var tap syncBuf
+		c := New(server, Options{Proto: "tcp", Frame: spec, MaxMessage: 10, Tap: &tap})
+		client.Write([]byte(tc.wire))
+		client.CloseWrite()
+		for {
+			if _, err := c.Read(); err != nil {
+				break
+			}
+		}
+		if tap.String() != tc.want {
+			t.Errorf("%s: tapped %q, want %q", tc.spec, tap.String(), tc.want)
+		}
+		if in, _ := c.Stats(); in != int64(len(tc.want)) {
+			t.Errorf("%s: counted %d bytes received, want %d", tc.spec, in, len(tc.want))
+		}
+		c.Close(nil)
 	}
 }
