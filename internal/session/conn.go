@@ -375,6 +375,14 @@ func (c *Conn) SetReason(reason string) {
 	c.reason.CompareAndSwap(nil, &reason)
 }
 
+// Reason is the reason given to SetReason so far, or "".
+func (c *Conn) Reason() string {
+	if r := c.reason.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
+
 // Close closes the connection and emits the close event once, with the
 // reason given to SetReason or derived from err.
 func (c *Conn) Close(err error) {

@@ -37,6 +37,7 @@ type Sender struct {
 	in   input
 	size int64        // bytes In holds, -1 when not known
 	sent atomic.Int64 // bytes of In delivered whole to the socket
+	cut  atomic.Value // string: why Finish left input unsent
 }
 
 // ErrInputWaits ends a Sender's Run when the peer has closed and the next
@@ -287,6 +288,7 @@ func (s *Sender) Finish(ctx context.Context, c *Conn, done <-chan error) error {
 		return c.opError("send", syscall.ECONNRESET)
 	}
 	if s.PeerClosed() {
+		s.cut.Store(reasonInputWaits)
 		c.SetReason(reasonInputWaits)
 		return nil
 	}
@@ -307,13 +309,24 @@ func (s *Sender) finished(c *Conn, err error) error {
 		c.SetReason("peer closed first; the rest of the input was sent")
 		return nil
 	case errors.Is(err, ErrInputWaits):
+		s.cut.Store(reasonInputWaits)
 		c.SetReason(reasonInputWaits)
 		return nil
 	case PeerGone(err):
-		c.SetReason("peer closed before all the input was sent: " + s.Unsent())
+		r := "peer closed before all the input was sent: " + s.Unsent()
+		s.cut.Store(r)
+		c.SetReason(r)
 		return nil
 	}
 	return err
+}
+
+// Cut says why Finish left input unsent, or "" when it sent it all.
+func (s *Sender) Cut() string {
+	if r, ok := s.cut.Load().(string); ok {
+		return r
+	}
+	return ""
 }
 
 // PeerGone reports whether err is a send failing because the peer closed
