@@ -143,13 +143,26 @@ func outErrno(errno syscall.Errno) bool {
 	return false
 }
 
-// readLine reads one line including its "\n" (the last line may lack it).
-func readLine(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
+// LineTooLongError is ReadLine's refusal of a line longer than Max.
+type LineTooLongError struct{ Max int }
+
+func (e *LineTooLongError) Error() string {
+	return "input line longer than " + formatSize(int64(e.Max))
+}
+
+// ReadLine reads one line of br, its "\n" included (the last line may
+// lack it), appending to dst. A line longer than max bytes (0 for 16 MiB)
+// is an error, not a buffer that grows as long as the input has no line
+// end.
+func ReadLine(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
+	if max <= 0 {
+		max = 16 << 20
+	}
 	for {
 		frag, err := br.ReadSlice('\n')
 		dst = append(dst, frag...)
 		if len(dst) > max {
-			return dst, errors.New("input line longer than 16 MiB")
+			return dst, &LineTooLongError{Max: max}
 		}
 		if err != bufio.ErrBufferFull {
 			return dst, err

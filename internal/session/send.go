@@ -226,14 +226,15 @@ func (s *Sender) messages(c *Conn) error {
 	for n := 1; ; n++ {
 		var unit []byte
 		if s.Lines {
-			line, err = readLine(br, line[:0], maxLine)
+			line, err = ReadLine(br, line[:0], maxLine)
 			unit = line
 		} else {
 			var k int
 			k, err = br.Read(buf)
 			unit = buf[:k]
 		}
-		if len(unit) > 0 {
+		var tooLong *LineTooLongError
+		if len(unit) > 0 && !errors.As(err, &tooLong) {
 			if s.Delay > 0 && !first {
 				time.Sleep(s.Delay)
 			}

@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -255,5 +256,23 @@ func TestTapGetsWhatIsDelivered(t *testing.T) {
 			t.Errorf("%s: counted %d bytes received, want %d", tc.spec, in, len(tc.want))
 		}
 		c.Close(nil)
+	}
+}
+
+// TestSenderLineTooLong: a line past MaxLine ends the send with an error
+// and none of it is sent (it was sent, then the error).
+func TestSenderLineTooLong(t *testing.T) {
+	client, server := sockittest.Pair(t)
+	c := New(client, Options{Proto: "tcp"})
+	s := &Sender{In: strings.NewReader("ok\n" + strings.Repeat("x", 100) + "\nnever\n"), Lines: true, MaxLine: 10}
+	err := s.Run(c)
+	var tooLong *LineTooLongError
+	if !errors.As(err, &tooLong) || err.Error() != "input line longer than 10 B" {
+		t.Fatalf("Run = %v, want the line refused", err)
+	}
+	c.Close(nil)
+	server.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, _ := io.ReadAll(server); string(b) != "ok\n" {
+		t.Fatalf("peer got %q, want only the line before", b)
 	}
 }

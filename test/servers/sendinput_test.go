@@ -1,11 +1,14 @@
 package servers
 
 import (
+	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
 )
@@ -115,4 +118,24 @@ func TestSendBadInputBeforeConnecting(t *testing.T) {
 			t.Errorf("sent %q before the bad line, want %q", unhex(t, h), "Hi")
 		}
 	})
+}
+
+// TestListenHubStdinLineBounded: listen -u (and -k with composing) reads
+// stdin a line at a time; a line with no end in sight is refused at
+// 16 MiB instead of growing in memory as long as stdin goes on.
+func TestListenHubStdinLineBounded(t *testing.T) {
+	t.Parallel()
+	srv, addr := listen(t, "-u")
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hello\n")) // now a peer
+	waitStdout(t, srv, "the datagram", func(s string) bool { return s == "hello\n" })
+	go func() {
+		srv.Stdin.Write(bytes.Repeat([]byte("x"), 17<<20))
+		srv.Stdin.Close()
+	}()
+	srv.WaitStderr("input line longer than 16.0 MiB", 30*time.Second)
 }
