@@ -51,7 +51,8 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 	up := make(chan error, 1)
 	down := make(chan error, 1)
 	var inDone atomic.Bool
-	snd := &Sender{In: p.In, Compose: p.Compose, Lines: p.Lines, MaxLine: p.MaxLine, Delay: p.Delay, Progress: p.Progress}
+	snd := &Sender{In: p.In, Compose: p.Compose, Lines: p.Lines, MaxLine: p.MaxLine, Delay: p.Delay, Progress: p.Progress,
+		WaitsHint: " (--half-duplex keeps sending)"}
 
 	if p.RecvOnly || p.In == nil {
 		if !c.packet {

@@ -32,6 +32,10 @@ type Sender struct {
 	// Progress, if set, is called now and then with the bytes of In sent
 	// so far.
 	Progress func(sent int64)
+	// WaitsHint is added to the close reason when the peer closed before
+	// the input ended, to say how to keep sending: " (--half-duplex keeps
+	// sending)" in pipe mode.
+	WaitsHint string
 
 	once sync.Once
 	in   input
@@ -289,8 +293,7 @@ func (s *Sender) Finish(ctx context.Context, c *Conn, done <-chan error) error {
 		return c.opError("send", syscall.ECONNRESET)
 	}
 	if s.PeerClosed() {
-		s.cut.Store(reasonInputWaits)
-		c.SetReason(reasonInputWaits)
+		s.inputWaits(c)
 		return nil
 	}
 	select {
@@ -302,7 +305,11 @@ func (s *Sender) Finish(ctx context.Context, c *Conn, done <-chan error) error {
 	}
 }
 
-const reasonInputWaits = "peer closed first, before the input ended (--half-duplex keeps sending)"
+func (s *Sender) inputWaits(c *Conn) {
+	r := "peer closed first, before the input ended" + s.WaitsHint
+	s.cut.Store(r)
+	c.SetReason(r)
+}
 
 func (s *Sender) finished(c *Conn, err error) error {
 	switch {
@@ -310,8 +317,7 @@ func (s *Sender) finished(c *Conn, err error) error {
 		c.SetReason("peer closed first; the rest of the input was sent")
 		return nil
 	case errors.Is(err, ErrInputWaits):
-		s.cut.Store(reasonInputWaits)
-		c.SetReason(reasonInputWaits)
+		s.inputWaits(c)
 		return nil
 	case PeerGone(err):
 		r := "peer closed before all the input was sent: " + s.Unsent()

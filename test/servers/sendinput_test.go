@@ -2,9 +2,12 @@ package servers
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,4 +141,66 @@ func TestListenHubStdinLineBounded(t *testing.T) {
 		srv.Stdin.Close()
 	}()
 	srv.WaitStderr("input line longer than 16.0 MiB", 30*time.Second)
+}
+
+// TestSendPeerClosesFirst: send streams its input, so the peer may close
+// while it still sends. Its FIN ends only its sending: what input is
+// there still goes; input not there yet is not waited for; a peer that
+// closes completely ends the send with exit 0 and a note of what went
+// unsent (the rule of connect and listen, SPEC §2.1, §2.4).
+func TestSendPeerClosesFirst(t *testing.T) {
+	t.Parallel()
+	t.Run("idle-stdin", func(t *testing.T) {
+		t.Parallel()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			b := make([]byte, 6)
+			io.ReadFull(c, b)
+			c.Write([]byte("bye\n"))
+		}()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		cmd := exec.Command(sockittest.Binary(t), "send", ln.Addr().String())
+		cmd.Stdin = r
+		p := sockittest.StartCmd(t, cmd)
+		r.Close()
+		w.Write([]byte("hello\n")) // and then nothing, the writer still there
+		if code := p.Wait(20 * time.Second); code != 0 || p.Stdout() != "bye\n" || !strings.Contains(p.Stderr(), "peer closed first, before the input ended") {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, p.Stdout(), p.Stderr())
+		}
+	})
+	t.Run("peer-gone", func(t *testing.T) {
+		t.Parallel()
+		_, addr := python(t, `
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
+print(s.getsockname()[1])
+c, _ = s.accept()
+c.recv(1)
+c.shutdown(socket.SHUT_WR)  # done talking: the FIN
+time.sleep(0.5)
+c.close()                   # and gone, with data unread: a reset
+time.sleep(30)
+`)
+		file := filepath.Join(t.TempDir(), "big.bin")
+		f, _ := os.Create(file)
+		f.Truncate(64 << 20)
+		f.Close()
+		_, stderr, code := runSockit(t, "send", "--file", file, addr)
+		if code != 0 || !regexp.MustCompile(`note: tcp://\S+: peer closed before all the input was sent: [0-9.]+ MiB of the input unsent`).MatchString(stderr) {
+			t.Errorf("exit %d, stderr %q; want 0 and a note of what went unsent", code, stderr)
+		}
+	})
 }
