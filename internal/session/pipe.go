@@ -29,7 +29,7 @@ type Pipe struct {
 	// carries nothing would only make clients that stop on EOF leave early.
 	QuietKeepsOpen bool
 	Quit           time.Duration // after In ends, quit this much later; negative waits for the peer (-q)
-	HalfDuplex     bool          // keep sending after the peer shut down its write side
+	HalfDuplex     bool          // after the peer shut down its write side, send all of In, waiting for it (otherwise only what is ready: see Sender)
 	SendOnly       bool          // ignore what arrives; end when In ends
 	RecvOnly       bool          // never read In
 	Wait           time.Duration // datagrams: after In ends, wait this long after the last reply
