@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Installs, if missing, the real programs sockit's tests talk to: ncat,
-# OpenBSD nc, socat, iperf3, openssl, SOCKS5 servers, tmux, Chromium and
-# the tools for network-namespace fault tests. Safe to run again.
+# OpenBSD nc, socat, iperf3, openssl, Python 3, SOCKS5 servers, tmux,
+# Chromium, and what the network-namespace fault tests in test/reliability
+# use (ip netns and veth from iproute2, tc's tbf qdisc, nftables). Safe to
+# run again: it installs only what is missing, and does nothing when
+# everything is there.
+#
+# On a busy machine another apt may hold the dpkg lock (unattended
+# upgrades, another job): apt waits for it (up to 5 minutes) instead of
+# failing, and a failed download is tried again.
 set -euo pipefail
 
 pkgs=()
@@ -13,23 +20,42 @@ want nc.openbsd netcat-openbsd
 want socat socat
 want iperf3 iperf3
 want openssl openssl
+want python3 python3
 want microsocks microsocks
 want danted dante-server
 want tmux tmux
 want chromium chromium
 want ip iproute2
-want nft nftables
+want ss iproute2
 want tc iproute2
+want nft nftables
 want hexdump bsdextrautils
 want hyperfine hyperfine
 [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)
+# The tests run /usr/bin/python3 where PATH's python3 may be a slow shim.
+[ -x /usr/bin/python3 ] || pkgs+=(python3)
 
 if [ ${#pkgs[@]} -eq 0 ]; then
   exit 0
 fi
+# One package may be wanted for several commands.
+mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 echo "installing: ${pkgs[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+apt=($sudo apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -qq)
+
+try() { # try CMD...: up to 3 times, for locks and mirrors that come back
+  local n
+  for n in 1 2 3; do
+    "$@" && return 0
+    [ "$n" = 3 ] && break
+    echo "install-peers: '$*' failed; trying again in $((n * 10))s" >&2
+    sleep $((n * 10))
+  done
+  return 1
+}
+try "${apt[@]}" update
+try "${apt[@]}" install -y --no-install-recommends "${pkgs[@]}" >/dev/null

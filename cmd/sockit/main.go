@@ -13,11 +13,19 @@ import (
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
+	// SIGHUP (the terminal went away, a supervisor's reload) and SIGTERM
+	// end a run as Ctrl-C does: conversations close, and --record gets its
+	// last data and the close events before sockit exits.
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// A closed stdout pipe then gives EPIPE to the write, which sockit
+	// handles (cli: outputs.go), instead of killing it before --record is
+	// flushed. Notify rather than Ignore: an ignored SIGPIPE would be
+	// inherited by --exec's processes.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	go func() {
 		<-sig
-		cancel() // first Ctrl-C: shut down cleanly
+		cancel() // first signal: shut down cleanly
 		<-sig
 		fmt.Fprintln(os.Stderr, "sockit: interrupted twice, exiting now")
 		os.Exit(130)

@@ -127,6 +127,11 @@ type worker struct {
 	jitter                float64
 }
 
+// Check reports what Run would refuse in c (a bad mode, a size the mode
+// cannot carry) without running anything, so that a front end can refuse
+// it before printing a header.
+func (c Config) Check() error { return c.setDefaults() }
+
 func (c *Config) setDefaults() error {
 	switch c.Mode {
 	case TX, RX, RR, Connect, UDP:

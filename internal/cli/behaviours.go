@@ -2,21 +2,32 @@ package cli
 
 import (
 	"github.com/sockit/sockit/internal/checksum"
+	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/server"
 )
 
-// chat builds the --chat behaviour; the sender's address is encoded with
-// the send encoding, as the messages are.
+// chat builds the --chat behaviour. A chat of lines (raw streams, --frame
+// line, datagrams) is text between people's terminals: what one client
+// sends reaches the others with its control bytes escaped, as ncat --chat
+// does, and joins and leaves are announced. With a binary framing (len16,
+// fixed:N, delim:HEX) the messages pass as they came. The sender's
+// address and the notices are encoded with the send encoding, and the
+// escaping is done on the text decoded with the receive encoding.
 func (f *listenFlags) chat() server.Handler {
 	ch := &server.Chat{}
-	if send, _, err := f.data.codecs(); err == nil && !send.IsUTF8() {
-		ch.Prefix = func(dst []byte, peer string) []byte {
-			b, err := send.Append(dst, "["+peer+"] ")
+	send, recv, err := f.data.codecs()
+	if err == nil && !send.IsUTF8() {
+		ch.Encode = func(dst []byte, text string) []byte {
+			b, err := send.Append(dst, text)
 			if err != nil {
-				return append(dst, "["+peer+"] "...)
+				return append(dst, text...)
 			}
 			return b
 		}
+	}
+	if spec, err := f.data.framing(); err == nil && (spec.IsRaw() || spec.Kind == frame.Line) {
+		ch.Escape = server.EscapeText(recv, send)
+		ch.Announce = true
 	}
 	return ch.Handle
 }

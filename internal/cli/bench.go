@@ -66,22 +66,22 @@ stdout). The run ends by itself after -d.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&f.mode, "mode", "m", "tx", "tx, rx, rr, connect or udp")
-	fs.IntVarP(&f.conns, "conns", "c", 1, "connections (udp: sockets) at once")
-	fs.VarP(seconds{&f.duration}, "duration", "d", "how long to run (10s)")
-	fs.Var(byteSize{&f.size}, "size", "bytes per write (tx), read (rx), request (rr), datagram (udp); default 128k for tx/rx, 64 otherwise")
-	fs.IntVar(&f.depth, "depth", 1, "requests in flight per connection (rr, udp)")
-	fs.IntVar(&f.rate, "rate", 0, "udp: datagrams per second over all sockets (0: as fast as --depth allows)")
+	f.mode = bench.TX
+	fs.VarP(choice{&f.mode, []string{bench.TX, bench.RX, bench.RR, bench.Connect, bench.UDP}}, "mode", "m", "tx, rx, rr, connect or udp")
+	f.conns, f.depth, f.duration, f.interval = 1, 1, 10*time.Second, time.Second
+	fs.VarP(intFlag{n: &f.conns, min: 1, max: 100000}, "conns", "c", "connections (udp: sockets) at once")
+	fs.VarP(seconds{d: &f.duration, min: time.Millisecond, max: 24 * time.Hour}, "duration", "d", "how long to run")
+	fs.Var(byteSize{n: &f.size, min: 1, max: 64 << 20}, "size", "bytes per write (tx), read (rx), request (rr), datagram (udp); default 128k for tx/rx, 64 otherwise")
+	fs.Var(intFlag{n: &f.depth, min: 1, max: 4096}, "depth", "requests in flight per connection (rr, udp)")
+	fs.Var(intFlag{n: &f.rate, max: 100_000_000, zero: "as fast as --depth allows"}, "rate", "udp: datagrams per second over all sockets (0: as fast as --depth allows)")
 	fs.BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (interval lines go to stderr)")
-	fs.Var(seconds{&f.interval}, "interval", "report every this long; 0 for the summary only")
+	fs.Var(seconds{d: &f.interval}, "interval", "report every this long; 0 for the summary only")
 	fs.BoolVarP(&f.udp, "udp", "u", false, "HOST:PORT means udp://")
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
-	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up connecting after this long")
+	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting after this long (0: the system's own limit)")
 	fs.BoolVar(&f.noTrains, "no-trains", false, "udp: one system call per datagram, not each window as one UDP_SEGMENT train")
 	f.tls.register(fs, false)
-	f.duration = 10 * time.Second
-	f.interval = time.Second
 	return cmd
 }
 
@@ -102,12 +102,6 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 	}
 	if f.mode != bench.UDP && ep.IsPacket() {
 		return exitcode.WithHint("Note that --mode udp measures a UDP echo server.", "--mode %s needs a stream endpoint, not %s", f.mode, ep.Scheme)
-	}
-	if f.conns > 100000 {
-		return exitcode.Usagef("-c %d is too many (100000 at most)", f.conns)
-	}
-	if f.duration > 24*time.Hour {
-		return exitcode.Usagef("-d %s is too long (24h at most)", f.duration)
 	}
 	d := &endpoint.Dialer{Timeout: f.timeout}
 	if ep.IsTLS() {
@@ -137,11 +131,17 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 	if st.errTTY {
 		cfg.Progress = pr.showProgress
 	}
+	if err := cfg.Check(); err != nil {
+		return err // a usage error, before anything is printed
+	}
 	if !f.json {
 		fmt.Fprintf(st.out, "sockit bench --mode %s %s: %d connection%s, %s\n", f.mode, ep, f.conns, plural(f.conns), f.duration)
 	}
 	res, err := bench.Run(ctx, cfg)
 	pr.clearProgress()
+	if err != nil && exitcode.Hint(err) == "" && exitcode.Code(err) != exitcode.Interrupted {
+		err = &hinted{err, "Note that --mode " + f.mode + " needs " + benchServer[f.mode] + "."}
+	}
 	if res == nil {
 		return err
 	}
@@ -156,6 +156,15 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 		printSummary(st.out, res)
 	}
 	return err
+}
+
+// benchServer is what each mode needs at the other end.
+var benchServer = map[string]string{
+	bench.TX:      "a sink (sockit listen -k --discard)",
+	bench.RX:      "a source (sockit listen -k --source)",
+	bench.RR:      "an echo server (sockit listen -k --echo)",
+	bench.Connect: "a server that accepts connections",
+	bench.UDP:     "a UDP echo server (sockit listen -u -k --echo)",
 }
 
 // benchPrinter writes interval lines and, on a terminal, a progress line

@@ -29,7 +29,7 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	f.quit = -1
 	fs := cmd.Flags()
 	fs.BoolVar(&f.noShutdown, "no-shutdown", false, "keep the write side open when stdin ends (no FIN)")
-	fs.VarP(seconds{&f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
+	fs.VarP(seconds{d: &f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
 	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "after the peer shut down its write side, keep sending stdin, waiting for what is still to come (by default only what is already there is sent)")
 }
 
@@ -173,16 +173,17 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 		return nil, exitcode.WithHint("Note that --json events carry the bytes as hex already.", "--hex and --json exclude each other")
 	}
 	cv.interactive = st.interactive() && !f.data.json && f.data.file == ""
-	if err := f.data.commonObservers(&cv.obs, st.out, cv.recv); err != nil {
+	if err := f.data.commonObservers(&cv.obs, st, cv.recv); err != nil {
 		return nil, err
 	}
 	if f.data.output != "" {
-		file, err := os.Create(f.data.output)
+		file, err := create("-o", f.data.output)
 		if err != nil {
-			return nil, exitcode.Usagef("-o: %v", err)
+			return nil, err
 		}
-		cv.tap = file
-		cv.obs.closers = append(cv.obs.closers, file.Close)
+		name := "-o " + f.data.output
+		cv.tap = st.outs.guard(name, file)
+		cv.obs.addCloser(name, file.Close)
 	}
 	if cv.interactive {
 		cv.printer = &console.Printer{W: st.out, Hex: f.data.hex, Server: server, ShowOut: true, Color: colorOK()}
@@ -211,6 +212,10 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 		if f.net.verbose || server {
 			cv.obs.addQuiet(st.stderrLog(server).Sink())
 		}
+	}
+	if !f.data.transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
+		// A person reads the output: say so if it looks like GBK.
+		cv.obs.add(encodingHint(cv.note(st)))
 	}
 	if f.data.verifyChecksum {
 		a, _ := checksum.Lookup(f.data.checksum)

@@ -39,12 +39,12 @@ func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.BoolVarP(&f.noDNS, "no-dns", "n", false, "numeric addresses only, never look up names")
-	fs.VarP(seconds{&f.idle}, "idle-timeout", "i", "close a conversation after this long without traffic (5, 30s, 2m)")
+	fs.VarP(seconds{d: &f.idle}, "idle-timeout", "i", "close a conversation after this long without traffic, e.g. 30s or 2m (0: never; UDP servers: 60s)")
 	fs.BoolVar(&f.nodelay, "nodelay", true, "TCP_NODELAY: send small writes at once")
-	fs.Var(byteSize{&f.buffer}, "buffer", "socket send and receive buffer size (SO_SNDBUF/SO_RCVBUF), e.g. 4M")
+	fs.Var(byteSize{n: &f.buffer, max: maxBuffer}, "buffer", "socket send and receive buffer size (SO_SNDBUF/SO_RCVBUF), e.g. 4M (0: the system's)")
 	fs.BoolVar(&f.sendOnly, "send-only", false, "only send; ignore what arrives")
 	fs.BoolVar(&f.recvOnly, "recv-only", false, "only receive; never read stdin")
-	fs.VarP(seconds{&f.delay}, "delay", "d", "pause between messages sent (100ms)")
+	fs.VarP(seconds{d: &f.delay}, "delay", "d", "pause between messages sent, e.g. 100ms")
 	fs.BoolVar(&f.trace, "trace", false, "print each socket step (socket, bind, listen, accept, connect, send, recv, close) on stderr")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report connections and closes on stderr in pipe mode")
 	if listen {
@@ -52,10 +52,10 @@ func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
 		return
 	}
 	fs.StringVarP(&f.source, "source", "s", "", "local address or port to send from (ADDR, PORT or ADDR:PORT)")
-	fs.Var(seconds{&f.wait}, "wait", "how long to wait for replies after sending (UDP, send); 0 does not wait")
-	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up connecting (and resolving) after this long")
-	fs.Var(seconds{&f.keepalive}, "keepalive", "TCP keepalive probe period (30s)")
-	fs.StringVar(&f.proxy, "proxy", "", "connect through socks5://[user:pass@]HOST:PORT or http://HOST:PORT")
+	fs.Var(seconds{d: &f.wait}, "wait", "how long to wait for replies after sending (UDP, send); 0 does not wait")
+	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting (and resolving) after this long, e.g. 5 or 2s (0: the system's own limit)")
+	fs.Var(seconds{d: &f.keepalive}, "keepalive", "TCP keepalive probe period, e.g. 30s (0: Go's default, 15s)")
+	fs.Var(proxyFlag{&f.proxy}, "proxy", "connect through socks5://[user:pass@]HOST:PORT or http://HOST:PORT")
 }
 
 // family turns -4/-6 into the address family endpoint.Options wants (0
@@ -119,9 +119,9 @@ func (f *dataFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.hex, "hex", false, "show received data as a hex dump")
 	fs.BoolVarP(&f.timestamps, "timestamps", "T", false, "timestamp each message received")
 	fs.StringVar(&f.frame, "frame", "", "message framing on streams: raw, line, delim:HEX, fixed:N, len8, len16, len16le, len32, len32le")
-	fs.Var(byteSize{&f.maxMessage}, "max-message", "largest framed message accepted (default 16M)")
-	fs.BoolVar(&f.json, "json", false, "print every event as one JSON object per line on stdout")
-	fs.StringVar(&f.record, "record", "", "write every event to FILE as JSON lines, for sockit replay")
+	fs.Var(byteSize{n: &f.maxMessage, min: 1, max: 1 << 30}, "max-message", "largest framed message accepted, up to 1G (default 16M)")
+	fs.BoolVar(&f.json, "json", false, "print every event (connect, data, close, error…) as one JSON object per line on stdout; schema: docs/events.md")
+	fs.StringVar(&f.record, "record", "", "write every event to FILE as JSON lines (docs/events.md), for sockit replay")
 	fs.StringVarP(&f.output, "output", "o", "", "write received bytes, raw, to FILE")
 	fs.StringVar(&f.eol, "eol", "", "line end for lines sent: lf (default), crlf, cr, none")
 	fs.BoolVarP(&f.crlf, "crlf", "C", false, "same as --eol crlf")
@@ -191,11 +191,19 @@ func (f *dataFlags) compose(send *codec.Encoding) (*session.Compose, error) {
 func (f *dataFlags) maxMsg() int { return int(f.maxMessage) }
 
 // observers are the sinks every front end shares: --record, --json, the
-// checksum check. It returns them and a function that flushes and closes.
+// checksum check. Their outputs report failed writes to outs; close
+// flushes and closes them, reporting failures there too.
 type observers struct {
+	outs    *outputs
 	sinks   []event.Sink
-	closers []func() error
+	closers []closer
 	quiet   int // how many of sinks ignore data events
+}
+
+// closer flushes or closes the output called name.
+type closer struct {
+	name string
+	fn   func() error
 }
 
 func (o *observers) add(s event.Sink) { o.sinks = append(o.sinks, s) }
@@ -207,32 +215,46 @@ func (o *observers) addQuiet(s event.Sink) {
 	o.quiet++
 }
 
+// addCloser runs fn at close; an error from it is a failed write to name.
+func (o *observers) addCloser(name string, fn func() error) {
+	o.closers = append(o.closers, closer{name, fn})
+}
+
 // noData reports whether no sink wants data events.
 func (o *observers) noData() bool { return len(o.sinks) == o.quiet }
 
 func (o *observers) sink() event.Sink { return event.Tee(o.sinks...) }
 
-func (o *observers) close() error {
-	var first error
-	for _, c := range o.closers {
-		if err := c(); err != nil && first == nil {
-			first = err
+// close flushes and closes every output, once. A failure goes to outs,
+// where run reports it; commands just defer close.
+func (o *observers) close() {
+	closers := o.closers
+	o.closers = nil
+	for _, c := range closers {
+		if err := c.fn(); err != nil && o.outs != nil {
+			o.outs.fail(c.name, err)
 		}
 	}
-	return first
 }
 
-// commonObservers adds --record and --json (to stdout) observers.
-func (f *dataFlags) commonObservers(o *observers, stdout io.Writer, recv *codec.Encoding) error {
+// commonObservers adds the --record and --json (to stdout) observers.
+func (f *dataFlags) commonObservers(o *observers, st *stdio, recv *codec.Encoding) error {
+	o.outs = st.outs
 	decode := func(p []byte) string { s, _ := recv.Decode(p); return s }
 	if f.record != "" {
-		file, err := os.Create(f.record)
+		file, err := create("--record", f.record)
 		if err != nil {
-			return exitcode.Usagef("--record: %v", err)
+			return err
 		}
-		w := event.NewWriter(file, event.WriterOptions{Base64: true, Decode: decode})
+		name := "--record " + f.record
+		// Whole lines only, in as few writes as possible; a failed write
+		// is cut back to the last whole line and stops the run, so the
+		// transcript always replays.
+		w := event.NewWriter(file, event.WriterOptions{Base64: true, Decode: decode,
+			Cut:     file.Truncate,
+			OnError: func(err error) { st.outs.fail(name, err) }})
 		o.add(event.Locked(w.Sink()))
-		o.closers = append(o.closers, func() error {
+		o.addCloser(name, func() error {
 			err := w.Flush()
 			if cerr := file.Close(); err == nil {
 				err = cerr
@@ -241,9 +263,10 @@ func (f *dataFlags) commonObservers(o *observers, stdout io.Writer, recv *codec.
 		})
 	}
 	if f.json {
-		w := event.NewWriter(stdout, event.WriterOptions{Hex: true, Decode: decode, Flush: true})
+		// st.out reports its own failures; each event is one write.
+		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Decode: decode, Flush: true})
 		o.add(w.Sink())
-		o.closers = append(o.closers, w.Flush)
+		o.addCloser("stdout", w.Flush)
 	}
 	return nil
 }
@@ -272,6 +295,24 @@ func (f *tlsFlags) register(fs *pflag.FlagSet, listen bool) {
 	fs.StringVar(&f.opts.ClientKey, "client-key", "", "private key for --client-cert, PEM")
 }
 
+// given names one TLS option that was set, or "".
+func (f *tlsFlags) given() string {
+	o := f.opts
+	for _, c := range []struct {
+		name string
+		set  bool
+	}{
+		{"cert", o.Cert != ""}, {"key", o.Key != ""}, {"ca", o.CA != ""}, {"pin", o.Pin != ""},
+		{"insecure", o.Insecure}, {"sni", o.SNI != ""}, {"client-cert", o.ClientCert != ""},
+		{"client-key", o.ClientKey != ""}, {"alpn", f.alpn != ""}, {"tls-min", o.Min != "" && o.Min != "1.2"},
+	} {
+		if c.set {
+			return c.name
+		}
+	}
+	return ""
+}
+
 func (f *tlsFlags) options() endpoint.TLSOptions {
 	o := f.opts
 	if f.alpn != "" {
@@ -282,6 +323,12 @@ func (f *tlsFlags) options() endpoint.TLSOptions {
 
 func (f *tlsFlags) apply(ep endpoint.Endpoint) (endpoint.Endpoint, error) {
 	if !f.on {
+		if name := f.given(); name != "" && !ep.IsTLS() {
+			// A TLS option on a plain endpoint would be ignored: the
+			// user meant TLS, or the option is a slip.
+			return ep, exitcode.WithHint("Note that TLS options take a tls:// endpoint, or --tls.",
+				"--%s applies to TLS, and %s is not a TLS endpoint", name, ep)
+		}
 		return ep, nil
 	}
 	if ep.IsPacket() || ep.IsUnix() {
@@ -299,6 +346,7 @@ type stdio struct {
 	inTTY    bool
 	outTTY   bool
 	errTTY   bool
+	outs     *outputs // watches out, -o and --record for failed writes
 }
 
 // interactive reports whether the prompt should run: a person on both ends.

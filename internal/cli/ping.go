@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit/internal/endpoint"
-	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/probe"
 )
 
@@ -47,16 +46,15 @@ reply within --timeout is a lost probe.`,
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&f.echo, "echo", false, "TCP: time echo round trips on one connection instead of connects")
-	fs.IntVarP(&f.count, "count", "c", 4, "probes to send; 0 until Ctrl-C")
-	fs.VarP(seconds{&f.interval}, "interval", "i", "between probes")
-	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up on one probe after this long")
-	fs.IntVarP(&f.size, "size", "s", 56, "echo probe size in bytes")
+	f.count, f.size, f.interval, f.timeout = 4, 56, time.Second, time.Second
+	fs.VarP(intFlag{n: &f.count, max: maxCount, zero: "until Ctrl-C"}, "count", "c", "probes to send; 0 until Ctrl-C")
+	fs.VarP(seconds{d: &f.interval, min: time.Millisecond}, "interval", "i", "between probes")
+	fs.VarP(seconds{d: &f.timeout, min: time.Millisecond}, "timeout", "w", "give up on one probe after this long")
+	fs.VarP(intFlag{n: &f.size, min: 1, max: 65507}, "size", "s", "echo probe size in bytes")
 	fs.BoolVarP(&f.udp, "udp", "u", false, "HOST:PORT means udp://")
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	f.tls.register(fs, false)
-	f.interval = time.Second
-	f.timeout = time.Second
 	return cmd
 }
 
@@ -71,15 +69,6 @@ func runPing(ctx context.Context, st *stdio, f *pingFlags, arg string) error {
 	}
 	if ep, err = f.tls.apply(ep); err != nil {
 		return err
-	}
-	if f.count < 0 {
-		return exitcode.Usagef("-c must not be negative")
-	}
-	if f.size < 1 || f.size > 65507 {
-		return exitcode.Usagef("--size %d is out of range (1-65507)", f.size)
-	}
-	if f.interval < time.Millisecond {
-		return exitcode.Usagef("-i %s is too short (1ms at least)", f.interval)
 	}
 	d := &endpoint.Dialer{Timeout: f.timeout}
 	if ep.IsTLS() {

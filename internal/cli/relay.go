@@ -20,6 +20,9 @@ type relayFlags struct {
 	log, hex, json  bool
 	maxConns        int
 	allow, deny     string
+	allowSet        bool // --allow was given, even empty
+	denySet         bool
+	capSet          bool // --max-conns was given
 	idle, timeout   time.Duration
 	trace, quiet    bool
 	buffer          int64
@@ -43,9 +46,14 @@ its own), and UDP with one upstream socket per client address, which expires
 after --idle-timeout (60s) without traffic.
 
 Between plain TCP or Unix sockets the bytes never enter sockit: the kernel
-splices them. --log shows what passes in each direction (← from the client,
-→ back to it), --hex as hex dumps, --json as events; only then is the data
-copied through sockit.
+splices them. --log shows on stdout what passes in each direction (← from
+the client, → back to it), --hex as hex dumps, --json as events; only then
+is the data copied through sockit. Connections are logged on stderr (-q:
+only where the relay listens, and errors).
+
+A reset on either side (or an upstream that cannot be reached) is passed
+on as a reset, a FIN as a FIN: a client never reads a clean end of a
+conversation that broke.
 
 A tls:// FROM terminates TLS (--cert/--key, or an ephemeral certificate
 whose fingerprint is printed); a tls:// TO originates it (verified by the
@@ -65,6 +73,8 @@ faults once; --seed N repeats a run's random choices.`,
   sockit relay -u --impair loss=2%,dup=1%,reorder=1% --seed 7 udp://:5353 udp://127.0.0.1:53`,
 		Args: exactArgs(2, "FROM and TO endpoints, such as :8080 127.0.0.1:80"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.allowSet, f.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
+			f.capSet = cmd.Flags().Changed("max-conns")
 			return runRelay(cmd.Context(), st, &f, args[0], args[1])
 		},
 	}
@@ -74,14 +84,14 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.BoolVar(&f.log, "log", false, "print what passes in each direction, as text")
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
-	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout")
+	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout; schema: docs/events.md")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
-	fs.IntVar(&f.maxConns, "max-conns", 0, "refuse clients beyond this many at once")
+	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse clients beyond this many at once; 0: no limit (default: 1024 UDP clients, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these client addresses: CIDR,…|@FILE")
-	fs.VarP(seconds{&f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
-	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up connecting to TO after this long")
-	fs.Var(byteSize{&f.buffer}, "buffer", "socket send and receive buffer size, e.g. 4M")
+	fs.VarP(seconds{d: &f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
+	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting to TO after this long")
+	fs.Var(byteSize{n: &f.buffer, max: maxBuffer}, "buffer", "socket send and receive buffer size, e.g. 4M")
 	fs.BoolVar(&f.trace, "trace", false, "print each socket step on stderr")
 	fs.StringVar(&f.cert, "cert", "", "certificate for a tls:// FROM, PEM (default: ephemeral self-signed)")
 	fs.StringVar(&f.key, "key", "", "private key for --cert, PEM")
@@ -108,6 +118,9 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 	to, err := endpoint.Parse(toArg, endpoint.Options{UDP: f.udp, Family: fam})
 	if err != nil {
+		return err
+	}
+	if err := relay.Check(from, to); err != nil {
 		return err
 	}
 	if n := btoi(f.log) + btoi(f.hex) + btoi(f.json); n > 1 {
@@ -141,11 +154,12 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 		d.TLS = cfg
 	}
 
-	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: f.maxConns, Idle: f.idle}
-	if r.Allow, err = aclFlag("--allow", f.allow); err != nil {
+	capConns, err := maxConnsFlag(f.maxConns, f.capSet, false)
+	if err != nil {
 		return err
 	}
-	if r.Deny, err = aclFlag("--deny", f.deny); err != nil {
+	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: capConns, Idle: f.idle}
+	if r.Allow, r.Deny, err = aclFlags(st, from, f.allow, f.allowSet, f.deny, f.denySet); err != nil {
 		return err
 	}
 	summary, err := f.imp.apply(st, r)
@@ -154,23 +168,29 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 	defer summary()
 
-	var obs observers
+	obs := observers{outs: st.outs}
 	defer obs.close()
 	switch {
 	case f.json:
 		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Flush: true})
 		obs.add(event.Locked(w.Sink()))
-		obs.closers = append(obs.closers, w.Flush)
+		obs.addCloser("stdout", w.Flush)
 		r.Data = true
 	case f.log || f.hex:
+		// stdout carries the data log only; where the relay listens and
+		// which connections come and go is for stderr, as without --log.
 		p := &console.Printer{W: st.out, Hex: f.hex, Server: true, ShowOut: true, Color: st.outTTY && colorOK()}
-		obs.add(p.Sink())
+		obs.add(func(e *event.Event) {
+			if e.Kind == event.Data {
+				p.Print(e)
+			}
+		})
 		r.Data = true
 	}
 	log := st.stderrLog(true)
-	if f.quiet || f.log || f.hex {
+	if f.quiet {
 		// Still say where it listens on stderr: scripts wait for that
-		// line. (--log and --hex show the connections with the data.)
+		// line.
 		obs.addQuiet(func(e *event.Event) {
 			if e.Kind == event.Listen || e.Kind == event.Error {
 				log.Print(e)

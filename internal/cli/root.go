@@ -8,12 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/suggest"
 )
 
 // Version is set at build time with -ldflags "-X github.com/sockit/sockit/internal/cli.Version=…".
@@ -23,6 +28,9 @@ var Version = "dev"
 // exit code. It never panics on bad input and never calls os.Exit.
 func Main(ctx context.Context, args []string) int {
 	st := &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, inFile: os.Stdin, outFile: os.Stdout}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.IsDir() {
+		st.in = stdinDir{}
+	}
 	st.inTTY = term.IsTerminal(int(os.Stdin.Fd()))
 	st.outTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	st.errTTY = term.IsTerminal(int(os.Stderr.Fd()))
@@ -38,6 +46,12 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 			code = 70
 		}
 	}()
+	// Every output is watched (outputs.go): a failed write stops the run
+	// through this context and is what the run reports.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	st.outs = &outputs{cancel: cancel}
+	st.out = st.outs.guard("stdout", st.out)
 	root := newRoot(st)
 	root.SetArgs(args)
 	var err error
@@ -45,17 +59,32 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 		// cobra answers "help bogus" with a note and success; it is a
 		// usage error like any unknown command.
 		if c, _, ferr := root.Find(args[1:]); ferr != nil || c == root {
-			err = exitcode.WithHint("Run 'sockit --help' for the list of commands.", "unknown help topic %q", strings.Join(args[1:], " "))
+			hint := "Run 'sockit --help' for the list of commands."
+			if m := closestCommand(root, args[1]); m != "" {
+				hint = "Did you mean 'sockit help " + m + "'?"
+			}
+			err = exitcode.WithHint(hint, "unknown help topic %q", strings.Join(args[1:], " "))
 		}
 	}
 	if err == nil {
 		err = root.ExecuteContext(ctx)
 	}
+	if out := st.outs.failure(); out != nil {
+		if out.ReaderGone() {
+			// The reader of stdout closed it (sockit … | head): it has
+			// what it wanted. End quietly and with success, as nc does.
+			return exitcode.OK
+		}
+		err = out // whatever else failed, failed because of it
+	}
+	if errors.Is(err, errStdinDir) {
+		err = errStdinDir // without the "readfrom tcp …:" of the copy that met it
+	}
 	if err == nil {
 		return exitcode.OK
 	}
 	if isCobraUsage(err) {
-		err = &exitcode.UsageError{Msg: err.Error(), Hint: "Run 'sockit --help' or 'sockit COMMAND --help' for usage."}
+		err = cobraUsage(root, err)
 	}
 	code = exitcode.Code(err)
 	msg := err.Error()
@@ -63,7 +92,7 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 		msg = "interrupted"
 	}
 	st.errorf("%s", oneLine(msg))
-	if h := exitcode.Hint(err); h != "" {
+	if h := hint(err); h != "" {
 		fmt.Fprintln(st.err, h)
 	}
 	return code
@@ -80,6 +109,112 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// cobraUsage turns one of cobra's own errors into a usage error, with a
+// "Did you mean …?" line for a command name one slip away from a real one.
+func cobraUsage(root *cobra.Command, err error) error {
+	msg := err.Error()
+	hint := "Run 'sockit --help' or 'sockit COMMAND --help' for usage."
+	var name string
+	if _, perr := fmt.Sscanf(msg, "unknown command %q", &name); perr == nil {
+		if m := closestCommand(root, name); m != "" {
+			hint = "Did you mean 'sockit " + m + "'?"
+		}
+	}
+	return &exitcode.UsageError{Msg: msg, Hint: hint}
+}
+
+// closestCommand is the command name nearest to name, if one is a likely
+// slip ("conect" for "connect").
+func closestCommand(root *cobra.Command, name string) string {
+	var names []string
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() || c.Name() == "help" {
+			names = append(names, c.Name())
+		}
+	}
+	return suggest.Closest(strings.ToLower(name), names)
+}
+
+// flagError words a bad flag or flag value as a usage error: the value
+// types of values.go name the accepted range, and an unknown flag one
+// slip away from a real one gets "Did you mean --timeout?".
+func flagError(c *cobra.Command, err error) error {
+	var ue *exitcode.UsageError
+	if errors.As(err, &ue) {
+		return ue // a value type's own usage error (--proxy) says it all
+	}
+	hint := "Run '" + c.CommandPath() + " --help' for usage."
+	if h := exitcode.Hint(err); h != "" {
+		hint = h // a value type's "Did you mean …?"
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				names = append(names, f.Name)
+			}
+		})
+		name, _, _ = strings.Cut(name, "=")
+		if m := suggest.Closest(strings.ToLower(name), names); m != "" {
+			hint = "Did you mean --" + m + "?"
+		}
+	}
+	return &exitcode.UsageError{Msg: flagMessage(err), Hint: hint}
+}
+
+// emptyValues refuses a string flag given as an empty string (--exec "",
+// --proxy ""): none of sockit's string flags means anything when empty,
+// and taking one as absent would do something else than was asked.
+func emptyValues(cmd *cobra.Command, _ []string) error {
+	var err error
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if err != nil {
+			return
+		}
+		switch f.Value.Type() {
+		case "string", "stringArray":
+		default:
+			return
+		}
+		empty := f.Value.String() == ""
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			empty = slices.Contains(sv.GetSlice(), "")
+		}
+		if empty {
+			err = exitcode.WithHint("Run '"+cmd.CommandPath()+" --help' for what --"+f.Name+" takes.",
+				"--%s needs a value, not an empty string", f.Name)
+		}
+	})
+	return err
+}
+
+// completion makes cobra's completion command refuse a missing or unknown
+// shell (cobra prints its help and succeeds).
+func completion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	comp, _, err := root.Find([]string{"completion"})
+	if err != nil || comp == root {
+		return
+	}
+	var shells []string
+	for _, c := range comp.Commands() {
+		shells = append(shells, c.Name())
+	}
+	comp.Args = cobra.ArbitraryArgs
+	comp.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return exitcode.WithHint("Run 'sockit completion --help' for how to load it.",
+				"completion needs a shell: %s", orList(shells))
+		}
+		hint := "Run 'sockit completion --help' for how to load it."
+		if m := suggest.Closest(strings.ToLower(args[0]), shells); m != "" {
+			hint = "Did you mean 'sockit completion " + m + "'?"
+		}
+		return exitcode.WithHint(hint, "unknown shell %q for completion: want %s", args[0], orList(shells))
+	}
 }
 
 // flagMessage drops the strconv detail pflag appends to bad numbers:
@@ -125,9 +260,10 @@ in the browser, and a benchmark, with one way of naming endpoints:
 	root.SetIn(st.in)
 	root.SetOut(st.out)
 	root.SetErr(st.err)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitcode.UsageError{Msg: flagMessage(err), Hint: "Run '" + c.CommandPath() + " --help' for usage."}
-	})
+	root.SetFlagErrorFunc(flagError)
+	// cobra's own "Did you mean this?" spans several lines; ours is one.
+	root.DisableSuggestions = true
+	root.PersistentPreRunE = emptyValues
 	root.AddCommand(
 		newConnect(st),
 		newListen(st),
@@ -143,6 +279,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 	for _, c := range extraCommands {
 		root.AddCommand(c(st))
 	}
+	completion(root)
 	return root
 }
 
@@ -188,4 +325,27 @@ func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// hint is exitcode.Hint with what only the command line knows: which
+// kind of endpoint failed, so that the line names the right command.
+func hint(err error) string {
+	var op *endpoint.OpError
+	if errors.As(err, &op) && errors.Is(err, syscall.ECONNREFUSED) {
+		switch {
+		case strings.HasPrefix(op.Endpoint, "udp"):
+			return "Note that nothing is listening on that UDP port; start a UDP server first (sockit listen -u PORT)."
+		case strings.HasPrefix(op.Endpoint, "unix"):
+			return "Note that nothing is listening on that socket; start a server first (sockit listen " + op.Endpoint + ")."
+		}
+	}
+	if h := exitcode.Hint(err); h != "" {
+		return h
+	}
+	switch exitcode.Code(err) {
+	case exitcode.Unreachable, exitcode.Timeout, exitcode.TLS, exitcode.Reset:
+		// A failure of no known class still gets a line of what to try.
+		return "Note that --trace (connect, listen, send, relay) shows each socket step as it happens."
+	}
+	return ""
 }

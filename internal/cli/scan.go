@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,19 +52,19 @@ Scan only hosts you are allowed to scan.`,
 	fs.BoolVar(&f.json, "json", false, "print the results as JSON on stdout")
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
-	fs.IntVarP(&f.concurrency, "concurrency", "C", 100, "probes at once")
-	fs.VarP(seconds{&f.timeout}, "timeout", "w", "give up on one port after this long")
-	f.timeout = time.Second
+	f.concurrency, f.timeout = 100, time.Second
+	fs.VarP(intFlag{n: &f.concurrency, min: 1, max: 10000}, "concurrency", "C", "probes at once")
+	fs.VarP(seconds{d: &f.timeout, min: time.Millisecond}, "timeout", "w", "give up on one port after this long")
 	return cmd
 }
 
 func runScan(ctx context.Context, st *stdio, f *scanFlags, host, portList string) error {
+	if strings.TrimSpace(host) == "" {
+		return exitcode.WithHint("Run 'sockit scan --help' for examples.", "scan needs a host, not an empty string")
+	}
 	ports, err := probe.ParsePorts(portList)
 	if err != nil {
 		return err
-	}
-	if f.concurrency < 1 || f.concurrency > 10000 {
-		return exitcode.Usagef("--concurrency %d is out of range (1-10000)", f.concurrency)
 	}
 	addr, err := resolveHost(ctx, host, f.ipv4, f.ipv6)
 	if err != nil {

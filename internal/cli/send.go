@@ -68,8 +68,9 @@ and health checks; --expect . requires any reply.`,
 	// send, unlike the prompt, adds no line end unless asked.
 	fs.Lookup("eol").Usage = "end each line sent with this: lf, crlf, cr (default none: DATA goes as it is)"
 	fs.StringVar(&f.expect, "expect", "", "exit 0 when what comes back matches this regular expression, 1 when it does not (--expect . requires a reply)")
-	fs.IntVar(&f.count, "count", 1, "send this many times")
-	fs.Var(seconds{&f.interval}, "interval", "pause between sends with --count (1s, 100ms)")
+	f.count = 1
+	fs.Var(intFlag{n: &f.count, min: 1, max: maxCount}, "count", "send this many times")
+	fs.Var(seconds{d: &f.interval}, "interval", "pause between sends with --count (1s, 100ms)")
 	fs.BoolVar(&f.shutdown, "shutdown", false, "after sending, shut down the write side (TCP FIN) as HTTP/1.0 servers expect")
 	return cmd
 }
@@ -143,12 +144,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		return err
 	}
 	c := session.New(nc, conv.options(ep, 1))
-	switch {
-	case conv.out != nil && conv.tap != nil:
-		c.SetTap(io.MultiWriter(conv.out, conv.tap)) // stdout and -o FILE
-	case conv.out != nil:
-		c.SetTap(conv.out)
-	}
+	c.SetTap(conv.received()) // stdout and -o FILE
 
 	var readErr error
 	readDone := make(chan struct{}) // closed when the peer closed or failed; readErr says which

@@ -30,8 +30,11 @@ answer clients by rules.
 
 sockit prints the address to open; it carries a random token, without which
 the page refuses to load. It listens on 127.0.0.1 on a random port unless
---addr says otherwise. Saved messages live in $SOCKIT_CONFIG_DIR, or in
-sockit/ under your configuration directory (~/.config/sockit).`,
+--addr says otherwise. A session that would listen where others can reach
+it (every interface, another address, a Unix socket) asks for confirmation
+in the page, and each one confirmed is noted here on stderr. Saved messages
+live in $SOCKIT_CONFIG_DIR, or in sockit/ under your configuration
+directory (~/.config/sockit).`,
 		Example: `  sockit ui                          # prints http://127.0.0.1:PORT/?token=…
   sockit ui --open                   # and opens it in your browser
   sockit ui --addr 127.0.0.1:8080    # a fixed port`,

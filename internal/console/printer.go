@@ -31,7 +31,7 @@ type Printer struct {
 	W       io.Writer
 	Hex     bool // hex dump instead of text
 	Color   bool
-	Server  bool // word open events as a server would
+	Server  bool // word connect events as a server would
 	NoData  bool // print only connection events (pipe mode's -v on stderr)
 	ShowOut bool // print data sent, not only data received
 
@@ -183,7 +183,7 @@ func Describe(e *event.Event, server bool) string {
 	switch e.Kind {
 	case event.Listen:
 		return "listening on " + e.Local + " (" + e.Proto + ")" + suffix(e.Msg)
-	case event.Open:
+	case event.Connect:
 		if server {
 			return fmt.Sprintf("%s connected (#%d, %s)", e.Peer, e.Conn, e.Proto)
 		}

@@ -7,14 +7,17 @@
 package endpoint
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/suggest"
 )
 
 // Endpoint is a parsed endpoint. The zero value is not valid.
@@ -60,9 +63,57 @@ func printable(s string) string {
 
 func notPrint(r rune) bool { return !unicode.IsPrint(r) }
 
+// schemes are the endpoint schemes, for "Did you mean …?" lines.
+var schemes = []string{"tcp", "udp", "tls", "unix", "unixgram", "tcp4", "tcp6", "udp4", "udp6"}
+
 // Parse reads one endpoint. Errors are *exitcode.UsageError values that name
-// the bad part and list the accepted forms.
+// the bad part and list the accepted forms, or, when the input looks like a
+// slip in the scheme (udp//x:1, udp:/x:1, tpc://x:1), say what was meant.
 func Parse(s string, opt Options) (Endpoint, error) {
+	ep, err := parse(s, opt)
+	if err != nil {
+		var ue *exitcode.UsageError
+		if fixed := schemeSlip(s); fixed != "" && errors.As(err, &ue) {
+			ue.Hint = "Did you mean " + printable(fixed) + "?"
+		}
+	}
+	return ep, err
+}
+
+// schemeSlip returns what s most likely meant when its scheme is
+// misspelt or its "://" is short of a character, else "".
+func schemeSlip(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme := strings.ToLower(s[:i])
+		if slices.Contains(schemes, scheme) || scheme == "ssl" {
+			return ""
+		}
+		if m := suggest.Closest(scheme, schemes); m != "" {
+			return m + s[i:]
+		}
+		return ""
+	}
+	lower := strings.ToLower(s)
+	for _, k := range schemes {
+		rest, ok := "", false
+		for _, sep := range []string{"//", ":/", ":"} {
+			if strings.HasPrefix(lower, k+sep) {
+				rest, ok = s[len(k)+len(sep):], true
+				break
+			}
+		}
+		if !ok || rest == "" {
+			continue
+		}
+		if strings.HasPrefix(k, "unix") {
+			return k + ":///" + strings.TrimLeft(rest, "/")
+		}
+		return k + "://" + strings.TrimLeft(rest, "/")
+	}
+	return ""
+}
+
+func parse(s string, opt Options) (Endpoint, error) {
 	in := s
 	if s == "" {
 		return Endpoint{}, bad(in, "empty")
@@ -193,8 +244,14 @@ func parsePort(s string) (int, error) {
 	}
 	for _, c := range s {
 		if c < '0' || c > '9' {
-			if p, err := net.LookupPort("tcp", s); err == nil && strings.IndexFunc(s, isLetter) >= 0 {
-				return p, nil // service names: http, ssh…
+			if isLetter(rune(s[0])) {
+				if p, err := net.LookupPort("tcp", s); err == nil {
+					return p, nil // service names: http, ssh…
+				}
+				return 0, errorString("unknown service name " + strconv.Quote(s) + " (not in /etc/services): give the port as a number")
+			}
+			if strings.HasPrefix(s, "-") && strings.Trim(s[1:], "0123456789") == "" && len(s) > 1 {
+				return 0, errorString("port " + s + " is out of range (0-65535)")
 			}
 			return 0, errorString("port " + strconv.Quote(s) + " is not a number")
 		}

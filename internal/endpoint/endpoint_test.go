@@ -83,9 +83,10 @@ func TestParseErrors(t *testing.T) {
 		{"127.0.0.1:65536", Options{}, "port 65536 is out of range (0-65535)"},
 		{"127.0.0.1:99999999", Options{}, "out of range (0-65535)"},
 		{"70000", listen, "port 70000 is out of range"},
-		{"127.0.0.1:-1", Options{}, `port "-1" is not a number`},
+		{"127.0.0.1:-1", Options{}, `port -1 is out of range (0-65535)`},
 		{"127.0.0.1:80x", Options{}, `port "80x" is not a number`},
-		{"127.0.0.1:nosuchservice", Options{}, `port "nosuchservice" is not a number`},
+		{"127.0.0.1:nosuchservice", Options{}, `unknown service name "nosuchservice" (not in /etc/services): give the port as a number`},
+		{"127.0.0.1:1.5", Options{}, `port "1.5" is not a number`},
 		{"127.0.0.1", Options{}, "missing port"},
 		{"127.0.0.1:", Options{}, "missing port"},
 		{"tcp://", Options{}, "missing port"},
@@ -130,6 +131,41 @@ func TestParseErrors(t *testing.T) {
 		} else if !strings.Contains(ue.Hint, "unix:///PATH") {
 			t.Errorf("Parse(%q): hint %q does not list the accepted forms", tt.in, ue.Hint)
 		}
+	}
+}
+
+// TestParseSlips checks the "Did you mean …?" line for a scheme that is
+// misspelt or short of a character, and that a right one gets none.
+func TestParseSlips(t *testing.T) {
+	for in, want := range map[string]string{
+		"udp//x:1":            "udp://x:1",
+		"udp:/127.0.0.1:53":   "udp://127.0.0.1:53",
+		"tcp:127.0.0.1:80":    "tcp://127.0.0.1:80",
+		"tpc://127.0.0.1:80":  "tcp://127.0.0.1:80",
+		"unix//tmp/s.sock":    "unix:///tmp/s.sock",
+		"unix:/tmp/s.sock":    "unix:///tmp/s.sock",
+		"tls//example.test:1": "tls://example.test:1",
+	} {
+		_, err := Parse(in, Options{})
+		var ue *exitcode.UsageError
+		if !errors.As(err, &ue) {
+			t.Errorf("Parse(%q): %v, want a usage error", in, err)
+			continue
+		}
+		if w := "Did you mean " + want + "?"; ue.Hint != w {
+			t.Errorf("Parse(%q): hint %q, want %q", in, ue.Hint, w)
+		}
+	}
+	for _, in := range []string{"foo://127.0.0.1:1", "127.0.0.1:99999", "tcp://127.0.0.1"} {
+		_, err := Parse(in, Options{})
+		var ue *exitcode.UsageError
+		if errors.As(err, &ue) && strings.HasPrefix(ue.Hint, "Did you mean") {
+			t.Errorf("Parse(%q): unexpected hint %q", in, ue.Hint)
+		}
+	}
+	// A host that happens to be named like a scheme still parses.
+	if ep, err := Parse("udp:53", Options{}); err != nil || ep.Host != "udp" || ep.Port != 53 {
+		t.Errorf(`Parse("udp:53") = %+v, %v; want host "udp" port 53`, ep, err)
 	}
 }
 

@@ -23,9 +23,9 @@ import (
 // proxy resolves names itself (socks5h semantics), so a name that only the
 // proxy's side knows still works.
 func (d *Dialer) dialProxy(ctx context.Context, nd *net.Dialer, ep Endpoint) (net.Conn, error) {
-	u, err := url.Parse(d.Proxy)
-	if err != nil || u.Host == "" {
-		return nil, exitcode.Usagef("bad --proxy %q: want socks5://[user:pass@]HOST:PORT or http://HOST:PORT", d.Proxy)
+	u, err := ParseProxy(d.Proxy)
+	if err != nil {
+		return nil, err
 	}
 	if d.Trace != nil {
 		d.Trace("connect via %s proxy %s to %s", u.Scheme, u.Host, ep.Address())
@@ -53,7 +53,7 @@ func (d *Dialer) dialProxy(ctx context.Context, nd *net.Dialer, ep Endpoint) (ne
 		}
 		c, err := nd.DialContext(ctx, "tcp", u.Host)
 		if err != nil {
-			return nil, err
+			return nil, &ProxyDialError{Kind: "socks5", Proxy: u.Host, Err: err}
 		}
 		if _, err := sd.DialWithConn(ctx, c, "tcp", ep.Address()); err != nil {
 			c.Close()
@@ -66,11 +66,71 @@ func (d *Dialer) dialProxy(ctx context.Context, nd *net.Dialer, ep Endpoint) (ne
 	return nil, exitcode.Usagef("bad --proxy %q: scheme %q is not socks5 or http", d.Proxy, u.Scheme)
 }
 
+const proxyForms = "socks5://[user:pass@]HOST:PORT or http://[user:pass@]HOST:PORT"
+
+// ParseProxy checks a --proxy URL: a socks5 or http scheme, a host and a
+// port from 1 to 65535. Errors are usage errors naming the proxy.
+func ParseProxy(s string) (*url.URL, error) {
+	bad := func(why string) error {
+		return exitcode.WithHint("Note that --proxy takes "+proxyForms+".", "bad --proxy %q: %s", printable(s), why)
+	}
+	if !strings.Contains(s, "://") {
+		return nil, bad("missing scheme (socks5:// or http://)")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, bad("not a URL")
+	}
+	switch u.Scheme {
+	case "socks5", "socks5h", "socks", "http":
+	case "":
+		return nil, bad("missing scheme")
+	default:
+		return nil, bad(fmt.Sprintf("scheme %q is not socks5 or http", u.Scheme))
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, bad("missing host")
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, bad("unexpected path after HOST:PORT")
+	}
+	if u.Port() == "" {
+		return nil, bad("missing port")
+	}
+	p, err := parsePort(u.Port())
+	if err != nil {
+		return nil, bad(err.Error())
+	}
+	if p == 0 {
+		return nil, bad("port 0 is not a port one can connect to (1-65535)")
+	}
+	return u, nil
+}
+
+// ProxyDialError is a failure to reach the proxy itself, told apart from
+// the target refusing: "http proxy 127.0.0.1:3128: connection refused".
+type ProxyDialError struct {
+	Kind  string // socks5 or http
+	Proxy string // HOST:PORT of the proxy
+	Err   error
+}
+
+func (e *ProxyDialError) Error() string {
+	return e.Kind + " proxy " + e.Proxy + ": " + Cause(e.Err)
+}
+
+func (e *ProxyDialError) Unwrap() error { return e.Err }
+
+// Hint is the what-to-try line (see exitcode.Hint).
+func (e *ProxyDialError) Hint() string {
+	return "Note that the proxy itself could not be reached; check --proxy " + e.Kind + "://" + e.Proxy + " and that the proxy runs."
+}
+
 // httpConnect opens a tunnel with an HTTP/1.1 CONNECT request.
 func httpConnect(ctx context.Context, nd *net.Dialer, u *url.URL, target string) (net.Conn, error) {
 	c, err := nd.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
-		return nil, err
+		return nil, &ProxyDialError{Kind: "http", Proxy: u.Host, Err: err}
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)

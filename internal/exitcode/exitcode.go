@@ -1,6 +1,8 @@
 // Package exitcode decides sockit's exit status from an error's cause, in
 // one place, as SPEC §2.6 lists them, and renders the one-line message a
-// user sees for it.
+// user sees for it. One case SPEC does not list has a code here too: a
+// local output (stdout, -o, --record) that cannot be written exits 7 (see
+// Output).
 //
 // Engine packages return ordinary wrapped errors; they only construct the
 // few marker types defined here (usage errors, expectation failures) where
@@ -14,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"syscall"
@@ -28,6 +31,12 @@ const (
 	Timeout     = 4
 	TLS         = 5
 	Reset       = 6 // reset or broken by the peer
+	// Output is a local output that could not be written: stdout, -o FILE,
+	// --record FILE, --json (a full disk, a closed pipe). SPEC §2.6 has no
+	// row for it. It is none of the peer's codes (3–6), and 1 means an
+	// expectation failed, which scripts and health checks rely on, so it
+	// has a code of its own.
+	Output      = 7
 	Interrupted = 130
 )
 
@@ -63,14 +72,64 @@ func Mismatchf(format string, args ...any) error {
 	return &MismatchError{Msg: fmt.Sprintf(format, args...)}
 }
 
+// OutputError is a failed write to one of sockit's own outputs. Name says
+// which, as the user gave it: "stdout", "-o out.bin", "--record t.jsonl".
+type OutputError struct {
+	Name string
+	Err  error
+}
+
+func (e *OutputError) Error() string {
+	cause := e.Err
+	var pe *fs.PathError
+	if errors.As(cause, &pe) {
+		cause = pe.Err // the path is in Name already
+	}
+	return "cannot write " + e.Name + ": " + cause.Error()
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// ReaderGone reports a stdout whose reader closed it (sockit … | head):
+// a consumer that has seen enough, not a failure.
+func (e *OutputError) ReaderGone() bool {
+	return e.Name == "stdout" && errors.Is(e.Err, syscall.EPIPE)
+}
+
 // TLSError marks a failure in the TLS layer (handshake, verification, pin)
-// whose cause is not one of crypto/tls's own types.
-type TLSError struct{ Err error }
+// whose cause is not one of crypto/tls's own types. Hint, when set, is the
+// second line: what to try for this certificate.
+type TLSError struct {
+	Err  error
+	Hint string
+}
 
 func (e *TLSError) Error() string { return e.Err.Error() }
 func (e *TLSError) Unwrap() error { return e.Err }
 
+// RefusedError is a connection the server accepted and then reset before
+// sending a byte: a sockit server refusing a client beyond --max-conns or
+// outside --allow/--deny does exactly that, and so do other servers that
+// are full. The client reports it in one line and exits 3, as for a
+// refused connect, whatever its own read, write or shutdown met first.
+type RefusedError struct {
+	Endpoint string // tcp://HOST:PORT
+	Err      error  // what the socket call returned
+}
+
+func (e *RefusedError) Error() string {
+	return "connect " + e.Endpoint + ": the server closed the connection at once: it may be full or refusing this address"
+}
+func (e *RefusedError) Unwrap() error { return e.Err }
+
 // Code maps an error to the exit code of SPEC §2.6.
+//
+// Every class of error sockit can meet has a code here: the kernel's
+// errnos by what they mean for the user (could not reach, took too long,
+// broken by the peer, bad input), the net package's own error types, and
+// the marker types above. 1 is only ever an expectation that failed
+// (MismatchError): an error of no known class is 3, "could not do it",
+// never 1, which scripts read as "the reply did not match".
 func Code(err error) int {
 	if err == nil {
 		return OK
@@ -78,8 +137,13 @@ func Code(err error) int {
 	var (
 		usage    *UsageError
 		mismatch *MismatchError
+		refused  *RefusedError
 		tlsErr   *TLSError
 		dnsErr   *net.DNSError
+		addrErr  *net.AddrError
+		parseErr *net.ParseError
+		netErr   net.UnknownNetworkError
+		badAddr  net.InvalidAddrError
 		certErr  *tls.CertificateVerificationError
 		unknownA x509.UnknownAuthorityError
 		hostErr  x509.HostnameError
@@ -87,13 +151,20 @@ func Code(err error) int {
 		recErr   tls.RecordHeaderError
 		alertErr tls.AlertError
 	)
+	var output *OutputError
 	switch {
+	case errors.As(err, &output):
+		// Before the errno cases: EPIPE or EACCES from a file or pipe
+		// here is not the peer's doing.
+		return Output
 	case errors.As(err, &usage):
 		return Usage
 	case errors.As(err, &mismatch):
 		return NoMatch
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.As(err, &refused):
+		return Unreachable
 	case errors.As(err, &tlsErr), errors.As(err, &certErr), errors.As(err, &unknownA),
 		errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &recErr),
 		errors.As(err, &alertErr), isTLSAlert(err):
@@ -106,24 +177,61 @@ func Code(err error) int {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, syscall.ETIMEDOUT):
 		return Timeout
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EHOSTUNREACH),
-		errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL),
-		errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.EADDRINUSE),
-		errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return Unreachable
-	case errors.Is(err, syscall.EMSGSIZE):
-		// A datagram larger than UDP carries (65,507 bytes over IPv4) is
-		// bad input, found only when the kernel refuses it.
+	case errors.As(err, &addrErr):
+		if isNoAddress(addrErr) {
+			// A name with no address of the family asked for (-6
+			// localhost where localhost is only 127.0.0.1): not found.
+			return Unreachable
+		}
+		return Usage // "invalid port", "missing port in address"…
+	case errors.As(err, &parseErr), errors.As(err, &netErr), errors.As(err, &badAddr):
 		return Usage
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, io.ErrUnexpectedEOF):
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errnoCode(errno)
+	}
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		// The peer (or a proxy) closed in the middle of something that
+		// needed more: broken by the peer.
 		return Reset
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission):
+		return Unreachable
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return Timeout
 	}
-	return NoMatch
+	return Unreachable
+}
+
+// errnoCode is the exit code for each errno sockit can meet, by class.
+func errnoCode(e syscall.Errno) int {
+	switch e {
+	case syscall.ETIMEDOUT:
+		return Timeout
+	case syscall.ECONNRESET, syscall.EPIPE, syscall.ECONNABORTED, syscall.ENOTCONN, syscall.ESHUTDOWN:
+		return Reset
+	case syscall.EMSGSIZE:
+		// A datagram larger than UDP carries (65,507 bytes over IPv4) is
+		// bad input, found only when the kernel refuses it.
+		return Usage
+	case syscall.EINVAL, syscall.ENAMETOOLONG:
+		// An argument the kernel refuses: a socket option or address
+		// sockit was asked to use that makes no sense here.
+		return Usage
+	}
+	// Everything else is the system or the network refusing: nothing
+	// listening, no route, address in use or not ours, permission,
+	// no IPv6, out of descriptors or buffers, disk full.
+	return Unreachable
+}
+
+// isNoAddress reports the resolver's "no suitable address found": the
+// name resolved, but not to the family -4/-6 or tcp4/tcp6 asked for.
+func isNoAddress(e *net.AddrError) bool {
+	return e.Err == "no suitable address found" || e.Err == "no suitable address"
 }
 
 // isTLSAlert reports an alert received from the TLS peer, which crypto/tls
@@ -135,21 +243,107 @@ func isTLSAlert(err error) bool {
 	return errors.As(err, &op) && op.Op == "remote error"
 }
 
-// Hint returns the second line for err, if it has one.
+// Hint returns the second line for err, if it has one: what to try. An
+// error anywhere in the chain may say it itself with a Hint() method (the
+// endpoint package's proxy errors do); otherwise every class of errno and
+// net error has a line here, so that no raw system error reaches the user
+// without one.
 func Hint(err error) string {
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usage.Hint
 	}
-	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "Note that nothing is listening there; start a server first (sockit listen PORT)."
-	case errors.Is(err, syscall.EADDRINUSE):
-		return "Note that another program holds that address; pick another port or stop it."
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		if s := h.Hint(); s != "" {
+			return s
+		}
+	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return "Note that a server refuses clients beyond its connection limit or outside its address lists; its log says which (sockit: --max-conns, --allow, --deny)."
+	}
+	var tlsErr *TLSError
+	if errors.As(err, &tlsErr) && tlsErr.Hint != "" {
+		return tlsErr.Hint
+	}
+	var output *OutputError
+	if errors.As(err, &output) {
+		switch {
+		case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+			return "Note that the disk (or your quota) is full: free some space, or write somewhere else."
+		case errors.Is(err, syscall.EPIPE):
+			return "Note that what was reading " + output.Name + " stopped reading."
+		}
 	}
 	var unknownA x509.UnknownAuthorityError
 	if errors.As(err, &unknownA) {
 		return "Note that --ca FILE, --pin SHA256 or --insecure accept a certificate the system does not trust."
 	}
+	var addrErr *net.AddrError
+	if errors.As(err, &addrErr) && isNoAddress(addrErr) {
+		return "Note that the name has no address of the family asked for (-4/-6, tcp4/tcp6…); drop that, or give an address such as 127.0.0.1 or [::1]."
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		if dnsErr.IsTimeout {
+			return "Note that the DNS server did not answer in time; check the network or give an IP address."
+		}
+		return "Note that the name does not resolve here; check its spelling, or give an IP address."
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errnoHint(errno)
+	}
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return "Note that nothing answered in time; check the address, or allow longer with -w/--timeout."
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "Note that the peer closed the connection before it was done."
+	}
 	return ""
+}
+
+// errnoHint is the what-to-try line for each class of errno.
+func errnoHint(e syscall.Errno) string {
+	switch e {
+	case syscall.ECONNREFUSED:
+		return "Note that nothing is listening there; start a server first (sockit listen PORT)."
+	case syscall.EADDRINUSE:
+		return "Note that another program holds that address; pick another port or stop it."
+	case syscall.EADDRNOTAVAIL:
+		return "Note that the address is not one of this machine's (see ip addr), or no local port is free."
+	case syscall.EACCES, syscall.EPERM:
+		return "Note that the system refused: ports below 1024 need root (or CAP_NET_BIND_SERVICE), and a firewall may block the address."
+	case syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EHOSTDOWN:
+		return "Note that there is no route to that address from here; check the address and the network (ip route)."
+	case syscall.EAFNOSUPPORT, syscall.EPROTONOSUPPORT, syscall.EPFNOSUPPORT:
+		return "Note that this machine does not support that address family (IPv6 may be off); try -4."
+	case syscall.ETIMEDOUT:
+		return "Note that nothing answered in time; check the address, or allow longer with -w/--timeout."
+	case syscall.ECONNRESET, syscall.ECONNABORTED:
+		return "Note that the peer reset the connection: it closed with data unread, or it refuses what it got."
+	case syscall.EPIPE, syscall.ENOTCONN, syscall.ESHUTDOWN:
+		return "Note that the peer closed the connection while sockit was still sending."
+	case syscall.EMFILE, syscall.ENFILE:
+		return "Note that sockit ran out of file descriptors; raise the limit (ulimit -n) or use fewer connections."
+	case syscall.ENOBUFS, syscall.ENOMEM:
+		return "Note that the system ran out of memory for sockets; use fewer connections or smaller --buffer."
+	case syscall.ENOSPC, syscall.EDQUOT:
+		return "Note that the disk is full."
+	case syscall.EROFS:
+		return "Note that the file system is read-only; write the file elsewhere."
+	case syscall.ENOENT, syscall.ENOTDIR:
+		return "Note that the path does not exist; check it (for Unix sockets: is the server running?)."
+	case syscall.EMSGSIZE:
+		return "Note that a UDP datagram carries at most 65,507 bytes over IPv4, 65,527 over IPv6."
+	case syscall.EINVAL:
+		return "Note that the system refused an argument: check -s/--source, --buffer and the endpoint."
+	}
+	return "Note that the system reported " + errnoName(e) + "; see errno(3)."
+}
+
+// errnoName is the symbolic name of the common errnos, else the number.
+func errnoName(e syscall.Errno) string {
+	return fmt.Sprintf("errno %d (%v)", int(e), e)
 }

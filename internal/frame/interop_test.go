@@ -50,7 +50,7 @@ sys.stdout.write(data.hex())
 
 func TestPythonInterop(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("python3"); err != nil {
+	if _, err := python3(); err != nil {
 		if os.Getenv("SOCKIT_ALLOW_SKIP") == "1" {
 			t.Skip("python3 not found (SOCKIT_ALLOW_SKIP=1)")
 		}
@@ -79,23 +79,42 @@ func TestPythonInterop(t *testing.T) {
 	}
 }
 
+// python3 is the Python interpreter: /usr/bin/python3 where it exists,
+// which starts at once, rather than a version manager's shim on PATH that
+// can take seconds on a loaded machine.
+func python3() (string, error) {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3", nil
+	}
+	return exec.LookPath("python3")
+}
+
+// hangLimit ends a test that hangs. The test waits on events (accept,
+// EOF, the process's exit), not on a budget that assumes an idle machine:
+// this is only a safety net, far beyond what a loaded 2-core machine needs.
+const hangLimit = 5 * time.Minute
+
 func interop(t *testing.T, s Spec, msgs [][]byte) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	ln.(*net.TCPListener).SetDeadline(time.Now().Add(30 * time.Second))
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(hangLimit))
 
 	hexes := make([]string, len(msgs))
 	for i, m := range msgs {
 		hexes[i] = hex.EncodeToString(m)
 	}
 	input, _ := json.Marshal(hexes)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), hangLimit)
 	t.Cleanup(cancel)
 	port := ln.Addr().(*net.TCPAddr).Port
-	cmd := exec.CommandContext(ctx, "python3", "-c", peerScript, strconv.Itoa(port), s.String())
+	py, err := python3()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, py, "-c", peerScript, strconv.Itoa(port), s.String())
 	cmd.Stdin = bytes.NewReader(input)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -114,8 +133,12 @@ func interop(t *testing.T, s Spec, msgs [][]byte) {
 	if err != nil {
 		t.Fatalf("accept: %v (python: %s)", err, stderr.Bytes())
 	}
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	counted := &countingReader{r: conn}
+	conn.SetDeadline(time.Now().Add(hangLimit))
+	// The Python side writes in odd-sized pieces with pauses, so the
+	// messages arrive split; a loaded machine may still coalesce the
+	// pieces into few reads, so the reads are also cut to odd sizes here:
+	// the decoder meets messages split across reads whatever the timing.
+	counted := &countingReader{r: &chopReader{r: conn}}
 	d := NewDecoder(counted, s, 0)
 	var got [][]byte
 	for {
@@ -155,6 +178,21 @@ func interop(t *testing.T, s Spec, msgs [][]byte) {
 		t.Errorf("python framed the messages differently from Append")
 	}
 	t.Logf("%v: %d messages in %d reads", s, len(msgs), counted.reads)
+}
+
+// chopReader returns at most a few bytes per Read, cycling through odd
+// sizes, to cut messages at every kind of place.
+type chopReader struct {
+	r io.Reader
+	k int
+}
+
+var chopSizes = []int{1, 3, 7, 2, 64, 5, 4099, 11}
+
+func (c *chopReader) Read(p []byte) (int, error) {
+	n := chopSizes[c.k%len(chopSizes)]
+	c.k++
+	return c.r.Read(p[:min(n, len(p))])
 }
 
 type countingReader struct {

@@ -41,10 +41,16 @@ func (f *Forward) Handler() server.Handler {
 		up, err := f.Dial(ctx)
 		if err != nil {
 			c.SetReason("upstream unreachable")
+			if !c.Packet() && ctx.Err() == nil {
+				// The client's connect succeeded, but its conversation
+				// cannot happen: a reset tells it so, where a FIN would
+				// read as an empty answer.
+				Abort(c.NetConn())
+			}
 			return err
 		}
 		if f.WrapUpstream != nil {
-			up = f.WrapUpstream(up)
+			up = wrap(up, f.WrapUpstream)
 		}
 		stop := context.AfterFunc(ctx, func() {
 			c.NetConn().Close()
@@ -92,10 +98,12 @@ func (cc *convConn) Read(p []byte) (int, error) {
 	}
 	for {
 		_, err := cc.c.Read()
+		// A failed write to the upstream ends this direction at once,
+		// rather than after reading what the client still sends.
+		if terr := cc.c.TapErr(); terr != nil {
+			return 0, terr
+		}
 		if err != nil {
-			if terr := cc.c.TapErr(); terr != nil {
-				return 0, terr
-			}
 			return 0, err
 		}
 	}
@@ -110,9 +118,19 @@ func (cc *convConn) Write(p []byte) (int, error) {
 
 func (cc *convConn) CloseWrite() error { return cc.c.CloseWrite() }
 
+// NetConn is the client connection, for Abort and the reset check.
+func (cc *convConn) NetConn() net.Conn { return cc.Conn }
+
 // packets relays datagrams between a conversation (one client address on
 // the server's socket) and its own upstream socket, datagram for
 // datagram, until neither side has sent anything for Idle.
+//
+// The upstream may be a stream (udp:// to tcp://, as socat does it): each
+// datagram is written to it as bytes, and each read from it (at most
+// MaxDatagram bytes) goes back to the client as one datagram. A stream
+// has no message boundaries, so replies are cut where the reads fall. The
+// upstream's FIN or reset ends the client's mapping; its next datagram
+// opens a new connection.
 func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 	client := c.NetConn()
 	observed := c.Observed()
@@ -137,12 +155,14 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 		up.SetReadDeadline(dl)
 	}
 
+	// Each pump adds its byte count before it reports: the close event,
+	// emitted once both have reported, must see both counts.
 	done := make(chan error, 2)
 	go func() { // client → upstream
 		bp := packetBufs.Get().(*[]byte)
 		defer packetBufs.Put(bp)
 		var in int64
-		defer func() { c.AddStats(in, 0) }()
+		end := func(err error) { c.AddStats(in, 0); done <- err }
 		for {
 			var (
 				p   []byte
@@ -157,7 +177,7 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 			}
 			if err != nil {
 				if expired(client, err) {
-					done <- err
+					end(err)
 					return
 				}
 				continue
@@ -167,7 +187,7 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 				in += int64(len(p))
 			}
 			if _, err := up.Write(p); err != nil && !refused(err) {
-				done <- err
+				end(err)
 				return
 			}
 		}
@@ -175,10 +195,18 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 	go func() { // upstream → client
 		bp := packetBufs.Get().(*[]byte)
 		defer packetBufs.Put(bp)
+		buf := *bp
+		// (The socket under any wrapper tells which it is.)
+		if _, dgram := socket(up).(net.PacketConn); !dgram {
+			// A stream upstream (udp:// to tcp://): each read becomes
+			// one datagram back to the client, so no read may be larger
+			// than the largest datagram the client's socket can take.
+			buf = buf[:MaxDatagram]
+		}
 		var out int64
-		defer func() { c.AddStats(0, out) }()
+		end := func(err error) { c.AddStats(0, out); done <- err }
 		for {
-			n, err := up.Read(*bp)
+			n, err := up.Read(buf)
 			if err != nil {
 				if refused(err) {
 					// An ICMP port unreachable from the upstream: the
@@ -186,20 +214,19 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 					continue
 				}
 				if expired(up, err) {
-					done <- err
+					end(err)
 					return
 				}
 				continue
 			}
 			last.Store(time.Now().UnixNano())
 			if observed {
-				err = c.WriteRaw((*bp)[:n])
-			} else {
-				_, err = client.Write((*bp)[:n])
+				err = c.WriteRaw(buf[:n])
+			} else if _, err = client.Write(buf[:n]); err == nil {
 				out += int64(n)
 			}
 			if err != nil {
-				done <- err
+				end(err)
 				return
 			}
 		}
@@ -214,6 +241,11 @@ func (f *Forward) packets(c *session.Conn, up net.Conn) error {
 	}
 	return endErr(err)
 }
+
+// MaxDatagram is the largest UDP payload over IPv4 (65,535 less the IP
+// and UDP headers): the most one datagram sent to a client carries when
+// the upstream is a stream.
+const MaxDatagram = 65507
 
 // packetBufs hold one datagram of any size.
 var packetBufs = sync.Pool{New: func() any { b := make([]byte, 65536); return &b }}

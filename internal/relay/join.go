@@ -9,6 +9,11 @@
 // (a conn wrapper such as relay --impair's) takes a buffered path instead;
 // when nothing does, the fast path is untouched.
 //
+// A relay passes on how a conversation ends as well as its bytes: a FIN
+// is passed on as a FIN (half-close), and a reset, or any other error on
+// either side, as a reset of both sides, so that neither peer mistakes a
+// broken transfer for a complete one.
+//
 // It does not parse flags or print: events go to the Sink it is given.
 package relay
 
@@ -16,31 +21,41 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 )
 
 // Join moves bytes between a and b in both directions until both
 // directions have ended, and returns the bytes moved each way. When one
 // side ends its stream (EOF), the other side's write half is shut down
 // (CloseWrite), so each direction closes on its own, as the peers asked.
-// On the first error both connections are closed and Join waits for both
-// pumps before it returns that error. Join closes neither connection on a
-// clean end: the caller does.
+//
+// On the first error Join ends both connections and waits for both pumps
+// before it returns that error. A reset or any other failure resets both
+// (SO_LINGER 0 on TCP), so that the peer on the other side learns the
+// conversation broke instead of reading a clean end; an idle timeout or a
+// connection the caller closed (net.ErrClosed) closes them. An EOF that
+// the kernel reports for a TCP connection that was in fact reset (the
+// reset's error went to the other pump's write) counts as the reset.
+// Join closes neither connection on a clean end: the caller does.
 func Join(a, b net.Conn) (aToB, bToA int64, err error) {
 	type result struct {
 		ab  bool
 		n   int64
 		err error
 	}
+	sa, sb := &side{Conn: a}, &side{Conn: b}
 	// Capacity 2: neither pump ever blocks on reporting, so the owner
 	// can always wait for both.
 	done := make(chan result, 2)
 	go func() {
-		n, err := pump(b, a)
+		n, err := pump(sb, sa)
 		done <- result{true, n, err}
 	}()
 	go func() {
-		n, err := pump(a, b)
+		n, err := pump(sa, sb)
 		done <- result{false, n, err}
 	}()
 	for i := 0; i < 2; i++ {
@@ -52,20 +67,46 @@ func Join(a, b net.Conn) (aToB, bToA int64, err error) {
 		}
 		if r.err != nil && err == nil {
 			err = r.err
-			a.Close()
-			b.Close()
+			if quiet(err) {
+				a.Close()
+				b.Close()
+			} else {
+				Abort(a)
+				Abort(b)
+			}
 		}
 	}
 	return aToB, bToA, err
 }
 
+// quiet reports whether err ends a conversation without either peer
+// having broken it: the relay's own idle timeout, or a connection closed
+// by its owner (shutdown). Those close with a FIN; everything else resets.
+func quiet(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// side is one connection of a Join, with whether its write half has been
+// shut down: until it has, a TCP connection in state CLOSE was reset.
+type side struct {
+	net.Conn
+	wrShut atomic.Bool
+}
+
 // pump copies src to dst and, at src's EOF, shuts down dst's write half.
-func pump(dst, src net.Conn) (int64, error) {
-	n, err := copyStream(dst, src)
+func pump(dst, src *side) (int64, error) {
+	n, err := copyStream(dst.Conn, src.Conn)
 	if err != nil {
 		return n, err
 	}
-	if err := closeWrite(dst); err != nil && !errors.Is(err, net.ErrClosed) {
+	// The state is read before the flag: the other pump sets the flag
+	// before it shuts src down, so CLOSE seen with the flag still clear
+	// cannot come from our own orderly close.
+	if resetByPeer(src.Conn) && !src.wrShut.Load() {
+		return n, &net.OpError{Op: "read", Net: src.LocalAddr().Network(), Source: src.LocalAddr(), Addr: src.RemoteAddr(), Err: syscall.ECONNRESET}
+	}
+	dst.wrShut.Store(true)
+	if err := closeWrite(dst.Conn); err != nil && !errors.Is(err, net.ErrClosed) {
 		return n, err
 	}
 	return n, nil
@@ -117,3 +158,52 @@ func closeWrite(c net.Conn) error {
 		c = u.NetConn()
 	}
 }
+
+// socket is the connection at the bottom of c's wrappers: the one that
+// owns the file descriptor. Wrappers are seen through by NetConn (TLS,
+// the conversation's view) or by rawConn (the relay's record of what a
+// wrap hook such as --impair's was given).
+func socket(c net.Conn) net.Conn {
+	for range 8 {
+		switch u := c.(type) {
+		case interface{ rawConn() net.Conn }:
+			c = u.rawConn()
+		case interface{ NetConn() net.Conn }:
+			c = u.NetConn()
+		default:
+			return c
+		}
+	}
+	return c
+}
+
+// Abort ends c with a reset where the transport has one: SO_LINGER 0 on
+// the TCP socket under any wrappers, closed directly so that a TLS
+// wrapper sends no close_notify first (which the peer would read as a
+// clean end). Unix sockets have no reset: they are closed.
+func Abort(c net.Conn) {
+	s := socket(c)
+	if l, ok := s.(interface{ SetLinger(int) error }); ok {
+		l.SetLinger(0)
+	}
+	s.Close()
+	c.Close()
+}
+
+// wrapped is a connection as a wrap hook (WrapClient, WrapUpstream)
+// returned it, with the connection the hook was given, so that Abort
+// reaches the socket through wrappers that do not expose it.
+type wrapped struct {
+	net.Conn
+	raw net.Conn
+}
+
+func wrap(c net.Conn, hook func(net.Conn) net.Conn) net.Conn {
+	return &wrapped{Conn: hook(c), raw: c}
+}
+
+func (w *wrapped) rawConn() net.Conn { return w.raw }
+
+// CloseWrite goes through the wrapper, which may still hold data
+// (delayed by --impair) that must go out before the FIN.
+func (w *wrapped) CloseWrite() error { return closeWrite(w.Conn) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -19,9 +20,9 @@ type Relay struct {
 	Listen   *endpoint.ListenConfig // for From; its TLS config terminates tls:// (nil: defaults)
 	Dialer   *endpoint.Dialer       // for To; its TLS config originates tls:// (nil: defaults)
 
-	MaxConns    int         // refuse clients beyond this many at once; 0 unlimited
+	MaxConns    int         // refuse clients beyond this many at once; as server.Server.MaxConns (0: its default)
 	Allow, Deny *server.ACL // as listen --allow/--deny
-	Sink        event.Sink  // events: listen, open, close, refused, and data when Data is set
+	Sink        event.Sink  // events: listen, connect, close, refused, and data when Data is set
 	Data        bool        // emit data events (--log, --hex); off keeps the fast path
 	Idle        time.Duration
 	// Idle closes a conversation after this long without traffic: for
@@ -40,12 +41,29 @@ type Relay struct {
 	Ready func(net.Addr)
 }
 
+// Check reports whether a relay can forward from one endpoint to the
+// other: stream to stream, datagram to datagram, and datagrams to a
+// stream (one connection per client address). A stream cannot be
+// forwarded to datagrams: it has no message boundaries to cut them at,
+// and a datagram upstream has no end to pass back to the client.
+func Check(from, to endpoint.Endpoint) error {
+	if !from.IsPacket() && to.IsPacket() {
+		return exitcode.WithHint(
+			"Note that relay forwards stream to stream, datagram to datagram, and datagrams to a stream (udp:// to tcp://, one connection per client address).",
+			"cannot forward a stream (%s) to datagrams (%s): a byte stream has no message boundaries to cut datagrams at", from, to)
+	}
+	return nil
+}
+
 // DefaultPacketIdle is how long a datagram mapping lives without traffic.
 const DefaultPacketIdle = 60 * time.Second
 
 // Run listens and relays until ctx is cancelled; it returns ctx.Err()
 // then, or the error that stopped the listener.
 func (r *Relay) Run(ctx context.Context) error {
+	if err := Check(r.From, r.To); err != nil {
+		return err
+	}
 	lc := r.Listen
 	if lc == nil {
 		lc = &endpoint.ListenConfig{}
@@ -111,5 +129,5 @@ func (l *wrapListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.wrap(c), nil
+	return wrap(c, l.wrap), nil
 }

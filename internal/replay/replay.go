@@ -54,43 +54,87 @@ type Script struct {
 // Load picks conversation conn out of a transcript (0: the first one that
 // carried data) and turns its data events into steps.
 func Load(recs []event.Record, conn uint64) (*Script, error) {
-	s := &Script{Recorded: Client}
+	l := NewLoader(conn)
 	for _, r := range recs {
-		if r.Event == event.Listen {
-			s.Recorded = Server
-		}
-		if conn == 0 && r.Event == event.Data {
-			conn = r.Conn
+		if err := l.Add(r); err != nil {
+			return nil, err
 		}
 	}
-	if conn == 0 {
+	return l.Script()
+}
+
+// A Loader is Load a record at a time, for transcripts streamed from a
+// file: it keeps only the conversation it picks, so a transcript of any
+// size loads in the memory of that conversation's data.
+type Loader struct {
+	s     Script
+	conn  uint64
+	found bool
+	// Before the first data event picks the conversation (conn 0), the
+	// connect events seen so far: their proto and framing.
+	early map[uint64]event.Record
+}
+
+// NewLoader returns a Loader for conversation conn (0: the first one that
+// carries data; data events without a conversation number are not one).
+func NewLoader(conn uint64) *Loader {
+	return &Loader{s: Script{Recorded: Client}, conn: conn, early: map[uint64]event.Record{}}
+}
+
+// Add reads one record of the transcript, in order.
+func (l *Loader) Add(r event.Record) error {
+	if r.Event == event.Listen {
+		l.s.Recorded = Server
+	}
+	if l.conn == 0 {
+		switch r.Event {
+		case event.Connect:
+			l.early[r.Conn] = event.Record{Proto: r.Proto, Frame: r.Frame}
+			return nil
+		case event.Data:
+			if r.Conn == 0 {
+				return nil // not part of a conversation (the UI's own sends)
+			}
+			l.conn = r.Conn
+			if c, ok := l.early[r.Conn]; ok {
+				l.s.Proto, l.s.Frame = c.Proto, c.Frame
+			}
+			l.early = nil
+		default:
+			return nil
+		}
+	}
+	if r.Conn != l.conn {
+		return nil
+	}
+	l.found = true
+	switch r.Event {
+	case event.Connect:
+		l.s.Proto, l.s.Frame = r.Proto, r.Frame
+	case event.Data:
+		if l.s.Proto == "" {
+			l.s.Proto = r.Proto
+		}
+		b, err := r.Bytes()
+		if err != nil {
+			return exitcode.Usagef("conversation %d: %v", l.conn, err)
+		}
+		l.s.Steps = append(l.s.Steps, Step{Send: r.Dir == event.Out, Data: b, At: r.T})
+	}
+	return nil
+}
+
+// Script returns the conversation, once every record was added.
+func (l *Loader) Script() (*Script, error) {
+	if l.conn == 0 {
 		return nil, exitcode.Usagef("the transcript has no data events: nothing to replay")
 	}
-	s.Conn = conn
-	found := false
-	for _, r := range recs {
-		if r.Conn != conn {
-			continue
-		}
-		found = true
-		switch r.Event {
-		case event.Open:
-			s.Proto, s.Frame = r.Proto, r.Frame
-		case event.Data:
-			if s.Proto == "" {
-				s.Proto = r.Proto
-			}
-			b, err := r.Bytes()
-			if err != nil {
-				return nil, exitcode.Usagef("conversation %d: %v", conn, err)
-			}
-			s.Steps = append(s.Steps, Step{Send: r.Dir == event.Out, Data: b, At: r.T})
-		}
+	if !l.found {
+		return nil, exitcode.Usagef("the transcript has no conversation %d", l.conn)
 	}
-	if !found {
-		return nil, exitcode.Usagef("the transcript has no conversation %d", conn)
-	}
-	return s, nil
+	s := l.s
+	s.Conn = l.conn
+	return &s, nil
 }
 
 // As returns the steps for playing role: the recording side's own steps,

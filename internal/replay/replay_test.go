@@ -22,8 +22,8 @@ func TestLoad(t *testing.T) {
 	t0 := time.Unix(100, 0)
 	recs := []event.Record{
 		{Event: event.Listen, Local: "127.0.0.1:1"},
-		{Event: event.Open, Conn: 1, Proto: "tcp", Frame: "line"},
-		{Event: event.Open, Conn: 2, Proto: "tcp"},
+		{Event: event.Connect, Conn: 1, Proto: "tcp", Frame: "line"},
+		{Event: event.Connect, Conn: 2, Proto: "tcp"},
 		{Event: event.Data, Conn: 2, Dir: event.In, Text: text("other"), T: t0},
 		{Event: event.Data, Conn: 1, Dir: event.In, Text: text("PING"), T: t0},
 		{Event: event.Data, Conn: 1, Dir: event.Out, Data: "UE9ORw==", T: t0.Add(time.Second)},

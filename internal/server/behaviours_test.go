@@ -102,7 +102,7 @@ func dial(t *testing.T, addr string) *net.TCPConn {
 // readN reads exactly n bytes within 10s.
 func readN(t *testing.T, c net.Conn, n int) string {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	b := make([]byte, n)
 	if _, err := io.ReadFull(c, b); err != nil {
 		t.Fatalf("read %d bytes: %v (got %q)", n, err, b)
@@ -112,7 +112,7 @@ func readN(t *testing.T, c net.Conn, n int) string {
 
 func readLine(t *testing.T, r *bufio.Reader, c net.Conn) string {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	s, err := r.ReadString('\n')
 	if err != nil {
 		t.Fatalf("read line: %v (got %q)", err, s)

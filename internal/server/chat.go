@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,14 +19,27 @@ import (
 // A message is a framed message with --frame, a datagram on UDP, and a
 // line on raw streams (a chat is made of lines; a TCP read can end in the
 // middle of one). Each client has a queue of outgoing messages of its own.
+//
+// A chat goes from one person's terminal to the others': with Escape set
+// (the CLI sets it for text chats, as ncat --chat does), control bytes
+// such as ESC sequences reach the others escaped (as \x1b), never raw,
+// and with Announce the others are told when a client joins or leaves,
+// in a line of their own: "* 127.0.0.1:51234 joined (3 here)".
+//
 // When a client's queue is full, the sender waits for it (a flood is
 // slowed to what the readers take), but only up to Stall: a client that
 // takes nothing for that long is disconnected, so it cannot stall the
 // others.
 type Chat struct {
-	// Prefix appends what goes before each message from peer; nil is
-	// "[PEER] " in ASCII. The CLI encodes it with the send encoding.
-	Prefix func(dst []byte, peer string) []byte
+	// Encode appends text the chat itself writes (the "[PEER] " before
+	// each message, the notices) in the clients' encoding; nil writes it
+	// as UTF-8. The CLI encodes it with the send encoding.
+	Encode func(dst []byte, text string) []byte
+	// Escape appends msg made safe for a terminal; nil sends each
+	// message's bytes as they came (binary framing). See EscapeText.
+	Escape func(dst, msg []byte) []byte
+	// Announce tells the others when a client joins or leaves.
+	Announce bool
 	// Queue is how many messages may wait for one client; 0 is 256.
 	Queue int
 	// Stall is how long a full queue may stay full before its client is
@@ -52,7 +66,15 @@ func (ch *Chat) Handle(ctx context.Context, c *session.Conn) error {
 	stop := context.AfterFunc(ctx, func() { c.NetConn().Close() })
 	defer stop()
 	box := ch.join(c)
-	defer ch.leave(c, box)
+	if ch.Announce {
+		ch.notice(c, "joined")
+	}
+	defer func() {
+		ch.leave(c, box)
+		if ch.Announce {
+			ch.notice(c, "left")
+		}
+	}()
 
 	lines := !c.Framed() && !c.Packet()
 	var pending []byte
@@ -140,15 +162,40 @@ func (ch *Chat) leave(c *session.Conn, box *outbox) {
 	<-box.done
 }
 
+// notice tells every other member that c joined or left.
+func (ch *Chat) notice(c *session.Conn, what string) {
+	ch.mu.Lock()
+	n := len(ch.members)
+	ch.mu.Unlock()
+	text := "* " + c.Peer() + " " + what + " (" + strconv.Itoa(n) + " here)"
+	if c.Framed() || c.Packet() {
+		ch.deliver(c, ch.text(nil, text)) // the framing or the datagram ends it
+		return
+	}
+	ch.deliver(c, ch.text(nil, text+"\n"))
+}
+
+func (ch *Chat) text(dst []byte, s string) []byte {
+	if ch.Encode != nil {
+		return ch.Encode(dst, s)
+	}
+	return append(dst, s...)
+}
+
 // broadcast queues msg, prefixed with the sender, for every other member.
 func (ch *Chat) broadcast(from *session.Conn, msg []byte) {
-	var out []byte
-	if ch.Prefix != nil {
-		out = ch.Prefix(nil, from.Peer())
+	out := ch.text(nil, "["+from.Peer()+"] ")
+	// One copy, shared read-only by every queue.
+	if ch.Escape != nil {
+		out = ch.Escape(out, msg)
 	} else {
-		out = append(append(append(out, '['), from.Peer()...), "] "...)
+		out = append(out, msg...)
 	}
-	out = append(out, msg...) // one copy, shared read-only by every queue
+	ch.deliver(from, out)
+}
+
+// deliver queues out for every member but from.
+func (ch *Chat) deliver(from *session.Conn, out []byte) {
 	ch.mu.Lock()
 	to := make(map[*session.Conn]*outbox, len(ch.members))
 	for c, box := range ch.members {

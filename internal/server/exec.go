@@ -79,13 +79,18 @@ func (x *Exec) Handle(ctx context.Context, c *session.Conn) error {
 	delim := lineEnd(c.Frame())
 	in := make(chan error, 1)
 	go func() { in <- x.feed(c, stdin, delim, p) }()
-	outErr := x.drain(c, stdout, delim)
+	outErr, cut := x.drain(c, stdout, delim)
 	if outErr != nil {
 		p.signal(syscall.SIGKILL) // the peer is gone: nobody reads the output
 	}
 	waitErr := cmd.Wait()
 	p.reaped()
-	c.SetReason(exitReason(waitErr))
+	reason := exitReason(waitErr)
+	if cut != nil {
+		// Said, not silent: the peer got less than the command wrote.
+		reason += "; its output after a line that is not a message was dropped (" + cut.Error() + ")"
+	}
+	c.SetReason(reason)
 
 	var inErr error
 	if c.Packet() {
@@ -169,8 +174,9 @@ func (x *Exec) feed(c *session.Conn, stdin io.WriteCloser, delim []byte, p *proc
 }
 
 // drain sends the process's output to the peer until the process closes
-// its stdout, and returns the first error sending.
-func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) error {
+// its stdout, and returns the first error sending, and why output was
+// dropped if it was.
+func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) (sendErr, cut error) {
 	if delim != nil {
 		spec := frame.Spec{Kind: frame.Delim, Delim: delim}
 		d := frame.NewDecoder(stdout, spec, 0)
@@ -181,11 +187,12 @@ func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) error {
 					// A line too long to be a message: drop the rest
 					// rather than block the process.
 					io.Copy(io.Discard, stdout)
+					return nil, err
 				}
-				return nil
+				return nil, nil
 			}
 			if werr := c.Write(line); werr != nil {
-				return werr
+				return werr, nil
 			}
 		}
 	}
@@ -198,11 +205,11 @@ func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) error {
 		n, err := stdout.Read(buf)
 		if n > 0 {
 			if werr := c.Write(buf[:n]); werr != nil {
-				return werr
+				return werr, nil
 			}
 		}
 		if err != nil {
-			return nil // EOF: the process closed stdout
+			return nil, nil // EOF: the process closed stdout
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/frame"
 )
 
@@ -35,10 +36,14 @@ type Options struct {
 	Packet      bool          // each Read of the connection is one datagram
 	BufSize     int           // raw read buffer, 0 for 64 KiB
 	Tap         io.Writer     // gets every byte delivered, framing included (-o FILE, pipe stdout): see SetTap
-	// NoData makes Sink a log of connection events only (open, close):
+	// NoData makes Sink a log of connection events only (connect, close):
 	// no data events are built, so the conversation stays on the fast path
 	// (a server's stderr log, relay without --log).
 	NoData bool
+	// Accepted says a server accepted the connection; otherwise this side
+	// dialed it, and a reset before any byte arrived is reported as the
+	// server's refusal (endpoint.Refusal).
+	Accepted bool
 }
 
 // Conn is one conversation.
@@ -56,7 +61,14 @@ type Conn struct {
 	buf    []byte
 	idle   time.Duration
 	tap    io.Writer
+	// tapErr is set by the reading goroutine and read by the owner, who
+	// may look while a read is still under way (a run cancelled because
+	// the tap's output failed).
+	tapMu  sync.Mutex
 	tapErr error
+
+	accepted bool
+	shut     atomic.Bool // CloseWrite was called
 
 	bufSize int // of buf, made at the first Read
 
@@ -68,9 +80,11 @@ type Conn struct {
 
 	closeOnce sync.Once
 	reason    atomic.Pointer[string]
+	emu       sync.Mutex // orders data events before the close event
+	ended     bool       // the close event was emitted (under emu)
 }
 
-// New wraps nc and emits the open event.
+// New wraps nc and emits the connect event.
 func New(nc net.Conn, opt Options) *Conn {
 	c := &Conn{
 		nc:     nc,
@@ -82,6 +96,8 @@ func New(nc net.Conn, opt Options) *Conn {
 		packet: opt.Packet,
 		idle:   opt.IdleTimeout,
 		tap:    opt.Tap,
+
+		accepted: opt.Accepted,
 	}
 	if a := nc.LocalAddr(); a != nil {
 		c.local = a.String()
@@ -103,12 +119,12 @@ func New(nc net.Conn, opt Options) *Conn {
 			c.bufSize = 64 << 10
 		}
 	}
-	open := &event.Event{Kind: event.Open}
+	conn := &event.Event{Kind: event.Connect}
 	if c.dec != nil {
 		// Recorded so that replay frames what it sends the same way.
-		open.Frame = opt.Frame.String()
+		conn.Frame = opt.Frame.String()
 	}
-	c.emit(open)
+	c.emit(conn)
 	return c
 }
 
@@ -175,6 +191,7 @@ func (c *Conn) Read() ([]byte, error) {
 	var (
 		p   []byte
 		err error
+		n   int64 // bytes of p as they arrived, framing included
 	)
 	if c.dec != nil {
 		p, err = c.dec.Next()
@@ -185,24 +202,23 @@ func (c *Conn) Read() ([]byte, error) {
 		// and all, once it is delivered: a message the decoder refuses
 		// (too large, cut short) reaches neither.
 		wire := c.dec.Wire()
-		c.in.Add(int64(len(wire)))
+		n = int64(len(wire))
 		if c.tap != nil {
 			if _, werr := c.tap.Write(wire); werr != nil {
-				if c.tapErr == nil {
-					c.tapErr = werr
-				}
+				c.setTapErr(werr)
+				c.in.Add(n)
 				// The local output is gone (a closed stdout pipe): stop
 				// rather than read data nobody can see.
 				return nil, werr
 			}
 		}
 	} else {
-		var n int
+		var k int
 		if c.buf == nil {
 			c.buf = make([]byte, c.bufSize)
 		}
-		n, err = idleReader{c}.Read(c.buf)
-		if n == 0 {
+		k, err = idleReader{c}.Read(c.buf)
+		if k == 0 {
 			if err == nil && !c.packet {
 				return c.Read()
 			}
@@ -210,13 +226,25 @@ func (c *Conn) Read() ([]byte, error) {
 				return nil, c.opError("recv", err)
 			}
 		}
-		p = c.buf[:n]
+		p = c.buf[:k]
 		err = nil
-		c.in.Add(int64(len(p)))
+		n = int64(k)
 	}
 	if c.sink != nil && !c.noData {
+		// Counted and reported together, and never after the close
+		// event: a Close from another goroutine (Ctrl-C, a failed
+		// output) waits for a message already read to be reported, so a
+		// transcript ends with the close and its counts add up.
+		c.emu.Lock()
+		defer c.emu.Unlock()
+		if c.ended {
+			return nil, net.ErrClosed
+		}
+		c.in.Add(n)
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
+		return p, nil
 	}
+	c.in.Add(n)
 	return p, nil
 }
 
@@ -227,7 +255,23 @@ func (c *Conn) Read() ([]byte, error) {
 func (c *Conn) SetTap(w io.Writer) { c.tap = w }
 
 // TapErr is the first error writing to the tap, if any.
-func (c *Conn) TapErr() error { return c.tapErr }
+func (c *Conn) TapErr() error {
+	c.tapMu.Lock()
+	defer c.tapMu.Unlock()
+	return c.tapErr
+}
+
+// setTapErr records err as the tap's error, and reports whether it was
+// the first.
+func (c *Conn) setTapErr(err error) bool {
+	c.tapMu.Lock()
+	defer c.tapMu.Unlock()
+	if c.tapErr != nil {
+		return false
+	}
+	c.tapErr = err
+	return true
+}
 
 // idleReader applies the idle timeout as a read deadline that is pushed
 // forward while the connection keeps writing.
@@ -236,8 +280,7 @@ type idleReader struct{ c *Conn }
 func (r idleReader) Read(p []byte) (int, error) {
 	n, err := r.read(p)
 	if n > 0 && r.c.tap != nil && r.c.dec == nil {
-		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.tapErr == nil {
-			r.c.tapErr = werr
+		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.setTapErr(werr) {
 			// The local output is gone (a closed stdout pipe): stop here
 			// rather than read data nobody can see.
 			return n, werr
@@ -319,6 +362,15 @@ func (c *Conn) payload(msg []byte) []byte {
 // opError names the conversation in errors that end it, and leaves the
 // normal ends (EOF, closed by us, idle) as they are for errors.Is.
 func (c *Conn) opError(op string, err error) error {
+	if !c.accepted && !c.packet {
+		if r := endpoint.Refusal(c.nc, c.proto+"://"+c.peer, err, c.shut.Load()); r != nil {
+			return r
+		}
+	}
+	var tlsErr *exitcode.TLSError
+	if errors.As(err, &tlsErr) {
+		return err // a TLS client's failure, worded whole by endpoint
+	}
 	var idle *IdleError
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &idle) {
 		return err
@@ -347,7 +399,13 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 		if msg != nil {
 			data = msg
 		}
+		c.emu.Lock()
+		if c.ended {
+			c.emu.Unlock()
+			return net.ErrClosed // no data event after the close event
+		}
 		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
+		c.emu.Unlock()
 	}
 	n, err := c.nc.Write(p)
 	if err != nil {
@@ -364,7 +422,10 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 // still read. It does nothing on datagram sockets.
 func (c *Conn) CloseWrite() error {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && !c.packet {
-		return cw.CloseWrite()
+		c.shut.Store(true)
+		if err := cw.CloseWrite(); err != nil {
+			return c.opError("shutdown", err)
+		}
 	}
 	return nil
 }
@@ -388,6 +449,9 @@ func (c *Conn) Reason() string {
 func (c *Conn) Close(err error) {
 	c.closeOnce.Do(func() {
 		c.nc.Close()
+		c.emu.Lock()
+		defer c.emu.Unlock()
+		c.ended = true
 		e := &event.Event{Kind: event.Close, BytesIn: c.in.Load(), BytesOut: c.out.Load()}
 		if r := c.reason.Load(); r != nil {
 			e.Reason = *r

@@ -118,10 +118,20 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 			c.SetReason("quit after input ended (-q)")
 			return nil
 		case <-ctx.Done():
-			c.SetReason("interrupted")
+			c.SetReason(stopReason(ctx))
 			return ctx.Err()
 		}
 	}
+}
+
+// stopReason is why ctx ended, for the close event: "interrupted" (a
+// signal), or "stopped: " and the cause its canceller gave (the CLI's
+// outputs give the write that failed: "cannot write stdout: …").
+func stopReason(ctx context.Context) string {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return "stopped: " + cause.Error()
+	}
+	return "interrupted"
 }
 
 // sendErr names the socket in a fast-path copy's error when the socket's

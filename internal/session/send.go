@@ -300,7 +300,7 @@ func (s *Sender) Finish(ctx context.Context, c *Conn, done <-chan error) error {
 	case err := <-done:
 		return s.finished(c, err)
 	case <-ctx.Done():
-		c.SetReason("interrupted")
+		c.SetReason(stopReason(ctx))
 		return ctx.Err()
 	}
 }

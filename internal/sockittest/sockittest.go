@@ -26,11 +26,30 @@ import (
 	"time"
 )
 
+// Patience is the least time a helper here waits for something that is
+// bound to happen (a process to start listening, to print a line, to
+// exit) before it calls the test failed. Tests wait on those events, not
+// on a budget that assumes an idle machine: the timeouts they pass are
+// safety nets against hangs, raised to this on a machine loaded by other
+// work (2 cores, several test runs at once, -race).
+const Patience = 60 * time.Second
+
+// Patient returns d, or Patience if that is longer.
+func Patient(d time.Duration) time.Duration { return max(d, Patience) }
+
 // Need returns the path of an external program, or skips the test when it
 // is missing, unless SOCKIT_REQUIRE_PEERS=1 (as in CI), where a missing peer
 // fails the test: interop tests must never pass by not running.
 func Need(t testing.TB, program string) string {
 	t.Helper()
+	if program == "python3" {
+		// PATH's python3 may be a version manager's shim that takes
+		// seconds to start on a loaded machine; the system one starts
+		// at once.
+		if _, err := os.Stat("/usr/bin/python3"); err == nil {
+			return "/usr/bin/python3"
+		}
+	}
 	p, err := exec.LookPath(program)
 	if err == nil {
 		return p
@@ -70,7 +89,7 @@ func FreePort(t testing.TB, udp bool) int {
 // WaitPort waits until something accepts TCP connections on addr.
 func WaitPort(t testing.TB, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(Patience)
 	for time.Now().Before(deadline) {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
@@ -79,7 +98,7 @@ func WaitPort(t testing.TB, addr string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("nothing accepted connections on %s within 10s", addr)
+	t.Fatalf("nothing accepted connections on %s within %s", addr, Patience)
 }
 
 var (
@@ -210,7 +229,7 @@ var listeningRE = regexp.MustCompile(`listening on (\S+) \(`)
 // stderr and returns ADDR.
 func (p *Proc) Addr() string {
 	p.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(Patience)
 	for time.Now().Before(deadline) {
 		if m := listeningRE.FindStringSubmatch(p.stderr.String()); m != nil {
 			return m[1]
@@ -221,13 +240,14 @@ func (p *Proc) Addr() string {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	p.t.Fatalf("no 'listening on' line within 15s; stderr:\n%s", p.stderr.String())
+	p.t.Fatalf("no 'listening on' line within %s; stderr:\n%s", Patience, p.stderr.String())
 	return ""
 }
 
 // WaitStderr waits until stderr contains s.
 func (p *Proc) WaitStderr(s string, timeout time.Duration) {
 	p.t.Helper()
+	timeout = Patient(timeout)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if strings.Contains(p.stderr.String(), s) {
@@ -242,6 +262,7 @@ func (p *Proc) WaitStderr(s string, timeout time.Duration) {
 // returns its exit code.
 func (p *Proc) Wait(timeout time.Duration) int {
 	p.t.Helper()
+	timeout = Patient(timeout)
 	select {
 	case <-p.done:
 	case <-time.After(timeout):
@@ -276,6 +297,7 @@ func (p *Proc) Interrupt() { p.Cmd.Process.Signal(os.Interrupt) }
 // the exit code. It fails the test if it runs longer than timeout.
 func Run(t testing.TB, stdin []byte, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	timeout = Patient(timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary(t), args...)

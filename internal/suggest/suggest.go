@@ -32,3 +32,24 @@ func Distance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+// Closest returns the candidate nearest to name when it is near enough to
+// be a likely slip (one edit for names of up to 4 bytes, two for longer
+// ones), else "". Ties go to the earlier candidate. The comparison is on
+// the bytes as given: callers normalise case first if it should not count.
+func Closest(name string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := Distance(name, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := 2
+	if len(name) <= 4 {
+		limit = 1
+	}
+	if bestD > limit {
+		return ""
+	}
+	return best
+}

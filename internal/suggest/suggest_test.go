@@ -28,3 +28,30 @@ func TestDistance(t *testing.T) {
 		t.Error("a long string must not be near a short name")
 	}
 }
+
+func TestClosest(t *testing.T) {
+	cmds := []string{"connect", "listen", "send", "relay", "bench", "ping", "scan", "replay", "ui", "version"}
+	for _, c := range []struct{ in, want string }{
+		{"conect", "connect"},
+		{"connetc", "connect"},
+		{"lisen", "listen"},
+		{"sned", "send"},
+		{"benhc", "bench"},
+		{"pign", "ping"},
+		{"connect", "connect"},
+		{"frobnicate", ""},
+		{"x", ""},
+		{"", ""},
+		{"zz", ""},
+	} {
+		if got := Closest(c.in, cmds); got != c.want {
+			t.Errorf("Closest(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := Closest("udp", []string{"tcp", "udp"}); got != "udp" {
+		t.Errorf("an exact match must win: got %q", got)
+	}
+	if got := Closest("tpc", []string{"tcp", "udp"}); got != "tcp" {
+		t.Errorf("a swap is one step: got %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -65,6 +66,7 @@ type message struct {
 	Stats     *counters   `json:"stats,omitempty"`
 	Peers     []peerState `json:"peers,omitempty"`
 	Saved     []savedMsg  `json:"saved,omitempty"`
+	Confirm   string      `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
 }
 
 // wireEvent is an event as the page gets it: the text already decoded and
@@ -152,6 +154,10 @@ func result(c *command, sid int, err error) *message {
 	}
 	if err != nil {
 		m.Type, m.Error = "error", oneLine(err.Error())
+		var ce *confirmError
+		if errors.As(err, &ce) {
+			m.Confirm = ce.question()
+		}
 	}
 	return m
 }

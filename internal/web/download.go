@@ -33,7 +33,7 @@ func (u *UI) serveLog(w http.ResponseWriter, r *http.Request) {
 	enc := s.encoding()
 	name := fmt.Sprintf("sockit-session-%d-%s.%s", id, time.Now().Format("20060102-150405"), ext)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(newDeadlineWriter(w, u.limits.write), 64<<10)
 	defer bw.Flush()
 	var dropped *event.Event
 	if evicted > 0 {

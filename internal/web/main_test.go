@@ -9,6 +9,8 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,16 +38,42 @@ type testUI struct {
 	addr string // host:port
 	url  string // with the token
 	dir  string // config directory
+	log  *logLines
+}
+
+// logLines keeps what the UI logged (on sockit's stderr in the binary).
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 func startUI(t testing.TB) *testUI {
+	t.Helper()
+	return startUIWith(t, defaultLimits)
+}
+
+// startUIWith is startUI with other HTTP limits (shorter timeouts).
+func startUIWith(t testing.TB, limits httpLimits) *testUI {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := New(Options{ConfigDir: dir, Logf: t.Logf})
+	log := &logLines{}
+	u := New(Options{ConfigDir: dir, Logf: func(format string, args ...any) {
+		t.Logf(format, args...)
+		log.mu.Lock()
+		log.lines = append(log.lines, fmt.Sprintf(format, args...))
+		log.mu.Unlock()
+	}})
+	u.limits = limits
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- u.Serve(ctx, ln) }()
@@ -60,7 +88,7 @@ func startUI(t testing.TB) *testUI {
 			t.Error("Serve did not return within 10s of its context ending")
 		}
 	})
-	return &testUI{UI: u, addr: ln.Addr().String(), url: u.URL(ln.Addr()), dir: dir}
+	return &testUI{UI: u, addr: ln.Addr().String(), url: u.URL(ln.Addr()), dir: dir, log: log}
 }
 
 // httpClient has a cookie jar and does not follow redirects, so tests see

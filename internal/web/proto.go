@@ -64,6 +64,9 @@ type command struct {
 	Local  string     `json:"local,omitempty"`
 	Frame  string     `json:"frame,omitempty"`
 	TLS    *tlsConfig `json:"tls,omitempty"`
+	// Confirm says the person at the page agreed to open a server that
+	// other machines or users can reach (see exposure.go).
+	Confirm bool `json:"confirm,omitempty"`
 
 	// open, setenc, send, save
 	Encoding string `json:"encoding,omitempty"`

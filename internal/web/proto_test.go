@@ -71,6 +71,7 @@ func FuzzParseCommand(f *testing.F) {
 	f.Add([]byte(`{"op":"send","sid":1,"data":"hi\\r\\n","hex":false,"eol":"crlf","to":"all","every":100,"count":10}`))
 	f.Add([]byte(`{"op":"rules","sid":2,"rules":["^PING$=>PONG"]}`))
 	f.Add([]byte(`{"op":"open","kind":"tcp-client","remote":"x:1","tls":{"on":true,"pin":"AB"}}`))
+	f.Add([]byte(`{"op":"open","kind":"tcp-server","local":"0.0.0.0:8888","confirm":true}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := parseCommand(b)
 		if err != nil {
@@ -89,6 +90,11 @@ func FuzzParseCommand(f *testing.F) {
 		c2, err := parseCommand(again)
 		if err != nil {
 			t.Fatalf("re-encoded command %s refused: %v", again, err)
+		}
+		// "rules":[] and no rules mean the same (omitempty drops the
+		// empty list): compare them as equal.
+		if len(c.Rules) == 0 {
+			c.Rules = nil
 		}
 		if !reflect.DeepEqual(c, c2) {
 			t.Fatalf("round trip changed %+v into %+v", c, c2)
@@ -270,7 +276,7 @@ func TestProtocol(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	r := bufio.NewReader(c)
-	w.event(sid, func(e wireEvent) bool { return e.Kind == "open" })
+	w.event(sid, func(e wireEvent) bool { return e.Kind == "connect" })
 
 	// Repeat with a template: numbered messages, then stop.
 	w.ok(map[string]any{"op": "send", "sid": sid, "data": "tick {{seq}}", "template": true, "eol": "lf", "every": 5, "count": 0})
@@ -455,7 +461,7 @@ func TestProtocolBlockedSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w.event(sid, func(e wireEvent) bool { return e.Kind == "open" })
+	w.event(sid, func(e wireEvent) bool { return e.Kind == "connect" })
 	big := strings.Repeat("x", maxData)
 	w.ok(map[string]any{"op": "send", "sid": sid, "data": big, "every": 1, "count": 0})
 	// Once the buffers are full, this send blocks: its reply waits…

@@ -22,7 +22,7 @@ func TestSendTemplateCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w.event(sid, func(e wireEvent) bool { return e.Kind == "open" })
+	w.event(sid, func(e wireEvent) bool { return e.Kind == "connect" })
 
 	huge := strings.Repeat("{{rand:65536}}", 1000) // 65 MB expanded: over the cap, yet safe should a regression expand it
 	m := w.do(map[string]any{"op": "send", "sid": sid, "data": huge, "template": true, "eol": "none"})

@@ -20,16 +20,17 @@ import (
 
 // manager holds the open sessions, in the order they were opened.
 type manager struct {
-	ctx context.Context
-	sig *signal // poked on any change a page should see
+	ctx  context.Context
+	sig  *signal // poked on any change a page should see
+	logf func(format string, args ...any)
 
 	mu       sync.Mutex
 	sessions []*sess
 	nextID   int
 }
 
-func newManager(ctx context.Context) *manager {
-	return &manager{ctx: ctx, sig: newSignal()}
+func newManager(ctx context.Context, logf func(format string, args ...any)) *manager {
+	return &manager{ctx: ctx, sig: newSignal(), logf: logf}
 }
 
 func (m *manager) list() []*sess {
@@ -57,6 +58,11 @@ func (m *manager) open(c *command) (*sess, error) {
 	if err != nil {
 		return nil, err
 	}
+	where := exposure(s.kind, s.localEP)
+	if where != "" && !c.Confirm {
+		s.cancel()
+		return nil, &confirmError{kind: s.kind, where: where}
+	}
 	m.mu.Lock()
 	m.nextID++
 	s.id = m.nextID
@@ -64,6 +70,11 @@ func (m *manager) open(c *command) (*sess, error) {
 	if err := s.start(); err != nil {
 		s.cancel()
 		return nil, err
+	}
+	if where != "" {
+		msg := "a " + kindTitle(s.kind) + " on " + where + ", confirmed in the page"
+		m.logf("ui: opened %s", msg)
+		s.note(event.Info, "", "Opened "+msg+".")
 	}
 	m.mu.Lock()
 	m.sessions = append(m.sessions, s)
@@ -250,7 +261,7 @@ func newSess(m *manager, c *command) (*sess, error) {
 func (s *sess) sink(e *event.Event) {
 	s.log.sink(e)
 	switch e.Kind {
-	case event.Open, event.Close, event.Listen:
+	case event.Connect, event.Close, event.Listen:
 		s.touch()
 	}
 }

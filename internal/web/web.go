@@ -58,6 +58,9 @@ type UI struct {
 	saved   *savedStore
 	static  fs.FS
 
+	limits  httpLimits
+	pending *pendingListener // its listener is set by Serve
+
 	mu      sync.Mutex
 	closing bool
 	clients sync.WaitGroup // WebSocket handlers
@@ -78,7 +81,7 @@ func DefaultConfigDir() string {
 
 // New returns a UI with no sessions open.
 func New(opt Options) *UI {
-	u := &UI{token: opt.Token, version: opt.Version, logf: opt.Logf}
+	u := &UI{token: opt.Token, version: opt.Version, logf: opt.Logf, limits: defaultLimits, pending: &pendingListener{}}
 	if u.token == "" {
 		b := make([]byte, 16)
 		rand.Read(b)
@@ -116,16 +119,12 @@ func (u *UI) URL(addr net.Addr) string {
 func (u *UI) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	u.mgr = newManager(ctx)
+	u.mgr = newManager(ctx, u.logf)
 	g := &guard{hosts: allowedHosts(ln.Addr()), token: u.token, cookie: cookieName(ln.Addr())}
-	hs := &http.Server{
-		Handler:           g.wrap(u.routes(ctx)),
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          nil,
-	}
+	hs := u.newHTTPServer(ctx, g.wrap(u.routes(ctx)))
+	u.pending.Listener, u.pending.max = ln, u.limits.pending
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(u.pending) }()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -200,11 +199,11 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cache-Control", "no-store")
 		if !g.hosts(r.Host) {
-			http.Error(w, "forbidden: Host "+strconv.Quote(r.Host)+" is not this sockit ui (open the URL sockit printed)", http.StatusForbidden)
+			refuse(w, "forbidden: Host "+strconv.Quote(r.Host)+" is not this sockit ui (open the URL sockit printed)", http.StatusForbidden)
 			return
 		}
 		if o := r.Header.Get("Origin"); o != "" && o != "http://"+r.Host {
-			http.Error(w, "forbidden: requests from "+strconv.Quote(o)+" are not allowed", http.StatusForbidden)
+			refuse(w, "forbidden: requests from "+strconv.Quote(o)+" are not allowed", http.StatusForbidden)
 			return
 		}
 		// Browsers say where a request comes from; a page on another port
@@ -212,18 +211,19 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 		switch r.Header.Get("Sec-Fetch-Site") {
 		case "", "same-origin", "none":
 		default:
-			http.Error(w, "forbidden: request from another site", http.StatusForbidden)
+			refuse(w, "forbidden: request from another site", http.StatusForbidden)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			refuse(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
 		if q := r.URL.Query().Get("token"); q != "" {
 			if !g.match(q) {
-				http.Error(w, "unauthorized: wrong token (use the URL sockit ui printed)", http.StatusUnauthorized)
+				refuse(w, "unauthorized: wrong token (use the URL sockit ui printed)", http.StatusUnauthorized)
 				return
 			}
+			admitted(r)
 			http.SetCookie(w, &http.Cookie{Name: g.cookie, Value: g.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 			if r.URL.Path == "/" {
 				// Keep the token out of the address bar and the history.
@@ -231,13 +231,21 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 				return
 			}
 		} else if c, err := r.Cookie(g.cookie); err != nil || !g.match(c.Value) {
-			http.Error(w, "unauthorized: this page needs the token (open the URL sockit ui printed)", http.StatusUnauthorized)
+			refuse(w, "unauthorized: this page needs the token (open the URL sockit ui printed)", http.StatusUnauthorized)
 			return
 		}
+		admitted(r)
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "+
 			"connect-src 'self' ws://"+r.Host+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers a request the guard turns away, and closes its
+// connection after the answer: one without the token is not kept alive.
+func refuse(w http.ResponseWriter, msg string, code int) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, msg, code)
 }
 
 func (g *guard) match(s string) bool {

@@ -81,6 +81,17 @@ func TestExitCodes(t *testing.T) {
 		{"3/refused-udp-send", "", []string{"send", "udp://" + closedUDP, "x"}, 3, `^sockit: recv udp://` + q(closedUDP) + `: connection refused`},
 		{"3/host-not-found", "x", []string{"connect", "no-such-host.invalid:80"}, 3, `^sockit: connect tcp://no-such-host.invalid:80: lookup no-such-host.invalid: no such host$`},
 		{"3/send-host-not-found", "", []string{"send", "udp://nowhere.invalid:53", "x"}, 3, `no such host$`},
+		// Issue 10: these exited 1, which is --expect's. Where localhost
+		// has no IPv6 address the resolver finds none of that family;
+		// where it has ::1, nothing listens on the port. Either is 3.
+		{"3/ipv6-only-localhost", "x", []string{"connect", "-6", "localhost:" + closed[strings.LastIndexByte(closed, ':')+1:]}, 3,
+			`^sockit: connect tcp6://localhost:\d+: (address localhost: no suitable address found|connection refused)$`},
+		{"3/tcp6-localhost", "x", []string{"connect", "tcp6://localhost:" + closed[strings.LastIndexByte(closed, ':')+1:]}, 3,
+			`^sockit: connect tcp6://localhost:\d+: (address localhost: no suitable address found|connection refused)$`},
+		{"3/refused-proxy", "x", []string{"connect", "--proxy", "socks5://" + closed, echo}, 3,
+			`^sockit: connect tcp://` + q(echo) + `: socks5 proxy ` + q(closed) + `: connection refused$`},
+		{"2/bad-proxy-port", "x", []string{"connect", "--proxy", "http://127.0.0.1:99999", echo}, 2,
+			`^sockit: bad --proxy "http://127.0.0.1:99999": port 99999 is out of range \(0-65535\)$`},
 	}
 	t.Run("ok/send-no-reply", func(t *testing.T) {
 		// Fire and forget (syslog, a device that only listens) is not a
@@ -104,6 +115,9 @@ func TestExitCodes(t *testing.T) {
 				return
 			}
 			checkExit(t, strings.Join(tc.args, " "), code, stderr, tc.code, tc.msg)
+			if tc.code >= 3 && tc.code <= 6 && len(strings.Split(strings.TrimRight(stderr, "\n"), "\n")) != 2 {
+				t.Errorf("%s: no what-to-try line after the error:\n%s", tc.name, stderr)
+			}
 		})
 	}
 

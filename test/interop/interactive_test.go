@@ -121,8 +121,8 @@ func (p *ptyProc) wait(want int) {
 	p.t.Helper()
 	select {
 	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.t.Fatalf("sockit did not exit within 20s")
+	case <-time.After(sockittest.Patience):
+		p.t.Fatalf("sockit did not exit within %s", sockittest.Patience)
 	}
 	code := 0
 	var ee *exec.ExitError
@@ -136,10 +136,10 @@ func (p *ptyProc) wait(want int) {
 	}
 }
 
-// readExactly reads n bytes from c within 10s.
+// readExactly reads n bytes from c (failing after sockittest.Patience).
 func readExactly(t *testing.T, c net.Conn, n int) string {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(sockittest.Patience))
 	defer c.SetReadDeadline(time.Time{})
 	b := make([]byte, n)
 	if _, err := io.ReadFull(c, b); err != nil {

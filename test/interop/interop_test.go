@@ -134,7 +134,7 @@ func waitListening(t *testing.T, port int) {
 func waitSocket(t *testing.T, port int, files []string, state string) {
 	t.Helper()
 	want := fmt.Sprintf(":%04X", port)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(sockittest.Patience)
 	for time.Now().Before(deadline) {
 		for _, file := range files {
 			b, err := os.ReadFile(file)
@@ -150,12 +150,13 @@ func waitSocket(t *testing.T, port int, files []string, state string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("nothing bound port %d within 10s", port)
+	t.Fatalf("nothing bound port %d within %s", port, sockittest.Patience)
 }
 
 // waitFor polls cond until it holds, failing the test after timeout.
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
+	timeout = sockittest.Patient(timeout) // a safety net, not a budget
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {

@@ -124,11 +124,15 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 
 	t.Run("refused-proxy", func(t *testing.T) {
 		free := sockittest.FreePort(t, false)
-		for _, proxy := range []string{fmt.Sprintf("socks5://127.0.0.1:%d", free), fmt.Sprintf("http://127.0.0.1:%d", free)} {
+		// The proxy refusing is told apart from the target refusing
+		// (issue 9: it used to read as "connect TARGET: connection
+		// refused", sending the user to look at the wrong server).
+		for _, kind := range []string{"socks5", "http"} {
+			proxy := fmt.Sprintf("%s://127.0.0.1:%d", kind, free)
 			_, stderr, code := run(t, "x", "connect", "--proxy", proxy, target)
-			want := fmt.Sprintf("sockit: connect tcp://%s: connection refused", target)
-			if code != 3 || !strings.HasPrefix(stderr, want) {
-				t.Errorf("--proxy %s (nothing there): exit %d, stderr %q; want 3 and %q", proxy, code, stderr, want)
+			want := fmt.Sprintf("sockit: connect tcp://%s: %s proxy 127.0.0.1:%d: connection refused\n", target, kind, free)
+			if code != 3 || !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "--proxy "+proxy) {
+				t.Errorf("--proxy %s (nothing there): exit %d, stderr %q; want 3, %q and a hint naming --proxy", proxy, code, stderr, want)
 			}
 			noPanic(t, stderr)
 		}

@@ -1,6 +1,8 @@
 package reliability
 
 import (
+	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +102,74 @@ var malformed = [][]string{
 	{"connect", "--ca", "/nonexistent", "tls://127.0.0.1:1"},
 	{"connect", "--client-cert", "/nonexistent", "--client-key", "/nonexistent", "tls://127.0.0.1:1"},
 	{"connect", "--tls", "udp://127.0.0.1:1"},
+	// Issue 9: lines that got through.
+	{"bench", "--mode", "zz", "127.0.0.1:1"},
+	{"bench", "--rate", "-1", "127.0.0.1:1"},
+	{"bench", "-c", "0", "127.0.0.1:1"},
+	{"bench", "-c", "-5", "127.0.0.1:1"},
+	{"bench", "--mode", "rx", "-c", "-1", "127.0.0.1:1"},
+	{"bench", "--size", "0", "127.0.0.1:1"},
+	{"bench", "--depth", "0", "127.0.0.1:1"},
+	{"bench", "--depth", "-3", "127.0.0.1:1"},
+	{"completion", "powershell2"},
+	{"completion"},
+	{"listen", "--exec", "", "127.0.0.1:0"},
+	{"connect", "--proxy", "http://127.0.0.1:99999", "127.0.0.1:1"},
+	// Issue 10: every numeric flag refuses what is meaningless.
+	{"listen", "--max-conns", "-1", "127.0.0.1:0"},
+	{"relay", "--max-conns", "-1", "127.0.0.1:0", "127.0.0.1:1"},
+	{"listen", "--buffer", "-1", "127.0.0.1:0"},
+	{"listen", "--buffer", "2G", "127.0.0.1:0"},
+	{"connect", "--max-message", "0", "127.0.0.1:1"},
+	{"connect", "--keepalive", "-1", "127.0.0.1:1"},
+	{"connect", "--wait", "-1", "127.0.0.1:1"},
+	{"connect", "-q", "-2", "127.0.0.1:1"},
+	{"connect", "-d", "-1s", "127.0.0.1:1"},
+	{"send", "--count", "-1", "127.0.0.1:1", "x"},
+	{"send", "--count", "99999999999999999999", "127.0.0.1:1", "x"},
+	{"send", "--interval", "-1", "127.0.0.1:1", "x"},
+	{"bench", "-d", "0", "127.0.0.1:1"},
+	{"bench", "-d", "25h", "127.0.0.1:1"},
+	{"bench", "--interval", "-1", "127.0.0.1:1"},
+	{"bench", "-c", "100001", "127.0.0.1:1"},
+	{"bench", "--size", "65M", "127.0.0.1:1"},
+	{"bench", "--depth", "4097", "127.0.0.1:1"},
+	{"bench", "--mode", "udp", "--size", "8", "udp://127.0.0.1:1"},
+	{"bench", "-w", "-1", "127.0.0.1:1"},
+	{"ping", "-c", "-1", "127.0.0.1:1"},
+	{"ping", "-i", "0", "127.0.0.1:1"},
+	{"ping", "-w", "0", "127.0.0.1:1"},
+	{"ping", "-s", "0", "127.0.0.1:1"},
+	{"ping", "-s", "65508", "127.0.0.1:1"},
+	{"scan", "-C", "0", "127.0.0.1", "1"},
+	{"scan", "-C", "-1", "127.0.0.1", "1"},
+	{"scan", "-w", "0", "127.0.0.1", "1"},
+	{"scan", "127.0.0.1", "0"},
+	{"scan", "127.0.0.1", "70000"},
+	{"replay", "--conn", "-1", "x.jsonl", "127.0.0.1:1", "--as", "client"},
+	{"relay", "--seed", "-1", "--impair", "delay=1ms", "127.0.0.1:0", "127.0.0.1:1"},
+	// Empty values and typos.
+	{"connect", "--proxy", "", "127.0.0.1:1"},
+	{"connect", "--proxy", "127.0.0.1:1080", "127.0.0.1:1"},
+	{"connect", "--proxy", "http://127.0.0.1:0", "127.0.0.1:1"},
+	{"listen", "--forward", "", "127.0.0.1:0"},
+	{"listen", "--reply", "", "127.0.0.1:0"},
+	{"send", "--file", "", "127.0.0.1:1"},
+	{"connect", "--record", "", "127.0.0.1:1"},
+	{"connect", "--encoding", "", "127.0.0.1:1"},
+	{"connect", "udp//127.0.0.1:1"},
+	{"connect", "tpc://127.0.0.1:1"},
+	{"connect", "127.0.0.1:nosuchservice"},
+	{"conect", "127.0.0.1:1"},
+	{"help", "conect"},
+	{"connect", "--tiemout", "1", "127.0.0.1:1"},
+	{"ui", "--addr", ""},
+	// Options that were silently ignored.
+	{"listen", "--cert", "/nonexistent", "127.0.0.1:0"},
+	{"connect", "--pin", "AB:CD", "127.0.0.1:1"},
+	{"ping", "--insecure", "127.0.0.1:1"},
+	{"scan", "", "1"},
+	{"send", "--wait", "1e10", "127.0.0.1:1", "x"},
 }
 
 // TestMalformedInvocations drives the binary with every command line in
@@ -143,4 +213,28 @@ func relayMalformed(t *testing.T) [][]string {
 		[]string{"relay", "--impair", "chunk=1-16", "udp://127.0.0.1:0", "udp://127.0.0.1:1"}, // chunk on UDP
 		[]string{"relay", "--seed", "x", "--impair", "delay=1ms", "127.0.0.1:0", "127.0.0.1:1"},
 	)
+}
+
+// TestStdinIsADirectory: sockit connect … < / is bad input: exit 2 and
+// one line saying so (it was exit 1 and "readfrom tcp …: read
+// /dev/stdin: is a directory").
+func TestStdinIsADirectory(t *testing.T) {
+	t.Parallel()
+	echo := sockittest.Start(t, "listen", "-k", "--echo", "127.0.0.1:0")
+	for _, args := range [][]string{
+		{"connect", echo.Addr()},
+		{"send", echo.Addr()},
+	} {
+		cmd := exec.Command(sockittest.Binary(t), args...)
+		cmd.Stdin = mustOpen(t, t.TempDir())
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit 2; stderr:\n%s", args, err, stderr.String())
+			continue
+		}
+		oneErrorLine(t, stderr.String(), "sockit: stdin is a directory, not something to send")
+	}
 }

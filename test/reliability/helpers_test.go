@@ -87,7 +87,7 @@ func python(t *testing.T, script string, args ...string) *peer {
 	py := sockittest.Need(t, "python3")
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
 	p := &peer{Proc: sockittest.StartCmd(t, cmd)}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(sockittest.Patience)
 	for time.Now().Before(deadline) {
 		if out := p.Stdout(); strings.Contains(out, "\n") {
 			p.first = strings.TrimSpace(out[:strings.IndexByte(out, '\n')])
@@ -99,7 +99,7 @@ func python(t *testing.T, script string, args ...string) *peer {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	t.Fatalf("python peer printed nothing within 10s:\n%s", p.Stderr())
+	t.Fatalf("python peer printed nothing within %s:\n%s", sockittest.Patience, p.Stderr())
 	return nil
 }
 

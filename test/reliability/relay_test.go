@@ -165,19 +165,36 @@ func TestRelayImpairSeedRepeats(t *testing.T) {
 			return ""
 		}
 		defer c.Close()
-		var back []byte
+		// Which datagrams came back is told by their numbers, not by
+		// whether each answer beat a deadline: on a busy machine a slow
+		// answer is late, not lost. The loss decisions depend only on the
+		// order of the datagrams, which one at a time keeps the same.
+		back := []byte(strings.Repeat("0", 100))
 		buf := make([]byte, 16)
-		for i := range 100 {
-			// One at a time: the relay sees the same sequence of writes.
-			msg := binary.BigEndian.AppendUint32(nil, uint32(i))
-			c.Write(msg)
-			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-			if n, err := c.Read(buf); err == nil && n == 4 {
-				back = append(back, '1')
-			} else {
-				back = append(back, '0')
+		// read takes answers until the one numbered want (-1: none)
+		// or the deadline.
+		read := func(want int, deadline time.Time) {
+			c.SetReadDeadline(deadline)
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				if n == 4 {
+					if got := binary.BigEndian.Uint32(buf); got < 100 {
+						back[got] = '1'
+						if int(got) == want {
+							return
+						}
+					}
+				}
 			}
 		}
+		for i := range 100 {
+			c.Write(binary.BigEndian.AppendUint32(nil, uint32(i)))
+			read(i, time.Now().Add(50*time.Millisecond))
+		}
+		read(-1, time.Now().Add(time.Second)) // the late ones
 		r.Interrupt()
 		r.Wait(10 * time.Second)
 		return string(back)

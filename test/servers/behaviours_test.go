@@ -153,9 +153,15 @@ time.sleep(0.05)
 cs[0].sendall(b'lo\n')
 cs[2].sendall(b'from two\n')
 got = {1: b'', 2: b'', 0: b''}
+buf = {1: b'', 2: b'', 0: b''}
 def read(i, n):
+    # Lines starting "* " are the chat's notices (joins); count the rest.
     while got[i].count(b'\n') < n:
-        got[i] += cs[i].recv(1000)
+        buf[i] += cs[i].recv(1000)
+        while b'\n' in buf[i]:
+            line, buf[i] = buf[i].split(b'\n', 1)
+            if not line.startswith(b'* '):
+                got[i] += line + b'\n'
 read(1, 2); read(2, 1); read(0, 1)
 for i in range(3):
     print(i, cs[i].getsockname()[1], got[i])
@@ -193,7 +199,57 @@ func TestChatWithNcat(t *testing.T) {
 	l := sockittest.StartCmd(t, exec.Command(ncat, "--recv-only", "127.0.0.1", port(addr)))
 	p.WaitStderr("connected (#1", 15*time.Second)
 	ncatSend(t, addr, []byte("hi from ncat\n"), "--send-only")
-	waitStdout(t, l, "the chat line", func(s string) bool { return strings.HasSuffix(s, "] hi from ncat\n") })
+	waitStdout(t, l, "the chat line", func(s string) bool { return strings.Contains(s, "] hi from ncat\n") })
+}
+
+// TestChatEscapesForTerminals: what one client sends reaches the others'
+// terminals with its control bytes escaped, as ncat --chat does (a raw
+// ESC sequence could clear or retitle their screens), and joins and
+// leaves are announced. With --encoding gbk the escaping is done on the
+// decoded text, so the GBK bytes of the text pass whole.
+func TestChatEscapesForTerminals(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, enc string
+		send      string // Python bytes literal sent by client 1
+		want      string // Python bytes literal client 0 must get, after the prefix
+	}{
+		{"utf-8", "", `b'\x1b]0;owned\x07\x1b[2Jhi \xe4\xbd\xa0\n'`, `b'\\x1b]0;owned\\x07\\x1b[2Jhi \xe4\xbd\xa0\n'`},
+		{"gbk", "gbk", `'你好\x1b[0m\n'.encode('gbk')`, `'你好\\x1b[0m\n'.encode('gbk')`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"-k", "--chat"}
+			if c.enc != "" {
+				args = append(args, "--encoding", c.enc)
+			}
+			p, addr := listen(t, args...)
+			py := sockittest.StartCmd(t, exec.Command(sockittest.Need(t, "python3"), "-u", "-c", `
+import socket, sys
+host, port = sys.argv[1].rsplit(':', 1)
+a = socket.create_connection((host, int(port)), timeout=30)
+f = a.makefile('rb')
+sys.stdin.readline()  # the server has a
+b = socket.create_connection((host, int(port)), timeout=30)
+bname = '%s:%d' % b.getsockname()
+def expect(want):
+    got = f.readline()
+    if got != want:
+        sys.exit('got %r, want %r' % (got, want))
+expect(('* %s joined (2 here)\n' % bname).encode())
+b.sendall(`+c.send+`)
+expect(('[%s] ' % bname).encode() + `+c.want+`)
+b.close()
+expect(('* %s left (1 here)\n' % bname).encode())
+print('ok')
+`, addr))
+			p.WaitStderr("connected (#1", 30*time.Second)
+			py.Stdin.Write([]byte("go\n"))
+			if code := py.Wait(60 * time.Second); code != 0 || strings.TrimSpace(py.Stdout()) != "ok" {
+				t.Fatalf("python exit %d: %s%s", code, py.Stdout(), py.Stderr())
+			}
+		})
+	}
 }
 
 func TestExecCatWithNcat(t *testing.T) {

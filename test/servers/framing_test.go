@@ -77,8 +77,8 @@ func TestFramingMessagesArriveWhole(t *testing.T) {
 				}
 			}
 			for _, e := range events {
-				if e["event"] == "open" && e["frame"] != kind {
-					t.Errorf("open event frame %v, want %s", e["frame"], kind)
+				if e["event"] == "connect" && e["frame"] != kind {
+					t.Errorf("connect event frame %v, want %s", e["frame"], kind)
 				}
 			}
 		})

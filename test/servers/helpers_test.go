@@ -3,11 +3,14 @@ package servers
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +23,7 @@ func python(t *testing.T, script string, args ...string) (*sockittest.Proc, stri
 	t.Helper()
 	py := sockittest.Need(t, "python3")
 	p := sockittest.StartCmd(t, exec.Command(py, append([]string{"-u", "-c", script}, args...)...))
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(sockittest.Patience)
 	for time.Now().Before(deadline) {
 		if out := p.Stdout(); strings.Contains(out, "\n") {
 			return p, "127.0.0.1:" + strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
@@ -31,7 +34,7 @@ func python(t *testing.T, script string, args ...string) (*sockittest.Proc, stri
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	t.Fatalf("python did not print its port within 10s; stderr:\n%s", p.Stderr())
+	t.Fatalf("python did not print its port within %s; stderr:\n%s", sockittest.Patience, p.Stderr())
 	return nil, ""
 }
 
@@ -110,12 +113,19 @@ func checkSchema(t *testing.T, m map[string]any, line string) {
 		t.Errorf("bad or missing t: %s", line)
 	}
 	kind, _ := str("event")
+	if allowed, ok := documentedKinds(t)[kind]; ok {
+		for key := range m {
+			if !slices.Contains(allowed, key) {
+				t.Errorf("%s event carries field %q, which docs/events.md does not list for it: %s", kind, key, line)
+			}
+		}
+	}
 	switch kind {
 	case "listen":
 		if _, ok := str("local"); !ok {
 			t.Errorf("listen without local: %s", line)
 		}
-	case "open", "close":
+	case "connect", "close":
 		if _, ok := num("conn"); !ok {
 			t.Errorf("%s without conn: %s", kind, line)
 		}
@@ -160,6 +170,50 @@ func checkSchema(t *testing.T, m map[string]any, line string) {
 	}
 }
 
+var (
+	docKindsOnce sync.Once
+	docKinds     map[string][]string
+	docKindsErr  error
+)
+
+// documentedKinds reads the Kinds table of docs/events.md: each kind and
+// the fields it can carry.
+func documentedKinds(t *testing.T) map[string][]string {
+	t.Helper()
+	docKindsOnce.Do(func() {
+		b, err := os.ReadFile("../../docs/events.md")
+		if err != nil {
+			docKindsErr = err
+			return
+		}
+		code := regexp.MustCompile("`([a-z_]+)`")
+		docKinds = map[string][]string{}
+		in := false
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "## ") {
+				in = line == "## Kinds"
+				continue
+			}
+			cells := strings.Split(line, "|")
+			if !in || !strings.HasPrefix(line, "| `") || len(cells) < 4 {
+				continue
+			}
+			var fields []string
+			for _, m := range code.FindAllStringSubmatch(cells[3], -1) {
+				fields = append(fields, m[1])
+			}
+			docKinds[code.FindStringSubmatch(cells[1])[1]] = fields
+		}
+		if len(docKinds) == 0 {
+			docKindsErr = errors.New("docs/events.md has no Kinds table")
+		}
+	})
+	if docKindsErr != nil {
+		t.Fatal(docKindsErr)
+	}
+	return docKinds
+}
+
 // dataEvents returns the data events of one direction.
 func dataEvents(events []map[string]any, dir string) []map[string]any {
 	var out []map[string]any
@@ -174,7 +228,7 @@ func dataEvents(events []map[string]any, dir string) []map[string]any {
 // waitStdout waits until the process's stdout satisfies ok.
 func waitStdout(t *testing.T, p *sockittest.Proc, what string, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(sockittest.Patience)
 	for time.Now().Before(deadline) {
 		if s := p.Stdout(); ok(s) {
 			return s

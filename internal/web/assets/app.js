@@ -96,7 +96,9 @@
         const r = app.reqs.get(m.req);
         if (!r) break;
         app.reqs.delete(m.req);
-        if (m.type === 'ok') r.resolve(m); else r.reject(new Error(m.error));
+        // An error may carry a question (m.confirm): the command goes
+        // through if sent again with confirm: true.
+        if (m.type === 'ok') r.resolve(m); else r.reject(Object.assign(new Error(m.error), { confirm: m.confirm || '' }));
         break;
       }
     }
@@ -182,6 +184,10 @@
         ? { on: true, insecure: $('#new-insecure').checked, pin: $('#new-pin').value.trim(), sni: $('#new-sni').value.trim(), ca: $('#new-ca').value.trim() }
         : { on: true, cert: $('#new-cert').value.trim(), key: $('#new-key').value.trim() };
     }
+    doOpen(f);
+  }
+
+  function doOpen(f) {
     $('#new-error').textContent = '';
     $('#new-open').disabled = true;
     cmd('open', f).then((m) => {
@@ -191,7 +197,28 @@
       if (app.sessions.has(m.sid)) activate(m.sid); else app.activateNext = m.sid;
     }, (e) => {
       $('#new-open').disabled = false;
+      if (e.confirm && !f.confirm) {
+        // A server other machines (or users) can reach: ask first.
+        askConfirm(e.confirm).then((yes) => {
+          if (yes) doOpen(Object.assign({}, f, { confirm: true }));
+          else $('#new-error').textContent = 'Not opened.';
+        });
+        return;
+      }
       $('#new-error').textContent = e.message;
+    });
+  }
+
+  // askConfirm shows question in the confirmation dialog and resolves
+  // true if the user chose to go ahead (Cancel and Escape say no).
+  function askConfirm(question) {
+    return new Promise((resolve) => {
+      const d = $('#confirm');
+      $('#confirm-question').textContent = question;
+      d.returnValue = '';
+      d.addEventListener('close', () => resolve(d.returnValue === 'yes'), { once: true });
+      d.showModal();
+      $('#confirm-no').focus();
     });
   }
 
@@ -795,6 +822,8 @@
     for (const b of $$('.kinds button')) b.addEventListener('click', () => setKind(b.dataset.kind));
     $('#new-session').addEventListener('click', () => showForm(true));
     $('#new-open').addEventListener('click', openSession);
+    $('#confirm-yes').addEventListener('click', () => $('#confirm').close('yes'));
+    $('#confirm-no').addEventListener('click', () => $('#confirm').close('no'));
     $('#new-cancel').addEventListener('click', () => {
       if (app.sessions.size) activate(app.active || Array.from(app.sessions.keys()).pop());
     });
