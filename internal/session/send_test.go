@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -274,5 +275,28 @@ func TestSenderLineTooLong(t *testing.T) {
 	server.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if b, _ := io.ReadAll(server); string(b) != "ok\n" {
 		t.Fatalf("peer got %q, want only the line before", b)
+	}
+}
+
+// TestSenderFinishStopped: a run stopped while Finish still sends what is
+// ready (the CLI cancels with the output that failed as the cause) says
+// why in the close reason, as Pipe.Run does, not "interrupted".
+func TestSenderFinishStopped(t *testing.T) {
+	client, server := sockittest.Pair(t)
+	c := New(server, Options{Proto: "tcp"})
+	defer c.Close(nil)
+	// Ready input that cannot all go out: the peer half-closed and does
+	// not read, so Run is still writing when Finish looks.
+	s := &Sender{In: bytes.NewReader(make([]byte, 64<<20))}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(c) }()
+	client.CloseWrite()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("cannot write stdout: broken pipe"))
+	if err := s.Finish(ctx, c, done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Finish = %v, want the cancellation", err)
+	}
+	if r := c.Reason(); r != "stopped: cannot write stdout: broken pipe" {
+		t.Errorf("close reason %q", r)
 	}
 }
