@@ -171,18 +171,11 @@ func (f *dataFlags) compose(send *codec.Encoding) (*session.Compose, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.EOL, c.KeepEOL = b, true
-		if c.EOL == nil {
-			c.EOL = []byte{}
-		}
-		if !send.IsUTF8() {
-			enc, err := send.Append(nil, string(b))
-			if err != nil {
-				return nil, err
-			}
-			c.EOL = enc
-		}
+		// Text: Compose encodes it with the message, in the encoding in
+		// force then (/enc changes it).
+		c.EOL, c.KeepEOL = string(b), true
 	}
+	c.Max = f.maxMsg()
 	if f.checksum != "" {
 		a, err := checksum.Lookup(f.checksum)
 		if err != nil {

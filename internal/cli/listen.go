@@ -479,9 +479,11 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 					n, err = br.Read(buf)
 					unit = buf[:n]
 				} else {
-					unit, err = br.ReadBytes('\n')
+					// Bounded: stdin without line ends must not grow it.
+					unit, err = session.ReadLine(br, buf[:0], 0)
+					buf = unit[:0]
 				}
-				if len(unit) > 0 {
+				if len(unit) > 0 && (err == nil || err == io.EOF) {
 					msg := unit
 					if !conv.compose.Passthrough() {
 						var cerr error
@@ -495,6 +497,9 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 					}
 				}
 				if err != nil {
+					if err != io.EOF {
+						fmt.Fprintf(st.err, "sockit: stdin: %v\n", err)
+					}
 					return // stdin ended: the server goes on
 				}
 			}

@@ -35,7 +35,7 @@ type Options struct {
 	IdleTimeout time.Duration // close after this long with no traffic either way; 0 never
 	Packet      bool          // each Read of the connection is one datagram
 	BufSize     int           // raw read buffer, 0 for 64 KiB
-	Tap         io.Writer     // gets every byte read, before framing (-o FILE, pipe stdout)
+	Tap         io.Writer     // gets every byte delivered, framing included (-o FILE, pipe stdout): see SetTap
 	// NoData makes Sink a log of connection events only (connect, close):
 	// no data events are built, so the conversation stays on the fast path
 	// (a server's stderr log, relay without --log).
@@ -206,19 +206,34 @@ func (c *Conn) Read() ([]byte, error) {
 	var (
 		p   []byte
 		err error
+		n   int64 // bytes of p as they arrived, framing included
 	)
 	if c.dec != nil {
 		p, err = c.dec.Next()
 		if err != nil {
 			return nil, c.opError("recv", err)
 		}
+		// The tap and the count get the message as it arrived, framing
+		// and all, once it is delivered: a message the decoder refuses
+		// (too large, cut short) reaches neither.
+		wire := c.dec.Wire()
+		n = int64(len(wire))
+		if c.tap != nil {
+			if _, werr := c.tap.Write(wire); werr != nil {
+				c.setTapErr(werr)
+				c.in.Add(n)
+				// The local output is gone (a closed stdout pipe): stop
+				// rather than read data nobody can see.
+				return nil, werr
+			}
+		}
 	} else {
-		var n int
+		var k int
 		if c.buf == nil {
 			c.buf = make([]byte, c.bufSize)
 		}
-		n, err = idleReader{c}.Read(c.buf)
-		for err == nil && c.packet && n == len(c.buf) {
+		k, err = idleReader{c}.Read(c.buf)
+		for err == nil && c.packet && k == len(c.buf) {
 			// A WebSocket message larger than the buffer: the rest is
 			// already read, so take it too, as one message.
 			rest := endpoint.MessageRemaining(c.nc)
@@ -227,10 +242,10 @@ func (c *Conn) Read() ([]byte, error) {
 			}
 			c.buf = append(c.buf, make([]byte, rest)...)
 			var m int
-			m, err = idleReader{c}.Read(c.buf[n:])
-			n += m
+			m, err = idleReader{c}.Read(c.buf[k:])
+			k += m
 		}
-		if n == 0 {
+		if k == 0 {
 			if err == nil && !c.packet {
 				return c.Read()
 			}
@@ -238,8 +253,9 @@ func (c *Conn) Read() ([]byte, error) {
 				return nil, c.opError("recv", err)
 			}
 		}
-		p = c.buf[:n]
+		p = c.buf[:k]
 		err = nil
+		n = int64(k)
 	}
 	if c.sink != nil && !c.noData {
 		// Counted and reported together, and never after the close
@@ -251,16 +267,18 @@ func (c *Conn) Read() ([]byte, error) {
 		if c.ended {
 			return nil, net.ErrClosed
 		}
-		c.in.Add(int64(len(p)))
+		c.in.Add(n)
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
 		return p, nil
 	}
-	c.in.Add(int64(len(p)))
+	c.in.Add(n)
 	return p, nil
 }
 
-// SetTap makes w receive every byte read from now on, before framing. Call
-// it before the first Read.
+// SetTap makes w receive every byte read from now on: each chunk as it is
+// read, or with framing each message as it arrived (prefix or delimiter
+// included) when Read delivers it, so that a refused message is not
+// written. Call it before the first Read.
 func (c *Conn) SetTap(w io.Writer) { c.tap = w }
 
 // TapErr is the first error writing to the tap, if any.
@@ -288,7 +306,7 @@ type idleReader struct{ c *Conn }
 
 func (r idleReader) Read(p []byte) (int, error) {
 	n, err := r.read(p)
-	if n > 0 && r.c.tap != nil {
+	if n > 0 && r.c.tap != nil && r.c.dec == nil {
 		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.setTapErr(werr) {
 			// The local output is gone (a closed stdout pipe): stop here
 			// rather than read data nobody can see.
@@ -443,6 +461,14 @@ func (c *Conn) CloseWrite() error {
 // (the first reason set wins).
 func (c *Conn) SetReason(reason string) {
 	c.reason.CompareAndSwap(nil, &reason)
+}
+
+// Reason is the reason given to SetReason so far, or "".
+func (c *Conn) Reason() string {
+	if r := c.reason.Load(); r != nil {
+		return *r
+	}
+	return ""
 }
 
 // Close closes the connection and emits the close event once, with the
