@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/wsconn"
@@ -173,8 +174,8 @@ func (lc *ListenConfig) wsListen(ctx context.Context, ep Endpoint) (net.Listener
 // ParseHeader reads one -H value, "Name: value".
 func ParseHeader(h http.Header, s string) error {
 	name, value, ok := strings.Cut(s, ":")
-	name = strings.TrimSpace(name)
-	if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+	value = strings.TrimSpace(value)
+	if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
 		return exitcode.WithHint("Note that -H takes one header as 'Name: value', e.g. -H 'Authorization: Bearer abc'.",
 			"bad header %q: want 'Name: value'", s)
 	}
@@ -184,6 +185,6 @@ func ParseHeader(h http.Header, s string) error {
 	case "sec-websocket-protocol":
 		return exitcode.WithHint("Note that --ws-protocol NAME offers a subprotocol.", "bad header %q: use --ws-protocol", s)
 	}
-	h.Add(name, strings.TrimSpace(value))
+	h.Add(name, value)
 	return nil
 }
