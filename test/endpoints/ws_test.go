@@ -266,3 +266,28 @@ func TestWSBadEndpoints(t *testing.T) {
 		t.Errorf("bad -H: exit %d; stderr:\n%s", code, errOut)
 	}
 }
+
+// TestWSReplay: a WebSocket conversation recorded with --record plays
+// back with replay against Node's ws server, message for message.
+func TestWSReplay(t *testing.T) {
+	t.Parallel()
+	srv := wspeer(t, "server")
+	url := "ws://" + srv.addr() + "/"
+	rec := filepath.Join(t.TempDir(), "ws.jsonl")
+	_, errOut, code := sockittest.Run(t, []byte("first\nsecond\n"), 30*time.Second, "connect", url, "--frame", "line", "--record", rec)
+	if code != 0 {
+		t.Fatalf("record: exit %d; stderr:\n%s", code, errOut)
+	}
+	out, errOut, code := sockittest.Run(t, nil, 30*time.Second, "replay", rec, url, "--as", "client")
+	if code != 0 || out != "first\nsecond\n" {
+		t.Fatalf("replay: exit %d, stdout %q; stderr:\n%s", code, out, errOut)
+	}
+	var got []string
+	for range 4 {
+		b, _ := message(t, srv.next("message"))
+		got = append(got, string(b))
+	}
+	if strings.Join(got, "|") != "first\n|second\n|first\n|second\n" {
+		t.Errorf("node got %q: want each line as its own message, twice", got)
+	}
+}
