@@ -364,3 +364,25 @@ func TestResetUnderTLS(t *testing.T) {
 		t.Errorf("peer read ended with %v, want connection reset", err)
 	}
 }
+
+// TestFlushDelivers: after Flush, the delayed bytes are in the socket
+// beneath: closing that socket at once (as a relay resetting it does)
+// loses none of them.
+func TestFlushDelivers(t *testing.T) {
+	a, b := pair(t)
+	c := Conn(a, Spec{Delay: 20 * time.Millisecond}, nil)
+	defer c.Close()
+	msg := bytes.Repeat([]byte("f"), 100000)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(interface{ Flush() error }).Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	a.Close() // beneath the wrapper: nothing is left to send
+	b.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(b)
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("peer got %d bytes, %v; want all %d, then EOF", len(got), err, len(msg))
+	}
+}
