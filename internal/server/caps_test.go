@@ -213,3 +213,41 @@ func TestPacketQueueIsBoundedInBytes(t *testing.T) {
 		}
 	}
 }
+
+// Listen without -k is done with its listener once it has its client:
+// by the time the client is announced ("connected"), a second client is
+// refused by the kernel, as with nc -l, not taken into a backlog nobody
+// accepts from. The sink dials at the announcement, so the order of
+// closing and announcing decides the result every time.
+func TestOnceClosesListenerBeforeAnnouncing(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	second := make(chan error, 1)
+	sink := func(e *event.Event) {
+		if e.Kind != event.Connect {
+			return
+		}
+		c, err := net.DialTimeout("tcp", addr, 30*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		second <- err
+	}
+	s := &Server{Handler: Echo, Once: true, Sink: sink, Conn: session.Options{Sink: sink, NoData: true}}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), ln) }()
+	c := dial(t, addr)
+	if err := <-second; !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("a second client, once the first was announced: %v; want connection refused", err)
+	}
+	c.Close()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Serve did not return within 60s of its one client leaving")
+	}
+}
