@@ -20,3 +20,19 @@ func bytesAcked(c *net.TCPConn) uint64 {
 	})
 	return n
 }
+
+// windows are c's send window (what the peer last advertised it may
+// take) and receive window (what c last advertised), and whether the
+// kernel told them.
+func windows(c *net.TCPConn) (snd, rcv uint32, ok bool) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, 0, false
+	}
+	rc.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			snd, rcv, ok = info.Snd_wnd, info.Rcv_wnd, true
+		}
+	})
+	return snd, rcv, ok
+}
