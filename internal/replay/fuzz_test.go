@@ -2,6 +2,8 @@ package replay
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/sockit/sockit/internal/event"
@@ -61,6 +63,120 @@ func FuzzLoad(f *testing.F) {
 		}
 		if i != len(s.Steps) {
 			t.Fatalf("%d steps for %d data events", len(s.Steps), i)
+		}
+	})
+}
+
+// FuzzBook streams a transcript through a BookLoader and checks that
+// every byte of every data event of the conversations it keeps is in
+// exactly one exchange, on the side it was sent from.
+func FuzzBook(f *testing.F) {
+	f.Add([]byte("{\"event\":\"listen\",\"local\":\"127.0.0.1:1\"}\n{\"event\":\"connect\",\"conn\":1,\"proto\":\"tcp\"}\n{\"event\":\"data\",\"conn\":1,\"dir\":\"out\",\"data\":\"aGk=\"}\n{\"event\":\"data\",\"conn\":1,\"dir\":\"in\",\"text\":\"GET\"}\n{\"event\":\"data\",\"conn\":2,\"dir\":\"in\",\"text\":\"x\"}\n{\"event\":\"data\",\"conn\":1,\"dir\":\"out\",\"text\":\"v\"}\n{\"event\":\"close\",\"conn\":1}\n{\"event\":\"connect\",\"conn\":1}\n{\"event\":\"data\",\"conn\":1,\"dir\":\"in\",\"text\":\"GET\"}\n"), uint64(0))
+	f.Add([]byte("{\"event\":\"connect\",\"conn\":3,\"frame\":\"line\"}\n{\"event\":\"data\",\"conn\":3,\"dir\":\"out\",\"hex\":\"00ff\"}\n{\"event\":\"data\",\"conn\":3,\"dir\":\"in\",\"text\":\"x\"}\n{\"event\":\"connect\",\"conn\":4,\"frame\":\"len16\"}\n{\"event\":\"data\",\"conn\":4,\"dir\":\"in\",\"text\":\"y\"}\n"), uint64(3))
+	f.Fuzz(func(t *testing.T, in []byte, conn uint64) {
+		recs, err := event.ReadAll(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		l := NewBookLoader(conn)
+		for _, r := range recs {
+			if err := l.Add(r); err != nil {
+				return
+			}
+		}
+		b, err := l.Book()
+		if err != nil {
+			return
+		}
+		server := false
+		var want [2]int // bytes the client sent, bytes the server sent
+		for _, r := range recs {
+			if r.Event == event.Listen && want == [2]int{} {
+				server = true
+			}
+			if r.Event != event.Data || r.Conn == 0 || conn != 0 && r.Conn != conn {
+				continue
+			}
+			d, _ := r.Bytes()
+			if (r.Dir == event.In) == server {
+				want[0] += len(d)
+			} else {
+				want[1] += len(d)
+			}
+		}
+		var got [2]int
+		for _, x := range b.exchanges {
+			if x.req == nil && x.ans == nil {
+				t.Fatal("an exchange without a request or an answer")
+			}
+			if x.req != nil {
+				got[0] += len(bytes.Join(splitMsgs(x.req.enc), nil))
+			}
+			if x.ans != nil {
+				got[1] += len(bytes.Join(splitMsgs(x.ans.enc), nil))
+			}
+		}
+		if got != want {
+			t.Fatalf("the exchanges hold %v bytes (client, server), the data events %v", got, want)
+		}
+	})
+}
+
+// FuzzMatchChunks: on a raw stream whose recorded requests are lines
+// (none the start of another), a client asking recorded requests gets
+// their answers, in the recorded order and then the last, however the
+// stream is cut into reads; and what arrives is all answered or waited
+// on, never lost.
+func FuzzMatchChunks(f *testing.F) {
+	f.Add("PING\nGET k\nGET kk\n\nSET k v", []byte{0, 1, 1, 2, 1, 3, 4, 0, 0}, uint8(3))
+	f.Add("*1\r\n$4\r\nPING\r\n", []byte{0, 0, 0}, uint8(0))
+	f.Fuzz(func(t *testing.T, lines string, picks []byte, chunk uint8) {
+		var reqs []string
+		seen := map[string]bool{}
+		for _, l := range strings.Split(lines, "\n") {
+			if !seen[l] {
+				seen[l] = true
+				reqs = append(reqs, l+"\n")
+			}
+		}
+		if len(picks) > 200 {
+			picks = picks[:200]
+		}
+		// Each request was answered twice: "<i>a", then "<i>b".
+		var script []string
+		for i, r := range reqs {
+			for _, v := range []string{"a", "b"} {
+				script = append(script, "1 < "+r, fmt.Sprintf("1 > %d%s", i, v))
+			}
+		}
+		b := loadBook(t, 0, transcript(t, script...))
+		fd := newFeeder(t, b, form{}, nil)
+		var stream []byte
+		var want []string
+		asked := map[int]bool{}
+		for _, p := range picks {
+			i := int(p) % len(reqs)
+			stream = append(stream, reqs[i]...)
+			v := "a"
+			if asked[i] {
+				v = "b"
+			}
+			asked[i] = true
+			want = append(want, fmt.Sprintf("=%d%s", i, v))
+		}
+		var got []string
+		size := int(chunk)%7 + 1
+		for len(stream) > 0 {
+			n := min(size, len(stream))
+			got = append(got, fd.run(false, string(stream[:n]))...)
+			stream = stream[n:]
+			size = size%7 + 1
+		}
+		if fd.cv.pending() {
+			t.Fatalf("%q still pending after whole requests", fd.cv.buf)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("answers %q, want %q", got, want)
 		}
 	})
 }
