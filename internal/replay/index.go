@@ -104,7 +104,12 @@ func newIndex(b *Book, live form, key *regexp.Regexp, timing bool) (*index, erro
 	// asIs: the recorded messages are the live ones.
 	asIs := live.packet || recUnits && (rec.IsRaw() || rec.String() == live.spec.String())
 
-	keys := map[*request]string{}
+	// What each distinct request is, live: its exact key and its --match-key.
+	type liveReq struct {
+		exact, key string
+		keyed      bool
+	}
+	keys := map[*request]liveReq{}
 	liveKey := func(q *request) (string, int) {
 		msgs := splitMsgs(q.enc)
 		if !ix.units {
@@ -155,27 +160,26 @@ func newIndex(b *Book, live form, key *regexp.Regexp, timing bool) (*index, erro
 			ix.greeting.add(r)
 			continue
 		}
-		k, ok := keys[x.req]
-		e := ix.exact[k]
+		lr, ok := keys[x.req]
 		if !ok {
 			var n int
-			k, n = liveKey(x.req)
-			keys[x.req] = k
-			if e = ix.exact[k]; e == nil {
-				e = &entry{msgs: n}
-				ix.exact[k] = e
+			lr.exact, n = liveKey(x.req)
+			if key != nil {
+				lr.key, lr.keyed = keyOf(key, ix.text([]byte(lr.exact)))
+			}
+			keys[x.req] = lr
+			if ix.exact[lr.exact] == nil {
+				ix.exact[lr.exact] = &entry{msgs: n}
 			}
 		}
-		e.add(r)
-		if key != nil {
-			if kk, ok := keyOf(key, ix.text([]byte(k))); ok {
-				ke := ix.keyed[kk]
-				if ke == nil {
-					ke = &entry{}
-					ix.keyed[kk] = ke
-				}
-				ke.add(r)
+		ix.exact[lr.exact].add(r)
+		if lr.keyed {
+			ke := ix.keyed[lr.key]
+			if ke == nil {
+				ke = &entry{}
+				ix.keyed[lr.key] = ke
 			}
+			ke.add(r)
 		}
 	}
 	lens := map[int]bool{}
