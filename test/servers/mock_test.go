@@ -48,7 +48,7 @@ func (c *redisCLI) do(command string) (string, error) {
 	for {
 		line, err := c.out.ReadString('\n')
 		if err != nil {
-			return "", fmt.Errorf("%s: after %q: %v; redis-cli stderr: %s", command, lines, err, c.p.Stderr())
+			return "", fmt.Errorf("%s: after %d lines of output: %v; redis-cli stderr: %s", command, len(lines), err, c.p.Stderr())
 		}
 		line = strings.TrimSuffix(line, "\n")
 		if line == "__end__" {
