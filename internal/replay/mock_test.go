@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -415,6 +416,32 @@ func TestMockUDP(t *testing.T) {
 			if err != nil || string(buf[:n]) != x[1] {
 				t.Fatalf("client %s asked %s: %q (%v), want %q", c, x[0], buf[:n], err, x[1])
 			}
+		}
+	}
+}
+
+// BenchmarkMatch answers requests from a book of 10,000 distinct ones,
+// each arriving in one read, as a mock under load would.
+func BenchmarkMatch(b *testing.B) {
+	var script []string
+	var reqs []string
+	for i := 0; i < 10000; i++ {
+		k := fmt.Sprintf("key:%d", i)
+		req := fmt.Sprintf("*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", len(k), k)
+		reqs = append(reqs, req)
+		script = append(script, "1 < "+req, "1 > $1\r\nv\r\n")
+	}
+	book := loadBook(b, 0, transcript(b, script...))
+	ix, err := newIndex(book, form{}, nil, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cv := &conversation{ix: ix, used: map[*entry]*cursor{}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cv.add([]byte(reqs[i%len(reqs)]))
+		if o, ok := cv.next(false); !ok || !o.matched {
+			b.Fatal("not matched")
 		}
 	}
 }
