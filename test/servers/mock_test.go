@@ -88,7 +88,9 @@ func session(c *redisCLI, commands []string) (map[string][]string, error) {
 // clients at once, each asking its commands in another order than
 // recorded, get what redis-server answered. A command the recording lacks
 // gets --default's answer and an error event, the clients go on, and the
-// mock exits 1 at the end; a run where everything matched exits 0.
+// mock exits 1 at the end; a run where everything matched exits 0. With
+// --match-key, a command the recording lacks is answered as a recorded
+// one with the same command name was.
 func TestReplayMatchRedis(t *testing.T) {
 	t.Parallel()
 	sockittest.Need(t, "redis-server")
@@ -215,6 +217,33 @@ func TestReplayMatchRedis(t *testing.T) {
 	}
 	if !strings.Contains(mock.Stderr(), `: unmatched request "*2\r\n$3\r\nGET\r\n$6\r\nnosuch\r\n"`) {
 		t.Errorf("stderr does not show the unmatched request:\n%s", mock.Stderr())
+	}
+
+	// --match-key: a request the recording lacks is matched by its
+	// command name. Exact matches come first; any other GET gets the
+	// recorded GETs' answers in the order they were recorded (alice from
+	// client a, then bob from client b); no DEL was recorded.
+	mock = sockittest.Start(t, "replay", rec, redisAddr, "--as", "server", "--match", "--json", "--count", "1",
+		"--match-key", `^\*\d+\r\n\$\d+\r\n(\w+)\r\n`, "--default", `-ERR not recorded\r\n`)
+	mock.Addr()
+	c = startRedisCLI(t, redisPort)
+	for _, x := range [][2]string{{"GET user:9", "alice"}, {"GET user:1", "alice"}, {"GET user:8", "bob"}, {"DEL user:1", "ERR not recorded\n"}, {"PING", "PONG"}} {
+		if out, err := c.do(x[0]); err != nil || out != x[1] {
+			t.Fatalf("--match-key, %s: %q (%v), want %q", x[0], out, err, x[1])
+		}
+	}
+	c.end(t)
+	if code := mock.Wait(30 * time.Second); code != 1 {
+		t.Fatalf("--match-key: mock exit %d, want 1\n%s", code, mock.Stderr())
+	}
+	unmatched = nil
+	for _, e := range jsonLines(t, mock.Stdout()) {
+		if e["event"] == "error" {
+			unmatched = append(unmatched, e)
+		}
+	}
+	if len(unmatched) != 1 || unmatched[0]["error"] != `unmatched request "*2\r\n$3\r\nDEL\r\n$6\r\nuser:1\r\n": the recording has no request with key "DEL"` {
+		t.Fatalf("--match-key: error events %v", unmatched)
 	}
 }
 
