@@ -307,7 +307,7 @@ func runMock(ctx context.Context, st *stdio, f *replayFlags, role replay.Role, f
 	}
 	err = serve(ctx, srv, lc, ep)
 	if merr := mock.Err(); merr != nil {
-		return merr
+		return &hinted{merr, "Note that each such request is an error event above (and in --json); --default answers them, --match-key REGEX matches them by a key."}
 	}
 	if errors.Is(err, context.Canceled) {
 		return nil // Ctrl-C, SIGTERM or --count: the mock's end

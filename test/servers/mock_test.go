@@ -215,6 +215,9 @@ func TestReplayMatchRedis(t *testing.T) {
 	if len(unmatched) != 1 || unmatched[0]["error"] != `unmatched request "*2\r\n$3\r\nGET\r\n$6\r\nnosuch\r\n": the recording has no such request` || unmatched[0]["conn"] != float64(1) {
 		t.Fatalf("error events %v", unmatched)
 	}
+	if !strings.Contains(mock.Stderr(), "\nNote that each such request is an error event above") {
+		t.Errorf("no what-to-try line after the count of unmatched requests:\n%s", mock.Stderr())
+	}
 	if !strings.Contains(mock.Stderr(), `: unmatched request "*2\r\n$3\r\nGET\r\n$6\r\nnosuch\r\n"`) {
 		t.Errorf("stderr does not show the unmatched request:\n%s", mock.Stderr())
 	}
