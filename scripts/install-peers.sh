@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, if missing, the real programs sockit's tests talk to: ncat,
 # OpenBSD nc, socat, iperf3, openssl, Python 3, SOCKS5 servers, tmux,
-# Chromium, and what the network-namespace fault tests in test/reliability
-# use (ip netns and veth from iproute2, tc's tbf qdisc, nftables), and
+# redis-server and redis-cli, Chromium, and what the network-namespace
+# fault tests in test/reliability use (ip netns and veth from iproute2,
+# tc's tbf qdisc, nftables), and
 # Node with the ws package (the WebSocket peer of test/endpoints, installed
 # into test/endpoints/node/node_modules, which git ignores). Safe to run
 # again: it installs only what is missing, and does nothing when
@@ -33,6 +34,8 @@ want tc iproute2
 want nft nftables
 want hexdump bsdextrautils
 want hyperfine hyperfine
+want redis-server redis-server   # test/servers records it for replay --match
+want redis-cli redis-tools       # the clients of that test
 want node nodejs
 want npm npm
 want qemu-aarch64 qemu-user   # build-all.sh runs the arm64 event loops

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,11 @@ type replayFlags struct {
 	timing bool
 	expect bool
 	conn   uint64
+	// --match: the mock that answers many clients by request.
+	match bool
+	key   string
+	dflt  string
+	count int
 }
 
 func newReplay(st *stdio) *cobra.Command {
@@ -41,6 +47,19 @@ against a real device becomes a mock of that device (--as server), and a
 session recorded against a server becomes a test of it (--as client
 --expect).
 
+--as server --match serves any number of clients at once and answers each
+request with what the recorded server answered that request, in any
+conversation of the transcript, whatever order the client asks in: by its
+exact bytes first (on a raw stream what arrives is answered as soon as it
+begins with a recorded request, and waited on for up to --wait while it
+is the start of one; with --frame or datagrams, message by message), then
+by --match-key REGEX (the request's first group, or whole match, must equal a
+recorded request's). A request recorded with several answers gets them in
+order in each conversation, then the last again. A request that matches
+nothing is an error event (stderr, --json) and gets --default's answer,
+or none; the mock serves on until Ctrl-C, SIGTERM or --count clients,
+then exits 1 if any request matched nothing, 0 otherwise.
+
 --timing keeps the recorded pauses before each message sent. --expect
 checks that what arrives is what arrived in the recording, message by
 message when the recording was framed (--frame) or made of datagrams, and
@@ -51,7 +70,9 @@ status 1:
 		Example: `  sockit send 127.0.0.1:6379 'PING\r\n' --escapes --record ping.jsonl
   sockit replay ping.jsonl 127.0.0.1:6379 --as client --expect   # the server still answers the same
   sockit replay ping.jsonl 127.0.0.1:7000 --as server            # a mock server answering as recorded
-  sockit replay device.jsonl udp://127.0.0.1:9000 --as client --timing`,
+  sockit replay device.jsonl udp://127.0.0.1:9000 --as client --timing
+  sockit relay --json 127.0.0.1:6380 127.0.0.1:6379 > redis.jsonl   # record redis-cli -p 6380 sessions
+  sockit replay redis.jsonl 127.0.0.1:6379 --as server --match --default '-ERR not recorded\r\n'   # then a Redis mock`,
 		Args: exactArgs(2, "a transcript and an endpoint: sockit replay session.jsonl 127.0.0.1:8888 --as client"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, name := range notForReplay {
@@ -74,7 +95,11 @@ status 1:
 	fs.BoolVar(&f.timing, "timing", false, "keep the recorded pauses before each message sent")
 	fs.BoolVar(&f.expect, "expect", false, "check that what arrives matches the recording; exit 1 at the first difference")
 	fs.Uint64Var(&f.conn, "conn", 0, "which conversation of the transcript to play (its conn number; default the first with data)")
-	fs.Lookup("wait").Usage = "how long to wait for each message expected from the peer"
+	fs.BoolVar(&f.match, "match", false, "with --as server: serve many clients, answering each request by what it asks, from every conversation recorded")
+	fs.StringVar(&f.key, "match-key", "", "with --match: match a request the recording lacks by this regexp's first group (or whole match) over its bytes")
+	fs.StringVar(&f.dflt, "default", "", `with --match: answer requests that match nothing with TEXT (\r \n \xNN escapes), @FILE or hex:BYTES`)
+	fs.Var(intFlag{n: &f.count, max: maxCount, zero: "until Ctrl-C"}, "count", "with --match: end once this many clients have come and gone (0: serve until Ctrl-C)")
+	fs.Lookup("wait").Usage = "how long to wait for each message expected from the peer (--match: for the rest of a request)"
 	for _, name := range notForReplay {
 		fs.MarkHidden(name)
 	}
@@ -94,6 +119,9 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		return exitcode.WithHint("Note that --as client connects to EP, --as server listens on it.", "replay needs --as client or --as server")
 	default:
 		return exitcode.Usagef("bad --as %q: want client or server", f.as)
+	}
+	if f.match || f.key != "" || f.dflt != "" || f.count != 0 {
+		return runMock(ctx, st, f, role, file, arg)
 	}
 	script, err := loadScript(ctx, file, f.conn)
 	if err != nil {
@@ -168,19 +196,9 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 			return playErr
 		},
 	}
-	lc := &endpoint.ListenConfig{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
-	if err := f.net.ep.listen(lc); err != nil {
+	lc, err := f.listenConfig(st, ep)
+	if err != nil {
 		return err
-	}
-	if ep.IsTLS() {
-		cfg, fp, err := f.tls.options().Server()
-		if err != nil {
-			return err
-		}
-		lc.TLS = cfg
-		if f.tls.opts.Cert == "" {
-			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
-		}
 	}
 	err = serve(ctx, srv, lc, ep)
 	if playErr != nil {
@@ -195,32 +213,158 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	return err
 }
 
+// listenConfig is how replay --as server listens on ep.
+func (f *replayFlags) listenConfig(st *stdio, ep endpoint.Endpoint) (*endpoint.ListenConfig, error) {
+	lc := &endpoint.ListenConfig{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
+	if err := f.net.ep.listen(lc); err != nil {
+		return nil, err
+	}
+	if ep.IsTLS() {
+		cfg, fp, err := f.tls.options().Server()
+		if err != nil {
+			return nil, err
+		}
+		lc.TLS = cfg
+		if f.tls.opts.Cert == "" {
+			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
+		}
+	}
+	return lc, nil
+}
+
+// runMock is replay --as server --match: a server for many clients that
+// answers each request from every conversation of the transcript
+// (replay.Mock). Ctrl-C, SIGTERM and --count are its normal end; a
+// request that matched nothing makes it exit 1.
+func runMock(ctx context.Context, st *stdio, f *replayFlags, role replay.Role, file, arg string) error {
+	const hint = "Note that --match makes replay --as server a mock for many clients; --match-key, --default and --count go with it."
+	switch {
+	case !f.match:
+		return exitcode.WithHint(hint, "--match-key, --default and --count need --match")
+	case role != replay.Server:
+		return exitcode.WithHint(hint, "--match is for --as server")
+	case f.expect:
+		return exitcode.WithHint("Note that --match reports each request that matches nothing, and exits 1 at the end.",
+			"--expect checks one client in the recorded order; it does not go with --match")
+	}
+	mock := &replay.Mock{Timing: f.timing, Wait: f.net.wait, Count: int64(f.count)}
+	if f.key != "" {
+		var err error
+		if mock.Key, err = regexp.Compile(f.key); err != nil {
+			return exitcode.WithHint("Note that --match-key is a Go regular expression over a request's bytes, such as '^\\*\\d+\\r\\n\\$\\d+\\r\\n(\\w+)'.",
+				"bad --match-key %q: %v", f.key, err)
+		}
+	}
+	if f.dflt != "" {
+		r, err := server.ParseReply("--default", f.dflt, server.ReplyOptions{Escapes: true})
+		if err != nil {
+			return err
+		}
+		mock.Default, _ = r.Append(nil, 0, "")
+	}
+	book, err := loadBook(ctx, file, f.conn)
+	if err != nil {
+		return err
+	}
+	ep, err := f.net.parse(arg, true)
+	if err != nil {
+		return err
+	}
+	if ep, err = f.tls.apply(ep); err != nil {
+		return err
+	}
+	if f.data.frame == "" && book.Frame != "" && !ep.Messages() {
+		f.data.frame = book.Frame
+	}
+	pst := *st
+	pst.inTTY = false
+	conv, err := f.conversation(&pst, ep, true)
+	if err != nil {
+		return err
+	}
+	defer conv.obs.close()
+	mock.Book, mock.Packet, mock.Frame, mock.Sink = book, ep.Messages(), conv.spec, conv.obs.sink()
+	if err := mock.Prepare(); err != nil {
+		return exitcode.Usagef("replay %s: %v", file, err)
+	}
+	if f.net.verbose {
+		fmt.Fprintf(st.err, "sockit: answering from %s: %d exchanges, %d distinct requests, in %d conversations\n",
+			file, book.Exchanges(), book.Requests(), book.Conversations())
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	mock.Finished = cancel
+	srv := &server.Server{Handler: mock.Handle, Conn: conv.options(ep, 0), Sink: conv.obs.sink(), Trace: f.net.tracer(st.err)}
+	if (ep.IsUDP() || ep.Scheme == "dtls") && f.net.idle == 0 {
+		srv.Conn.IdleTimeout = 60 * time.Second // as listen's UDP peers
+	}
+	if w := conv.received(); w != nil {
+		srv.Conn.Tap = &lockedWriter{w: w} // what every client sent, to stdout and -o
+	}
+	lc, err := f.listenConfig(st, ep)
+	if err != nil {
+		return err
+	}
+	err = serve(ctx, srv, lc, ep)
+	if merr := mock.Err(); merr != nil {
+		return &hinted{merr, "Note that each such request is an error event above (and in --json); --default answers them, --match-key REGEX matches them by a key."}
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil // Ctrl-C, SIGTERM or --count: the mock's end
+	}
+	return err
+}
+
+// loadBook reads every conversation of the transcript (or --conn's) into
+// a replay.Book, a line at a time.
+func loadBook(ctx context.Context, file string, conn uint64) (*replay.Book, error) {
+	l := replay.NewBookLoader(conn)
+	if err := readTranscript(ctx, file, l.Add); err != nil {
+		return nil, err
+	}
+	b, err := l.Book()
+	if err != nil {
+		return nil, exitcode.Usagef("replay %s: %v", file, err)
+	}
+	return b, nil
+}
+
 // loadScript reads the transcript, a line at a time (event.MaxLine each)
 // from a regular file, keeping only the conversation to play; a file
 // that is not a transcript is a usage error naming the line.
 func loadScript(ctx context.Context, file string, conn uint64) (*replay.Script, error) {
-	fh, err := optfile.Open(file)
-	if err != nil {
-		return nil, exitcode.Usagef("replay: %v", err)
-	}
-	defer fh.Close()
-	sc := event.NewScanner(optfile.Reader(ctx, fh))
 	l := replay.NewLoader(conn)
-	for sc.Scan() {
-		if err := l.Add(sc.Record()); err != nil {
-			return nil, exitcode.Usagef("replay %s: %v", file, err)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, exitcode.WithHint("Note that replay reads the JSON lines that --record FILE (or --json) writes.",
-			"replay %s: %v", file, err)
+	if err := readTranscript(ctx, file, l.Add); err != nil {
+		return nil, err
 	}
 	s, err := l.Script()
 	if err != nil {
 		return nil, exitcode.Usagef("replay %s: %v", file, err)
 	}
 	return s, nil
+}
+
+// readTranscript gives add each record of the transcript file, read a
+// line at a time (event.MaxLine each) from a regular file; a file that
+// is not a transcript is a usage error naming the line.
+func readTranscript(ctx context.Context, file string, add func(event.Record) error) error {
+	fh, err := optfile.Open(file)
+	if err != nil {
+		return exitcode.Usagef("replay: %v", err)
+	}
+	defer fh.Close()
+	sc := event.NewScanner(optfile.Reader(ctx, fh))
+	for sc.Scan() {
+		if err := add(sc.Record()); err != nil {
+			return exitcode.Usagef("replay %s: %v", file, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return exitcode.WithHint("Note that replay reads the JSON lines that --record FILE (or --json) writes.",
+			"replay %s: %v", file, err)
+	}
+	return nil
 }

@@ -365,7 +365,8 @@ type receiver struct {
 	room chan struct{} // the player took some (capacity 1)
 	done chan struct{} // the reader ended; err says why
 	quit chan struct{}
-	err  error
+	err  error // the read error that ended it, unless it was an end (EOF, closed, idle)
+	end  error // the read error that ended it, whatever it was
 
 	mu     sync.Mutex
 	queue  [][]byte // messages as they arrived; the first may be partly taken
@@ -386,6 +387,7 @@ func (r *receiver) run() {
 	for {
 		msg, err := r.c.Read()
 		if err != nil {
+			r.end = err
 			var idle *session.IdleError
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.As(err, &idle) && !errors.Is(err, os.ErrDeadlineExceeded) {
 				r.err = err

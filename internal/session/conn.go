@@ -204,9 +204,9 @@ func (c *Conn) emit(e *event.Event) {
 // Read. At the end it returns io.EOF.
 func (c *Conn) Read() ([]byte, error) {
 	var (
-		p   []byte
-		err error
-		n   int64 // bytes of p as they arrived, framing included
+		p    []byte
+		wire []byte // p as it arrived, framing included
+		err  error
 	)
 	if c.dec != nil {
 		p, err = c.dec.Next()
@@ -216,17 +216,7 @@ func (c *Conn) Read() ([]byte, error) {
 		// The tap and the count get the message as it arrived, framing
 		// and all, once it is delivered: a message the decoder refuses
 		// (too large, cut short) reaches neither.
-		wire := c.dec.Wire()
-		n = int64(len(wire))
-		if c.tap != nil {
-			if _, werr := c.tap.Write(wire); werr != nil {
-				c.setTapErr(werr)
-				c.in.Add(n)
-				// The local output is gone (a closed stdout pipe): stop
-				// rather than read data nobody can see.
-				return nil, werr
-			}
-		}
+		wire = c.dec.Wire()
 	} else {
 		var k int
 		if c.buf == nil {
@@ -254,24 +244,39 @@ func (c *Conn) Read() ([]byte, error) {
 			}
 		}
 		p = c.buf[:k]
-		err = nil
-		n = int64(k)
+		wire = p
 	}
+	n := int64(len(wire))
 	if c.sink != nil && !c.noData {
 		// Counted and reported together, and never after the close
 		// event: a Close from another goroutine (Ctrl-C, a failed
 		// output) waits for a message already read to be reported, so a
 		// transcript ends with the close and its counts add up.
 		c.emu.Lock()
-		defer c.emu.Unlock()
 		if c.ended {
+			c.emu.Unlock()
 			return nil, net.ErrClosed
 		}
 		c.in.Add(n)
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
-		return p, nil
+		c.emu.Unlock()
+	} else {
+		c.in.Add(n)
 	}
-	c.in.Add(n)
+	// The tap gets the message after its data event: a relay's tap is
+	// the upstream, which may answer at once, and the answer (reported by
+	// the other direction) must not come before its question in a
+	// transcript.
+	if c.tap != nil {
+		if _, werr := c.tap.Write(wire); werr != nil {
+			c.setTapErr(werr)
+			if c.dec != nil {
+				// The local output is gone (a closed stdout pipe): stop
+				// rather than read data nobody can see.
+				return nil, werr
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -305,18 +310,6 @@ func (c *Conn) setTapErr(err error) bool {
 type idleReader struct{ c *Conn }
 
 func (r idleReader) Read(p []byte) (int, error) {
-	n, err := r.read(p)
-	if n > 0 && r.c.tap != nil && r.c.dec == nil {
-		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.setTapErr(werr) {
-			// The local output is gone (a closed stdout pipe): stop here
-			// rather than read data nobody can see.
-			return n, werr
-		}
-	}
-	return n, err
-}
-
-func (r idleReader) read(p []byte) (int, error) {
 	c := r.c
 	if c.idle <= 0 {
 		return c.nc.Read(p)

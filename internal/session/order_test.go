@@ -3,12 +3,14 @@ package session
 import (
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/frame"
 )
 
 // TestCloseEventComesLast: a Close from another goroutine (Ctrl-C, a
@@ -102,5 +104,57 @@ func TestTapErrWhileReading(t *testing.T) {
 	<-done
 	if !errors.Is(c.TapErr(), syscall.EPIPE) {
 		t.Fatalf("TapErr = %v", c.TapErr())
+	}
+}
+
+// orderLog records, in one sequence, the data events of a conversation
+// and the writes to its tap.
+type orderLog struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (l *orderLog) add(s string) {
+	l.mu.Lock()
+	l.log = append(l.log, s)
+	l.mu.Unlock()
+}
+
+func (l *orderLog) Write(p []byte) (int, error) {
+	l.add("tap " + string(p))
+	return len(p), nil
+}
+
+// TestDataEventBeforeTap: a message read is reported before it goes to
+// the tap. A relay's tap is the upstream, which may answer at once: were
+// the bytes passed on first, the answer could be reported (by the other
+// direction's goroutine) before its question, and a recording made
+// through relay would show the server answering before it was asked.
+func TestDataEventBeforeTap(t *testing.T) {
+	for _, spec := range []string{"raw", "line"} {
+		t.Run(spec, func(t *testing.T) {
+			a, b := net.Pipe()
+			defer b.Close()
+			var l orderLog
+			fs, err := frame.Parse(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := New(a, Options{Frame: fs, Tap: &l, Sink: func(e *event.Event) {
+				if e.Kind == event.Data {
+					l.add("event " + string(e.Data))
+				}
+			}})
+			defer c.Close(nil)
+			go b.Write([]byte("ask\n"))
+			if _, err := c.Read(); err != nil {
+				t.Fatal(err)
+			}
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if len(l.log) != 2 || !strings.HasPrefix(l.log[0], "event ask") || l.log[1] != "tap ask\n" {
+				t.Fatalf("order %q, want the data event, then the tap", l.log)
+			}
+		})
 	}
 }
