@@ -59,7 +59,7 @@ func (f *listenFlags) responder() (*server.Responder, error) {
 		r.Rules = append(r.Rules, rule)
 	}
 	if f.srv.reply != "" {
-		if r.Default, err = server.ParseReply("--reply", f.srv.reply, opt); err != nil {
+		if r.Default, err = server.ParseReply(server.OptReply, f.srv.reply, opt); err != nil {
 			return nil, err
 		}
 	}

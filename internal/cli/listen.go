@@ -242,7 +242,7 @@ func aclFlags(st *stdio, ep endpoint.Endpoint, allow string, allowSet bool, deny
 			"--allow and --deny check IP addresses; %s peers have none", ep.Scheme)
 	}
 	if allowSet {
-		if a, err = server.ParseACL("--allow", allow); err != nil {
+		if a, err = server.ParseACL(server.OptAllow, allow); err != nil {
 			return nil, nil, err
 		}
 		if a.Empty() {
@@ -250,7 +250,7 @@ func aclFlags(st *stdio, ep endpoint.Endpoint, allow string, allowSet bool, deny
 		}
 	}
 	if denySet {
-		if d, err = server.ParseACL("--deny", deny); err != nil {
+		if d, err = server.ParseACL(server.OptDeny, deny); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 		err = cobraUsage(root, err)
 	}
 	code = exitcode.Code(err)
-	msg := err.Error()
+	msg := exitcode.Message(err)
 	if code == exitcode.Interrupted {
 		msg = "interrupted"
 	}
@@ -143,7 +144,10 @@ func closestCommand(root *cobra.Command, name string) string {
 func flagError(c *cobra.Command, err error) error {
 	var ue *exitcode.UsageError
 	if errors.As(err, &ue) {
-		return ue // a value type's own usage error (--proxy) says it all
+		return ue // a value type's own usage error says it all
+	}
+	if fail.IsInput(err) {
+		return err // so does the engine's (--proxy)
 	}
 	hint := "Run '" + c.CommandPath() + " --help' for usage."
 	if h := exitcode.Hint(err); h != "" {

@@ -7,7 +7,6 @@
 package endpoint
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -16,7 +15,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -40,7 +39,7 @@ const forms = "tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, tcp4|tcp6|udp4
 
 func bad(input, format string, args ...any) error {
 	msg := fmt.Sprintf("bad endpoint %q: "+format, append([]any{input}, args...)...)
-	return exitcode.WithHint("Note that endpoints take these forms: "+forms, "%s", printable(msg))
+	return fail.Inputf("%s", printable(msg)).WithHint("Note that endpoints take these forms: %s", forms)
 }
 
 // printable escapes what would break the one-line message: parts of the
@@ -66,15 +65,16 @@ func notPrint(r rune) bool { return !unicode.IsPrint(r) }
 // schemes are the endpoint schemes, for "Did you mean …?" lines.
 var schemes = []string{"tcp", "udp", "tls", "unix", "unixgram", "tcp4", "tcp6", "udp4", "udp6"}
 
-// Parse reads one endpoint. Errors are *exitcode.UsageError values that name
+// Parse reads one endpoint. Errors are bad input (package fail) that name
 // the bad part and list the accepted forms, or, when the input looks like a
 // slip in the scheme (udp//x:1, udp:/x:1, tpc://x:1), say what was meant.
 func Parse(s string, opt Options) (Endpoint, error) {
 	ep, err := parse(s, opt)
 	if err != nil {
-		var ue *exitcode.UsageError
-		if fixed := schemeSlip(s); fixed != "" && errors.As(err, &ue) {
-			ue.Hint = "Did you mean " + printable(fixed) + "?"
+		if fixed := schemeSlip(s); fixed != "" {
+			if fe, ok := fail.As(err); ok {
+				fe.WithHint("Did you mean %s?", printable(fixed))
+			}
 		}
 	}
 	return ep, err

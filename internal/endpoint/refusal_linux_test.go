@@ -91,7 +91,7 @@ func TestRefusal(t *testing.T) {
 				}
 			}
 			got := Refusal(c, "tcp://"+addr, opErr, tc.shut)
-			var r *exitcode.RefusedError
+			var r *RefusedError
 			if errors.As(got, &r) != tc.refused {
 				t.Fatalf("Refusal after %v = %v, want refused %v", opErr, got, tc.refused)
 			}

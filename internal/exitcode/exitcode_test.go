@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // TestCodeTable is the mapping of SPEC §2.6, class by class: each row is
@@ -31,7 +33,13 @@ func TestCodeTable(t *testing.T) {
 		{"usage wrapped", fmt.Errorf("x: %w", WithHint("h", "bad")), Usage},
 		{"mismatch", Mismatchf("no"), NoMatch},
 		{"interrupted", fmt.Errorf("x: %w", context.Canceled), Interrupted},
-		{"tls marker", &TLSError{Err: errors.New("handshake")}, TLS},
+		{"bad input", fail.Inputf("bad"), Usage},
+		{"bad input wrapped", fmt.Errorf("x: %w", fail.Inputf("bad")), Usage},
+		{"refused (kind)", fail.Errorf(fail.Refused, "full"), Unreachable},
+		{"timeout (kind)", fail.Errorf(fail.Timeout, "slow"), Timeout},
+		{"tls (kind)", fail.Errorf(fail.TLS, "handshake"), TLS},
+		{"reset (kind)", fail.Errorf(fail.Reset, "broken"), Reset},
+		{"no match (kind)", fail.Errorf(fail.NoMatch, "differs"), NoMatch},
 		{"tls alert", &net.OpError{Op: "remote error", Err: errors.New("tls: bad certificate")}, TLS},
 		{"dns not found", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, Unreachable},
 		{"dns timeout", &net.DNSError{Err: "i/o timeout", Name: "x", IsTimeout: true}, Timeout},

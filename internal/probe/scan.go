@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Port states, as nmap names them.
@@ -224,8 +224,7 @@ func port(s string) (int, error) {
 }
 
 func badPorts(s, why string) error {
-	return exitcode.WithHint("Note that PORTS is a list of ports and ranges: 22,80,443 or 8000-8100 or 1-1024,8080",
-		"bad ports %q: %s", s, why)
+	return fail.Inputf("bad ports %q: %s", s, why).WithHint("Note that PORTS is a list of ports and ranges: 22,80,443 or 8000-8100 or 1-1024,8080")
 }
 
 // loadServices reads the services database (/etc/services): "tcp/22" →

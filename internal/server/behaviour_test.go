@@ -324,7 +324,7 @@ func TestUDPEchoFastSameAsSlow(t *testing.T) {
 }
 
 func TestUDPEchoFastACL(t *testing.T) {
-	deny, _ := ParseACL("--deny", "127.0.0.1")
+	deny, _ := ParseACL(OptDeny, "127.0.0.1")
 	var mu sync.Mutex
 	refused := 0
 	srv := &Server{Handler: Echo, PacketEcho: true, Deny: deny, Sink: func(e *event.Event) {

@@ -147,7 +147,7 @@ func mustRule(t *testing.T, s string, opt ReplyOptions) Rule {
 
 func mustReply(t *testing.T, s string, opt ReplyOptions) *Reply {
 	t.Helper()
-	r, err := ParseReply("--reply", s, opt)
+	r, err := ParseReply(OptReply, s, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/platform"
@@ -297,7 +298,7 @@ func TestPipeRefused(t *testing.T) {
 		server.Close() // RST
 		err := wait(t, done)
 		pw.Close()
-		var r *exitcode.RefusedError
+		var r *endpoint.RefusedError
 		if !errors.As(err, &r) || exitcode.Code(err) != exitcode.Unreachable ||
 			!strings.HasSuffix(err.Error(), ": the server closed the connection at once: it may be full or refusing this address") {
 			t.Errorf("observed=%v: Run = %v (exit %d), want the refusal (exit 3)", observed, err, exitcode.Code(err))
