@@ -13,6 +13,7 @@ import (
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/match"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 // runConnectExpect is connect --expect REGEX: pipe mode, with the exit
@@ -24,11 +25,6 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 	if err != nil {
 		return exitcode.Usagef("bad --expect: %v", err)
 	}
-	ep, d, err := f.target(st, arg)
-	if err != nil {
-		return err
-	}
-
 	// The input, wrapped to tell when it ends: the --wait starts then.
 	fc := *f
 	pst := *st
@@ -45,11 +41,13 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 	inEnd := make(chan struct{})
 	pst.in = &endReader{r: in, end: inEnd}
 
-	conv, err := fc.conversation(&pst, ep, false)
+	conv, err := fc.conversation(&pst, arg, talk.Client)
 	if err != nil {
 		return err
 	}
 	defer conv.obs.close()
+	ep := conv.Endpoint()
+	_, recv := conv.Encodings()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -57,9 +55,9 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 		c        *session.Conn
 		matched  atomic.Bool
 		timedOut atomic.Bool
-		m        = match.Regexp(re, conv.recv, 0)
+		m        = match.Regexp(re, recv, 0)
 	)
-	conv.obs.add(func(e *event.Event) {
+	conv.Observe(talk.Observer{Sink: func(e *event.Event) {
 		if e.Kind != event.Data || e.Dir != event.In || matched.Load() {
 			return
 		}
@@ -68,14 +66,12 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 			c.SetReason("--expect matched")
 			cancel()
 		}
-	})
+	}})
 
-	nc, err := d.Dial(ctx, ep)
-	if err != nil {
+	if c, err = conv.dial(ctx); err != nil {
 		return err
 	}
-	c = session.New(nc, conv.options(ep, 1))
-	wait := f.net.wait
+	wait := f.opt.Wait
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)

@@ -8,13 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/replay"
-	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 type replayFlags struct {
@@ -63,13 +62,11 @@ status 1:
 			return runReplay(cmd.Context(), st, &f, args[0], args[1])
 		},
 	}
-	f.net.wait = 5 * time.Second
-	f.net.register(cmd.Flags(), false)
-	f.data.register(cmd.Flags())
-	f.tls.register(cmd.Flags(), false)
+	f.opt.Wait = 5 * time.Second
+	f.register(cmd, talk.Client)
 	fs := cmd.Flags()
-	fs.StringVar(&f.tls.opts.Cert, "cert", "", "server certificate, PEM, for --as server on tls:// (default: an ephemeral self-signed one)")
-	fs.StringVar(&f.tls.opts.Key, "key", "", "private key for --cert, PEM")
+	fs.StringVar(&f.opt.TLSOptions.Cert, "cert", "", "server certificate, PEM, for --as server on tls:// (default: an ephemeral self-signed one)")
+	fs.StringVar(&f.opt.TLSOptions.Key, "key", "", "private key for --cert, PEM")
 	fs.StringVar(&f.as, "as", "", "play the client (connect to EP) or the server (listen on EP)")
 	fs.BoolVar(&f.timing, "timing", false, "keep the recorded pauses before each message sent")
 	fs.BoolVar(&f.expect, "expect", false, "check that what arrives matches the recording; exit 1 at the first difference")
@@ -100,19 +97,20 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		return err
 	}
 	asServer := role == replay.Server
-	ep, err := f.net.parse(arg, asServer)
+	talkRole := talk.Client
+	if asServer {
+		talkRole = talk.Server
+	}
+	o, err := f.options(st, arg, talkRole)
 	if err != nil {
 		return err
 	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return err
-	}
-	if f.data.frame == "" && script.Frame != "" && !ep.IsPacket() {
-		f.data.frame = script.Frame // send and compare the messages as they were framed
+	if ep, err := o.ParseEndpoint(); err == nil && o.Frame == "" && script.Frame != "" && !ep.IsPacket() {
+		o.Frame = script.Frame // send and compare the messages as they were framed
 	}
 	pst := *st
 	pst.inTTY = false // a replay takes no input: never the prompt
-	conv, err := f.conversation(&pst, ep, asServer)
+	conv, err := f.conversationOf(&pst, o)
 	if err != nil {
 		return err
 	}
@@ -122,8 +120,8 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	player := &replay.Player{
 		Timing:     f.timing,
 		Expect:     f.expect,
-		Wait:       f.net.wait,
-		PerMessage: ep.IsPacket() || !conv.spec.IsRaw(),
+		Wait:       f.opt.Wait,
+		PerMessage: conv.PerMessage(),
 	}
 	play := func(ctx context.Context, c *session.Conn) error {
 		c.SetTap(conv.received()) // stdout and -o FILE
@@ -139,15 +137,10 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	}
 
 	if !asServer {
-		d, err := f.dialer(st, ep)
+		c, err := conv.dial(ctx)
 		if err != nil {
 			return err
 		}
-		nc, err := d.Dial(ctx, ep)
-		if err != nil {
-			return err
-		}
-		c := session.New(nc, conv.options(ep, 1))
 		err = play(ctx, c)
 		c.Close(err)
 		return err
@@ -158,28 +151,17 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var playErr error
-	srv := &server.Server{
-		Conn: conv.options(ep, 0),
-		Once: true,
-		Sink: conv.obs.sink(),
-		Handler: func(ctx context.Context, c *session.Conn) error {
-			playErr = play(ctx, c)
-			cancel() // a datagram server has no end of its own
-			return playErr
-		},
+	srv := conv.Server()
+	srv.Once = true
+	srv.Conn.IdleTimeout = o.Idle // one peer, played to its end
+	srv.Handler = func(ctx context.Context, c *session.Conn) error {
+		playErr = play(ctx, c)
+		cancel() // a datagram server has no end of its own
+		return playErr
 	}
-	lc := &endpoint.ListenConfig{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
-	if ep.IsTLS() {
-		cfg, fp, err := f.tls.options().Server()
-		if err != nil {
-			return err
-		}
-		lc.TLS = cfg
-		if f.tls.opts.Cert == "" {
-			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
-		}
-	}
-	err = serve(ctx, srv, lc, ep)
+	l := conv.Listening()
+	certNote(st, l, true)
+	err = l.Serve(ctx, srv)
 	if playErr != nil {
 		return playErr
 	}

@@ -146,8 +146,8 @@ func flagError(c *cobra.Command, err error) error {
 	if errors.As(err, &ue) {
 		return ue // a value type's own usage error says it all
 	}
-	if fail.IsInput(err) {
-		return err // so does the engine's (--proxy)
+	if fe, ok := fail.As(err); ok && fe.Kind == fail.BadInput {
+		return fe // so does the engine's (--proxy)
 	}
 	hint := "Run '" + c.CommandPath() + " --help' for usage."
 	if h := exitcode.Hint(err); h != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/match"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 type sendFlags struct {
@@ -60,10 +61,8 @@ and health checks; --expect . requires any reply.`,
 			return runSend(cmd.Context(), st, &f, args)
 		},
 	}
-	f.net.wait = time.Second
-	f.net.register(cmd.Flags(), false)
-	f.data.register(cmd.Flags())
-	f.tls.register(cmd.Flags(), false)
+	f.opt.Wait = time.Second
+	f.register(cmd, talk.Client)
 	fs := cmd.Flags()
 	// send, unlike the prompt, adds no line end unless asked.
 	fs.Lookup("eol").Usage = "end each line sent with this: lf, crlf, cr (default none: DATA goes as it is)"
@@ -76,11 +75,10 @@ and health checks; --expect . requires any reply.`,
 }
 
 func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error {
-	ep, d, err := f.target(st, args[0])
-	if err != nil {
-		return err
-	}
-	var re *regexp.Regexp
+	var (
+		re  *regexp.Regexp
+		err error
+	)
 	if f.expect != "" {
 		if re, err = regexp.Compile(f.expect); err != nil {
 			return exitcode.Usagef("bad --expect: %v", err)
@@ -93,11 +91,13 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 	// terminal the decoded text.
 	stInteractive := *st
 	stInteractive.inTTY = false
-	conv, err := f.conversation(&stInteractive, ep, false)
+	conv, err := f.conversation(&stInteractive, args[0], talk.Client)
 	if err != nil {
 		return err
 	}
 	defer conv.obs.close()
+	ep := conv.Endpoint()
+	wait := f.opt.Wait
 	in, err := f.input(st, args, conv, ep)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		// A person is reading: show the reply as text, escaped where it is
 		// not printable, each message on its own line.
 		conv.out = nil
-		conv.obs.add(replyPrinter(st.out, conv))
+		conv.Observe(talk.Observer{Sink: replyPrinter(st.out, conv)})
 	}
 
 	// What comes back: a signal per reply (to restart --wait), and the
@@ -121,9 +121,10 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		m       *match.Matcher
 	)
 	if re != nil {
-		m = match.Regexp(re, conv.recv, 0)
+		_, recv := conv.Encodings()
+		m = match.Regexp(re, recv, 0)
 	}
-	conv.obs.add(func(e *event.Event) {
+	conv.Observe(talk.Observer{Sink: func(e *event.Event) {
 		if e.Kind != event.Data || e.Dir != event.In {
 			return
 		}
@@ -137,13 +138,12 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 				mOnce.Do(func() { close(matched) })
 			}
 		}
-	})
+	}})
 
-	nc, err := d.Dial(ctx, ep)
+	c, err := conv.dial(ctx)
 	if err != nil {
 		return err
 	}
-	c := session.New(nc, conv.options(ep, 1))
 	c.SetTap(conv.received()) // stdout and -o FILE
 
 	var readErr error
@@ -187,13 +187,13 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 	} else if f.shutdown {
 		c.CloseWrite()
 	}
-	err = awaitReplies(ctx, f.net.wait, arrived, matched, readDone, &readErr)
+	err = awaitReplies(ctx, wait, arrived, matched, readDone, &readErr)
 	switch {
 	case err != nil:
 	case isClosed(matched):
 		c.SetReason("--expect matched")
 	case isClosed(readDone):
-	case f.net.wait > 0:
+	case wait > 0:
 		c.SetReason("no more replies within --wait")
 	default:
 		c.SetReason("sent (--wait 0)")
@@ -211,15 +211,15 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 		switch {
 		case isClosed(matched):
 			return nil
-		case !gotReply && f.net.wait > 0:
-			return exitcode.Mismatchf("no reply from %s within %s (--wait), so nothing matched --expect %q", ep, f.net.wait, f.expect)
+		case !gotReply && wait > 0:
+			return exitcode.Mismatchf("no reply from %s within %s (--wait), so nothing matched --expect %q", ep, wait, f.expect)
 		}
 		return exitcode.Mismatchf("reply from %s did not match --expect %q", ep, f.expect)
 	}
-	if !gotReply && f.net.wait > 0 {
+	if !gotReply && wait > 0 {
 		// Fire and forget (syslog, a device that only listens) is not a
-		// failure: the data went out (SPEC §2.6).
-		st.errorf("note: nothing came back from %s within %s (--wait); --expect . makes a reply required", ep, f.net.wait)
+		// failure: the data went out (README "Exit codes").
+		st.errorf("note: nothing came back from %s within %s (--wait); --expect . makes a reply required", ep, wait)
 	}
 	return nil
 }
@@ -290,7 +290,7 @@ type sendInput struct {
 // DATA whole, and of a stream its first line (later bad lines end the
 // send when they come, after what came before them was sent).
 func (f *sendFlags) input(st *stdio, args []string, conv *conversation, ep endpoint.Endpoint) (*sendInput, error) {
-	in := &sendInput{f: f, conv: conv, close: func() {}, eol: f.data.eol != "" || f.data.crlf}
+	in := &sendInput{f: f, conv: conv, close: func() {}, eol: conv.Options().Input.EOL != ""}
 	switch {
 	case len(args) == 2 && f.data.file != "":
 		return nil, exitcode.Usagef("give DATA or --file, not both")
@@ -319,12 +319,12 @@ func (f *sendFlags) input(st *stdio, args []string, conv *conversation, ep endpo
 		}
 	}
 
-	limit := f.data.maxMsg()
+	limit := conv.Options().MaxMessage
 	if limit <= 0 {
 		limit = frame.DefaultMax
 	}
-	spec := conv.spec
-	oneMessage := ep.IsPacket() || spec.Kind == frame.Fixed || spec.Kind >= frame.Len8 || f.data.checksum != ""
+	spec := conv.Frame()
+	oneMessage := ep.IsPacket() || spec.Kind == frame.Fixed || spec.Kind >= frame.Len8 || conv.Options().Input.Checksum != ""
 	if oneMessage || (in.r != nil && in.file == nil && f.count > 1) {
 		// Read it whole, but never more than one message can hold.
 		if in.r != nil {
@@ -348,13 +348,13 @@ func (f *sendFlags) input(st *stdio, args []string, conv *conversation, ep endpo
 				in.whole = append(in.whole, '\n') // the line end --eol puts there
 			}
 			// Bad input is a usage error before any socket opens.
-			if err := conv.compose.Check(in.whole); err != nil {
+			if err := conv.Compose().Check(in.whole); err != nil {
 				return nil, err
 			}
 			return in, nil
 		}
 	}
-	in.lines = !conv.compose.Passthrough() || !spec.IsRaw()
+	in.lines = conv.Lines()
 	if !in.lines {
 		return in, nil // bytes as they are: nothing to check
 	}
@@ -365,7 +365,7 @@ func (f *sendFlags) input(st *stdio, args []string, conv *conversation, ep endpo
 			if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 				line = rest[:i+1]
 			}
-			if err := conv.compose.Check(line); err != nil {
+			if err := conv.Compose().Check(line); err != nil {
 				return nil, err
 			}
 			rest = rest[len(line):]
@@ -384,7 +384,7 @@ func (f *sendFlags) input(st *stdio, args []string, conv *conversation, ep endpo
 		} else if in.eol {
 			line = append(bytes.Clone(line), '\n')
 		}
-		if err := conv.compose.Check(line); err != nil {
+		if err := conv.Compose().Check(line); err != nil {
 			return nil, err
 		}
 	}
@@ -418,11 +418,11 @@ func (in *sendInput) lineEnded(b []byte) []byte {
 func (in *sendInput) send(ctx context.Context, st *stdio, c *session.Conn, i int, readDone <-chan struct{}, readErr *error) (peerClosed bool, err error) {
 	conv := in.conv
 	if in.whole != nil {
-		msg, err := conv.compose.Message(nil, in.whole, c.Peer())
+		msg, err := conv.Compose().Message(nil, in.whole, c.Peer())
 		if err != nil {
 			return false, err
 		}
-		return false, writeWithProgress(st, c, msg, conv.spec.IsRaw() && !c.Packet())
+		return false, writeWithProgress(st, c, msg, conv.Frame().IsRaw() && !c.Packet())
 	}
 	var r io.Reader
 	switch {
@@ -439,9 +439,9 @@ func (in *sendInput) send(ctx context.Context, st *stdio, c *session.Conn, i int
 	if in.eol && in.r != nil {
 		r = &eolReader{r: r}
 	}
-	snd := &session.Sender{In: r, Lines: in.lines, Delay: in.f.net.delay}
+	snd := &session.Sender{In: r, Lines: in.lines, Delay: conv.Options().Delay}
 	if in.lines {
-		snd.Compose = func(dst, line []byte) ([]byte, error) { return conv.compose.Message(dst, line, c.Peer()) }
+		snd.Compose = func(dst, line []byte) ([]byte, error) { return conv.Compose().Message(dst, line, c.Peer()) }
 	}
 	var clear func()
 	snd.Progress, clear = fileProgress(st, r)
@@ -539,11 +539,12 @@ func (e *eolReader) Ready() bool { return e.pending || e.done || session.Ready(e
 // replyPrinter shows each reply as decoded text on its own line.
 func replyPrinter(w io.Writer, conv *conversation) event.Sink {
 	var buf []byte
+	_, recv := conv.Encodings()
 	return func(e *event.Event) {
 		if e.Kind != event.Data || e.Dir != event.In {
 			return
 		}
-		buf = conv.recv.AppendDisplay(buf[:0], e.Data)
+		buf = recv.AppendDisplay(buf[:0], e.Data)
 		buf = append(buf, '\n')
 		w.Write(buf)
 	}

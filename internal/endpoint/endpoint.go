@@ -332,10 +332,16 @@ func (e Endpoint) String() string {
 	return scheme + "://" + e.Address()
 }
 
-// WithTLS returns e with TLS turned on (the --tls flag).
-func (e Endpoint) WithTLS() Endpoint {
-	if e.Scheme == "tcp" || e.Scheme == "tcp4" || e.Scheme == "tcp6" {
+// WithTLS returns e with TLS turned on (the --tls flag, the web UI's TLS
+// box): tcp becomes tls, and tls stays so. Other kinds have no TLS to
+// turn on, and are bad input.
+func (e Endpoint) WithTLS() (Endpoint, error) {
+	switch e.Scheme {
+	case "tcp", "tcp4", "tcp6":
 		e.Scheme = "tls"
+	case "tls":
+	default:
+		return e, fail.Inputf("%s needs a TCP endpoint, not %s", OptTLS, e.Scheme)
 	}
-	return e
+	return e, nil
 }

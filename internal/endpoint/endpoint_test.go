@@ -196,13 +196,27 @@ func TestEndpointMethods(t *testing.T) {
 		}
 	}
 	e, _ := Parse("tcp6://[::1]:1", Options{})
-	if w := e.WithTLS(); w.Scheme != "tls" || w.Family != 6 || w.Network() != "tcp6" {
-		t.Errorf("WithTLS of tcp6 = %+v (network %s)", w, w.Network())
+	if w, err := e.WithTLS(); err != nil || w.Scheme != "tls" || w.Family != 6 || w.Network() != "tcp6" {
+		t.Errorf("WithTLS of tcp6 = %+v, %v (network %s)", w, err, w.Network())
 	}
-	u, _ := Parse("udp://127.0.0.1:1", Options{})
-	if w := u.WithTLS(); w.Scheme != "udp" {
-		t.Errorf("WithTLS changed a UDP endpoint: %+v", w)
+	if w, err := w6(e).WithTLS(); err != nil || w.Scheme != "tls" {
+		t.Errorf("WithTLS of tls = %+v, %v", w, err)
 	}
+	// No TLS to turn on: bad input naming the option, never a silent
+	// no-op that each caller must guard.
+	for _, s := range []string{"udp://127.0.0.1:1", "unix:///tmp/x.sock", "unixgram:///tmp/x.sock"} {
+		u, _ := Parse(s, Options{})
+		w, err := u.WithTLS()
+		if fail.KindOf(err) != fail.BadInput || exitcode.Message(err) != "--tls needs a TCP endpoint, not "+u.Scheme {
+			t.Errorf("WithTLS of %s = %+v, %v; want bad input", s, w, err)
+		}
+	}
+}
+
+// w6 is e as TLS already.
+func w6(e Endpoint) Endpoint {
+	e.Scheme = "tls"
+	return e
 }
 
 // FuzzParse checks that no input panics, that every error is a one-line

@@ -54,4 +54,5 @@ const (
 	OptClientCert fail.Option = "client-cert"
 	OptClientKey  fail.Option = "client-key"
 	OptTLSMin     fail.Option = "tls-min"
+	OptALPN       fail.Option = "alpn"
 )

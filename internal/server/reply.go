@@ -41,8 +41,8 @@ type ReplyOptions struct {
 // ParseReply reads a reply as given on the command line: TEXT, "@FILE" for
 // the contents of a file, or "hex:48 65 6c" for bytes written in hex. Text
 // and file contents go through opt (escapes, template, encoding); hex is
-// sent as it is. opt names the option in errors.
-func ParseReply(name fail.Option, s string, opt ReplyOptions) (*Reply, error) {
+// sent as it is. what names the option in errors.
+func ParseReply(what fail.Option, s string, opt ReplyOptions) (*Reply, error) {
 	r := &Reply{checksum: opt.Checksum}
 	text := s
 	if name, ok := strings.CutPrefix(s, "@"); ok {
@@ -50,7 +50,7 @@ func ParseReply(name fail.Option, s string, opt ReplyOptions) (*Reply, error) {
 		// /dev/zero, not a FIFO that blocks listen from starting.
 		b, err := optfile.Read(context.Background(), name, optfile.MaxReply)
 		if err != nil {
-			return nil, fail.Inputf("%s: %v", name, err)
+			return nil, fail.Inputf("%s: %v", what, err)
 		}
 		text = string(b)
 	}
@@ -60,7 +60,7 @@ func ParseReply(name fail.Option, s string, opt ReplyOptions) (*Reply, error) {
 		}
 		b, err := codec.ParseHex(h)
 		if err != nil {
-			return nil, fail.Inputf("%s %q: %v", name, s, err)
+			return nil, fail.Inputf("%s %q: %v", what, s, err)
 		}
 		r.bytes = b
 		return r, nil
@@ -72,7 +72,7 @@ func ParseReply(name fail.Option, s string, opt ReplyOptions) (*Reply, error) {
 	if opt.Template {
 		t, err := tmpl.Compile(text, enc, opt.Escapes)
 		if err != nil {
-			return nil, wrapUsage(name, s, err)
+			return nil, wrapUsage(what, s, err)
 		}
 		if !t.Static() {
 			r.tmpl = t
@@ -80,14 +80,14 @@ func ParseReply(name fail.Option, s string, opt ReplyOptions) (*Reply, error) {
 		}
 		b, err := t.Append(nil, tmpl.Vars{})
 		if err != nil {
-			return nil, wrapUsage(name, s, err)
+			return nil, wrapUsage(what, s, err)
 		}
 		r.bytes = b
 		return r, nil
 	}
 	b, err := enc.AppendText(nil, text, opt.Escapes)
 	if err != nil {
-		return nil, wrapUsage(name, s, err)
+		return nil, wrapUsage(what, s, err)
 	}
 	r.bytes = b
 	return r, nil

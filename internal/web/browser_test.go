@@ -241,13 +241,13 @@ func (p *page) check(sel string, on bool) {
 
 // open fills the new-session form and opens the session, and waits for
 // its tab to show.
-func (p *page) open(kind string, fields map[string]string) {
+func (p *page) open(k kind, fields map[string]string) {
 	p.t.Helper()
 	p.wait(`window.sockit && window.sockit.connected`)
 	if p.visible("#new-form") == false {
 		p.click("#new-session")
 	}
-	p.click("#kind-" + kind)
+	p.click("#kind-" + string(k))
 	for _, id := range []string{"new-remote", "new-local", "new-name", "new-frame-arg"} {
 		p.set("#"+id, fields[strings.TrimPrefix(id, "new-")])
 	}
@@ -256,7 +256,7 @@ func (p *page) open(kind string, fields map[string]string) {
 		enc = "utf-8"
 	}
 	p.set("#new-encoding", enc)
-	if kind != kindUDP {
+	if k != kindUDP {
 		frame := fields["frame"]
 		if frame == "" {
 			frame = "raw"

@@ -33,13 +33,6 @@ const (
 	maxTitleName = 200
 )
 
-// Session kinds.
-const (
-	kindClient = "tcp-client"
-	kindServer = "tcp-server"
-	kindUDP    = "udp"
-)
-
 // tlsConfig is the TLS part of a session: a subset of SPEC §2.5's flags.
 type tlsConfig struct {
 	On       bool   `json:"on,omitempty"`
@@ -176,7 +169,7 @@ func (c *command) check() error {
 	}
 	switch c.Op {
 	case "open":
-		switch c.Kind {
+		switch kind(c.Kind) {
 		case kindClient, kindServer, kindUDP:
 		default:
 			return fmt.Errorf("unknown session kind %q (want %s, %s or %s)", c.Kind, kindClient, kindServer, kindUDP)
