@@ -3,8 +3,10 @@
 # CGO_ENABLED=0, plus linux/amd64 with the sockit_portable tag (the code
 # macOS, Windows and FreeBSD run, forced on Linux). 'go vet' covers the
 # test files too, so the tests compile for every target as well. Builds
-# use -trimpath, as release.sh does, so that the two share compiled
-# packages in the build cache. The event-loop tests also run for
+# and vets use -trimpath, as release.sh does, so that all three share
+# compiled packages in the build cache (a vet without it compiles every
+# package of the target a second time: 70 s instead of 39 s a target on
+# a cold cache). The event-loop tests also run for
 # linux/arm64 and linux/riscv64 under qemu-user (install-peers.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,7 @@ for cfg in $configs; do
 	IFS=/ read -r os arch tags <<<"$cfg"
 	start=$SECONDS
 	if CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -tags "$tags" -o /dev/null ./cmd/sockit &&
-		CGO_ENABLED=0 GOOS=$os GOARCH=$arch go vet -tags "$tags" $pkgs; then
+		CGO_ENABLED=0 GOOS=$os GOARCH=$arch go vet -trimpath -tags "$tags" $pkgs; then
 		echo "build-all: ok   $cfg ($((SECONDS - start))s)"
 	else
 		echo "build-all: FAIL $cfg"
