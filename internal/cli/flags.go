@@ -46,7 +46,7 @@ func (f *netFlags) register(fs *pflag.FlagSet, o *talk.Options, listen bool) {
 	fs.StringVarP(&o.Source, "source", "s", "", "local address or port to send from (ADDR, PORT or ADDR:PORT)")
 	fs.Var(seconds{d: &o.Wait}, "wait", "how long to wait for replies after sending (UDP, send); 0 does not wait")
 	fs.VarP(seconds{d: &o.Timeout}, "timeout", "w", "give up connecting (and resolving) after this long, e.g. 5 or 2s (0: the system's own limit)")
-	fs.Var(seconds{d: &o.KeepAlive}, "keepalive", "TCP keepalive period, e.g. 30s (0: Go's default, 15s)")
+	fs.Var(seconds{d: &o.KeepAlive}, "keepalive", "TCP keepalive probe period, e.g. 30s (0: Go's default, 15s)")
 	fs.Var(proxyFlag{&o.Proxy}, "proxy", "connect through socks5://[user:pass@]HOST:PORT or http://HOST:PORT")
 }
 

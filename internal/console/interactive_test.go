@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // session runs Interactive.Run on a pseudo-terminal while another
@@ -204,6 +205,9 @@ func TestInteractiveDone(t *testing.T) {
 // Printer.SetWriter may be called while another goroutine prints (the
 // race detector checks it).
 func TestPrinterSetWriterWhilePrinting(t *testing.T) {
+	if !sockittest.Race {
+		t.Skip("it checks for a data race: only -race can fail it")
+	}
 	p := &Printer{W: io.Discard}
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // server accepts one connection and does what end says with it.
@@ -33,12 +34,10 @@ func oneShot(t *testing.T, end func(c *net.TCPConn)) (string, <-chan struct{}) {
 // waitClosed waits until the kernel has taken c's connection down.
 func waitClosed(t *testing.T, c net.Conn) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if closed, _, _, ok := tcpState(c); ok && closed {
-			return
-		}
-	}
-	t.Fatal("the connection never closed")
+	sockittest.Eventually(t, "the connection closes", func() bool {
+		closed, _, _, ok := tcpState(c)
+		return ok && closed
+	})
 }
 
 // Refusal names a reset before any byte as the server's refusal, and

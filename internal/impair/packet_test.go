@@ -251,9 +251,17 @@ func TestPacketHeldDoesNotStallQueue(t *testing.T) {
 	old := holdMax
 	holdMax = 3 * time.Second
 	defer func() { holdMax = old }()
+	waiting := make(chan struct{}, 1)
+	waitHook = func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}
+	t.Cleanup(func() { waitHook = nil })        // after the wrapper's goroutine ended
 	send, recv := udpPair(t, Spec{Reorder: 1})  // every datagram is held
 	send.WriteTo([]byte("A"), recv.LocalAddr()) // held
-	time.Sleep(50 * time.Millisecond)           // the sender goroutine now waits out A's hold
+	<-waiting                                   // the sender goroutine now waits out A's hold
 	start := time.Now()
 	send.WriteTo([]byte("B"), recv.LocalAddr()) // held; A leaves now, in order
 	recv.SetReadDeadline(time.Now().Add(5 * time.Second))

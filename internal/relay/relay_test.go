@@ -464,13 +464,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sockittest.Eventually(t, "the condition", cond)
 }
 
 func TestRelayUpstreamDown(t *testing.T) {

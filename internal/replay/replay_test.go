@@ -234,16 +234,18 @@ func TestPlayerHoldsLittleOfAFlood(t *testing.T) {
 	defer r.stop()
 	// Let the receiver read what it will: the writer stalls once it stops.
 	last, still := int64(-1), 0
-	for deadline := time.Now().Add(20 * time.Second); still < 50; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) || written.Load() >= flood {
-			t.Fatalf("the peer wrote %d bytes: the receiver read a flood the player never asked for", written.Load())
+	sockittest.Eventually(t, "the peer's writes stall", func() bool {
+		n := written.Load()
+		if n >= flood {
+			t.Fatalf("the peer wrote %d bytes: the receiver read a flood the player never asked for", n)
 		}
-		if n := written.Load(); n == last {
+		if n == last {
 			still++
 		} else {
 			last, still = n, 0
 		}
-	}
+		return still >= 10 // unchanged for about a third of a second
+	})
 	// 1 MiB queued, the rest in the two sockets' buffers.
 	if n := written.Load(); n > 16<<20 {
 		t.Fatalf("the peer wrote %d MiB before it stalled: the receiver read far more than the player asked for", n>>20)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // Listen for one TLS client: idle connections that never start a
@@ -41,11 +43,7 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 		idle = append(idle, c)
 	}
 	// Accepted: the server has begun their handshakes.
-	for deadline := time.Now().Add(10 * time.Second); s.handshaking.Load() < 3; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d handshakes in progress, want 3", s.handshaking.Load())
-		}
-	}
+	sockittest.Eventually(t, "3 handshakes in progress", func() bool { return s.handshaking.Load() >= 3 })
 	start := time.Now()
 	client, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
@@ -191,11 +189,9 @@ func TestPacketQueueIsBoundedInBytes(t *testing.T) {
 			// next, so that the kernel's own buffer drops none.
 			seen := s.queued.Load() + s.Dropped()*int64(len(msg))
 			c.Write(msg)
-			for deadline := time.Now().Add(10 * time.Second); s.queued.Load()+s.Dropped()*int64(len(msg)) == seen; time.Sleep(100 * time.Microsecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("peer %d datagram %d never reached the server", p, i)
-				}
-			}
+			sockittest.Eventually(t, fmt.Sprintf("peer %d datagram %d reaches the server", p, i), func() bool {
+				return s.queued.Load()+s.Dropped()*int64(len(msg)) != seen
+			})
 			if q := s.queued.Load(); q > 256<<10 {
 				t.Fatalf("%d bytes waiting, budget 256 KiB", q)
 			}
@@ -207,9 +203,7 @@ func TestPacketQueueIsBoundedInBytes(t *testing.T) {
 		t.Fatalf("%d bytes waiting and %d datagrams dropped; want 256 KiB and 48", q, d)
 	}
 	close(release) // the handlers end without reading: their queues go
-	for deadline := time.Now().Add(10 * time.Second); s.queued.Load() != 0 || s.Active() != 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d bytes still counted as waiting after every peer ended (%d active)", s.queued.Load(), s.Active())
-		}
-	}
+	sockittest.Eventually(t, "nothing counted as waiting once every peer ended", func() bool {
+		return s.queued.Load() == 0 && s.Active() == 0
+	})
 }

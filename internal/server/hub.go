@@ -24,7 +24,8 @@ type Hub struct {
 	mu     sync.Mutex
 	target string // "" is every conversation
 
-	wmu sync.Mutex // one send at a time: each sets and clears write deadlines
+	wmu     sync.Mutex             // one send at a time: each sets and clears write deadlines
+	dropped map[*session.Conn]bool // dropped, and not yet gone from the server (under wmu)
 }
 
 // DefaultHubWriteTimeout is how long a Hub waits for one slow reader.
@@ -82,7 +83,16 @@ func (h *Hub) WriteTo(peer string, msg []byte, raw bool) error {
 		}
 		return h.write(c, msg, raw)
 	}
-	conns := h.Server.Conns()
+	var conns []*session.Conn
+	live := map[*session.Conn]bool{}
+	for _, c := range h.Server.Conns() {
+		if h.dropped[c] {
+			live[c] = true // still ending: it gets nothing more
+			continue
+		}
+		conns = append(conns, c)
+	}
+	h.dropped = live
 	if len(conns) == 0 {
 		return ErrNoPeers
 	}
@@ -114,6 +124,10 @@ func (h *Hub) write(c *session.Conn, msg []byte, raw bool) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		c.SetReason(fmt.Sprintf("not reading: a write waited %s", timeout))
 		nc.Close()
+		if h.dropped == nil {
+			h.dropped = map[*session.Conn]bool{}
+		}
+		h.dropped[c] = true
 	}
 	return err
 }

@@ -34,6 +34,10 @@ import (
 // work (2 cores, several test runs at once, -race).
 const Patience = 60 * time.Second
 
+// Race reports whether the tests run with the race detector (-race): a
+// test that can only fail as a data race skips without it.
+const Race = raceEnabled
+
 // Patient returns d, or Patience if that is longer.
 func Patient(d time.Duration) time.Duration { return max(d, Patience) }
 
@@ -59,11 +63,24 @@ func Need(t testing.TB, program string) string {
 			return filepath.Join(dir, program)
 		}
 	}
-	if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s is not installed (scripts/install-peers.sh installs it)", program)
-	}
-	t.Skipf("%s is not installed; run scripts/install-peers.sh (SOCKIT_REQUIRE_PEERS=1 makes this a failure)", program)
+	Missing(t, "%s is not installed (scripts/install-peers.sh installs it)", program)
 	return ""
+}
+
+// RequireEnv is the one variable that turns a missing peer (an external
+// program, the browser, root for network namespaces) from a skip into a
+// failure: CI sets it to 1, so that no test passes by not running.
+const RequireEnv = "SOCKIT_REQUIRE_PEERS"
+
+// Missing is the skip policy for a test whose peer is not here: it skips
+// the test, saying why, or under RequireEnv=1 fails it.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	why := fmt.Sprintf(format, args...)
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("%s, and %s=1", why, RequireEnv)
+	}
+	t.Skipf("%s (%s=1 makes this a failure)", why, RequireEnv)
 }
 
 // FreePort returns a TCP (or UDP, when udp is true) port on 127.0.0.1 that

@@ -14,12 +14,14 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // The browser tests drive the page in a real headless Chromium. One browser
 // serves the whole package (starting it is the slow part); each test gets
 // its own tab and its own UI server. Without Chromium they skip, unless
-// SOCKIT_REQUIRE_BROWSER=1 (as in CI), where a missing browser fails.
+// SOCKIT_REQUIRE_PEERS=1 (as in CI), where a missing browser fails
+// (sockittest.Missing).
 
 var browser struct {
 	mu     sync.Mutex
@@ -39,10 +41,7 @@ func chromium(t testing.TB) string {
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
 	}
-	if os.Getenv("SOCKIT_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium is not installed (scripts/install-peers.sh installs it) and SOCKIT_REQUIRE_BROWSER=1")
-	}
-	t.Skip("chromium is not installed; run scripts/install-peers.sh (SOCKIT_REQUIRE_BROWSER=1 makes this a failure)")
+	sockittest.Missing(t, "chromium is not installed (scripts/install-peers.sh installs it)")
 	return ""
 }
 

@@ -44,10 +44,7 @@ type nsPair struct {
 func newNSPair(t *testing.T) *nsPair {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
-			t.Fatal("network namespace tests need root (CI runs as root)")
-		}
-		t.Skip("network namespace tests need root; SOCKIT_REQUIRE_PEERS=1 makes this a failure")
+		sockittest.Missing(t, "network namespace tests need root (CI runs as root)")
 	}
 	sockittest.Need(t, "ip")
 	sfx := make([]byte, 3)
@@ -209,13 +206,7 @@ func TestNetnsHalfOpen(t *testing.T) {
 	addr := srv.Addr()
 	cl := sockittest.StartCmd(t, p.in(p.b, bin, "connect", addr))
 	cl.Stdin.Write([]byte("hello\n"))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(cl.Stdout(), "hello") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(cl.Stdout(), "hello") {
-		t.Fatalf("no echo before the fault; client stderr: %s", cl.Stderr())
-	}
+	sockittest.Eventually(t, "the echo before the fault", func() bool { return strings.Contains(cl.Stdout(), "hello") })
 	last := time.Now() // the last traffic on the connection
 	p.ip("-n", p.b, "link", "set", p.vethB, "down")
 	cl.Cmd.Process.Kill() // its FIN cannot leave: the link is down

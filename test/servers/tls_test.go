@@ -56,13 +56,7 @@ func opensslServer(t *testing.T, args ...string) string {
 	openssl := sockittest.Need(t, "openssl")
 	addr := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t, false))
 	p := sockittest.StartCmd(t, exec.Command(openssl, append([]string{"s_server", "-accept", addr}, args...)...))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(p.Stdout(), "ACCEPT") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(p.Stdout(), "ACCEPT") {
-		t.Fatalf("openssl s_server did not start; stderr:\n%s", p.Stderr())
-	}
+	sockittest.Eventually(t, "openssl s_server starts", func() bool { return strings.Contains(p.Stdout(), "ACCEPT") })
 	return addr
 }
 
