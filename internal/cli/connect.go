@@ -15,7 +15,7 @@ import (
 	"github.com/sockit/sockit/internal/talk"
 )
 
-// pipeFlags are pipe mode's end-of-input options (README "Pipe mode").
+// pipeFlags are pipe mode's end-of-input options (README "Pipe mode and the end of input").
 type pipeFlags struct {
 	noShutdown bool
 	quit       time.Duration

@@ -16,7 +16,7 @@ import (
 )
 
 // netFlags are the connection options of a conversation (README
-// "Connection options"). Those that are options of the engine as they are
+// "Connection flags (connect, listen, send)"). Those that are options of the engine as they are
 // bind to talk.Options; the rest are turned into options by apply.
 type netFlags struct {
 	ipv4, ipv6         bool
@@ -215,7 +215,7 @@ func (f *dataFlags) commonObservers(o *observers, s *talk.Setup, st *stdio) erro
 	return nil
 }
 
-// tlsFlags are the TLS options (README "TLS"), bound to talk.Options.
+// tlsFlags are the TLS options (README "TLS flags"), bound to talk.Options.
 // ALPN is a comma-separated list on the command line.
 type tlsFlags struct {
 	alpn string

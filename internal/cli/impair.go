@@ -12,7 +12,7 @@ import (
 	"github.com/sockit/sockit/internal/relay"
 )
 
-// impairFlags are relay's --impair and --seed (README "Impairment").
+// impairFlags are relay's --impair and --seed (README "Fault injection").
 type impairFlags struct {
 	spec string
 	seed uint64

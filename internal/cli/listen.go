@@ -17,7 +17,7 @@ import (
 	"github.com/sockit/sockit/internal/talk"
 )
 
-// serverFlags are listen's own options (README "Server options").
+// serverFlags are listen's own options (README "Server flags (listen)").
 type serverFlags struct {
 	keepOpen bool
 	maxConns int

@@ -1,6 +1,9 @@
-// Package cli is sockit's command line: the cobra command tree, flags and
-// help. Each command turns its flags into option structs and calls the
-// engine packages; no socket code lives here.
+// Package cli is sockit's command line: the cobra command tree, its flags
+// and help, the wording of what it prints, and exit codes. Each command
+// fills talk.Options (or another engine package's options) from its
+// flags and calls the engine; the rules between options, the sockets and
+// the conversations are the engine's, the same for the web UI. What
+// stays here is how stdin, stdout and the terminal are joined to them.
 package cli
 
 import (
@@ -280,16 +283,9 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newVersion(st),
 		newUI(st),
 	)
-	for _, c := range extraCommands {
-		root.AddCommand(c(st))
-	}
 	completion(root)
 	return root
 }
-
-// extraCommands are added by the files of commands that live elsewhere in
-// this package (relay, bench, ui…), each from its own file.
-var extraCommands []func(*stdio) *cobra.Command
 
 func newVersion(st *stdio) *cobra.Command {
 	return &cobra.Command{

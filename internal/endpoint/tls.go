@@ -26,7 +26,7 @@ import (
 	"github.com/sockit/sockit/internal/optfile"
 )
 
-// TLSOptions are the TLS flags of SPEC §2.5, shared by the CLI and the UI.
+// TLSOptions are the TLS flags of README "TLS", shared by the CLI and the UI.
 // The zero value verifies servers by the system roots, TLS 1.2 and newer.
 type TLSOptions struct {
 	Cert, Key             string   // server certificate (listen), PEM files
@@ -235,7 +235,7 @@ func (e *pinError) Error() string {
 	return "certificate pin mismatch: the server's certificate has SHA256 " + e.got + ", --pin wants " + e.want
 }
 
-// TLSCause words a TLS failure by what went wrong, as SPEC §2.5 asks: an
+// TLSCause words a TLS failure by what went wrong, as README "TLS" asks: an
 // unknown authority, a name mismatch, a pin mismatch, a version or other
 // handshake failure, an alert from the peer, or a peer that is not
 // speaking TLS.

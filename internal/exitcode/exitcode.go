@@ -1,8 +1,7 @@
 // Package exitcode decides sockit's exit status from an error's cause, in
-// one place, as SPEC §2.6 lists them, and renders the one-line message a
-// user sees for it. One case SPEC does not list has a code here too: a
-// local output (stdout, -o, --record) that cannot be written exits 7 (see
-// Output).
+// one place, as README "Exit codes" lists them, and renders the one-line
+// message a user sees for it (Message, Hint), with the engine's options
+// written as the command line's flags (Flag).
 //
 // It belongs to the command line: engine packages never import it. They
 // return ordinary wrapped errors, and where the cause cannot be told from
@@ -28,7 +27,7 @@ import (
 	"github.com/sockit/sockit/internal/fail"
 )
 
-// The exit codes of SPEC §2.6.
+// The exit codes of README "Exit codes".
 const (
 	OK          = 0
 	NoMatch     = 1 // --expect did not match, or no reply within --wait
@@ -38,10 +37,9 @@ const (
 	TLS         = 5
 	Reset       = 6 // reset or broken by the peer
 	// Output is a local output that could not be written: stdout, -o FILE,
-	// --record FILE, --json (a full disk, a closed pipe). SPEC §2.6 has no
-	// row for it. It is none of the peer's codes (3–6), and 1 means an
-	// expectation failed, which scripts and health checks rely on, so it
-	// has a code of its own.
+	// --record FILE, --json (a full disk, a closed pipe). It is none of
+	// the peer's codes (3–6), and 1 means an expectation failed, which
+	// scripts and health checks rely on, so it has a code of its own.
 	Output      = 7
 	Interrupted = 130
 )
@@ -102,7 +100,7 @@ func (e *OutputError) ReaderGone() bool {
 	return e.Name == "stdout" && errors.Is(e.Err, syscall.EPIPE)
 }
 
-// Code maps an error to the exit code of SPEC §2.6.
+// Code maps an error to the exit code of README "Exit codes".
 //
 // Every class of error sockit can meet has a code here: the kernel's
 // errnos by what they mean for the user (could not reach, took too long,

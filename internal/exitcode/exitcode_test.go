@@ -17,7 +17,7 @@ import (
 	"github.com/sockit/sockit/internal/fail"
 )
 
-// TestCodeTable is the mapping of SPEC §2.6, class by class: each row is
+// TestCodeTable is the mapping of README "Exit codes", class by class: each row is
 // an error as sockit meets it (wrapped as the engine packages wrap it).
 func TestCodeTable(t *testing.T) {
 	wrap := func(err error) error {
@@ -80,7 +80,7 @@ func TestCodeTable(t *testing.T) {
 }
 
 // TestNoErrnoIsOne checks every errno the kernel has: none may exit 1,
-// which SPEC §2.6 keeps for --expect, and each has a what-to-try line.
+// which README "Exit codes" keeps for --expect, and each has a what-to-try line.
 func TestNoErrnoIsOne(t *testing.T) {
 	for e := syscall.Errno(1); e < 200; e++ {
 		err := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", e)}

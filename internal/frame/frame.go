@@ -1,6 +1,6 @@
 // Package frame answers "TCP is a byte stream; where do my messages begin
-// and end": it cuts a byte stream into messages by one of the --frame
-// framings of SPEC §2.2 (raw, line, delim:HEX, fixed:N, and 1-, 2- or
+// and end": it cuts a byte stream into messages by one of the framings
+// of README "Data flags" (raw, line, delim:HEX, fixed:N, and 1-, 2- or
 // 4-byte length prefixes), and frames messages the same way for sending.
 //
 // A Decoder delivers each message whole however the stream was chunked on

@@ -29,7 +29,7 @@ const (
 )
 
 // ReplyOptions say how the text of a reply becomes bytes; they are the
-// data options of the listen command (SPEC §2.2).
+// data options of the listen command (README "Data flags").
 type ReplyOptions struct {
 	Encoding *codec.Encoding // text is encoded with it; nil is UTF-8
 	Escapes  bool            // interpret \r \n \t \0 \xNN \\ (--escapes)

@@ -33,7 +33,7 @@ const (
 	maxTitleName = 200
 )
 
-// tlsConfig is the TLS part of a session: a subset of SPEC §2.5's flags.
+// tlsConfig is the TLS part of a session: a subset of the TLS flags (README "TLS flags").
 type tlsConfig struct {
 	On       bool   `json:"on,omitempty"`
 	Insecure bool   `json:"insecure,omitempty"` // client: accept any certificate
