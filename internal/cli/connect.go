@@ -10,6 +10,7 @@ import (
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
+	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/session"
 	"github.com/sockit/sockit/internal/talk"
@@ -20,6 +21,7 @@ type pipeFlags struct {
 	noShutdown bool
 	quit       time.Duration
 	halfDuplex bool
+	shutNull   bool
 }
 
 func (f *pipeFlags) register(cmd *cobra.Command) {
@@ -28,6 +30,7 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.noShutdown, "no-shutdown", false, "keep the write side open when stdin ends (no FIN)")
 	fs.VarP(seconds{d: &f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
 	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "after the peer shut down its write side, keep sending stdin, waiting for what is still to come (by default only what is already there is sent)")
+	fs.BoolVar(&f.shutNull, "shut-null", false, "UDP: when stdin ends, send one empty datagram (socat's shut-null)")
 }
 
 // clientFlags are everything connect takes: the options of one
@@ -96,7 +99,7 @@ func runConnect(ctx context.Context, st *stdio, f *clientFlags, arg string) erro
 		return err
 	}
 	defer conv.obs.close()
-	c, err := conv.dial(ctx)
+	c, err := conv.dial(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -216,11 +219,17 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 }
 
 // dial connects a client's conversation, numbered 1, with -o FILE as its
-// tap.
-func (cv *conversation) dial(ctx context.Context) (*session.Conn, error) {
+// tap. With -v it prints the certificate a TLS, wss or DTLS server
+// presented.
+func (cv *conversation) dial(ctx context.Context, st *stdio) (*session.Conn, error) {
 	nc, err := cv.Dialer().Dial(ctx, cv.Endpoint())
 	if err != nil {
 		return nil, err
+	}
+	if cv.f.net.verbose {
+		if cert := endpoint.PeerCertificate(nc); cert != nil {
+			st.errorf("%s", endpoint.DescribeCertificate(cert))
+		}
 	}
 	return session.New(nc, cv.session(1)), nil
 }
@@ -250,7 +259,7 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 	}
 	p := cv.Pipe(c)
 	p.In, p.Out = in, cv.out
-	p.NoShutdown, p.Quit, p.HalfDuplex = cv.f.pipe.noShutdown, cv.f.pipe.quit, cv.f.pipe.halfDuplex
+	p.NoShutdown, p.Quit, p.HalfDuplex, p.ShutNull = cv.f.pipe.noShutdown, cv.f.pipe.quit, cv.f.pipe.halfDuplex, cv.f.pipe.shutNull
 	var clearProgress func()
 	p.Progress, clearProgress = fileProgress(st, in)
 	defer clearProgress()

@@ -42,7 +42,7 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 	x := conv.Expect(re, wait, "--expect matched", "no match for --expect within --wait")
 	pst.in = x.Input(in)
 
-	c, err := conv.dial(ctx)
+	c, err := conv.dial(ctx, st)
 	if err != nil {
 		return err
 	}

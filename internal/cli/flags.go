@@ -24,6 +24,7 @@ type netFlags struct {
 	buffer             int64
 	trace              bool
 	verbose            bool
+	ep                 endpointFlags
 }
 
 func (f *netFlags) register(fs *pflag.FlagSet, o *talk.Options, listen bool) {
@@ -39,6 +40,7 @@ func (f *netFlags) register(fs *pflag.FlagSet, o *talk.Options, listen bool) {
 	f.registerTrace(fs)
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report connections and closes on stderr in pipe mode")
 	f.reuseaddr = true // listen's default; a client that listens (replay) takes it too
+	f.ep.register(fs, !listen, listen)
 	if listen {
 		fs.BoolVar(&f.reuseaddr, "reuseaddr", true, "SO_REUSEADDR: restart on a port still in TIME_WAIT (Windows: always SO_EXCLUSIVEADDRUSE instead)")
 		return
@@ -74,7 +76,7 @@ func (f *netFlags) apply(st *stdio, o *talk.Options) error {
 	o.NoReuseAddr = !f.reuseaddr
 	o.Buffer = int(f.buffer)
 	o.Trace = f.tracer(st.err)
-	return nil
+	return f.ep.apply(o, st.err)
 }
 
 // family turns -4/-6 into the address family endpoint.Options wants (0

@@ -29,6 +29,7 @@ type serverFlags struct {
 	echo     bool
 	discard  bool
 	chat     bool
+	broker   bool
 	reply    string
 	respond  []string
 	exec     string
@@ -46,6 +47,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
 	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
+	fs.BoolVar(&f.broker, "broker", false, "send the bytes each client sends, unchanged, to all the other clients (ncat --broker)")
 	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
 	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
 	fs.StringVar(&f.exec, "exec", "", "run CMD for each connection (via /bin/sh -c; cmd /c on Windows), its stdin and stdout wired to the socket")
@@ -171,6 +173,7 @@ func (f *serverFlags) apply(o *talk.Options) error {
 	pick(f.echo, "echo")
 	pick(f.discard, "discard")
 	pick(f.chat, "chat")
+	pick(f.broker, "broker")
 	// --reply with --respond is one behaviour: --reply answers what no
 	// pattern matches.
 	pick(len(f.respond) > 0, "respond")
@@ -202,7 +205,7 @@ func (f *serverFlags) apply(o *talk.Options) error {
 // behaviours are the behaviour flags and what they ask for.
 var behaviours = map[string]talk.Behaviour{
 	"echo": talk.Echo, "discard": talk.Discard, "chat": talk.Chat, "reply": talk.Reply, "respond": talk.Reply,
-	"exec": talk.Exec, "source": talk.Source, "forward": talk.Forward,
+	"exec": talk.Exec, "source": talk.Source, "forward": talk.Forward, "broker": talk.Broker,
 }
 
 // serveHub runs a server whose clients all share stdin and stdout: what

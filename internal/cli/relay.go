@@ -31,6 +31,7 @@ type relayFlags struct {
 	idle, timeout  time.Duration
 	quiet          bool
 	imp            impairFlags
+	ep             endpointFlags
 }
 
 func newRelay(st *stdio) *cobra.Command {
@@ -92,6 +93,7 @@ faults once; --seed N repeats a run's random choices.`,
 	f.net.registerBuffer(fs)
 	f.net.registerTrace(fs)
 	f.tls.register(fs, &f.opt, tlsRelay)
+	f.ep.register(fs, true, true)
 	f.imp.register(fs)
 	return cmd
 }
@@ -101,7 +103,7 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if err != nil {
 		return err
 	}
-	from, err := endpoint.Parse(fromArg, endpoint.Options{UDP: f.opt.UDP, Listen: true, Family: fam})
+	fromEP, err := endpoint.Parse(fromArg, endpoint.Options{UDP: f.opt.UDP, Listen: true, Family: fam})
 	if err != nil {
 		return err
 	}
@@ -109,7 +111,7 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if err != nil {
 		return err
 	}
-	if err := relay.Check(from, to); err != nil {
+	if err := relay.Check(fromEP, to); err != nil {
 		return err
 	}
 	if n := btoi(f.log) + btoi(f.hex) + btoi(f.json); n > 1 {
@@ -117,25 +119,31 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 	f.tls.apply(&f.opt)
 	t := f.opt.TLSOptions
-	if !from.IsTLS() && (t.Cert != "" || t.Key != "") {
-		return exitcode.Usagef("--cert/--key are for a tls:// FROM, not %s", from.Scheme)
+	if !fromEP.IsTLS() && (t.Cert != "" || t.Key != "") {
+		return exitcode.Usagef("--cert/--key are for a tls:// FROM, not %s", fromEP.Scheme)
 	}
-	tracer := f.net.tracer(st.err)
-	l, err := talk.NewListening(from, endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, ALPN: t.ALPN, Min: t.Min},
-		endpoint.ListenConfig{Buffer: int(f.net.buffer), Trace: tracer})
+	// One set of socket and endpoint options, the listening side's and
+	// the upstream side's TLS options apart.
+	o := talk.Options{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err), Timeout: f.timeout}
+	if err := f.ep.apply(&o, st.err); err != nil {
+		return err
+	}
+	from := o
+	from.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, ALPN: t.ALPN, Min: t.Min}
+	l, err := talk.NewListening(fromEP, from)
 	if err != nil {
 		return err
 	}
 	certNote(st, l, true)
-	d := &endpoint.Dialer{Timeout: f.timeout, Buffer: int(f.net.buffer), Trace: tracer}
-	if to.IsTLS() {
-		t.Cert, t.Key = "", ""
-		if d.TLS, err = t.Client(); err != nil {
-			return err
-		}
+	upstream := o
+	upstream.TLSOptions = t
+	upstream.TLSOptions.Cert, upstream.TLSOptions.Key = "", ""
+	d, err := talk.NewDialer(to, upstream)
+	if err != nil {
+		return err
 	}
 
-	r := &relay.Relay{From: from, To: to, Listen: l.Config, Dialer: d, MaxConns: maxConnsFlag(f.maxConns, f.capSet), Idle: f.idle}
+	r := &relay.Relay{From: fromEP, To: to, Listen: l.Config, Dialer: d, MaxConns: maxConnsFlag(f.maxConns, f.capSet), Idle: f.idle}
 	var allow, deny *string
 	if f.allowSet {
 		allow = &f.allow
@@ -143,7 +151,7 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if f.denySet {
 		deny = &f.deny
 	}
-	if r.Allow, r.Deny, err = talk.ACLs(from, allow, deny); err != nil {
+	if r.Allow, r.Deny, err = talk.ACLs(fromEP, allow, deny); err != nil {
 		return err
 	}
 	if r.Allow != nil && r.Allow.Empty() {

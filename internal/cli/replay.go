@@ -105,7 +105,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	if err != nil {
 		return err
 	}
-	if ep, err := o.ParseEndpoint(); err == nil && o.Frame == "" && script.Frame != "" && !ep.IsPacket() {
+	if ep, err := o.ParseEndpoint(); err == nil && o.Frame == "" && script.Frame != "" && !ep.Messages() {
 		o.Frame = script.Frame // send and compare the messages as they were framed
 	}
 	pst := *st
@@ -137,7 +137,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	}
 
 	if !asServer {
-		c, err := conv.dial(ctx)
+		c, err := conv.dial(ctx, st)
 		if err != nil {
 			return err
 		}

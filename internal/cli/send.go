@@ -105,7 +105,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 	}
 	x.Observe()
 
-	c, err := conv.dial(ctx)
+	c, err := conv.dial(ctx, st)
 	if err != nil {
 		return err
 	}

@@ -27,12 +27,12 @@ func TestUsageErrors(t *testing.T) {
 		hintPrefix bool   // hint is a prefix of the second line
 	}{
 		// talk's rules.
-		{[]string{"connect", "--tls", "udp://127.0.0.1:9"}, 2, "--tls needs a TCP endpoint, not udp", "", false},
-		{[]string{"listen", "--tls", "unix://" + sock}, 2, "--tls needs a TCP endpoint, not unix", "", false},
+		{[]string{"connect", "--tls", "udp://127.0.0.1:9"}, 2, "--tls needs a TCP or ws:// endpoint, not udp", "", false},
+		{[]string{"listen", "--tls", "unix://" + sock}, 2, "--tls needs a TCP or ws:// endpoint, not unix", "", false},
 		{[]string{"connect", "--pin", "AB", "127.0.0.1:9"}, 2, "--pin applies to TLS, and tcp://127.0.0.1:9 is not a TLS endpoint",
-			"Note that TLS options take a tls:// endpoint, or --tls.", false},
+			"Note that TLS options take a tls://, wss:// or dtls:// endpoint, or --tls.", false},
 		{[]string{"connect", "--frame", "len16", "udp://127.0.0.1:9"}, 2, "--frame len16 is for streams, not udp",
-			"Note that each UDP datagram is already one message; --frame line splits stdin into one datagram per line.", false},
+			"Note that each UDP datagram (WebSocket message, DTLS record) is already one message; --frame line splits stdin into one message per line.", false},
 		{[]string{"connect", "--verify-checksum", "127.0.0.1:9"}, 2, "--verify-checksum needs --checksum ALGO", "", false},
 		{[]string{"connect", "--send-only", "--recv-only", "127.0.0.1:9"}, 2, "--send-only and --recv-only exclude each other", "", false},
 		{[]string{"listen", "--source", "udp://127.0.0.1:0"}, 2, "--source sends a stream: it needs a TCP, TLS or Unix endpoint, not udp", "", false},

@@ -207,7 +207,7 @@ func TestEndpointMethods(t *testing.T) {
 	for _, s := range []string{"udp://127.0.0.1:1", "unix:///tmp/x.sock", "unixgram:///tmp/x.sock"} {
 		u, _ := Parse(s, Options{})
 		w, err := u.WithTLS()
-		if fail.KindOf(err) != fail.BadInput || exitcode.Message(err) != "--tls needs a TCP endpoint, not "+u.Scheme {
+		if fail.KindOf(err) != fail.BadInput || exitcode.Message(err) != "--tls needs a TCP or ws:// endpoint, not "+u.Scheme {
 			t.Errorf("WithTLS of %s = %+v, %v; want bad input", s, w, err)
 		}
 	}

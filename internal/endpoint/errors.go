@@ -1,6 +1,13 @@
 package endpoint
 
-import "github.com/sockit/sockit/internal/fail"
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+
+	"github.com/sockit/sockit/internal/fail"
+)
 
 // TLSError is a failure in the TLS layer (handshake, verification, pin)
 // whose cause is not one of crypto/tls's own types.
@@ -55,4 +62,31 @@ const (
 	OptClientKey  fail.Option = "client-key"
 	OptTLSMin     fail.Option = "tls-min"
 	OptALPN       fail.Option = "alpn"
+	OptJoinSource fail.Option = "join-source"
+	OptRetry      fail.Option = "retry"
+	OptRetryDelay fail.Option = "retry-delay"
+	OptTTL        fail.Option = "ttl"
+	OptTOS        fail.Option = "tos"
+	OptBindDev    fail.Option = "bind-dev"
+	OptIface      fail.Option = "iface"
+	OptHeader     fail.Option = "header"
+	OptWSProtocol fail.Option = "ws-protocol"
 )
+
+// isTLSFailure reports crypto/tls's and x509's own errors, and an alert
+// from the TLS peer (which crypto/tls returns as a *net.OpError with Op
+// "remote error").
+func isTLSFailure(err error) bool {
+	var (
+		certErr  *tls.CertificateVerificationError
+		unknownA x509.UnknownAuthorityError
+		hostErr  x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		recErr   tls.RecordHeaderError
+		alertErr tls.AlertError
+		op       *net.OpError
+	)
+	return errors.As(err, &certErr) || errors.As(err, &unknownA) || errors.As(err, &hostErr) ||
+		errors.As(err, &invalid) || errors.As(err, &recErr) || errors.As(err, &alertErr) ||
+		errors.As(err, &op) && op.Op == "remote error"
+}

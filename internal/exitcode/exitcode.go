@@ -246,6 +246,7 @@ func Flag(o fail.Option) string {
 // flag names as well.
 var flagSpellings = map[fail.Option]string{
 	"no-dns": "-n/--no-dns",
+	"header": "-H",
 }
 
 // Message is err's message as the command line shows it: the engine's

@@ -25,9 +25,10 @@ const (
 	Exec                     // run Exec for each conversation, wired to it
 	Source                   // send endless data
 	Forward                  // relay each conversation to Forward
+	Broker                   // send the bytes each client sends, unchanged, to the others
 )
 
-var behaviourNames = [...]string{"stdio", "echo", "discard", "chat", "reply", "exec", "source", "forward"}
+var behaviourNames = [...]string{"stdio", "echo", "discard", "chat", "reply", "exec", "source", "forward", "broker"}
 
 // String is the behaviour's name, which is also how its option is named
 // in errors (fail.Option): "echo", "reply".
@@ -66,6 +67,8 @@ func (s *Setup) serverSide() error {
 		s.handler = server.Discard
 	case b == Source:
 		s.handler = server.Source
+	case b == Broker:
+		s.handler = (&server.Broker{}).Handle
 	case b == Chat:
 		s.handler = s.chat()
 	case b == Reply:
@@ -90,9 +93,7 @@ func (s *Setup) serverSide() error {
 	if s.allow, s.deny, err = ACLs(s.ep, opt.Allow, opt.Deny); err != nil {
 		return err
 	}
-	s.listen, err = NewListening(s.ep, opt.TLSOptions, endpoint.ListenConfig{
-		NoReuseAddr: opt.NoReuseAddr, Buffer: opt.Buffer, Trace: opt.Trace,
-	})
+	s.listen, err = NewListening(s.ep, opt)
 	return err
 }
 

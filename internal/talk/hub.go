@@ -11,14 +11,14 @@ import (
 
 // Feed sends in to the hub's target until in ends or ctx does, as pipe
 // mode does for a server of many clients (listen -k): cut into lines and
-// composed where Lines says so, and always on datagrams, which have no
-// stream to copy into; otherwise in chunks as they come. A message that
+// composed where Lines says so, and always on datagrams (and WebSocket
+// and DTLS messages), which have no stream to copy into; otherwise in chunks as they come. A message that
 // cannot be composed or sent is given to report, and the feed goes on;
 // so is a failure to read in other than its end.
 func (s *Setup) Feed(ctx context.Context, in io.Reader, hub *server.Hub, report func(error)) {
 	br := bufio.NewReaderSize(in, 64<<10)
 	buf := make([]byte, 64<<10)
-	lines := s.Lines() || s.ep.IsPacket()
+	lines := s.Lines() || s.ep.Messages()
 	for ctx.Err() == nil {
 		var (
 			unit []byte

@@ -22,17 +22,30 @@ type Listening struct {
 	Ephemeral string
 }
 
-// NewListening sets up listening on ep with lc's socket options, and for
-// a TLS endpoint the certificate tlsOpt names (or an ephemeral one).
-func NewListening(ep endpoint.Endpoint, tlsOpt endpoint.TLSOptions, lc endpoint.ListenConfig) (*Listening, error) {
-	l := &Listening{Endpoint: ep, Config: &lc}
+// NewListening sets up listening on ep with opt's socket and endpoint
+// kind options, and for a TLS endpoint the certificate opt.TLSOptions
+// names (or an ephemeral one).
+func NewListening(ep endpoint.Endpoint, opt Options) (*Listening, error) {
+	lc := &endpoint.ListenConfig{
+		NoReuseAddr: opt.NoReuseAddr,
+		Buffer:      opt.Buffer,
+		Trace:       opt.Trace,
+		Sockopts:    opt.Sockopts,
+		Multicast:   opt.Multicast,
+		WebSocket:   opt.WebSocket,
+	}
+	lc.Sockopts.Broadcast = false // a sender's option
+	if err := lc.Sockopts.Check(); err != nil {
+		return nil, err
+	}
+	l := &Listening{Endpoint: ep, Config: lc}
 	if ep.IsTLS() {
-		cfg, fp, err := tlsOpt.Server()
+		cfg, fp, err := opt.TLSOptions.Server()
 		if err != nil {
 			return nil, err
 		}
 		lc.TLS = cfg
-		if tlsOpt.Cert == "" {
+		if opt.TLSOptions.Cert == "" {
 			l.Ephemeral = fp
 		}
 	}

@@ -80,7 +80,7 @@ func (s *Setup) Prepare(p Payload) (*Sending, error) {
 		limit = frame.DefaultMax
 	}
 	spec := s.spec
-	oneMessage := s.ep.IsPacket() || spec.Kind == frame.Fixed || spec.Kind >= frame.Len8 || s.opt.Input.Checksum != ""
+	oneMessage := s.ep.Messages() || spec.Kind == frame.Fixed || spec.Kind >= frame.Len8 || s.opt.Input.Checksum != ""
 	if oneMessage || (x.r != nil && x.p.File == nil && p.Count > 1) {
 		// Read it whole, but never more than one message can hold.
 		if x.r != nil {

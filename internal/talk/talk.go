@@ -61,7 +61,15 @@ type Options struct {
 	NoReuseAddr bool          // no SO_REUSEADDR on the listening socket
 	Buffer      int           // SO_SNDBUF and SO_RCVBUF; 0: the system's
 	Trace       endpoint.Tracer
-	Idle        time.Duration // close a conversation this long without traffic; 0: never (UDP servers: 60s)
+	Idle        time.Duration // close a conversation this long without traffic; 0: never (UDP and DTLS servers: 60s)
+
+	// The endpoint kinds' own options: IP socket options, multicast
+	// (Multicast.Source is a listener's), WebSocket, and retrying a
+	// connect (a client's).
+	Sockopts  endpoint.Sockopts
+	Multicast endpoint.Multicast
+	WebSocket endpoint.WebSocket
+	Retry     endpoint.Retry
 
 	// Messages.
 	Frame        string // framing on streams: raw, line, delim:HEX, fixed:N, lenN…
@@ -202,11 +210,12 @@ func New(opt Options) (*Setup, error) {
 	if s.spec, err = frame.Parse(opt.Frame); err != nil {
 		return nil, err
 	}
-	if s.ep.IsPacket() && !s.spec.IsRaw() && s.spec.Kind != frame.Line {
-		// Line framing on datagrams cuts the input into one datagram
-		// per line; no framing can cut a datagram further.
+	if s.ep.Messages() && !s.spec.IsRaw() && s.spec.Kind != frame.Line {
+		// Line framing on datagrams (and other messages) cuts the input
+		// into one message per line; no framing can cut a message
+		// further.
 		return nil, fail.Inputf("%s %s is for streams, not %s", OptFrame, s.spec, s.ep.Scheme).
-			WithHint("Note that each UDP datagram is already one message; %s line splits stdin into one datagram per line.", OptFrame)
+			WithHint("Note that each UDP datagram (WebSocket message, DTLS record) is already one message; %s line splits stdin into one message per line.", OptFrame)
 	}
 	if s.compose, err = opt.Input.Compose(s.send, opt.MaxMessage); err != nil {
 		return nil, err
@@ -221,7 +230,7 @@ func New(opt Options) (*Setup, error) {
 		return nil, fail.Inputf("%s and %s exclude each other", OptSendOnly, OptRecvOnly)
 	}
 	if opt.Role == Client {
-		if s.dialer, err = opt.newDialer(s.ep); err != nil {
+		if s.dialer, err = NewDialer(s.ep, opt); err != nil {
 			return nil, err
 		}
 		return s, nil
@@ -246,7 +255,7 @@ func withTLS(ep endpoint.Endpoint, opt Options) (endpoint.Endpoint, error) {
 	}
 	if name := tlsGiven(opt.TLSOptions); name != "" && !ep.IsTLS() {
 		return ep, fail.Inputf("%s applies to TLS, and %s is not a TLS endpoint", name, ep).
-			WithHint("Note that TLS options take a tls:// endpoint, or %s.", OptTLS)
+			WithHint("Note that TLS options take a tls://, wss:// or dtls:// endpoint, or %s.", OptTLS)
 	}
 	return ep, nil
 }
@@ -286,8 +295,9 @@ func (opt Options) encodings() (send, recv *codec.Encoding, err error) {
 	return send, recv, nil
 }
 
-// newDialer is the client's dialer for ep.
-func (opt Options) newDialer(ep endpoint.Endpoint) (*endpoint.Dialer, error) {
+// NewDialer is the dialer of a client of ep with opt's socket, endpoint
+// kind and TLS options (relay dials its upstream with it too).
+func NewDialer(ep endpoint.Endpoint, opt Options) (*endpoint.Dialer, error) {
 	d := &endpoint.Dialer{
 		Timeout:   opt.Timeout,
 		Source:    opt.Source,
@@ -297,6 +307,16 @@ func (opt Options) newDialer(ep endpoint.Endpoint) (*endpoint.Dialer, error) {
 		NoDNS:     opt.NoDNS,
 		Proxy:     opt.Proxy,
 		Trace:     opt.Trace,
+		Sockopts:  opt.Sockopts,
+		Multicast: endpoint.Multicast{Iface: opt.Multicast.Iface, NoLoop: opt.Multicast.NoLoop},
+		WebSocket: opt.WebSocket,
+		Retry:     opt.Retry,
+	}
+	if err := d.Sockopts.Check(); err != nil {
+		return nil, err
+	}
+	if err := d.Retry.Check(); err != nil {
+		return nil, err
 	}
 	if ep.IsTLS() {
 		cfg, err := opt.TLSOptions.Client()
@@ -394,17 +414,17 @@ func (s *Setup) Session(id uint64) session.Options {
 		MaxMessage:  s.opt.MaxMessage,
 		Sink:        s.Sink(),
 		IdleTimeout: s.opt.Idle,
-		Packet:      s.ep.IsPacket(),
+		Packet:      s.ep.Messages(),
 		NoData:      s.NoData(),
 	}
-	if s.opt.Role == Server && s.ep.IsUDP() && s.opt.Idle == 0 {
+	if s.opt.Role == Server && (s.ep.IsUDP() || s.ep.Scheme == "dtls") && s.opt.Idle == 0 {
 		opt.IdleTimeout = DefaultPacketIdle // a peer that vanishes says nothing
 	}
 	return opt
 }
 
-// DefaultPacketIdle is how long a UDP server keeps a peer that sends
-// nothing, unless Options.Idle says otherwise.
+// DefaultPacketIdle is how long a UDP (or DTLS) server keeps a peer that
+// sends nothing, unless Options.Idle says otherwise.
 const DefaultPacketIdle = 60 * time.Second
 
 // Lines reports whether input (stdin, a file) is cut into lines, each
@@ -416,10 +436,11 @@ func (s *Setup) Lines() bool {
 	return !s.compose.Passthrough() || !s.spec.IsRaw()
 }
 
-// PerMessage reports whether what arrives is read as messages (framed, or
-// datagrams) rather than as a byte stream cut wherever reads end.
+// PerMessage reports whether what arrives is read as messages (framed,
+// datagrams, WebSocket messages, DTLS records) rather than as a byte
+// stream cut wherever reads end.
 func (s *Setup) PerMessage() bool {
-	return s.ep.IsPacket() || !s.spec.IsRaw()
+	return s.ep.Messages() || !s.spec.IsRaw()
 }
 
 // Pipe is pipe mode for conversation c: what is read from In goes to c,

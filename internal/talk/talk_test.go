@@ -26,9 +26,9 @@ func TestRules(t *testing.T) {
 		msg, cli string // what New says, in the engine's words and as the CLI writes it
 	}{
 		{"tls on udp", Options{Endpoint: "udp://127.0.0.1:1", TLS: true},
-			"tls needs a TCP endpoint, not udp", "--tls needs a TCP endpoint, not udp"},
+			"tls needs a TCP or ws:// endpoint, not udp", "--tls needs a TCP or ws:// endpoint, not udp"},
 		{"tls on unix", Options{Endpoint: "unix:///tmp/x.sock", TLS: true},
-			"tls needs a TCP endpoint, not unix", "--tls needs a TCP endpoint, not unix"},
+			"tls needs a TCP or ws:// endpoint, not unix", "--tls needs a TCP or ws:// endpoint, not unix"},
 		{"pin without tls", Options{Endpoint: "127.0.0.1:1", TLSOptions: tlsPin("AB")},
 			"pin applies to TLS, and tcp://127.0.0.1:1 is not a TLS endpoint", "--pin applies to TLS, and tcp://127.0.0.1:1 is not a TLS endpoint"},
 		{"len16 on udp", Options{Endpoint: "udp://127.0.0.1:1", Frame: "len16"},

@@ -252,7 +252,7 @@ func TestProtocol(t *testing.T) {
 		{"op": "open", "kind": "tcp-client", "remote": "127.0.0.1:1", "encoding": "gbkk"}:        "unknown encoding",
 		{"op": "open", "kind": "tcp-client", "remote": "127.0.0.1:1", "frame": "lines:3"}:        "frame",
 		{"op": "open", "kind": "udp", "local": "127.0.0.1:0", "frame": "len16"}:                  "frame len16 is for streams, not udp",
-		{"op": "open", "kind": "udp", "local": "127.0.0.1:0", "tls": map[string]any{"on": true}}: "tls needs a TCP endpoint, not udp",
+		{"op": "open", "kind": "udp", "local": "127.0.0.1:0", "tls": map[string]any{"on": true}}: "tls needs a TCP or ws:// endpoint, not udp",
 		{"op": "send", "sid": 42, "data": "x"}:                                                   "no session 42",
 	} {
 		m := w.do(*fields)
