@@ -26,8 +26,6 @@ func TestEngineImports(t *testing.T) {
 		"github.com/spf13/cobra",
 		"github.com/spf13/pflag",
 	}
-	// Packages not yet moved off exitcode, with the reason. Empty it.
-	pending := map[string]string{"bench": "the bench branch rewrites its option checks"}
 	root := ".."
 	dirs, err := os.ReadDir(root)
 	if err != nil {
@@ -57,10 +55,6 @@ func TestEngineImports(t *testing.T) {
 				p, _ := strconv.Unquote(im.Path.Value)
 				for _, bad := range forbidden {
 					if p == bad || strings.HasPrefix(p, bad+"/") {
-						if why, ok := pending[d.Name()]; ok && bad == forbidden[2] {
-							t.Logf("%s imports %s (pending: %s)", path, p, why)
-							continue
-						}
 						t.Errorf("%s imports %s: engine packages never import a front end", path, p)
 					}
 				}
