@@ -21,7 +21,6 @@ import (
 	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/endpoint"
-	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/server"
@@ -132,40 +131,6 @@ const (
 	OptDeny                       = server.OptDeny
 	OptExec           fail.Option = "exec"
 )
-
-// Compose builds the composer of messages for in, in the send encoding
-// enc (nil: UTF-8), whose templates expand to at most max bytes (0:
-// frame.DefaultMax). The line end is text, encoded with each message in
-// the encoding in force then.
-func (in Input) Compose(enc *codec.Encoding, max int) (*session.Compose, error) {
-	c := &session.Compose{Hex: in.Hex, Escapes: in.Escapes, Template: in.Template, Max: max}
-	if enc != nil {
-		c.SetEncoding(enc)
-	}
-	if in.EOL != "" {
-		b, err := codec.ParseEOL(in.EOL)
-		if err != nil {
-			return nil, err
-		}
-		c.EOL, c.KeepEOL = string(b), true
-	}
-	if in.Checksum != "" {
-		a, err := checksum.Lookup(in.Checksum)
-		if err != nil {
-			return nil, err
-		}
-		c.Checksum = a
-	}
-	return c, nil
-}
-
-// Observer sees a conversation's events.
-type Observer struct {
-	Sink event.Sink
-	// Quiet says Sink wants connection events only (connect, close), so
-	// that it does not take the conversation off the fast path.
-	Quiet bool
-}
 
 // Setup is a conversation set up from Options, checked and parsed, with
 // nothing opened yet.
@@ -352,56 +317,6 @@ func (s *Setup) Dialer() *endpoint.Dialer { return s.dialer }
 func (s *Setup) Transcoding() bool {
 	o := s.opt
 	return o.Encoding != "" || o.SendEncoding != "" || o.RecvEncoding != ""
-}
-
-// Observe adds an observer of the conversation's events: conversations
-// opened after it see it.
-func (s *Setup) Observe(o Observer) { s.observer = append(s.observer, o) }
-
-// Sink is where the conversation's events go: every observer, after the
-// checksum check (VerifyChecksum) that tells them of bad messages. nil
-// when nobody observes.
-func (s *Setup) Sink() event.Sink {
-	sinks := make([]event.Sink, 0, len(s.observer)+1)
-	for _, o := range s.observer {
-		sinks = append(sinks, o.Sink)
-	}
-	if s.verify == nil {
-		return event.Tee(sinks...)
-	}
-	return event.Tee(append([]event.Sink{checksumCheck(s.verify, sinks)}, sinks...)...)
-}
-
-// NoData reports whether no observer wants data events (and no checksum
-// is checked): then the conversation can stay on the fast path.
-func (s *Setup) NoData() bool {
-	if s.verify != nil {
-		return false
-	}
-	for _, o := range s.observer {
-		if !o.Quiet {
-			return false
-		}
-	}
-	return true
-}
-
-// checksumCheck reports received messages whose trailing checksum is wrong
-// as error events to the others.
-func checksumCheck(a *checksum.Algo, others []event.Sink) event.Sink {
-	return func(e *event.Event) {
-		if e.Kind != event.Data || e.Dir != event.In {
-			return
-		}
-		if _, ok := a.Verify(e.Data); !ok {
-			bad := *e
-			bad.Kind, bad.Data = event.Error, nil
-			bad.Err = "checksum mismatch: " + a.Name + " of the message does not match its last bytes"
-			for _, s := range others {
-				s(&bad)
-			}
-		}
-	}
 }
 
 // Session is the options of one conversation numbered id: its framing,
