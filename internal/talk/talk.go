@@ -107,17 +107,6 @@ type Options struct {
 	Allow, Deny *string
 }
 
-// Input says how one unit of input (a line typed, a line or chunk piped,
-// the web UI's send box) becomes the bytes of one message. The zero value
-// sends text as it is, in the send encoding.
-type Input struct {
-	Hex      bool   // the input is hex digits
-	Escapes  bool   // interpret \r \n \t \0 \xNN \\
-	Template bool   // expand {{seq}}, {{time}}, {{peer}}…
-	EOL      string // line end: lf, crlf, cr or none; "": a line keeps its "\n"
-	Checksum string // appended to each message: sum8, xor8, crc16-modbus…
-}
-
 // The options this package's errors name (see fail.Option).
 const (
 	OptFrame                      = frame.OptFrame
