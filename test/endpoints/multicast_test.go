@@ -29,10 +29,7 @@ type netns struct {
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
-			t.Fatal("network namespace tests need root (CI runs as root)")
-		}
-		t.Skip("network namespace tests need root; SOCKIT_REQUIRE_PEERS=1 makes this a failure")
+		sockittest.Missing(t, "network namespace tests need root (CI runs as root)")
 	}
 }
 
