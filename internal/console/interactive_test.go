@@ -109,18 +109,15 @@ func runSession(t *testing.T, it *Interactive) *session {
 
 func (s *session) waitOutput(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got string
+	shown := sockittest.Until(func() bool {
 		s.mu.Lock()
-		got := s.out.String()
+		got = s.out.String()
 		s.mu.Unlock()
-		if strings.Contains(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("terminal never showed %q; the last of it:\n%q", want, got[max(0, len(got)-1500):])
-		}
-		time.Sleep(5 * time.Millisecond)
+		return strings.Contains(got, want)
+	})
+	if !shown {
+		t.Fatalf("terminal never showed %q; the last of it:\n%q", want, got[max(0, len(got)-1500):])
 	}
 }
 

@@ -63,19 +63,24 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 		}
 	}
 	refused := 0
-	for deadline := time.Now().Add(60 * time.Second); refused < 7 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	sockittest.Until(func() bool {
 		refused = 0
 		ev.mu.Lock()
+		defer ev.mu.Unlock()
 		for _, e := range ev.all {
 			if e.Kind == event.Refused && e.Reason == "serving one client only (use -k for many)" {
 				refused++
 			}
-			if e.Kind == event.Error {
-				t.Errorf("error event %+v", e)
-			}
 		}
-		ev.mu.Unlock()
+		return refused >= 7
+	})
+	ev.mu.Lock()
+	for _, e := range ev.all {
+		if e.Kind == event.Error {
+			t.Errorf("error event %+v", e)
+		}
 	}
+	ev.mu.Unlock()
 	if refused != 7 {
 		t.Errorf("%d refused events, want 7", refused)
 	}

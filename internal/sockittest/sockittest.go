@@ -106,16 +106,16 @@ func FreePort(t testing.TB, udp bool) int {
 // WaitPort waits until something accepts TCP connections on addr.
 func WaitPort(t testing.TB, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(Patience)
-	for time.Now().Before(deadline) {
+	accepted := Until(func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil
+	})
+	if !accepted {
+		t.Fatalf("nothing accepted connections on %s within %s", addr, Patience)
 	}
-	t.Fatalf("nothing accepted connections on %s within %s", addr, Patience)
 }
 
 var (
@@ -246,33 +246,32 @@ var listeningRE = regexp.MustCompile(`listening on (\S+) \(`)
 // stderr and returns ADDR.
 func (p *Proc) Addr() string {
 	p.t.Helper()
-	deadline := time.Now().Add(Patience)
-	for time.Now().Before(deadline) {
+	var addr string
+	found := Until(func() bool {
 		if m := listeningRE.FindStringSubmatch(p.stderr.String()); m != nil {
-			return m[1]
+			addr = m[1]
+			return true
 		}
 		select {
 		case <-p.done:
 			p.t.Fatalf("process exited before listening: %v\nstderr:\n%s", p.err, p.stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
+		return false
+	})
+	if !found {
+		p.t.Fatalf("no 'listening on' line within %s; stderr:\n%s", Patience, p.stderr.String())
 	}
-	p.t.Fatalf("no 'listening on' line within %s; stderr:\n%s", Patience, p.stderr.String())
-	return ""
+	return addr
 }
 
 // WaitStderr waits until stderr contains s.
 func (p *Proc) WaitStderr(s string, timeout time.Duration) {
 	p.t.Helper()
 	timeout = Patient(timeout)
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(p.stderr.String(), s) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !until(timeout, func() bool { return strings.Contains(p.stderr.String(), s) }) {
+		p.t.Fatalf("stderr did not show %q within %s; stderr:\n%s", s, timeout, p.stderr.String())
 	}
-	p.t.Fatalf("stderr did not show %q within %s; stderr:\n%s", s, timeout, p.stderr.String())
 }
 
 // Wait waits for the process to exit (failing the test after timeout) and

@@ -292,7 +292,8 @@ func (p *nsPair) udpQueued(ns string) int64 {
 // reply each). On a busy machine a server may work through a backlog of
 // seconds after the client has gone; the kernel's counters are read once
 // it has. A datagram lost on the veth would keep the counts apart: the
-// wait then ends after 30s and the comparison shows the difference.
+// wait then ends after sockittest.Patience and the comparison shows the
+// difference.
 func (p *nsPair) settle(aToB int, echoes bool) {
 	p.t.Helper()
 	settled := func() bool {
@@ -302,13 +303,11 @@ func (p *nsPair) settle(aToB int, echoes bool) {
 		st := p.udpStats(p.a)
 		return !echoes || st["InDatagrams"] == st["OutDatagrams"]
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if settled() {
-			return
-		}
+	if sockittest.Until(settled) {
+		return
 	}
-	p.t.Logf("datagrams still in flight after 30s: %d bytes queued in %s; %s sent %d to %s, which counted %d; UDP in %s: %v",
-		p.udpQueued(p.a), p.a, p.a, p.counters(p.a)[aToB], p.b, p.counters(p.b)[0], p.a, p.udpStats(p.a))
+	p.t.Logf("datagrams still in flight after %s: %d bytes queued in %s; %s sent %d to %s, which counted %d; UDP in %s: %v",
+		sockittest.Patience, p.udpQueued(p.a), p.a, p.a, p.counters(p.a)[aToB], p.b, p.counters(p.b)[0], p.a, p.udpStats(p.a))
 }
 
 // countReplies loads the nftables rule in B that counts the datagrams

@@ -373,16 +373,14 @@ func waitListening(t *testing.T, addr string) {
 	_, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
 	want := ":" + strings.ToUpper(strconv.FormatInt(int64(n), 16))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	sockittest.Eventually(t, "a socket listening on "+addr, func() bool {
 		b, _ := os.ReadFile("/proc/net/tcp")
 		for _, l := range strings.Split(string(b), "\n") {
 			f := strings.Fields(l)
 			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
-				return
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on %s after 10s", addr)
+		return false
+	})
 }
