@@ -219,3 +219,41 @@ func TestOutputError(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagNames is the other half of the mapping: the engine's options,
+// named in its errors as fail.Options, are written as the command line's
+// flags, in the message and in its hint, wrapped or not; the exit code is
+// the error's kind's.
+func TestFlagNames(t *testing.T) {
+	for _, c := range []struct {
+		opt  fail.Option
+		flag string
+	}{
+		{"frame", "--frame"},
+		{"max-message", "--max-message"},
+		{"no-dns", "-n/--no-dns"},
+		{"header", "-H"},
+	} {
+		if got := Flag(c.opt); got != c.flag {
+			t.Errorf("Flag(%q) = %q, want %q", c.opt, got, c.flag)
+		}
+	}
+	frame, max := fail.Option("frame"), fail.Option("max-message")
+	inner := fail.Inputf("%s lenN is for streams", frame).WithHint("Note that %s raises the limit.", max)
+	for _, err := range []error{inner, fmt.Errorf("connect: %w", inner)} {
+		if got, want := Message(err), strings.Replace(err.Error(), "frame lenN", "--frame lenN", 1); got != want {
+			t.Errorf("Message(%v) = %q, want %q", err, got, want)
+		}
+		if got, want := Hint(err), "Note that --max-message raises the limit."; got != want {
+			t.Errorf("Hint(%v) = %q, want %q", err, got, want)
+		}
+		if got := Code(err); got != Usage {
+			t.Errorf("Code(%v) = %d, want %d", err, got, Usage)
+		}
+	}
+	// The engine's own wording names the option, not a flag: the web UI
+	// shows that.
+	if got := inner.Error(); got != "frame lenN is for streams" {
+		t.Errorf("engine wording %q names a flag", got)
+	}
+}
