@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Modes.
@@ -29,6 +29,14 @@ const (
 	RR      = "rr"      // request/response against an echo server
 	Connect = "connect" // open and close connections
 	UDP     = "udp"     // datagrams to an echo server
+)
+
+// The options this package's errors name (see fail.Option).
+const (
+	OptMode  fail.Option = "mode"
+	OptSize  fail.Option = "size"
+	OptDepth fail.Option = "depth"
+	OptRate  fail.Option = "rate"
 )
 
 // Config describes one run. Zero fields take the defaults noted.
@@ -138,7 +146,7 @@ func (c *Config) setDefaults() error {
 	case "":
 		c.Mode = TX
 	default:
-		return exitcode.Usagef("bad --mode %q: want tx, rx, rr, connect or udp", c.Mode)
+		return fail.Inputf("bad %s %q: want tx, rx, rr, connect or udp", OptMode, c.Mode)
 	}
 	if c.Conns <= 0 {
 		c.Conns = 1
@@ -154,23 +162,23 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Mode == UDP {
 		if c.Size < udpHeader {
-			return exitcode.Usagef("--size %d is too small for udp mode: each datagram carries a %d-byte sequence number and timestamp", c.Size, udpHeader)
+			return fail.Inputf("%s %d is too small for udp mode: each datagram carries a %d-byte sequence number and timestamp", OptSize, c.Size, udpHeader)
 		}
 		if c.Size > 65507 {
-			return exitcode.Usagef("--size %d is larger than a UDP datagram can be (65507)", c.Size)
+			return fail.Inputf("%s %d is larger than a UDP datagram can be (65507)", OptSize, c.Size)
 		}
 	}
 	if c.Size > 64<<20 {
-		return exitcode.Usagef("--size %d is too large (64 MiB at most)", c.Size)
+		return fail.Inputf("%s %d is too large (64 MiB at most)", OptSize, c.Size)
 	}
 	if c.Depth <= 0 {
 		c.Depth = 1
 	}
 	if c.Depth > 4096 {
-		return exitcode.Usagef("--depth %d is too large (4096 at most)", c.Depth)
+		return fail.Inputf("%s %d is too large (4096 at most)", OptDepth, c.Depth)
 	}
 	if c.Rate < 0 {
-		return exitcode.Usagef("--rate must not be negative")
+		return fail.Inputf("%s must not be negative", OptRate)
 	}
 	if c.Dial == nil {
 		return errors.New("bench: no Dial function")

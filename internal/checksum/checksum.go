@@ -24,7 +24,7 @@ import (
 	"hash/crc32"
 	"strings"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -83,9 +83,9 @@ func Lookup(name string) (*Algo, error) {
 	}
 	list := strings.Join(Names(), ", ")
 	if best := closest(key); best != "" {
-		return nil, exitcode.WithHint("Did you mean "+best+"?", "unknown checksum %q", name)
+		return nil, fail.Inputf("unknown checksum %q", name).WithHint("%s", "Did you mean "+best+"?")
 	}
-	return nil, exitcode.WithHint("Note that the checksums are "+list+".", "unknown checksum %q", name)
+	return nil, fail.Inputf("unknown checksum %q", name).WithHint("%s", "Note that the checksums are "+list+".")
 }
 
 // Sum returns the checksum of p. It does not allocate.

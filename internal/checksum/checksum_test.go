@@ -3,11 +3,10 @@ package checksum
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // The standard check values (the checksum of "123456789") and how each is
@@ -108,8 +107,8 @@ func TestLookup(t *testing.T) {
 		{"md5", "Note that the checksums are"},
 	} {
 		_, err := Lookup(tt.in)
-		var u *exitcode.UsageError
-		if !errors.As(err, &u) {
+		u, ok := sockittest.AsUsage(err)
+		if !ok {
 			t.Errorf("Lookup(%q): %v, want a usage error", tt.in, err)
 			continue
 		}

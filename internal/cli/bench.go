@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit/internal/bench"
-	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 type benchFlags struct {
@@ -29,6 +29,7 @@ type benchFlags struct {
 	timeout         time.Duration
 	noTrains        bool
 	tls             tlsFlags
+	opt             talk.Options // TLS
 }
 
 func newBench(st *stdio) *cobra.Command {
@@ -81,33 +82,21 @@ stdout). The run ends by itself after -d.`,
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting after this long (0: the system's own limit)")
 	fs.BoolVar(&f.noTrains, "no-trains", false, "udp: one system call per datagram, not each window as one UDP_SEGMENT train")
-	f.tls.register(fs, false)
+	f.tls.register(fs, &f.opt, tlsClient)
 	return cmd
 }
 
 func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
-	fam, err := family(f.ipv4, f.ipv6)
+	d, err := dialing(&f.opt, &f.tls, arg, f.udp || f.mode == bench.UDP, f.ipv4, f.ipv6, f.timeout)
 	if err != nil {
 		return err
 	}
-	ep, err := endpoint.Parse(arg, endpoint.Options{UDP: f.udp || f.mode == bench.UDP, Family: fam})
-	if err != nil {
-		return err
-	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return err
-	}
+	ep := d.Endpoint()
 	if f.mode == bench.UDP && !ep.IsPacket() {
 		return exitcode.Usagef("--mode udp needs a udp:// endpoint, not %s", ep.Scheme)
 	}
 	if f.mode != bench.UDP && ep.IsPacket() {
 		return exitcode.WithHint("Note that --mode udp measures a UDP echo server.", "--mode %s needs a stream endpoint, not %s", f.mode, ep.Scheme)
-	}
-	d := &endpoint.Dialer{Timeout: f.timeout}
-	if ep.IsTLS() {
-		if d.TLS, err = f.tls.options().Client(); err != nil {
-			return err
-		}
 	}
 
 	// Interval lines go to stdout, or to stderr when stdout carries JSON.
@@ -125,7 +114,7 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 		Rate:     f.rate,
 		Interval: f.interval,
 		NoTrains: f.noTrains,
-		Dial:     func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, ep) },
+		Dial:     func(ctx context.Context) (net.Conn, error) { return d.Dialer().Dial(ctx, ep) },
 		Report:   pr.interval,
 	}
 	if st.errTTY {

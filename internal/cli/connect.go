@@ -3,23 +3,20 @@ package cli
 import (
 	"context"
 	"io"
-	"net"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/endpoint"
-	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
-	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
-// pipeFlags are pipe mode's end-of-input options (SPEC §2.1).
+// pipeFlags are pipe mode's end-of-input options (README "Pipe mode and the end of input").
 type pipeFlags struct {
 	noShutdown bool
 	quit       time.Duration
@@ -36,12 +33,26 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.shutNull, "shut-null", false, "UDP: when stdin ends, send one empty datagram (socat's shut-null)")
 }
 
-// clientFlags are everything connect takes.
+// clientFlags are everything connect takes: the options of one
+// conversation, and how the command line shows it.
 type clientFlags struct {
+	opt  talk.Options
 	net  netFlags
 	data dataFlags
 	tls  tlsFlags
 	pipe pipeFlags
+}
+
+// register adds the flags of one conversation on this side.
+func (f *clientFlags) register(cmd *cobra.Command, role talk.Role) {
+	fs := cmd.Flags()
+	f.net.register(fs, &f.opt, role == talk.Server)
+	f.data.register(fs, &f.opt)
+	tr := tlsClient
+	if role == talk.Server {
+		tr = tlsServer
+	}
+	f.tls.register(fs, &f.opt, tr)
 }
 
 func newConnect(st *stdio) *cobra.Command {
@@ -76,91 +87,61 @@ sockit sends the input already there, then exits at once.`,
 		},
 	}
 	cmd.Flags().StringVar(&expect, "expect", "", "exit 0 as soon as what arrives matches this regular expression; 1 if the peer closes, or --wait passes after the input ended, without a match")
-	f.net.wait = time.Second
-	f.net.register(cmd.Flags(), false)
-	f.data.register(cmd.Flags())
-	f.tls.register(cmd.Flags(), false)
+	f.opt.Wait = time.Second
+	f.register(cmd, talk.Client)
 	f.pipe.register(cmd)
 	return cmd
 }
 
 func runConnect(ctx context.Context, st *stdio, f *clientFlags, arg string) error {
-	ep, d, err := f.target(st, arg)
-	if err != nil {
-		return err
-	}
-	conv, err := f.conversation(st, ep, false)
+	conv, err := f.conversation(st, arg, talk.Client)
 	if err != nil {
 		return err
 	}
 	defer conv.obs.close()
-	nc, err := d.Dial(ctx, ep)
+	c, err := conv.dial(ctx, st)
 	if err != nil {
 		return err
 	}
-	f.showPeerCert(st, nc)
-	c := session.New(nc, conv.options(ep, 1))
 	return conv.run(ctx, st, c)
 }
 
-// showPeerCert prints, with -v, the certificate a TLS, wss or DTLS
-// server presented.
-func (f *clientFlags) showPeerCert(st *stdio, nc net.Conn) {
-	if !f.net.verbose {
-		return
-	}
-	if cert := endpoint.PeerCertificate(nc); cert != nil {
-		st.errorf("%s", endpoint.DescribeCertificate(cert))
-	}
-}
-
-// target parses a client's endpoint (with --tls) and builds its Dialer.
-func (f *clientFlags) target(st *stdio, arg string) (endpoint.Endpoint, *endpoint.Dialer, error) {
-	ep, err := f.net.parse(arg, false)
-	if err != nil {
-		return ep, nil, err
-	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return ep, nil, err
-	}
-	d, err := f.dialer(st, ep)
-	return ep, d, err
-}
-
-// dialer builds the Dialer for the connection flags.
-func (f *clientFlags) dialer(st *stdio, ep endpoint.Endpoint) (*endpoint.Dialer, error) {
-	d := &endpoint.Dialer{
-		Timeout:   f.net.timeout,
-		Source:    f.net.source,
-		KeepAlive: f.net.keepalive,
-		Nagle:     !f.net.nodelay,
-		Buffer:    int(f.net.buffer),
-		NoDNS:     f.net.noDNS,
-		Proxy:     f.net.proxy,
-		Trace:     f.net.tracer(st.err),
-	}
-	if err := f.net.ep.dialer(d, st.err); err != nil {
+// dialing sets up a client of arg that only dials it (ping, bench): the
+// address options, TLS and the connect timeout, checked as for every
+// conversation.
+func dialing(o *talk.Options, tls *tlsFlags, arg string, udp, ipv4, ipv6 bool, timeout time.Duration) (*talk.Setup, error) {
+	opt := *o
+	opt.Endpoint, opt.UDP, opt.Timeout = arg, udp, timeout
+	var err error
+	if opt.Family, err = family(ipv4, ipv6); err != nil {
 		return nil, err
 	}
-	if ep.IsTLS() {
-		cfg, err := f.tls.options().Client()
-		if err != nil {
-			return nil, err
-		}
-		d.TLS = cfg
-	}
-	return d, nil
+	tls.apply(&opt)
+	return talk.New(opt)
 }
 
-// conversation is what connect and single-client listen share: how data
-// is composed, shown and recorded for one conversation on stdin/stdout.
+// options are the conversation's options from the flags, on endpoint arg.
+func (f *clientFlags) options(st *stdio, arg string, role talk.Role) (talk.Options, error) {
+	o := f.opt
+	o.Endpoint, o.Role = arg, role
+	if err := f.net.apply(st, &o); err != nil {
+		return o, err
+	}
+	if err := f.data.apply(&o); err != nil {
+		return o, err
+	}
+	f.tls.apply(&o)
+	return o, nil
+}
+
+// conversation is how the command line talks on one conversation (or a
+// server's many) on stdin and stdout: the set-up, and how what arrives is
+// shown and saved.
 type conversation struct {
+	*talk.Setup
 	f           *clientFlags
 	server      bool
 	interactive bool
-	send, recv  *codec.Encoding
-	spec        frame.Spec
-	compose     *session.Compose
 	printer     *console.Printer
 	obs         observers
 	tap         io.Writer // -o FILE
@@ -168,35 +149,34 @@ type conversation struct {
 	closeOut    func() error
 }
 
-func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool) (*conversation, error) {
-	cv := &conversation{f: f, server: server}
-	var err error
-	if cv.send, cv.recv, err = f.data.codecs(); err != nil {
+// conversation sets up the conversation on arg and its outputs.
+func (f *clientFlags) conversation(st *stdio, arg string, role talk.Role) (*conversation, error) {
+	o, err := f.options(st, arg, role)
+	if err != nil {
 		return nil, err
 	}
-	if cv.spec, err = f.data.framing(); err != nil {
+	return f.conversationOf(st, o)
+}
+
+// conversationOf sets up the conversation with options o and its outputs.
+func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, error) {
+	role := o.Role
+	setup, err := talk.New(o)
+	if err != nil {
 		return nil, err
 	}
-	if ep.Messages() && !cv.spec.IsRaw() && cv.spec.Kind != frame.Line {
-		return nil, exitcode.WithHint("Note that each UDP datagram (WebSocket message, DTLS record) is already one message; --frame line splits stdin into one message per line.",
-			"--frame %s is for streams, not %s", cv.spec, ep.Scheme)
-	}
-	if cv.compose, err = f.data.compose(cv.send); err != nil {
-		return nil, err
-	}
-	if f.net.sendOnly && f.net.recvOnly {
-		return nil, exitcode.Usagef("--send-only and --recv-only exclude each other")
-	}
-	if f.data.hex && f.data.json {
-		return nil, exitcode.WithHint("Note that --json events carry the bytes as hex already.", "--hex and --json exclude each other")
-	}
+	server := role == talk.Server
+	cv := &conversation{Setup: setup, f: f, server: server}
+	send, recv := setup.Encodings()
 	cv.interactive = st.interactive() && !f.data.json && f.data.file == ""
-	if err := f.data.commonObservers(&cv.obs, st, cv.recv); err != nil {
+	if err := f.data.commonObservers(&cv.obs, setup, st); err != nil {
+		cv.obs.close()
 		return nil, err
 	}
 	if f.data.output != "" {
 		file, err := create("-o", f.data.output)
 		if err != nil {
+			cv.obs.close()
 			return nil, err
 		}
 		name := "-o " + f.data.output
@@ -205,74 +185,59 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 	}
 	if cv.interactive {
 		cv.printer = &console.Printer{W: st.out, Hex: f.data.hex, Server: server, ShowOut: true, Color: colorOK()}
-		cv.printer.SetEncodings(cv.recv, cv.send)
-		cv.obs.add(cv.printer.Sink())
+		cv.printer.SetEncodings(recv, send)
+		setup.Observe(talk.Observer{Sink: cv.printer.Sink()})
 	} else {
 		switch {
 		case f.data.json:
 		case f.data.hex:
 			h := &console.HexDump{W: st.out}
-			cv.obs.add(h.Print)
+			setup.Observe(talk.Observer{Sink: h.Print})
 		case f.data.timestamps:
 			var enc *codec.Encoding
-			if f.data.transcoding() {
-				enc = cv.recv
+			if setup.Transcoding() {
+				enc = recv
 			}
 			s := &console.Stamped{W: st.out, Enc: enc}
-			cv.obs.add(s.Print)
+			setup.Observe(talk.Observer{Sink: s.Print})
 		default:
 			cv.out = st.out
-			if !cv.recv.IsUTF8() {
-				w := cv.recv.NewDecodeWriter(st.out)
+			if !recv.IsUTF8() {
+				w := recv.NewDecodeWriter(st.out)
 				cv.out, cv.closeOut = w, w.Close
 			}
 		}
 		if f.net.verbose || server {
-			cv.obs.addQuiet(st.stderrLog(server).Sink())
+			setup.Observe(talk.Observer{Sink: st.stderrLog(server).Sink(), Quiet: true})
 		}
 	}
-	if !f.data.transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
+	if !setup.Transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
 		// A person reads the output: say so if it looks like GBK.
-		cv.obs.add(encodingHint(cv.note(st)))
-	}
-	if f.data.verifyChecksum {
-		a, _ := checksum.Lookup(f.data.checksum)
-		cv.obs.sinks = append([]event.Sink{checksumCheck(a, &cv.obs)}, cv.obs.sinks...)
+		setup.Observe(talk.Observer{Sink: encodingHint(cv.note(st))})
 	}
 	return cv, nil
 }
 
-// checksumCheck reports received messages whose trailing checksum is wrong
-// as error events to the other observers.
-func checksumCheck(a *checksum.Algo, obs *observers) event.Sink {
-	return func(e *event.Event) {
-		if e.Kind != event.Data || e.Dir != event.In {
-			return
-		}
-		if _, ok := a.Verify(e.Data); !ok {
-			bad := *e
-			bad.Kind, bad.Data = event.Error, nil
-			bad.Err = "checksum mismatch: " + a.Name + " of the message does not match its last bytes"
-			for _, s := range obs.sinks[1:] {
-				s(&bad)
-			}
+// dial connects a client's conversation, numbered 1, with -o FILE as its
+// tap. With -v it prints the certificate a TLS, wss or DTLS server
+// presented.
+func (cv *conversation) dial(ctx context.Context, st *stdio) (*session.Conn, error) {
+	nc, err := cv.Dialer().Dial(ctx, cv.Endpoint())
+	if err != nil {
+		return nil, err
+	}
+	if cv.f.net.verbose {
+		if cert := endpoint.PeerCertificate(nc); cert != nil {
+			st.errorf("%s", endpoint.DescribeCertificate(cert))
 		}
 	}
+	return session.New(nc, cv.session(1)), nil
 }
 
-// options are the session options for a conversation on ep.
-func (cv *conversation) options(ep endpoint.Endpoint, id uint64) session.Options {
-	opt := session.Options{
-		ID:          id,
-		Proto:       ep.Proto(),
-		Frame:       cv.spec,
-		MaxMessage:  cv.f.data.maxMsg(),
-		Sink:        cv.obs.sink(),
-		IdleTimeout: cv.f.net.idle,
-		Packet:      ep.Messages(),
-		Tap:         cv.tap,
-		NoData:      cv.obs.noData(),
-	}
+// session is the options of conversation id, with -o FILE as its tap.
+func (cv *conversation) session(id uint64) session.Options {
+	opt := cv.Session(id)
+	opt.Tap = cv.tap
 	return opt
 }
 
@@ -292,30 +257,15 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 		defer file.Close()
 		in = file
 	}
-	p := &session.Pipe{
-		In:         in,
-		Out:        cv.out,
-		NoShutdown: cv.f.pipe.noShutdown,
-		Quit:       cv.f.pipe.quit,
-		HalfDuplex: cv.f.pipe.halfDuplex,
-		ShutNull:   cv.f.pipe.shutNull,
-		SendOnly:   cv.f.net.sendOnly,
-		RecvOnly:   cv.f.net.recvOnly,
-		Wait:       cv.f.net.wait,
-		Delay:      cv.f.net.delay,
-		// A server that has nothing to say does not end the conversation.
-		QuietKeepsOpen: cv.server,
-	}
+	p := cv.Pipe(c)
+	p.In, p.Out = in, cv.out
+	p.NoShutdown, p.Quit, p.HalfDuplex, p.ShutNull = cv.f.pipe.noShutdown, cv.f.pipe.quit, cv.f.pipe.halfDuplex, cv.f.pipe.shutNull
 	var clearProgress func()
 	p.Progress, clearProgress = fileProgress(st, in)
 	defer clearProgress()
 	if cv.out != nil && cv.tap != nil {
 		p.Out = io.MultiWriter(cv.out, cv.tap)
 		c.SetTap(nil)
-	}
-	if !cv.compose.Passthrough() || (c.Packet() && cv.spec.Kind == frame.Line) || !cv.spec.IsRaw() {
-		p.Lines = true
-		p.Compose = func(dst, line []byte) ([]byte, error) { return cv.compose.Message(dst, line, c.Peer()) }
 	}
 	err := p.Run(ctx, c)
 	if cv.closeOut != nil {
@@ -344,7 +294,7 @@ func (cv *conversation) runInteractive(ctx context.Context, st *stdio, c *sessio
 		Out:     st.out,
 		Printer: cv.printer,
 		Send: func(line string) error {
-			msg, err := cv.compose.Message(nil, []byte(line+"\n"), c.Peer())
+			msg, err := cv.Compose().Message(nil, []byte(line+"\n"), c.Peer())
 			if err != nil {
 				return err
 			}
@@ -352,7 +302,7 @@ func (cv *conversation) runInteractive(ctx context.Context, st *stdio, c *sessio
 		},
 		SendRaw: c.WriteRaw,
 		SetEncoding: func(e *codec.Encoding) {
-			cv.compose.SetEncoding(e)
+			cv.Compose().SetEncoding(e)
 			cv.printer.SetEncodings(e, e)
 		},
 		Done: done,

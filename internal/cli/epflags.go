@@ -9,11 +9,14 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 // endpointFlags are the options of the endpoint kinds beyond TCP and UDP
 // (issue 14): IP socket options, multicast, WebSocket, and retrying a
-// connect. They only fill in endpoint.Dialer and endpoint.ListenConfig.
+// connect. They fill in talk.Options, which checks them and hands them to
+// endpoint.Dialer and endpoint.ListenConfig.
 type endpointFlags struct {
 	ttl, tos    int
 	bindDev     string
@@ -54,54 +57,29 @@ func (f *endpointFlags) register(fs *pflag.FlagSet, dial, listen bool) {
 	}
 }
 
-func (f *endpointFlags) sockopts() endpoint.Sockopts {
-	return endpoint.Sockopts{TTL: f.ttl, TOS: f.tos, BindDev: f.bindDev, Broadcast: f.broadcast}
-}
-
-func (f *endpointFlags) webSocket() endpoint.WebSocket {
-	return endpoint.WebSocket{Protocols: f.wsProtocols, Binary: f.wsBinary, Ping: f.wsPing}
-}
-
-// dialer sets d's options from the flags; retries are reported on errw.
-func (f *endpointFlags) dialer(d *endpoint.Dialer, errw io.Writer) error {
-	d.Sockopts = f.sockopts()
-	if err := d.Sockopts.Check(); err != nil {
-		return err
-	}
-	d.Multicast = endpoint.Multicast{Iface: f.iface, NoLoop: !f.mcastLoop}
-	d.WebSocket = f.webSocket()
+// apply sets the options these flags stand for; retries are reported on
+// errw.
+func (f *endpointFlags) apply(o *talk.Options, errw io.Writer) error {
+	o.Sockopts = endpoint.Sockopts{TTL: f.ttl, TOS: f.tos, BindDev: f.bindDev, Broadcast: f.broadcast}
+	o.Multicast = endpoint.Multicast{Iface: f.iface, Source: f.joinSource, NoLoop: !f.mcastLoop}
+	o.WebSocket = endpoint.WebSocket{Protocols: f.wsProtocols, Binary: f.wsBinary, Ping: f.wsPing}
 	if len(f.headers) > 0 {
-		d.WebSocket.Header = http.Header{}
+		o.WebSocket.Header = http.Header{}
 		for _, h := range f.headers {
-			if err := endpoint.ParseHeader(d.WebSocket.Header, h); err != nil {
+			if err := endpoint.ParseHeader(o.WebSocket.Header, h); err != nil {
 				return err
 			}
 		}
 	}
-	d.Retry = endpoint.Retry{Times: f.retry, Forever: f.forever, Delay: f.retryDelay}
-	if err := d.Retry.Check(); err != nil {
-		return err
-	}
+	o.Retry = endpoint.Retry{Times: f.retry, Forever: f.forever, Delay: f.retryDelay}
 	if f.retry > 0 || f.forever {
 		total := fmt.Sprintf(" of %d", f.retry)
 		if f.forever {
 			total = ""
 		}
-		d.Retry.OnRetry = func(n int, err error, wait time.Duration) {
-			fmt.Fprintf(errw, "sockit: %v; trying again in %s (retry %d%s)\n", err, wait, n, total)
+		o.Retry.OnRetry = func(n int, err error, wait time.Duration) {
+			fmt.Fprintf(errw, "sockit: %s; trying again in %s (retry %d%s)\n", exitcode.Message(err), wait, n, total)
 		}
 	}
-	return nil
-}
-
-// listen sets lc's options from the flags.
-func (f *endpointFlags) listen(lc *endpoint.ListenConfig) error {
-	lc.Sockopts = f.sockopts()
-	lc.Sockopts.Broadcast = false
-	if err := lc.Sockopts.Check(); err != nil {
-		return err
-	}
-	lc.Multicast = endpoint.Multicast{Iface: f.iface, Source: f.joinSource, NoLoop: !f.mcastLoop}
-	lc.WebSocket = f.webSocket()
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"net"
-	"sync/atomic"
 
 	"github.com/spf13/pflag"
 
@@ -14,7 +12,7 @@ import (
 	"github.com/sockit/sockit/internal/relay"
 )
 
-// impairFlags are relay's --impair and --seed (SPEC §3).
+// impairFlags are relay's --impair and --seed (README "Fault injection").
 type impairFlags struct {
 	spec string
 	seed uint64
@@ -44,10 +42,6 @@ func (f *impairFlags) apply(st *stdio, r *relay.Relay) (summary func(), err erro
 	if err != nil {
 		return nil, err
 	}
-	packet := r.From.IsPacket()
-	if err := sp.Check(packet); err != nil {
-		return nil, err
-	}
 	sp.Seed = f.seed
 	if !f.fs.Changed("seed") {
 		var b [8]byte
@@ -56,16 +50,11 @@ func (f *impairFlags) apply(st *stdio, r *relay.Relay) (summary func(), err erro
 	}
 	ct := &impair.Counters{}
 	sp.Counters = ct
-	fmt.Fprintf(st.err, "sockit: impairing each direction with %s (--seed %d repeats this run)\n", sp, sp.Seed)
-
-	// Each wrapper gets its own random stream, numbered in the order
-	// connections arrive, so one client's run repeats with the same seed.
-	var n atomic.Uint64
-	wrap := func(c net.Conn) net.Conn { return impair.Conn(c, sp, sp.Rand(n.Add(1))) }
-	r.WrapClient, r.WrapUpstream = wrap, wrap
-	if packet {
-		r.WrapPacket = func(pc net.PacketConn) net.PacketConn { return impair.PacketConn(pc, sp, sp.Rand(n.Add(1))) }
+	if err := r.Impair(sp); err != nil {
+		return nil, err
 	}
+	fmt.Fprintf(st.err, "sockit: impairing each direction with %s (--seed %d repeats this run)\n", sp, sp.Seed)
+	packet := r.From.IsPacket()
 	return func() {
 		if packet {
 			fmt.Fprintf(st.err, "sockit: impair: %d datagrams, %d lost, %d duplicated, %d reordered, %d dropped by a full delay queue\n",

@@ -1,29 +1,23 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
-	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
-	"github.com/sockit/sockit/internal/relay"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
-// serverFlags are listen's own options (SPEC §2.4).
+// serverFlags are listen's own options (README "Server flags (listen)").
 type serverFlags struct {
 	keepOpen bool
 	maxConns int
@@ -41,6 +35,7 @@ type serverFlags struct {
 	exec     string
 	source   bool
 	forward  string
+	name     string // the behaviour flag given, or "stdio"
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -104,243 +99,119 @@ Two more behaviours: --source sends endless data (for bench --mode rx),
 			return runListen(cmd.Context(), st, &f, args[0])
 		},
 	}
-	f.net.register(cmd.Flags(), true)
-	f.data.register(cmd.Flags())
-	f.tls.register(cmd.Flags(), true)
+	f.register(cmd, talk.Server)
 	f.pipe.register(cmd)
 	f.srv.register(cmd)
 	return cmd
 }
 
 func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error {
-	ep, err := f.net.parse(arg, true)
-	if err != nil {
+	if err := f.srv.apply(&f.opt); err != nil {
 		return err
 	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return err
+	if f.opt.Behaviour == talk.Exec {
+		f.opt.ExecStderr = st.err
 	}
-	behaviour, handler, err := f.behaviour(st)
-	if err != nil {
-		return err
-	}
-	if behaviour == "source" && ep.IsPacket() {
-		return exitcode.Usagef("--source sends a stream: it needs a TCP, TLS or Unix endpoint, not %s", ep.Scheme)
-	}
-	if behaviour == "forward" {
-		// Parsed once already by forwardHandler, without error.
-		to, _ := f.net.parse(f.srv.forward, false)
-		if err := relay.Check(ep, to); err != nil {
-			return err
-		}
-	}
-	conv, err := f.conversation(st, ep, true)
+	conv, err := f.conversation(st, arg, talk.Server)
 	if err != nil {
 		return err
 	}
 	defer conv.obs.close()
-
-	capConns, err := maxConnsFlag(f.srv.maxConns, f.srv.capSet, behaviour == "exec")
-	if err != nil {
-		return err
+	if conv.AdmitsNoOne() {
+		fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
 	}
-	srv := &server.Server{
-		Handler:  handler,
-		Conn:     conv.options(ep, 0),
-		MaxConns: capConns,
-		// UDP servers answer every sender, -k or not (SPEC §2.4).
-		Once:  !f.srv.keepOpen && !ep.IsPacket(),
-		Sink:  conv.obs.sink(),
-		Trace: f.net.tracer(st.err),
-	}
-	if srv.Allow, srv.Deny, err = aclFlags(st, ep, f.srv.allow, f.srv.allowSet, f.srv.deny, f.srv.denySet); err != nil {
-		return err
-	}
-	srv.PacketEcho = behaviour == "echo"
-	if (ep.IsUDP() || ep.Scheme == "dtls") && f.net.idle == 0 {
-		srv.Conn.IdleTimeout = 60 * time.Second // UDP and DTLS peers expire (SPEC §2.4): one that vanishes says nothing
-	}
-	if behaviour != "stdio" {
+	srv := conv.Server()
+	srv.Conn.Tap = conv.tap
+	if conv.KeepsOpenAnyway() && !f.net.verbose {
 		// A behaviour answers by itself: stdin is not read, and every
-		// client is served until Ctrl-C unless -k was left off.
-		if behaviour != "stdio" && !f.srv.keepOpen && !ep.IsPacket() {
-			srv.Once = false
-			if !f.net.verbose {
-				fmt.Fprintf(st.err, "sockit: note: --%s serves every client; -k is implied\n", behaviour)
-			}
-		}
+		// client is served until Ctrl-C.
+		fmt.Fprintf(st.err, "sockit: note: --%s serves every client; -k is implied\n", f.srv.name)
 	}
-
-	lc := &endpoint.ListenConfig{NoReuseAddr: !f.net.reuseaddr, Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
-	if err := f.net.ep.listen(lc); err != nil {
-		return err
+	l := conv.Listening()
+	certNote(st, l, true)
+	if f.opt.Behaviour != talk.Stdio {
+		return l.Serve(ctx, srv)
 	}
-	if ep.IsTLS() {
-		cfg, fp, err := f.tls.options().Server()
-		if err != nil {
-			return err
-		}
-		lc.TLS = cfg
-		if f.tls.opts.Cert == "" {
-			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
-			fmt.Fprintf(st.err, "sockit: clients can check it with: --pin %s\n", fp)
-		}
+	if srv.Once {
+		// One client, exactly like connect once it is accepted.
+		srv.Handler = func(ctx context.Context, c *session.Conn) error { return conv.run(ctx, st, c) }
+		return l.Serve(ctx, srv)
 	}
-
-	if behaviour == "stdio" {
-		if !f.srv.keepOpen && !ep.IsPacket() {
-			// One client, exactly like connect once it is accepted.
-			srv.Handler = func(ctx context.Context, c *session.Conn) error { return conv.run(ctx, st, c) }
-		} else {
-			return serveHub(ctx, st, conv, srv, lc, ep)
-		}
-	}
-	return serve(ctx, srv, lc, ep)
+	return serveHub(ctx, st, conv, srv, l)
 }
 
-// serve listens on ep and runs srv until it ends.
-func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, ep endpoint.Endpoint) error {
-	if ep.IsPacket() {
-		if srv.PacketEcho && ep.IsUDP() && srv.FastPacketEcho() {
-			pcs, err := server.ListenPacketPerCore(ctx, lc, ep, 0)
-			if err != nil {
-				return err
-			}
-			return srv.ServePacketEcho(ctx, pcs)
-		}
-		pc, err := lc.ListenPacket(ctx, ep)
-		if err != nil {
-			return err
-		}
-		return srv.ServePacket(ctx, pc)
+// certNote says, for a listener with an ephemeral TLS certificate, its
+// fingerprint, and with pin how clients pin it.
+func certNote(st *stdio, l *talk.Listening, pin bool) {
+	if l.Ephemeral == "" {
+		return
 	}
-	ln, err := lc.Listen(ctx, ep)
-	if err != nil {
-		return err
+	fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", l.Ephemeral)
+	if pin {
+		fmt.Fprintf(st.err, "sockit: clients can check it with: --pin %s\n", l.Ephemeral)
 	}
-	return srv.Serve(ctx, ln)
 }
 
-// maxConnsFlag turns --max-conns into server.Server.MaxConns: not given,
-// the server's default for its kind (UDP peers are capped), or
-// server.DefaultMaxExec for --exec, whose every conversation is a process;
-// given as 0, no cap at all.
-func maxConnsFlag(n int, set, exec bool) (int, error) {
-	switch {
-	case n < 0:
-		return 0, exitcode.Usagef("--max-conns %d: want 0 (no limit) or more", n)
-	case set && n == 0:
-		return -1, nil
-	case !set && exec:
-		return server.DefaultMaxExec, nil
+// maxConnsFlag turns --max-conns into talk.Options.MaxConns: not given,
+// 0 (the default for the kind of server); given as 0, no cap at all.
+func maxConnsFlag(n int, set bool) int {
+	if set && n == 0 {
+		return -1
 	}
-	return n, nil
+	return n
 }
 
-// aclFlags reads --allow and --deny, failing closed: a flag given with an
-// empty value (--allow=, an empty or comments-only file) is an empty list,
-// which as --allow admits no one (said on stderr), never everyone; a list
-// that cannot be read in full is a usage error before any socket opens.
-func aclFlags(st *stdio, ep endpoint.Endpoint, allow string, allowSet bool, deny string, denySet bool) (a, d *server.ACL, err error) {
-	if (allowSet || denySet) && ep.IsUnix() {
-		return nil, nil, exitcode.WithHint("Note that Unix sockets are guarded by the socket file's permissions (chmod).",
-			"--allow and --deny check IP addresses; %s peers have none", ep.Scheme)
-	}
-	if allowSet {
-		if a, err = server.ParseACL("--allow", allow); err != nil {
-			return nil, nil, err
-		}
-		if a.Empty() {
-			fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
-		}
-	}
-	if denySet {
-		if d, err = server.ParseACL("--deny", deny); err != nil {
-			return nil, nil, err
-		}
-	}
-	return a, d, nil
-}
-
-// behaviour picks the one server behaviour the flags ask for.
-func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
+// apply sets the server options these flags stand for: the one behaviour
+// they ask for, the caps and the address lists.
+func (f *serverFlags) apply(o *talk.Options) error {
 	var chosen []string
 	pick := func(on bool, name string) {
 		if on {
 			chosen = append(chosen, name)
 		}
 	}
-	pick(f.srv.echo, "echo")
-	pick(f.srv.discard, "discard")
-	pick(f.srv.chat, "chat")
-	pick(f.srv.broker, "broker")
+	pick(f.echo, "echo")
+	pick(f.discard, "discard")
+	pick(f.chat, "chat")
+	pick(f.broker, "broker")
 	// --reply with --respond is one behaviour: --reply answers what no
 	// pattern matches.
-	pick(len(f.srv.respond) > 0, "respond")
-	pick(f.srv.reply != "" && len(f.srv.respond) == 0, "reply")
-	pick(f.srv.exec != "", "exec")
-	pick(f.srv.source, "source")
-	pick(f.srv.forward != "", "forward")
+	pick(len(f.respond) > 0, "respond")
+	pick(f.reply != "" && len(f.respond) == 0, "reply")
+	pick(f.exec != "", "exec")
+	pick(f.source, "source")
+	pick(f.forward != "", "forward")
 	if len(chosen) > 1 {
-		return "", nil, exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
+		return exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
 			"--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
 	}
-	if len(chosen) == 0 {
-		return "stdio", server.Drain, nil
+	o.Behaviour, f.name = talk.Stdio, "stdio"
+	if len(chosen) == 1 {
+		f.name = chosen[0]
+		o.Behaviour = behaviours[f.name]
 	}
-	switch chosen[0] {
-	case "echo":
-		return "echo", server.Echo, nil
-	case "discard":
-		return "discard", server.Discard, nil
-	case "source":
-		return "source", server.Source, nil
-	case "forward":
-		return f.forwardHandler()
-	case "chat":
-		return "chat", f.chat(), nil
-	case "broker":
-		return "broker", (&server.Broker{}).Handle, nil
-	case "reply", "respond":
-		r, err := f.responder()
-		if err != nil {
-			return "", nil, err
-		}
-		return chosen[0], r.Handle, nil
-	case "exec":
-		if strings.TrimSpace(f.srv.exec) == "" {
-			return "", nil, exitcode.Usagef("--exec needs a command")
-		}
-		x := &server.Exec{Command: f.srv.exec, Stderr: st.err}
-		return "exec", x.Handle, nil
+	o.KeepOpen = f.keepOpen
+	o.Reply, o.Respond, o.Exec, o.Forward = f.reply, f.respond, f.exec, f.forward
+	o.MaxConns = maxConnsFlag(f.maxConns, f.capSet)
+	if f.allowSet {
+		o.Allow = &f.allow
 	}
-	return "", nil, errors.New("unreachable")
+	if f.denySet {
+		o.Deny = &f.deny
+	}
+	return nil
 }
 
-// forwardHandler is --forward EP: each client relayed to EP.
-func (f *listenFlags) forwardHandler() (string, server.Handler, error) {
-	to, err := f.net.parse(f.srv.forward, false)
-	if err != nil {
-		return "", nil, err
-	}
-	d := &endpoint.Dialer{Buffer: int(f.net.buffer)}
-	fw := &relay.Forward{
-		Dial: func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, to) },
-		Idle: relay.DefaultPacketIdle,
-	}
-	if f.net.idle > 0 {
-		fw.Idle = f.net.idle
-	}
-	return "forward", fw.Handler(), nil
+// behaviours are the behaviour flags and what they ask for.
+var behaviours = map[string]talk.Behaviour{
+	"echo": talk.Echo, "discard": talk.Discard, "chat": talk.Chat, "reply": talk.Reply, "respond": talk.Reply,
+	"exec": talk.Exec, "source": talk.Source, "forward": talk.Forward, "broker": talk.Broker,
 }
-
-// hubWriteTimeout is how long stdin waits for one slow client.
-const hubWriteTimeout = 5 * time.Second
 
 // serveHub runs a server whose clients all share stdin and stdout: what
 // arrives from any of them is shown, and what is typed or piped goes to
-// all of them (or to the one picked with /to).
-func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Server, lc *endpoint.ListenConfig, ep endpoint.Endpoint) error {
+// all of them (or to the one picked with /to), through a server.Hub.
+func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Server, l *talk.Listening) error {
 	if conv.out != nil {
 		out := &lockedWriter{w: conv.out}
 		var tap io.Writer = out
@@ -349,61 +220,15 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 		}
 		srv.Conn.Tap = tap
 	}
-	var (
-		mu     sync.Mutex
-		target string
-	)
+	hub := &server.Hub{Server: srv}
 	first := make(chan struct{})
 	var firstOnce sync.Once
 	srv.OnOpen = func(*session.Conn) { firstOnce.Do(func() { close(first) }) }
 
-	sendTo := func(msg []byte, raw bool) error {
-		mu.Lock()
-		t := target
-		mu.Unlock()
-		write := func(c *session.Conn) error {
-			// A client that stops reading must not hold up stdin for the
-			// others: give each write a deadline and drop the client that
-			// misses it.
-			nc := c.NetConn()
-			nc.SetWriteDeadline(time.Now().Add(hubWriteTimeout))
-			defer nc.SetWriteDeadline(time.Time{})
-			var err error
-			if raw {
-				err = c.WriteRaw(msg)
-			} else {
-				err = c.Write(msg)
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				c.SetReason(fmt.Sprintf("not reading: a write waited %s", hubWriteTimeout))
-				nc.Close()
-			}
-			return err
-		}
-		if t != "" {
-			c := srv.Lookup(t)
-			if c == nil {
-				return fmt.Errorf("peer %s is gone (/to all, or /peers)", t)
-			}
-			return write(c)
-		}
-		conns := srv.Conns()
-		if len(conns) == 0 {
-			return errors.New("no peer connected yet: nothing sent")
-		}
-		var firstErr error
-		for _, c := range conns {
-			if err := write(c); err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", c.Peer(), err)
-			}
-		}
-		return firstErr
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- serve(ctx, srv, lc, ep) }()
+	go func() { serveErr <- l.Serve(ctx, srv) }()
 
 	if conv.interactive {
 		it := &console.Interactive{
@@ -411,15 +236,15 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 			Out:     st.out,
 			Printer: conv.printer,
 			Send: func(line string) error {
-				msg, err := conv.compose.Message(nil, []byte(line+"\n"), "")
+				msg, err := conv.Compose().Message(nil, []byte(line+"\n"), "")
 				if err != nil {
 					return err
 				}
-				return sendTo(msg, false)
+				return hubErr(hub.Write(msg))
 			},
-			SendRaw: func(b []byte) error { return sendTo(b, true) },
+			SendRaw: func(b []byte) error { return hubErr(hub.WriteRaw(b)) },
 			SetEncoding: func(e *codec.Encoding) {
-				conv.compose.SetEncoding(e)
+				conv.Compose().SetEncoding(e)
 				conv.printer.SetEncodings(e, e)
 			},
 			Peers: func() []console.Peer {
@@ -430,16 +255,10 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 				return out
 			},
 			SetTarget: func(addr string) error {
-				if addr != "" {
-					c := srv.Lookup(addr)
-					if c == nil {
-						return fmt.Errorf("no peer %s (see /peers)", addr)
-					}
-					addr = c.Peer()
+				var gone *server.GoneError
+				if err := hub.SetTarget(addr); errors.As(err, &gone) {
+					return fmt.Errorf("no peer %s (see /peers)", gone.Peer)
 				}
-				mu.Lock()
-				target = addr
-				mu.Unlock()
 				return nil
 			},
 		}
@@ -449,9 +268,6 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 		case err := <-done:
 			cancel()
 			<-serveErr
-			if err == nil || errors.Is(err, context.Canceled) && ctx.Err() == nil {
-				return err
-			}
 			return err
 		case err := <-serveErr:
 			return err
@@ -459,53 +275,27 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 	}
 
 	// Pipe mode: stdin goes to every client, once there is one.
-	if !conv.f.net.recvOnly {
+	if !conv.Options().RecvOnly {
 		go func() {
 			select {
 			case <-first:
 			case <-ctx.Done():
 				return
 			}
-			br := bufio.NewReaderSize(st.in, 64<<10)
-			buf := make([]byte, 64<<10)
-			passthrough := conv.compose.Passthrough() && conv.spec.IsRaw() && !ep.Messages()
-			for {
-				var (
-					unit []byte
-					err  error
-				)
-				if passthrough {
-					var n int
-					n, err = br.Read(buf)
-					unit = buf[:n]
-				} else {
-					// Bounded: stdin without line ends must not grow it.
-					unit, err = session.ReadLine(br, buf[:0], 0)
-					buf = unit[:0]
-				}
-				if len(unit) > 0 && (err == nil || err == io.EOF) {
-					msg := unit
-					if !conv.compose.Passthrough() {
-						var cerr error
-						if msg, cerr = conv.compose.Message(nil, unit, ""); cerr != nil {
-							fmt.Fprintf(st.err, "sockit: %v\n", cerr)
-							continue
-						}
-					}
-					if serr := sendTo(msg, false); serr != nil {
-						fmt.Fprintf(st.err, "sockit: %v\n", serr)
-					}
-				}
-				if err != nil {
-					if err != io.EOF {
-						fmt.Fprintf(st.err, "sockit: stdin: %v\n", err)
-					}
-					return // stdin ended: the server goes on
-				}
-			}
+			conv.Feed(ctx, st.in, hub, func(err error) { fmt.Fprintf(st.err, "sockit: %v\n", hubErr(err)) })
 		}()
 	}
 	return <-serveErr
+}
+
+// hubErr words a hub's refusal for the prompt: a peer picked with /to
+// that is gone.
+func hubErr(err error) error {
+	var gone *server.GoneError
+	if errors.As(err, &gone) {
+		return fmt.Errorf("peer %s is gone (/to all, or /peers)", gone.Peer)
+	}
+	return err
 }
 
 type lockedWriter struct {

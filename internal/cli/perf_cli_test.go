@@ -32,13 +32,7 @@ func TestRelayCommandLog(t *testing.T) {
 		t.Fatalf("echo through relay: %q %v", buf, err)
 	}
 	c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(relay.Stdout(), "hello relay") < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("--log did not show both directions; stdout:\n%s", relay.Stdout())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	sockittest.Eventually(t, "--log shows both directions", func() bool { return strings.Count(relay.Stdout(), "hello relay") >= 2 })
 	if !strings.Contains(relay.Stdout(), "←") || !strings.Contains(relay.Stdout(), "→") {
 		t.Fatalf("directions not marked:\n%s", relay.Stdout())
 	}

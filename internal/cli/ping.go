@@ -11,6 +11,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/probe"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 type pingFlags struct {
@@ -21,6 +22,7 @@ type pingFlags struct {
 	size            int
 	udp, ipv4, ipv6 bool
 	tls             tlsFlags
+	opt             talk.Options // TLS
 }
 
 func newPing(st *stdio) *cobra.Command {
@@ -54,28 +56,16 @@ reply within --timeout is a lost probe.`,
 	fs.BoolVarP(&f.udp, "udp", "u", false, "HOST:PORT means udp://")
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
-	f.tls.register(fs, false)
+	f.tls.register(fs, &f.opt, tlsClient)
 	return cmd
 }
 
 func runPing(ctx context.Context, st *stdio, f *pingFlags, arg string) error {
-	fam, err := family(f.ipv4, f.ipv6)
+	setup, err := dialing(&f.opt, &f.tls, arg, f.udp, f.ipv4, f.ipv6, f.timeout)
 	if err != nil {
 		return err
 	}
-	ep, err := endpoint.Parse(arg, endpoint.Options{UDP: f.udp, Family: fam})
-	if err != nil {
-		return err
-	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return err
-	}
-	d := &endpoint.Dialer{Timeout: f.timeout}
-	if ep.IsTLS() {
-		if d.TLS, err = f.tls.options().Client(); err != nil {
-			return err
-		}
-	}
+	ep, d := setup.Endpoint(), setup.Dialer()
 	what := "connect"
 	if f.echo || ep.IsPacket() {
 		what = "echo"

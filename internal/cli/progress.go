@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/sockit/sockit/internal/session"
 )
 
 // progressBar draws one line on a terminal (stderr) for a transfer of a
@@ -88,22 +86,15 @@ func (p *progressBar) clear() {
 	}
 }
 
-// writeWithProgress sends one message, in 1 MiB pieces with a progress
-// bar when it is large, a person watches stderr and nothing frames it
-// (send --file).
-func writeWithProgress(st *stdio, c *session.Conn, msg []byte, raw bool) error {
-	if !st.errTTY || !raw || len(msg) < 1<<20 {
-		return c.Write(msg)
-	}
-	pb := &progressBar{w: st.err, total: int64(len(msg)), start: time.Now()}
-	defer pb.clear()
-	for off := 0; off < len(msg); {
-		end := min(off+1<<20, len(msg))
-		if err := c.WriteRaw(msg[off:end]); err != nil {
-			return err
+// progress is a progress bar for a transfer of total bytes when a person
+// watches stderr and it is at least 1 MiB (talk.Exchange.Progress):
+// nil otherwise.
+func progress(st *stdio) func(total int64) (func(int64), func()) {
+	return func(total int64) (func(int64), func()) {
+		if !st.errTTY || total < 1<<20 {
+			return nil, func() {}
 		}
-		off = end
-		pb.update(int64(off))
+		pb := &progressBar{w: st.err, total: total, start: time.Now()}
+		return pb.update, pb.clear
 	}
-	return nil
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,27 +12,26 @@ import (
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/relay"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 type relayFlags struct {
-	udp, ipv4, ipv6 bool
-	log, hex, json  bool
-	maxConns        int
-	allow, deny     string
-	allowSet        bool // --allow was given, even empty
-	denySet         bool
-	capSet          bool // --max-conns was given
-	idle, timeout   time.Duration
-	trace, quiet    bool
-	buffer          int64
-	// TLS: the listening side (termination) and the upstream side
-	// (origination) each take their own options.
-	cert, key, ca, pin, sni string
-	clientCert, clientKey   string
-	insecure                bool
-	alpn, tlsMin            string
-	imp                     impairFlags
-	ep                      endpointFlags
+	// opt holds -u and the TLS options: the listening side's
+	// (termination: --cert, --key) and the upstream side's (origination)
+	// each take their own.
+	opt            talk.Options
+	net            netFlags
+	tls            tlsFlags
+	log, hex, json bool
+	maxConns       int
+	allow, deny    string
+	allowSet       bool // --allow was given, even empty
+	denySet        bool
+	capSet         bool // --max-conns was given
+	idle, timeout  time.Duration
+	quiet          bool
+	imp            impairFlags
+	ep             endpointFlags
 }
 
 func newRelay(st *stdio) *cobra.Command {
@@ -81,9 +79,8 @@ faults once; --seed N repeats a run's random choices.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.BoolVarP(&f.udp, "udp", "u", false, "UDP: HOST:PORT and PORT mean udp://")
-	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
-	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
+	fs.BoolVarP(&f.opt.UDP, "udp", "u", false, "UDP: HOST:PORT and PORT mean udp://")
+	f.net.registerFamily(fs)
 	fs.BoolVar(&f.log, "log", false, "print what passes in each direction, as text")
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
 	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout; schema: docs/events.md")
@@ -93,83 +90,72 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.StringVar(&f.deny, "deny", "", "never these client addresses: CIDR,…|@FILE")
 	fs.VarP(seconds{d: &f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
 	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting to TO after this long")
-	fs.Var(byteSize{n: &f.buffer, max: maxBuffer}, "buffer", "socket send and receive buffer size, e.g. 4M")
-	fs.BoolVar(&f.trace, "trace", false, "print each socket step on stderr")
-	fs.StringVar(&f.cert, "cert", "", "certificate for a tls:// FROM, PEM (default: ephemeral self-signed)")
-	fs.StringVar(&f.key, "key", "", "private key for --cert, PEM")
-	fs.StringVar(&f.ca, "ca", "", "CA certificates (PEM) to verify a tls:// TO by")
-	fs.StringVar(&f.pin, "pin", "", "accept exactly the tls:// TO certificate with this SHA-256 fingerprint")
-	fs.BoolVar(&f.insecure, "insecure", false, "accept any tls:// TO certificate")
-	fs.StringVar(&f.sni, "sni", "", "server name to send to a tls:// TO")
-	fs.StringVar(&f.clientCert, "client-cert", "", "client certificate for a tls:// TO, PEM")
-	fs.StringVar(&f.clientKey, "client-key", "", "private key for --client-cert, PEM")
-	fs.StringVar(&f.alpn, "alpn", "", "ALPN protocols, comma-separated")
-	fs.StringVar(&f.tlsMin, "tls-min", "1.2", "lowest TLS version: 1.2 or 1.3")
-	f.imp.register(fs)
+	f.net.registerBuffer(fs)
+	f.net.registerTrace(fs)
+	f.tls.register(fs, &f.opt, tlsRelay)
 	f.ep.register(fs, true, true)
+	f.imp.register(fs)
 	return cmd
 }
 
 func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg string) error {
-	fam, err := family(f.ipv4, f.ipv6)
+	fam, err := family(f.net.ipv4, f.net.ipv6)
 	if err != nil {
 		return err
 	}
-	from, err := endpoint.Parse(fromArg, endpoint.Options{UDP: f.udp, Listen: true, Family: fam})
+	fromEP, err := endpoint.Parse(fromArg, endpoint.Options{UDP: f.opt.UDP, Listen: true, Family: fam})
 	if err != nil {
 		return err
 	}
-	to, err := endpoint.Parse(toArg, endpoint.Options{UDP: f.udp, Family: fam})
+	to, err := endpoint.Parse(toArg, endpoint.Options{UDP: f.opt.UDP, Family: fam})
 	if err != nil {
 		return err
 	}
-	if err := relay.Check(from, to); err != nil {
+	if err := relay.Check(fromEP, to); err != nil {
 		return err
 	}
 	if n := btoi(f.log) + btoi(f.hex) + btoi(f.json); n > 1 {
 		return exitcode.Usagef("--log, --hex and --json exclude each other")
 	}
-	var alpn []string
-	if f.alpn != "" {
-		alpn = strings.Split(f.alpn, ",")
+	f.tls.apply(&f.opt)
+	t := f.opt.TLSOptions
+	if !fromEP.IsTLS() && (t.Cert != "" || t.Key != "") {
+		return exitcode.Usagef("--cert/--key are for a tls:// FROM, not %s", fromEP.Scheme)
 	}
-	tracer := (&netFlags{trace: f.trace}).tracer(st.err)
-	lc := &endpoint.ListenConfig{Buffer: int(f.buffer), Trace: tracer}
-	if err := f.ep.listen(lc); err != nil {
+	// One set of socket and endpoint options, the listening side's and
+	// the upstream side's TLS options apart.
+	o := talk.Options{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err), Timeout: f.timeout}
+	if err := f.ep.apply(&o, st.err); err != nil {
 		return err
 	}
-	if from.IsTLS() {
-		cfg, fp, err := endpoint.TLSOptions{Cert: f.cert, Key: f.key, ALPN: alpn, Min: f.tlsMin}.Server()
-		if err != nil {
-			return err
-		}
-		lc.TLS = cfg
-		if f.cert == "" {
-			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
-		}
-	} else if f.cert != "" || f.key != "" {
-		return exitcode.Usagef("--cert/--key are for a tls:// FROM, not %s", from.Scheme)
-	}
-	d := &endpoint.Dialer{Timeout: f.timeout, Buffer: int(f.buffer), Trace: tracer}
-	if err := f.ep.dialer(d, st.err); err != nil {
-		return err
-	}
-	if to.IsTLS() {
-		cfg, err := endpoint.TLSOptions{CA: f.ca, Pin: f.pin, Insecure: f.insecure, SNI: f.sni,
-			ClientCert: f.clientCert, ClientKey: f.clientKey, ALPN: alpn, Min: f.tlsMin}.Client()
-		if err != nil {
-			return err
-		}
-		d.TLS = cfg
-	}
-
-	capConns, err := maxConnsFlag(f.maxConns, f.capSet, false)
+	from := o
+	from.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, ALPN: t.ALPN, Min: t.Min}
+	l, err := talk.NewListening(fromEP, from)
 	if err != nil {
 		return err
 	}
-	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: capConns, Idle: f.idle}
-	if r.Allow, r.Deny, err = aclFlags(st, from, f.allow, f.allowSet, f.deny, f.denySet); err != nil {
+	certNote(st, l, true)
+	upstream := o
+	upstream.TLSOptions = t
+	upstream.TLSOptions.Cert, upstream.TLSOptions.Key = "", ""
+	d, err := talk.NewDialer(to, upstream)
+	if err != nil {
 		return err
+	}
+
+	r := &relay.Relay{From: fromEP, To: to, Listen: l.Config, Dialer: d, MaxConns: maxConnsFlag(f.maxConns, f.capSet), Idle: f.idle}
+	var allow, deny *string
+	if f.allowSet {
+		allow = &f.allow
+	}
+	if f.denySet {
+		deny = &f.deny
+	}
+	if r.Allow, r.Deny, err = talk.ACLs(fromEP, allow, deny); err != nil {
+		return err
+	}
+	if r.Allow != nil && r.Allow.Empty() {
+		fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
 	}
 	summary, err := f.imp.apply(st, r)
 	if err != nil {
@@ -179,17 +165,18 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 
 	obs := observers{outs: st.outs}
 	defer obs.close()
+	var sinks []event.Sink
 	switch {
 	case f.json:
 		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Flush: true})
-		obs.add(event.Locked(w.Sink()))
+		sinks = append(sinks, event.Locked(w.Sink()))
 		obs.addCloser("stdout", w.Flush)
 		r.Data = true
 	case f.log || f.hex:
 		// stdout carries the data log only; where the relay listens and
 		// which connections come and go is for stderr, as without --log.
 		p := &console.Printer{W: st.out, Hex: f.hex, Server: true, ShowOut: true, Color: st.outTTY && colorOK()}
-		obs.add(func(e *event.Event) {
+		sinks = append(sinks, func(e *event.Event) {
 			if e.Kind == event.Data {
 				p.Print(e)
 			}
@@ -200,15 +187,15 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if f.quiet {
 		// Still say where it listens on stderr: scripts wait for that
 		// line.
-		obs.addQuiet(func(e *event.Event) {
+		sinks = append(sinks, func(e *event.Event) {
 			if e.Kind == event.Listen || e.Kind == event.Error {
 				log.Print(e)
 			}
 		})
 	} else {
-		obs.addQuiet(log.Sink())
+		sinks = append(sinks, log.Sink())
 	}
-	r.Sink = obs.sink()
+	r.Sink = event.Tee(sinks...)
 	err = r.Run(ctx)
 	if err == context.Canceled && ctx.Err() != nil {
 		return ctx.Err()

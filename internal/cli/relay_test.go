@@ -35,13 +35,9 @@ func TestRelayLogStdoutIsData(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Close()
-			deadline := time.Now().Add(10 * time.Second)
-			for strings.Count(relay.Stdout(), "←")+strings.Count(relay.Stdout(), "→") < 2 {
-				if time.Now().After(deadline) {
-					t.Fatalf("--log did not show both directions within 10s; stdout:\n%s", relay.Stdout())
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			sockittest.Eventually(t, "--log shows both directions", func() bool {
+				return strings.Count(relay.Stdout(), "←")+strings.Count(relay.Stdout(), "→") >= 2
+			})
 			onlyData := func() {
 				t.Helper()
 				for _, l := range strings.Split(strings.TrimRight(relay.Stdout(), "\n"), "\n") {

@@ -9,13 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/replay"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 type replayFlags struct {
@@ -84,13 +84,11 @@ status 1:
 			return runReplay(cmd.Context(), st, &f, args[0], args[1])
 		},
 	}
-	f.net.wait = 5 * time.Second
-	f.net.register(cmd.Flags(), false)
-	f.data.register(cmd.Flags())
-	f.tls.register(cmd.Flags(), false)
+	f.opt.Wait = 5 * time.Second
+	f.register(cmd, talk.Client)
 	fs := cmd.Flags()
-	fs.StringVar(&f.tls.opts.Cert, "cert", "", "server certificate, PEM, for --as server on tls:// (default: an ephemeral self-signed one)")
-	fs.StringVar(&f.tls.opts.Key, "key", "", "private key for --cert, PEM")
+	fs.StringVar(&f.opt.TLSOptions.Cert, "cert", "", "server certificate, PEM, for --as server on tls:// (default: an ephemeral self-signed one)")
+	fs.StringVar(&f.opt.TLSOptions.Key, "key", "", "private key for --cert, PEM")
 	fs.StringVar(&f.as, "as", "", "play the client (connect to EP) or the server (listen on EP)")
 	fs.BoolVar(&f.timing, "timing", false, "keep the recorded pauses before each message sent")
 	fs.BoolVar(&f.expect, "expect", false, "check that what arrives matches the recording; exit 1 at the first difference")
@@ -128,19 +126,20 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		return err
 	}
 	asServer := role == replay.Server
-	ep, err := f.net.parse(arg, asServer)
+	talkRole := talk.Client
+	if asServer {
+		talkRole = talk.Server
+	}
+	o, err := f.options(st, arg, talkRole)
 	if err != nil {
 		return err
 	}
-	if ep, err = f.tls.apply(ep); err != nil {
-		return err
-	}
-	if f.data.frame == "" && script.Frame != "" && !ep.Messages() {
-		f.data.frame = script.Frame // send and compare the messages as they were framed
+	if ep, err := o.ParseEndpoint(); err == nil && o.Frame == "" && script.Frame != "" && !ep.Messages() {
+		o.Frame = script.Frame // send and compare the messages as they were framed
 	}
 	pst := *st
 	pst.inTTY = false // a replay takes no input: never the prompt
-	conv, err := f.conversation(&pst, ep, asServer)
+	conv, err := f.conversationOf(&pst, o)
 	if err != nil {
 		return err
 	}
@@ -150,8 +149,8 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	player := &replay.Player{
 		Timing:     f.timing,
 		Expect:     f.expect,
-		Wait:       f.net.wait,
-		PerMessage: ep.Messages() || !conv.spec.IsRaw(),
+		Wait:       f.opt.Wait,
+		PerMessage: conv.PerMessage(),
 	}
 	play := func(ctx context.Context, c *session.Conn) error {
 		c.SetTap(conv.received()) // stdout and -o FILE
@@ -167,15 +166,10 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	}
 
 	if !asServer {
-		d, err := f.dialer(st, ep)
+		c, err := conv.dial(ctx, st)
 		if err != nil {
 			return err
 		}
-		nc, err := d.Dial(ctx, ep)
-		if err != nil {
-			return err
-		}
-		c := session.New(nc, conv.options(ep, 1))
 		err = play(ctx, c)
 		c.Close(err)
 		return err
@@ -186,21 +180,17 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var playErr error
-	srv := &server.Server{
-		Conn: conv.options(ep, 0),
-		Once: true,
-		Sink: conv.obs.sink(),
-		Handler: func(ctx context.Context, c *session.Conn) error {
-			playErr = play(ctx, c)
-			cancel() // a datagram server has no end of its own
-			return playErr
-		},
+	srv := conv.Server()
+	srv.Once = true
+	srv.Conn.IdleTimeout = o.Idle // one peer, played to its end
+	srv.Handler = func(ctx context.Context, c *session.Conn) error {
+		playErr = play(ctx, c)
+		cancel() // a datagram server has no end of its own
+		return playErr
 	}
-	lc, err := f.listenConfig(st, ep)
-	if err != nil {
-		return err
-	}
-	err = serve(ctx, srv, lc, ep)
+	l := conv.Listening()
+	certNote(st, l, true)
+	err = l.Serve(ctx, srv)
 	if playErr != nil {
 		return playErr
 	}
@@ -211,25 +201,6 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		return nil // the handler ended the datagram server
 	}
 	return err
-}
-
-// listenConfig is how replay --as server listens on ep.
-func (f *replayFlags) listenConfig(st *stdio, ep endpoint.Endpoint) (*endpoint.ListenConfig, error) {
-	lc := &endpoint.ListenConfig{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
-	if err := f.net.ep.listen(lc); err != nil {
-		return nil, err
-	}
-	if ep.IsTLS() {
-		cfg, fp, err := f.tls.options().Server()
-		if err != nil {
-			return nil, err
-		}
-		lc.TLS = cfg
-		if f.tls.opts.Cert == "" {
-			fmt.Fprintf(st.err, "sockit: TLS with an ephemeral self-signed certificate, SHA256 fingerprint %s\n", fp)
-		}
-	}
-	return lc, nil
 }
 
 // runMock is replay --as server --match: a server for many clients that
@@ -247,7 +218,7 @@ func runMock(ctx context.Context, st *stdio, f *replayFlags, role replay.Role, f
 		return exitcode.WithHint("Note that --match reports each request that matches nothing, and exits 1 at the end.",
 			"--expect checks one client in the recorded order; it does not go with --match")
 	}
-	mock := &replay.Mock{Timing: f.timing, Wait: f.net.wait, Count: int64(f.count)}
+	mock := &replay.Mock{Timing: f.timing, Wait: f.opt.Wait, Count: int64(f.count)}
 	if f.key != "" {
 		var err error
 		if mock.Key, err = regexp.Compile(f.key); err != nil {
@@ -266,24 +237,28 @@ func runMock(ctx context.Context, st *stdio, f *replayFlags, role replay.Role, f
 	if err != nil {
 		return err
 	}
-	ep, err := f.net.parse(arg, true)
+	o, err := f.options(st, arg, talk.Server)
 	if err != nil {
 		return err
 	}
-	if ep, err = f.tls.apply(ep); err != nil {
+	ep, err := o.ParseEndpoint()
+	if err != nil {
 		return err
 	}
-	if f.data.frame == "" && book.Frame != "" && !ep.Messages() {
-		f.data.frame = book.Frame
+	if o.Frame == "" && book.Frame != "" && !ep.Messages() {
+		o.Frame = book.Frame
+	}
+	if (ep.IsUDP() || ep.Scheme == "dtls") && o.Idle == 0 {
+		o.Idle = 60 * time.Second // as listen's UDP peers
 	}
 	pst := *st
 	pst.inTTY = false
-	conv, err := f.conversation(&pst, ep, true)
+	conv, err := f.conversationOf(&pst, o)
 	if err != nil {
 		return err
 	}
 	defer conv.obs.close()
-	mock.Book, mock.Packet, mock.Frame, mock.Sink = book, ep.Messages(), conv.spec, conv.obs.sink()
+	mock.Book, mock.Packet, mock.Frame, mock.Sink = book, ep.Messages(), conv.Frame(), conv.Sink()
 	if err := mock.Prepare(); err != nil {
 		return exitcode.Usagef("replay %s: %v", file, err)
 	}
@@ -294,18 +269,14 @@ func runMock(ctx context.Context, st *stdio, f *replayFlags, role replay.Role, f
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	mock.Finished = cancel
-	srv := &server.Server{Handler: mock.Handle, Conn: conv.options(ep, 0), Sink: conv.obs.sink(), Trace: f.net.tracer(st.err)}
-	if (ep.IsUDP() || ep.Scheme == "dtls") && f.net.idle == 0 {
-		srv.Conn.IdleTimeout = 60 * time.Second // as listen's UDP peers
-	}
+	srv := conv.Server()
+	srv.Handler, srv.Once = mock.Handle, false // every client, at once
 	if w := conv.received(); w != nil {
 		srv.Conn.Tap = &lockedWriter{w: w} // what every client sent, to stdout and -o
 	}
-	lc, err := f.listenConfig(st, ep)
-	if err != nil {
-		return err
-	}
-	err = serve(ctx, srv, lc, ep)
+	l := conv.Listening()
+	certNote(st, l, true)
+	err = l.Serve(ctx, srv)
 	if merr := mock.Err(); merr != nil {
 		return &hinted{merr, "Note that each such request is an error event above (and in --json); --default answers them, --match-key REGEX matches them by a key."}
 	}

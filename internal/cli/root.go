@@ -1,6 +1,9 @@
-// Package cli is sockit's command line: the cobra command tree, flags and
-// help. Each command turns its flags into option structs and calls the
-// engine packages; no socket code lives here.
+// Package cli is sockit's command line: the cobra command tree, its flags
+// and help, the wording of what it prints, and exit codes. Each command
+// fills talk.Options (or another engine package's options) from its
+// flags and calls the engine; the rules between options, the sockets and
+// the conversations are the engine's, the same for the web UI. What
+// stays here is how stdin, stdout and the terminal are joined to them.
 package cli
 
 import (
@@ -18,6 +21,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -87,7 +91,7 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 		err = cobraUsage(root, err)
 	}
 	code = exitcode.Code(err)
-	msg := err.Error()
+	msg := exitcode.Message(err)
 	if code == exitcode.Interrupted {
 		msg = "interrupted"
 	}
@@ -143,7 +147,10 @@ func closestCommand(root *cobra.Command, name string) string {
 func flagError(c *cobra.Command, err error) error {
 	var ue *exitcode.UsageError
 	if errors.As(err, &ue) {
-		return ue // a value type's own usage error (--proxy) says it all
+		return ue // a value type's own usage error says it all
+	}
+	if fe, ok := fail.As(err); ok && fe.Kind == fail.BadInput {
+		return fe // so does the engine's (--proxy)
 	}
 	hint := "Run '" + c.CommandPath() + " --help' for usage."
 	if h := exitcode.Hint(err); h != "" {
@@ -277,16 +284,9 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newVersion(st),
 		newUI(st),
 	)
-	for _, c := range extraCommands {
-		root.AddCommand(c(st))
-	}
 	completion(root)
 	return root
 }
-
-// extraCommands are added by the files of commands that live elsewhere in
-// this package (relay, bench, ui…), each from its own file.
-var extraCommands []func(*stdio) *cobra.Command
 
 func newVersion(st *stdio) *cobra.Command {
 	return &cobra.Command{

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -66,7 +64,11 @@ func runScan(ctx context.Context, st *stdio, f *scanFlags, host, portList string
 	if err != nil {
 		return err
 	}
-	addr, err := resolveHost(ctx, host, f.ipv4, f.ipv6)
+	fam, err := family(f.ipv4, f.ipv6)
+	if err != nil {
+		return err
+	}
+	addr, err := probe.Resolve(ctx, host, fam)
 	if err != nil {
 		return err
 	}
@@ -131,28 +133,4 @@ func protoName(udp bool) string {
 		return "udp"
 	}
 	return "tcp"
-}
-
-// resolveHost turns HOST (an address or a name) into one address.
-func resolveHost(ctx context.Context, host string, v4, v6 bool) (netip.Addr, error) {
-	if _, err := family(v4, v6); err != nil {
-		return netip.Addr{}, err
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Unmap(), nil
-	}
-	network := "ip"
-	if v4 {
-		network = "ip4"
-	} else if v6 {
-		network = "ip6"
-	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("scan %s: %w", host, err)
-	}
-	if len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("scan %s: no address", host)
-	}
-	return addrs[0].Unmap(), nil
 }

@@ -25,7 +25,7 @@ import (
 	"golang.org/x/text/encoding/traditionalchinese"
 	"golang.org/x/text/transform"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -163,11 +163,9 @@ func Lookup(name string) (*Encoding, error) {
 		}
 	}
 	if best := closest(key, suggestNames); best != "" {
-		return nil, exitcode.WithHint("Did you mean "+best+"?", "unknown encoding %q", name)
+		return nil, fail.Inputf("unknown encoding %q", name).WithHint("%s", "Did you mean "+best+"?")
 	}
-	return nil, exitcode.WithHint(
-		"Note that the common encodings are "+strings.Join(commonNames, ", ")+", and any WHATWG or IANA name.",
-		"unknown encoding %q", name)
+	return nil, fail.Inputf("unknown encoding %q", name).WithHint("%s", "Note that the common encodings are "+strings.Join(commonNames, ", ")+", and any WHATWG or IANA name.")
 }
 
 // common builds one of the encodings in aliases from its canonical name.

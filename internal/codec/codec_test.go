@@ -3,12 +3,11 @@ package codec
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func mustLookup(t testing.TB, name string) *Encoding {
@@ -29,10 +28,10 @@ func unhexString(t testing.TB, s string) []byte {
 	return b
 }
 
-func usageError(t *testing.T, err error) *exitcode.UsageError {
+func usageError(t *testing.T, err error) *sockittest.Usage {
 	t.Helper()
-	var u *exitcode.UsageError
-	if !errors.As(err, &u) {
+	u, ok := sockittest.AsUsage(err)
+	if !ok {
 		t.Fatalf("error %v (%T) is not a usage error", err, err)
 	}
 	return u

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/text/transform"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Append encodes the UTF-8 text s into e and appends it to dst. For UTF-8
@@ -122,12 +122,11 @@ func (e *Encoding) encodeError(s string, i, base int) error {
 	r, n := utf8.DecodeRuneInString(s[i:])
 	if r == utf8.RuneError && n <= 1 {
 		if i >= len(s) {
-			return exitcode.Usagef("text cannot be encoded in %s", e.name)
+			return fail.Inputf("text cannot be encoded in %s", e.name)
 		}
-		return exitcode.WithHint("Note that text is read as UTF-8; send raw bytes as hex or as \\xNN escapes.",
-			"invalid UTF-8 byte 0x%02x at offset %d", s[i], base+i)
+		return fail.Inputf("invalid UTF-8 byte 0x%02x at offset %d", s[i], base+i).WithHint("Note that text is read as UTF-8; send raw bytes as hex or as \\xNN escapes.")
 	}
-	return exitcode.Usagef("character %s (U+%04X) cannot be encoded in %s", quoteRune(r), r, e.name)
+	return fail.Inputf("character %s (U+%04X) cannot be encoded in %s", quoteRune(r), r, e.name)
 }
 
 // quoteRune quotes r for an error message: "€", or Go syntax for a
@@ -192,15 +191,14 @@ func (e *Encoding) AppendTextAt(dst []byte, s string, escapes bool, base int) ([
 // offset just after it.
 func (e *Encoding) appendEscape(dst []byte, s string, at, base int) ([]byte, int, error) {
 	if at+1 >= len(s) {
-		return dst, 0, exitcode.WithHint(`Note that \\ is a backslash.`, "trailing backslash at offset %d", base+at)
+		return dst, 0, fail.Inputf("trailing backslash at offset %d", base+at).WithHint("%s", `Note that \\ is a backslash.`)
 	}
 	var ch string
 	switch c := s[at+1]; c {
 	case 'x', 'X':
 		v, ok := hexValue(s, at+2, 2)
 		if !ok {
-			return dst, 0, exitcode.WithHint(escapesHint, "bad escape %s at offset %d: \\x takes two hex digits",
-				strconv.Quote(s[at:min(at+4, len(s))]), base+at)
+			return dst, 0, fail.Inputf("bad escape %s at offset %d: \\x takes two hex digits", strconv.Quote(s[at:min(at+4, len(s))]), base+at).WithHint("%s", escapesHint)
 		}
 		return append(dst, byte(v)), at + 4, nil
 	case '0':
@@ -219,8 +217,7 @@ func (e *Encoding) appendEscape(dst []byte, s string, at, base int) ([]byte, int
 			if ok {
 				what = "is not a character"
 			}
-			return dst, 0, exitcode.WithHint(escapesHint, "bad escape %s at offset %d: \\%c %s",
-				strconv.Quote(s[at:min(at+2+width, len(s))]), base+at, c, what)
+			return dst, 0, fail.Inputf("bad escape %s at offset %d: \\%c %s", strconv.Quote(s[at:min(at+2+width, len(s))]), base+at, c, what).WithHint("%s", escapesHint)
 		}
 		var buf [utf8.UTFMax]byte
 		n := utf8.EncodeRune(buf[:], rune(v))
@@ -250,7 +247,7 @@ func (e *Encoding) appendEscape(dst []byte, s string, at, base int) ([]byte, int
 		if !unicode.IsPrint(r) || r == '"' {
 			esc = strconv.Quote(`\` + string(r))
 		}
-		return dst, 0, exitcode.WithHint(escapesHint, "unknown escape %s at offset %d", esc, base+at)
+		return dst, 0, fail.Inputf("unknown escape %s at offset %d", esc, base+at).WithHint("%s", escapesHint)
 	}
 	d, err := e.appendAt(dst, ch, base+at)
 	return d, at + 2, err

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 const hexHint = `Note that hex is written as byte pairs: "48 65 6c", "48656c", "0x48,0x65", "48:65" or "\x48\x65".`
@@ -46,9 +46,9 @@ func AppendParseHex(dst []byte, s string) ([]byte, error) {
 		case n == 0 && i == start:
 			return dst[:orig], badHexChar(s, i)
 		case n == 0:
-			return dst[:orig], exitcode.WithHint(hexHint, "missing hex digits after %q at offset %d", s[start:i], start)
+			return dst[:orig], fail.Inputf("missing hex digits after %q at offset %d", s[start:i], start).WithHint("%s", hexHint)
 		case n%2 == 1:
-			return dst[:orig], exitcode.WithHint(hexHint, "odd number of hex digits in %q", s[start:i])
+			return dst[:orig], fail.Inputf("odd number of hex digits in %q", s[start:i]).WithHint("%s", hexHint)
 		}
 		for j := digits; j < i; j += 2 {
 			dst = append(dst, byte(unhex(s[j])<<4|unhex(s[j+1])))
@@ -67,7 +67,7 @@ func isHexSep(c byte) bool {
 
 func badHexChar(s string, i int) error {
 	_, n := utf8.DecodeRuneInString(s[i:])
-	return exitcode.WithHint(hexHint, "invalid hex character %s at offset %d", strconv.Quote(s[i:i+n]), i)
+	return fail.Inputf("invalid hex character %s at offset %d", strconv.Quote(s[i:i+n]), i).WithHint("%s", hexHint)
 }
 
 // AppendHex appends src as lower-case hex without spaces: "68656c6c6f".
@@ -157,7 +157,7 @@ func ParseEOL(s string) ([]byte, error) {
 	}
 	names := []string{"lf", "crlf", "cr", "none"}
 	if best := closest(normalize(s), names); best != "" {
-		return nil, exitcode.WithHint("Did you mean "+best+"?", "unknown line ending %q", s)
+		return nil, fail.Inputf("unknown line ending %q", s).WithHint("%s", "Did you mean "+best+"?")
 	}
-	return nil, exitcode.WithHint("Note that line endings are lf, crlf, cr and none.", "unknown line ending %q", s)
+	return nil, fail.Inputf("unknown line ending %q", s).WithHint("Note that line endings are lf, crlf, cr and none.")
 }

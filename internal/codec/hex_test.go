@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -154,15 +156,12 @@ func TestAppendDump(t *testing.T) {
 }
 
 // TestAppendDumpHexdump compares with the real hexdump -C where it is
-// installed (bsdextrautils on Debian). hexdump squeezes repeated lines and
+// installed (bsdextrautils on Debian; scripts/install-peers.sh installs it). hexdump squeezes repeated lines and
 // prints a closing length line; -v and dropping that line make the two the
 // same format.
 func TestAppendDumpHexdump(t *testing.T) {
 	t.Parallel()
-	path, err := exec.LookPath("hexdump")
-	if err != nil {
-		t.Skip("hexdump not installed")
-	}
+	path := sockittest.Need(t, "hexdump")
 	for _, n := range dumpSizes {
 		src := dumpInput(n)
 		cmd := exec.Command(path, "-C", "-v")

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/text/transform"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // NewDecodeWriter returns a writer that decodes the bytes written to it
@@ -169,7 +169,7 @@ func (ew *encodeWriter) Close() error {
 	if ew.np > 0 {
 		partial := ew.partial[:ew.np]
 		ew.np = 0
-		return exitcode.Usagef("incomplete UTF-8 sequence % x at end of input", partial)
+		return fail.Inputf("incomplete UTF-8 sequence % x at end of input", partial)
 	}
 	return nil
 }

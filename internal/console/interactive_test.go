@@ -15,6 +15,7 @@ import (
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // session runs Interactive.Run on a pseudo-terminal while another
@@ -108,18 +109,15 @@ func runSession(t *testing.T, it *Interactive) *session {
 
 func (s *session) waitOutput(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var got string
+	shown := sockittest.Until(func() bool {
 		s.mu.Lock()
-		got := s.out.String()
+		got = s.out.String()
 		s.mu.Unlock()
-		if strings.Contains(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("terminal never showed %q; the last of it:\n%q", want, got[max(0, len(got)-1500):])
-		}
-		time.Sleep(5 * time.Millisecond)
+		return strings.Contains(got, want)
+	})
+	if !shown {
+		t.Fatalf("terminal never showed %q; the last of it:\n%q", want, got[max(0, len(got)-1500):])
 	}
 }
 
@@ -204,6 +202,9 @@ func TestInteractiveDone(t *testing.T) {
 // Printer.SetWriter may be called while another goroutine prints (the
 // race detector checks it).
 func TestPrinterSetWriterWhilePrinting(t *testing.T) {
+	if !sockittest.Race {
+		t.Skip("it checks for a data race: only -race can fail it")
+	}
 	p := &Printer{W: io.Discard}
 	var wg sync.WaitGroup
 	wg.Add(1)

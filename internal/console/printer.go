@@ -6,7 +6,6 @@
 package console
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -178,41 +177,9 @@ func indent(b []byte, start int, pre string) []byte {
 	return b
 }
 
-// Describe words a non-data event in one line.
-func Describe(e *event.Event, server bool) string {
-	switch e.Kind {
-	case event.Listen:
-		return "listening on " + e.Local + " (" + e.Proto + ")" + suffix(e.Msg)
-	case event.Connect:
-		if server {
-			return fmt.Sprintf("%s connected (#%d, %s)", e.Peer, e.Conn, e.Proto)
-		}
-		return fmt.Sprintf("connected to %s (%s, local %s)", e.Peer, e.Proto, e.Local)
-	case event.Close:
-		s := fmt.Sprintf("%s closed: %s (received %d B, sent %d B)", e.Peer, e.Reason, e.BytesIn, e.BytesOut)
-		if e.Err != "" {
-			s = fmt.Sprintf("%s closed: %s (received %d B, sent %d B)", e.Peer, e.Err, e.BytesIn, e.BytesOut)
-		}
-		return s
-	case event.Refused:
-		return fmt.Sprintf("%s refused: %s", e.Peer, e.Reason)
-	case event.Error:
-		if e.Peer != "" {
-			return e.Peer + ": " + e.Err
-		}
-		return e.Err
-	case event.Info:
-		return e.Msg
-	}
-	return string(e.Kind)
-}
-
-func suffix(s string) string {
-	if s == "" {
-		return ""
-	}
-	return " " + s
-}
+// Describe words a non-data event in one line (event.Describe, kept
+// here for callers that print).
+func Describe(e *event.Event, server bool) string { return event.Describe(e, server) }
 
 // HexDump writes received data as one continuous `hexdump -C` stream (pipe
 // mode with --hex), offsets counting across reads per conversation.

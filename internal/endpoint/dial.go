@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Dialer opens client connections to endpoints. The zero value dials with
@@ -50,8 +50,8 @@ func (d *Dialer) Dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 func (d *Dialer) dialOnce(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	c, err := d.dial(ctx, ep)
 	if err != nil {
-		var refused *exitcode.RefusedError
-		var te *tlsError
+		var refused *RefusedError
+		var te *TLSError
 		if errors.As(err, &refused) || errors.As(err, &te) && te.named {
 			return nil, err // names the connect already
 		}
@@ -64,7 +64,7 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	switch {
 	case ep.IsSerial():
 		if d.Proxy != "" {
-			return nil, exitcode.Usagef("--proxy carries TCP only, not %s", ep.Scheme)
+			return nil, fail.Inputf("%s carries TCP only, not %s", OptProxy, ep.Scheme)
 		}
 		return openSerial(ep, d.Trace)
 	case ep.IsWebSocket():
@@ -76,7 +76,7 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		return d.dialWS(ctx, ep)
 	case ep.Scheme == "dtls":
 		if d.Proxy != "" {
-			return nil, exitcode.Usagef("--proxy carries TCP only, not %s", ep.Scheme)
+			return nil, fail.Inputf("%s carries TCP only, not %s", OptProxy, ep.Scheme)
 		}
 		if d.Timeout > 0 {
 			var cancel context.CancelFunc
@@ -92,8 +92,8 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		return nil, err
 	}
 	if d.NoDNS && !ep.IsUnix() && !isIP(ep.Host) {
-		return nil, exitcode.WithHint("Note that -n/--no-dns takes IP addresses only.",
-			"host %q is a name and -n forbids DNS", ep.Host)
+		return nil, fail.Inputf("host %q is a name and %s forbids DNS", ep.Host, OptNoDNS).
+			WithHint("Note that %s takes IP addresses only.", OptNoDNS)
 	}
 	if h := strings.ToLower(strings.TrimSuffix(ep.Host, ".")); h == "invalid" || strings.HasSuffix(h, ".invalid") {
 		// RFC 6761 §6.4: names under .invalid never resolve, and resolvers
@@ -126,7 +126,7 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	)
 	if d.Proxy != "" {
 		if ep.IsPacket() || ep.IsUnix() {
-			return nil, exitcode.Usagef("--proxy carries TCP only, not %s", ep.Scheme)
+			return nil, fail.Inputf("%s carries TCP only, not %s", OptProxy, ep.Scheme)
 		}
 		c, err = d.dialProxy(ctx, nd, ep)
 	} else if ep.IsUDP() && (IsMulticast(ep.Host) || isBroadcast(ep.Host)) {
@@ -154,7 +154,7 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 			// The handshake completed and the server reset the connection
 			// before connect returned: it accepted and refused at once
 			// (a reset answering the SYN would be "connection refused").
-			return nil, &exitcode.RefusedError{Endpoint: ep.String(), Err: err}
+			return nil, &RefusedError{Endpoint: ep.String(), Err: err}
 		}
 	}
 	if err != nil {
@@ -196,13 +196,13 @@ func (d *Dialer) localAddr(ep Endpoint) (net.Addr, error) {
 	}
 	p, err := strconv.Atoi(port)
 	if err != nil || p < 0 || p > 65535 {
-		return nil, exitcode.Usagef("bad --source %q: want ADDR, PORT or ADDR:PORT", src)
+		return nil, fail.Inputf("bad %s %q: want ADDR, PORT or ADDR:PORT", OptSource, src)
 	}
 	var ip net.IP
 	if host != "" {
 		a, err := netip.ParseAddr(host)
 		if err != nil {
-			return nil, exitcode.Usagef("bad --source %q: %q is not an IP address", src, host)
+			return nil, fail.Inputf("bad %s %q: %q is not an IP address", OptSource, src, host)
 		}
 		ip = a.AsSlice()
 	}
@@ -313,11 +313,19 @@ func tlsFailure(err error, roots *x509.CertPool) error {
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
-	cause, hint := untrusted(err, roots)
-	if cause == "" {
-		cause = TLSCause(err)
+	var msg *fail.Error
+	if cause := untrusted(err, roots); cause != nil {
+		msg = fail.Errorf(fail.TLS, "TLS handshake failed: %s", cause.name).Because(err)
+		pin := Fingerprint(cause.leaf.Raw)
+		if selfSigned(cause.leaf) {
+			msg.WithHint("Note that the certificate is self-signed: %s %s accepts exactly this one (compare it with the fingerprint the server printed), %s accepts any.", OptPin, pin, OptInsecure)
+		} else {
+			msg.WithHint("Note that %s %s accepts exactly this certificate, %s FILE the ones its issuer signed, %s any.", OptPin, pin, OptCA, OptInsecure)
+		}
+	} else {
+		msg = fail.Errorf(fail.TLS, "TLS handshake failed: %s", TLSCause(err)).Because(err)
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: "TLS handshake failed: " + cause, err: err}, Hint: hint}
+	return &TLSError{msg: msg}
 }
 
 // certRequest records whether the server asked for a client certificate
@@ -340,13 +348,13 @@ func (cr *certRequest) explain(ep string, err error) error {
 	if errors.As(err, &op) && op.Op == "remote error" {
 		alert = " (alert " + strings.TrimPrefix(op.Err.Error(), "tls: ") + ")"
 	}
-	msg := "connect " + ep + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection"
-	hint := "Note that --client-cert FILE and --client-key FILE give one; it must be signed by a CA the server trusts (its --ca)."
+	msg := fail.Errorf(fail.TLS, "connect %s: the server asked for a client certificate, none was given (%s, %s), and it ended the connection", ep, OptClientCert, OptClientKey).
+		WithHint("Note that %s FILE and %s FILE give one; it must be signed by a CA the server trusts (its %s).", OptClientCert, OptClientKey, OptCA)
 	if cr.sent.Load() {
-		msg = "connect " + ep + ": the server did not accept the client certificate and ended the connection" + alert
-		hint = "Note that the server takes certificates signed by the CA it trusts (its --ca), valid now, for client use."
+		msg = fail.Errorf(fail.TLS, "connect %s: the server did not accept the client certificate and ended the connection%s", ep, alert).
+			WithHint("Note that the server takes certificates signed by the CA it trusts (its %s), valid now, for client use.", OptCA)
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: msg, named: true}, Hint: hint}
+	return &TLSError{msg: msg, named: true}
 }
 
 // certConn is a TLS client connection whose server asked for a client
@@ -421,8 +429,8 @@ func (e *OpError) Error() string {
 }
 func (e *OpError) Unwrap() error { return e.Err }
 
-// Hint is what to try when a server cannot have its address (exitcode.Hint
-// asks): one this machine does not have, or a port below 1024 without the
+// Hint is what to try when a server cannot have its address (a front
+// end asks): one this machine does not have, or a port below 1024 without the
 // privilege to bind it.
 func (e *OpError) Hint() string {
 	if e.Op != "listen" {

@@ -98,7 +98,7 @@ func TestDialSourceAddress(t *testing.T) {
 
 	for _, bad := range []string{"nonsense-host", "127.0.0.1:99999", "1.2.3.4:x"} {
 		_, err := (&Dialer{Source: bad}).Dial(context.Background(), ep)
-		if exitcode.Code(err) != exitcode.Usage || !strings.Contains(err.Error(), "--source") {
+		if exitcode.Code(err) != exitcode.Usage || !strings.Contains(exitcode.Message(err), "--source") {
 			t.Errorf("-s %q: got %v (exit %d), want a --source usage error", bad, err, exitcode.Code(err))
 		}
 	}

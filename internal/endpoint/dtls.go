@@ -13,7 +13,7 @@ import (
 
 	"github.com/pion/dtls/v4"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // dtlsHandshakeTimeout bounds a DTLS handshake when the Dialer has no
@@ -109,7 +109,7 @@ func dtlsFailure(err error) error {
 	if errors.As(err, &pe) {
 		msg = pe.Error()
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: "DTLS handshake failed: " + msg, err: err}}
+	return &TLSError{msg: fail.Errorf(fail.TLS, "DTLS handshake failed: %s", msg).Because(err)}
 }
 
 // timeoutError is a timeout with a message of its own.

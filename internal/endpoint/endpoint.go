@@ -14,7 +14,6 @@
 package endpoint
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -23,7 +22,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -52,7 +51,7 @@ func bad(input, format string, args ...any) error {
 
 func badForm(hint, input, format string, args ...any) error {
 	msg := fmt.Sprintf("bad endpoint %q: "+format, append([]any{input}, args...)...)
-	return exitcode.WithHint(hint, "%s", printable(msg))
+	return fail.Inputf("%s", printable(msg)).WithHint("%s", hint)
 }
 
 // printable escapes what would break the one-line message: parts of the
@@ -78,15 +77,16 @@ func notPrint(r rune) bool { return !unicode.IsPrint(r) }
 // schemes are the endpoint schemes, for "Did you mean …?" lines.
 var schemes = []string{"tcp", "udp", "tls", "unix", "unixgram", "tcp4", "tcp6", "udp4", "udp6", "serial", "ws", "wss", "dtls"}
 
-// Parse reads one endpoint. Errors are *exitcode.UsageError values that name
+// Parse reads one endpoint. Errors are bad input (package fail) that name
 // the bad part and list the accepted forms, or, when the input looks like a
 // slip in the scheme (udp//x:1, udp:/x:1, tpc://x:1), say what was meant.
 func Parse(s string, opt Options) (Endpoint, error) {
 	ep, err := parse(s, opt)
 	if err != nil {
-		var ue *exitcode.UsageError
-		if fixed := schemeSlip(s); fixed != "" && errors.As(err, &ue) {
-			ue.Hint = "Did you mean " + printable(fixed) + "?"
+		if fixed := schemeSlip(s); fixed != "" {
+			if fe, ok := fail.As(err); ok {
+				fe.WithHint("Did you mean %s?", printable(fixed))
+			}
 		}
 	}
 	return ep, err
@@ -382,14 +382,18 @@ func (e Endpoint) String() string {
 	return scheme + "://" + e.Address()
 }
 
-// WithTLS returns e with TLS turned on (the --tls flag): tcp becomes tls,
-// ws becomes wss.
-func (e Endpoint) WithTLS() Endpoint {
+// WithTLS returns e with TLS turned on (the --tls flag, the web UI's TLS
+// box): tcp becomes tls, ws becomes wss, and tls and wss stay so. Other
+// kinds have no TLS to turn on, and are bad input.
+func (e Endpoint) WithTLS() (Endpoint, error) {
 	switch e.Scheme {
 	case "tcp", "tcp4", "tcp6":
 		e.Scheme = "tls"
 	case "ws":
 		e.Scheme = "wss"
+	case "tls", "wss":
+	default:
+		return e, fail.Inputf("%s needs a TCP or ws:// endpoint, not %s", OptTLS, e.Scheme)
 	}
-	return e
+	return e, nil
 }

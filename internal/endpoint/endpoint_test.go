@@ -1,11 +1,11 @@
 package endpoint
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 func TestParse(t *testing.T) {
@@ -125,11 +125,11 @@ func TestParseErrors(t *testing.T) {
 		if strings.Contains(msg, "\n") {
 			t.Errorf("Parse(%q): message is not one line: %q", tt.in, msg)
 		}
-		var ue *exitcode.UsageError
-		if !errors.As(err, &ue) || exitcode.Code(err) != exitcode.Usage {
+		ue, ok := fail.As(err)
+		if !ok || fail.KindOf(err) != fail.BadInput || exitcode.Code(err) != exitcode.Usage {
 			t.Errorf("Parse(%q): error %T is not a usage error (exit 2)", tt.in, err)
-		} else if !strings.Contains(ue.Hint, "unix:///PATH") {
-			t.Errorf("Parse(%q): hint %q does not list the accepted forms", tt.in, ue.Hint)
+		} else if !strings.Contains(ue.Hint(), "unix:///PATH") {
+			t.Errorf("Parse(%q): hint %q does not list the accepted forms", tt.in, ue.Hint())
 		}
 	}
 }
@@ -147,20 +147,19 @@ func TestParseSlips(t *testing.T) {
 		"tls//example.test:1": "tls://example.test:1",
 	} {
 		_, err := Parse(in, Options{})
-		var ue *exitcode.UsageError
-		if !errors.As(err, &ue) {
+		ue, ok := fail.As(err)
+		if !ok || ue.Kind != fail.BadInput {
 			t.Errorf("Parse(%q): %v, want a usage error", in, err)
 			continue
 		}
-		if w := "Did you mean " + want + "?"; ue.Hint != w {
-			t.Errorf("Parse(%q): hint %q, want %q", in, ue.Hint, w)
+		if w := "Did you mean " + want + "?"; ue.Hint() != w {
+			t.Errorf("Parse(%q): hint %q, want %q", in, ue.Hint(), w)
 		}
 	}
 	for _, in := range []string{"foo://127.0.0.1:1", "127.0.0.1:99999", "tcp://127.0.0.1"} {
 		_, err := Parse(in, Options{})
-		var ue *exitcode.UsageError
-		if errors.As(err, &ue) && strings.HasPrefix(ue.Hint, "Did you mean") {
-			t.Errorf("Parse(%q): unexpected hint %q", in, ue.Hint)
+		if ue, ok := fail.As(err); ok && strings.HasPrefix(ue.Hint(), "Did you mean") {
+			t.Errorf("Parse(%q): unexpected hint %q", in, ue.Hint())
 		}
 	}
 	// A host that happens to be named like a scheme still parses.
@@ -197,13 +196,27 @@ func TestEndpointMethods(t *testing.T) {
 		}
 	}
 	e, _ := Parse("tcp6://[::1]:1", Options{})
-	if w := e.WithTLS(); w.Scheme != "tls" || w.Family != 6 || w.Network() != "tcp6" {
-		t.Errorf("WithTLS of tcp6 = %+v (network %s)", w, w.Network())
+	if w, err := e.WithTLS(); err != nil || w.Scheme != "tls" || w.Family != 6 || w.Network() != "tcp6" {
+		t.Errorf("WithTLS of tcp6 = %+v, %v (network %s)", w, err, w.Network())
 	}
-	u, _ := Parse("udp://127.0.0.1:1", Options{})
-	if w := u.WithTLS(); w.Scheme != "udp" {
-		t.Errorf("WithTLS changed a UDP endpoint: %+v", w)
+	if w, err := w6(e).WithTLS(); err != nil || w.Scheme != "tls" {
+		t.Errorf("WithTLS of tls = %+v, %v", w, err)
 	}
+	// No TLS to turn on: bad input naming the option, never a silent
+	// no-op that each caller must guard.
+	for _, s := range []string{"udp://127.0.0.1:1", "unix:///tmp/x.sock", "unixgram:///tmp/x.sock"} {
+		u, _ := Parse(s, Options{})
+		w, err := u.WithTLS()
+		if fail.KindOf(err) != fail.BadInput || exitcode.Message(err) != "--tls needs a TCP or ws:// endpoint, not "+u.Scheme {
+			t.Errorf("WithTLS of %s = %+v, %v; want bad input", s, w, err)
+		}
+	}
+}
+
+// w6 is e as TLS already.
+func w6(e Endpoint) Endpoint {
+	e.Scheme = "tls"
+	return e
 }
 
 // FuzzParse checks that no input panics, that every error is a one-line
@@ -229,8 +242,7 @@ func FuzzParse(f *testing.F) {
 		}
 		e, err := Parse(s, opt)
 		if err != nil {
-			var ue *exitcode.UsageError
-			if !errors.As(err, &ue) {
+			if fail.KindOf(err) != fail.BadInput {
 				t.Fatalf("Parse(%q): error %T is not a usage error: %v", s, err, err)
 			}
 			if strings.Contains(err.Error(), "\n") {

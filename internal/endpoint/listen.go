@@ -14,7 +14,7 @@ import (
 // SO_REUSEADDR on for TCP (as Go and every server does: a restart need not
 // wait for TIME_WAIT) and the default backlog.
 //
-// A listening port is sockit's alone (SPEC §2.4): nothing here lets a
+// A listening port is sockit's alone (README "Servers"): nothing here lets a
 // second socket share a port with one that holds it, so binding a port in
 // use fails with "address already in use" for TCP and UDP alike. The
 // options that decide that are set in one place, bindOptions, per

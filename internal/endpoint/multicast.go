@@ -11,7 +11,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // listenMulticast binds the group's port and joins the group
@@ -28,7 +28,7 @@ func (lc *ListenConfig) listenMulticast(ctx context.Context, ep Endpoint) (net.P
 	var src netip.Addr
 	if lc.Multicast.Source != "" {
 		if src, err = netip.ParseAddr(lc.Multicast.Source); err != nil || src.Is4() != group.Is4() {
-			return nil, exitcode.Usagef("bad --join-source %q: want an IPv%s address, of the group's family", lc.Multicast.Source, map[bool]string{true: "4", false: "6"}[group.Is4()])
+			return nil, fail.Inputf("bad %s %q: want an IPv%s address, of the group's family", OptJoinSource, lc.Multicast.Source, map[bool]string{true: "4", false: "6"}[group.Is4()])
 		}
 	}
 	network := "udp4"

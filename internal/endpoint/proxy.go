@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/net/proxy"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // dialProxy connects to ep through a SOCKS5 or HTTP CONNECT proxy. The
@@ -63,7 +63,7 @@ func (d *Dialer) dialProxy(ctx context.Context, nd *net.Dialer, ep Endpoint) (ne
 	case "http":
 		return httpConnect(ctx, nd, u, ep.Address())
 	}
-	return nil, exitcode.Usagef("bad --proxy %q: scheme %q is not socks5 or http", d.Proxy, u.Scheme)
+	return nil, fail.Inputf("bad %s %q: scheme %q is not socks5 or http", OptProxy, d.Proxy, u.Scheme)
 }
 
 const proxyForms = "socks5://[user:pass@]HOST:PORT or http://[user:pass@]HOST:PORT"
@@ -72,7 +72,7 @@ const proxyForms = "socks5://[user:pass@]HOST:PORT or http://[user:pass@]HOST:PO
 // port from 1 to 65535. Errors are usage errors naming the proxy.
 func ParseProxy(s string) (*url.URL, error) {
 	bad := func(why string) error {
-		return exitcode.WithHint("Note that --proxy takes "+proxyForms+".", "bad --proxy %q: %s", printable(s), why)
+		return fail.Inputf("bad %s %q: %s", OptProxy, printable(s), why).WithHint("Note that %s takes %s.", OptProxy, proxyForms)
 	}
 	if !strings.Contains(s, "://") {
 		return nil, bad("missing scheme (socks5:// or http://)")
@@ -121,7 +121,7 @@ func (e *ProxyDialError) Error() string {
 
 func (e *ProxyDialError) Unwrap() error { return e.Err }
 
-// Hint is the what-to-try line (see exitcode.Hint).
+// Hint is the what-to-try line.
 func (e *ProxyDialError) Hint() string {
 	return "Note that the proxy itself could not be reached; check --proxy " + e.Kind + "://" + e.Proxy + " and that the proxy runs."
 }

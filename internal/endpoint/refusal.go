@@ -5,12 +5,10 @@ import (
 	"io"
 	"net"
 	"syscall"
-
-	"github.com/sockit/sockit/internal/exitcode"
 )
 
 // Refusal tells a server's refusal apart from a conversation that broke:
-// it returns an *exitcode.RefusedError when err, met by a client on nc,
+// it returns a *RefusedError when err, met by a client on nc,
 // comes from a connection the server reset at once, that is before it
 // sent a single byte and before it could have read anything (sockit's
 // servers refuse that way: see server.refuse), and nil otherwise. A peer
@@ -33,7 +31,7 @@ func Refusal(nc net.Conn, ep string, err error, shut bool) error {
 	if !ok || !closed || received > 0 || acked > unreadBound() {
 		return nil
 	}
-	return &exitcode.RefusedError{Endpoint: ep, Err: err}
+	return &RefusedError{Endpoint: ep, Err: err}
 }
 
 // resetLike reports the errors a reset shows as: the reset itself, a

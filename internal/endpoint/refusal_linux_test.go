@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // server accepts one connection and does what end says with it.
@@ -35,12 +36,10 @@ func oneShot(t *testing.T, end func(c *net.TCPConn)) (string, <-chan struct{}) {
 // waitClosed waits until the kernel has taken c's connection down.
 func waitClosed(t *testing.T, c net.Conn) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if closed, _, _, ok := tcpState(c); ok && closed {
-			return
-		}
-	}
-	t.Fatal("the connection never closed")
+	sockittest.Eventually(t, "the connection closes", func() bool {
+		closed, _, _, ok := tcpState(c)
+		return ok && closed
+	})
 }
 
 // Refusal names a reset before any byte as the server's refusal, and
@@ -93,7 +92,7 @@ func TestRefusal(t *testing.T) {
 				}
 			}
 			got := Refusal(c, "tcp://"+addr, opErr, tc.shut)
-			var r *exitcode.RefusedError
+			var r *RefusedError
 			if errors.As(got, &r) != tc.refused {
 				t.Fatalf("Refusal after %v = %v, want refused %v", opErr, got, tc.refused)
 			}

@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Retry says how often a failed connect is tried again (socat's retry
@@ -31,10 +31,10 @@ const (
 // Check refuses settings that make no sense.
 func (r Retry) Check() error {
 	if r.Times < 0 {
-		return exitcode.Usagef("bad --retry %d: want 0 or more", r.Times)
+		return fail.Inputf("bad %s %d: want 0 or more", OptRetry, r.Times)
 	}
 	if r.Delay < 0 || r.MaxDelay < 0 {
-		return exitcode.Usagef("bad --retry-delay: want a positive duration such as 500ms or 2s")
+		return fail.Inputf("bad %s: want a positive duration such as 500ms or 2s", OptRetryDelay)
 	}
 	return nil
 }
@@ -94,13 +94,14 @@ func (r Retry) do(ctx context.Context, ep Endpoint, dial func(context.Context, E
 // refused; yes for refused, unreachable, timed out, reset, a serial port
 // not there yet.
 func Retryable(err error) bool {
-	var (
-		usage *exitcode.UsageError
-		hs    *HandshakeError
-	)
+	var hs *HandshakeError
 	switch {
-	case errors.As(err, &usage), errors.As(err, &hs) && hs.Status != 0, errors.Is(err, context.Canceled):
+	case errors.As(err, &hs) && hs.Status != 0, errors.Is(err, context.Canceled):
 		return false
 	}
-	return exitcode.Code(err) != exitcode.TLS
+	switch fail.KindOf(err) {
+	case fail.BadInput, fail.TLS:
+		return false
+	}
+	return !isTLSFailure(err)
 }

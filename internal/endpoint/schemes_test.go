@@ -1,11 +1,11 @@
 package endpoint
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func TestParseNewSchemes(t *testing.T) {
@@ -100,8 +100,8 @@ func TestParseNewSchemesErrors(t *testing.T) {
 			t.Errorf("Parse(%q): no error, want %q", tt.in, tt.want)
 			continue
 		}
-		var ue *exitcode.UsageError
-		if !errors.As(err, &ue) || exitcode.Code(err) != exitcode.Usage {
+		ue, ok := sockittest.AsUsage(err)
+		if !ok || exitcode.Code(err) != exitcode.Usage {
 			t.Errorf("Parse(%q): %T is not a usage error", tt.in, err)
 			continue
 		}

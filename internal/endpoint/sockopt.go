@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Sockopts are IP-level socket options set on the socket before it binds
@@ -23,17 +23,17 @@ func (o Sockopts) empty() bool { return o == Sockopts{} }
 // Check refuses values the kernel would refuse, before any socket opens.
 func (o Sockopts) Check() error {
 	if o.TTL < 0 || o.TTL > 255 {
-		return exitcode.Usagef("bad --ttl %d: want 1 to 255", o.TTL)
+		return fail.Inputf("bad %s %d: want 1 to 255", OptTTL, o.TTL)
 	}
 	if o.TOS < 0 || o.TOS > 255 {
-		return exitcode.WithHint("Note that the DSCP class EF is --tos 0xb8 (46 << 2).", "bad --tos %d: want 0 to 255", o.TOS)
+		return fail.Inputf("bad %s %d: want 0 to 255", OptTOS, o.TOS).WithHint("Note that the DSCP class EF is %s 0xb8 (46 << 2).", OptTOS)
 	}
 	if o.BindDev != "" {
 		if !bindDevSupported {
-			return exitcode.Usagef("--bind-dev (SO_BINDTODEVICE) exists on Linux only")
+			return fail.Inputf("%s (SO_BINDTODEVICE) exists on Linux only", OptBindDev)
 		}
 		if _, err := net.InterfaceByName(o.BindDev); err != nil {
-			return exitcode.WithHint(ifaceHint(), "bad --bind-dev %q: no such interface", o.BindDev)
+			return fail.Inputf("bad %s %q: no such interface", OptBindDev, o.BindDev).WithHint("%s", ifaceHint())
 		}
 	}
 	return nil
@@ -66,7 +66,7 @@ func (m Multicast) Interface() (*net.Interface, error) {
 			}
 		}
 	}
-	return nil, exitcode.WithHint(ifaceHint(), "bad --iface %q: no interface has that name or address", m.Iface)
+	return nil, fail.Inputf("bad %s %q: no interface has that name or address", OptIface, m.Iface).WithHint("%s", ifaceHint())
 }
 
 func ifaceHint() string {

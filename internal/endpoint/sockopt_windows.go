@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/windows"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // soExclusiveAddrUse is SO_EXCLUSIVEADDRUSE from winsock2.h, ((int)(~SO_REUSEADDR)),
@@ -59,8 +59,8 @@ func refused(err error) bool {
 // later) has stream sockets only.
 func checkScheme(ep Endpoint) error {
 	if ep.Scheme == "unixgram" {
-		return exitcode.WithHint("Note that unix:// (a stream) works on Windows 10 and later; for datagrams use udp://127.0.0.1:PORT.",
-			"unixgram:// is not available on Windows: its Unix sockets carry streams only")
+		return fail.Inputf("unixgram:// is not available on Windows: its Unix sockets carry streams only").
+			WithHint("Note that unix:// (a stream) works on Windows 10 and later; for datagrams use udp://127.0.0.1:PORT.")
 	}
 	return nil
 }

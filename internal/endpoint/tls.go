@@ -22,11 +22,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/optfile"
 )
 
-// TLSOptions are the TLS flags of SPEC §2.5, shared by the CLI and the UI.
+// TLSOptions are the TLS flags of README "TLS", shared by the CLI and the UI.
 // The zero value verifies servers by the system roots, TLS 1.2 and newer.
 type TLSOptions struct {
 	Cert, Key             string   // server certificate (listen), PEM files
@@ -46,8 +46,8 @@ func (o TLSOptions) minVersion() (uint16, error) {
 	case "1.3", "tls1.3", "TLS1.3":
 		return tls.VersionTLS13, nil
 	}
-	return 0, exitcode.WithHint("Note that sockit speaks TLS 1.2 and newer only.",
-		"bad --tls-min %q: want 1.2 or 1.3", o.Min)
+	return 0, fail.Inputf("bad %s %q: want 1.2 or 1.3", OptTLSMin, o.Min).
+		WithHint("Note that sockit speaks TLS 1.2 and newer only.")
 }
 
 // Client builds the configuration for dialing tls:// endpoints.
@@ -65,7 +65,7 @@ func (o TLSOptions) Client() (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	if o.ClientCert != "" || o.ClientKey != "" {
-		cert, err := loadPair(o.ClientCert, o.ClientKey, "--client-cert", "--client-key")
+		cert, err := loadPair(o.ClientCert, o.ClientKey, OptClientCert, OptClientKey)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,7 @@ func (o TLSOptions) Server() (cfg *tls.Config, fingerprint string, err error) {
 	}
 	var cert tls.Certificate
 	if o.Cert != "" || o.Key != "" {
-		cert, err = loadPair(o.Cert, o.Key, "--cert", "--key")
+		cert, err = loadPair(o.Cert, o.Key, OptCert, OptKey)
 	} else {
 		cert, err = SelfSigned([]string{"localhost", "127.0.0.1", "::1"})
 	}
@@ -187,7 +187,7 @@ func ParsePin(s string) ([]byte, error) {
 	if b, err := base64.StdEncoding.DecodeString(t); err == nil && len(b) == sha256.Size {
 		return b, nil
 	}
-	return nil, exitcode.Usagef("bad --pin %q: want the SHA-256 fingerprint as 64 hex digits (colons allowed) or base64", s)
+	return nil, fail.Inputf("bad %s %q: want the SHA-256 fingerprint as 64 hex digits (colons allowed) or base64", OptPin, s)
 }
 
 // The files behind TLS options are read through optfile: regular files
@@ -198,55 +198,44 @@ func ParsePin(s string) ([]byte, error) {
 func loadPool(path string) (*x509.CertPool, error) {
 	pem, err := optfile.Read(context.Background(), path, optfile.MaxPEM)
 	if err != nil {
-		return nil, exitcode.Usagef("--ca: %v", err)
+		return nil, fail.Inputf("%s: %v", OptCA, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, exitcode.Usagef("--ca %s: no PEM certificates in it", path)
+		return nil, fail.Inputf("%s %s: no PEM certificates in it", OptCA, path)
 	}
 	return pool, nil
 }
 
-func loadPair(cert, key, certFlag, keyFlag string) (tls.Certificate, error) {
+func loadPair(cert, key string, certOpt, keyOpt fail.Option) (tls.Certificate, error) {
 	if cert == "" || key == "" {
-		return tls.Certificate{}, exitcode.Usagef("%s and %s go together", certFlag, keyFlag)
+		return tls.Certificate{}, fail.Inputf("%s and %s go together", certOpt, keyOpt)
 	}
 	certPEM, err := optfile.Read(context.Background(), cert, optfile.MaxPEM)
 	if err != nil {
-		return tls.Certificate{}, exitcode.Usagef("%s: %v", certFlag, err)
+		return tls.Certificate{}, fail.Inputf("%s: %v", certOpt, err)
 	}
 	keyPEM, err := optfile.Read(context.Background(), key, optfile.MaxPEM)
 	if err != nil {
-		return tls.Certificate{}, exitcode.Usagef("%s: %v", keyFlag, err)
+		return tls.Certificate{}, fail.Inputf("%s: %v", keyOpt, err)
 	}
 	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return tls.Certificate{}, exitcode.Usagef("%s/%s: %v", certFlag, keyFlag, err)
+		return tls.Certificate{}, fail.Inputf("%s/%s: %v", certOpt, keyOpt, err)
 	}
 	return c, nil
 }
 
 func parseIP(s string) net.IP { return net.ParseIP(s) }
 
-// pinError is a certificate that does not have the --pin fingerprint.
+// pinError is a certificate that does not have the pinned fingerprint.
 type pinError struct{ got, want string }
 
 func (e *pinError) Error() string {
 	return "certificate pin mismatch: the server's certificate has SHA256 " + e.got + ", --pin wants " + e.want
 }
 
-// tlsError is a TLS failure worded for a person, keeping its cause for
-// errors.As.
-type tlsError struct {
-	msg   string
-	err   error
-	named bool // msg names the connection ("connect tls://…: …")
-}
-
-func (e *tlsError) Error() string { return e.msg }
-func (e *tlsError) Unwrap() error { return e.err }
-
-// TLSCause words a TLS failure by what went wrong, as SPEC §2.5 asks: an
+// TLSCause words a TLS failure by what went wrong, as README "TLS" asks: an
 // unknown authority, a name mismatch, a pin mismatch, a version or other
 // handshake failure, an alert from the peer, or a peer that is not
 // speaking TLS.
@@ -301,17 +290,24 @@ func TLSCause(err error) string {
 	return "handshake failure: " + strings.TrimPrefix(s, "tls: ")
 }
 
+// distrust is a certificate verification failure whatever the name: the
+// certificate the server sent, and the cause in words (nil: TLSCause's).
+type distrust struct {
+	leaf *x509.Certificate
+	name *fail.Error
+}
+
 // untrusted words a certificate verification failure for a client, given
-// the roots it verifies by (nil: the system's). It returns "", "" unless
-// the server's chain would fail verification whatever the name: then a
-// name mismatch does not suggest --sni (which would only trade it for
-// "unknown authority"), and the hint offers the exact --pin that accepts
-// the certificate, in the form listen --tls prints and --pin takes, and
+// the roots it verifies by (nil: the system's). It returns nil unless the
+// server's chain would fail verification whatever the name: then a name
+// mismatch does not suggest --sni (which would only trade it for "unknown
+// authority"), and the hint offers the exact --pin that accepts the
+// certificate, in the form listen --tls prints and --pin takes, and
 // --insecure.
-func untrusted(err error, roots *x509.CertPool) (cause, hint string) {
+func untrusted(err error, roots *x509.CertPool) *distrust {
 	var verify *tls.CertificateVerificationError
 	if !errors.As(err, &verify) || len(verify.UnverifiedCertificates) == 0 {
-		return "", ""
+		return nil
 	}
 	leaf := verify.UnverifiedCertificates[0]
 	inter := x509.NewCertPool()
@@ -320,23 +316,19 @@ func untrusted(err error, roots *x509.CertPool) (cause, hint string) {
 	}
 	var unknown x509.UnknownAuthorityError
 	if _, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); !errors.As(verr, &unknown) {
-		return "", "" // trusted: the name, or the dates, are the problem
+		return nil // trusted: the name, or the dates, are the problem
 	}
-	pin := "--pin " + Fingerprint(leaf.Raw)
+	d := &distrust{leaf: leaf}
 	var host x509.HostnameError
-	if selfSigned(leaf) {
-		hint = "Note that the certificate is self-signed: " + pin + " accepts exactly this one (compare it with the fingerprint the server printed), --insecure accepts any."
-	} else {
-		hint = "Note that " + pin + " accepts exactly this certificate, --ca FILE the ones its issuer signed, --insecure any."
+	switch {
+	case errors.As(err, &host) && selfSigned(leaf):
+		d.name = fail.Errorf(fail.TLS, "name mismatch: %s (and the certificate is self-signed)", strings.TrimPrefix(host.Error(), "x509: "))
+	case errors.As(err, &host):
+		d.name = fail.Errorf(fail.TLS, "name mismatch: %s (and the certificate is not signed by a CA in the system roots or %s)", strings.TrimPrefix(host.Error(), "x509: "), OptCA)
+	default:
+		d.name = fail.Errorf(fail.TLS, "%s", TLSCause(err))
 	}
-	if errors.As(err, &host) {
-		why := "not signed by a CA in the system roots or --ca"
-		if selfSigned(leaf) {
-			why = "self-signed"
-		}
-		cause = "name mismatch: " + strings.TrimPrefix(host.Error(), "x509: ") + " (and the certificate is " + why + ")"
-	}
-	return cause, hint
+	return d
 }
 
 // selfSigned reports whether c is its own issuer and signer. (Not

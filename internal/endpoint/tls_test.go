@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // testPKI is a CA made for one test, and files of certificates it signed.
@@ -169,9 +170,13 @@ func wantTLSFailure(t *testing.T, err error, words ...string) {
 		t.Errorf("exit code %d for %v, want %d", code, err, exitcode.TLS)
 	}
 	for _, w := range words {
-		if !strings.Contains(err.Error(), w) {
-			t.Errorf("error %q does not say %q", err, w)
+		// As the command line words it: options as flags.
+		if msg := exitcode.Message(err); !strings.Contains(msg, w) {
+			t.Errorf("error %q does not say %q", msg, w)
 		}
+	}
+	if fail.KindOf(err) != fail.TLS {
+		t.Errorf("error %v is not of kind TLS", err)
 	}
 }
 

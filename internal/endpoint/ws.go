@@ -15,7 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/wsconn"
 )
 
@@ -176,14 +176,14 @@ func ParseHeader(h http.Header, s string) error {
 	name, value, ok := strings.Cut(s, ":")
 	value = strings.TrimSpace(value)
 	if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
-		return exitcode.WithHint("Note that -H takes one header as 'Name: value', e.g. -H 'Authorization: Bearer abc'.",
-			"bad header %q: want 'Name: value'", s)
+		return fail.Inputf("bad header %q: want 'Name: value'", s).
+			WithHint("Note that %s takes one header as 'Name: value', e.g. %s 'Authorization: Bearer abc'.", OptHeader, OptHeader)
 	}
 	switch strings.ToLower(name) {
 	case "upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions":
-		return exitcode.Usagef("bad header %q: sockit sets %s itself for the WebSocket handshake", s, name)
+		return fail.Inputf("bad header %q: sockit sets %s itself for the WebSocket handshake", s, name)
 	case "sec-websocket-protocol":
-		return exitcode.WithHint("Note that --ws-protocol NAME offers a subprotocol.", "bad header %q: use --ws-protocol", s)
+		return fail.Inputf("bad header %q: use %s", s, OptWSProtocol).WithHint("Note that %s NAME offers a subprotocol.", OptWSProtocol)
 	}
 	h.Add(name, value)
 	return nil

@@ -1,14 +1,12 @@
 package endpoint
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/sockit/sockit/internal/sockittest"
 	"golang.org/x/net/http/httpguts"
-
-	"github.com/sockit/sockit/internal/exitcode"
 )
 
 func TestParseHeader(t *testing.T) {
@@ -23,8 +21,7 @@ func TestParseHeader(t *testing.T) {
 	}
 	for _, s := range []string{"", "no colon", ": empty name", "a b: c", "Upgrade: x", "Sec-WebSocket-Key: x", "Sec-WebSocket-Protocol: chat", "X: a\r\nY: b", "(bad): x", "X: \x00"} {
 		err := ParseHeader(http.Header{}, s)
-		var ue *exitcode.UsageError
-		if !errors.As(err, &ue) {
+		if _, ok := sockittest.AsUsage(err); !ok {
 			t.Errorf("ParseHeader(%q) = %v, want a usage error", s, err)
 		}
 	}
@@ -38,8 +35,8 @@ func FuzzParseHeader(f *testing.F) {
 		h := http.Header{}
 		err := ParseHeader(h, s)
 		if err != nil {
-			var ue *exitcode.UsageError
-			if !errors.As(err, &ue) || strings.Contains(ue.Msg, "\n") {
+			ue, ok := sockittest.AsUsage(err)
+			if !ok || strings.Contains(ue.Msg, "\n") {
 				t.Fatalf("ParseHeader(%q): %v is not a one-line usage error", s, err)
 			}
 			return

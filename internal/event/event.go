@@ -27,8 +27,9 @@ const (
 	Info    Kind = "info"    // a note for people (TLS fingerprint, proxy…)
 )
 
-// legacyOpen is what connect events were called before their name
-// followed SPEC §2.2; transcripts recorded then still read (as Connect).
+// legacyOpen is what connect events were called before they took the
+// names docs/events.md gives; transcripts recorded then still read (as
+// Connect).
 const legacyOpen Kind = "open"
 
 // Kinds returns every kind sockit writes, in the order docs/events.md

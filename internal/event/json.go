@@ -290,7 +290,7 @@ func ParseLine(line []byte) (Record, error) {
 		return Record{}, err
 	}
 	if r.Event == legacyOpen {
-		r.Event = Connect // recorded before the kinds took SPEC's names
+		r.Event = Connect // recorded before the kinds took docs/events.md's names
 	}
 	if !slices.Contains(Kinds(), r.Event) {
 		return Record{}, fmt.Errorf("unknown event %q", r.Event)

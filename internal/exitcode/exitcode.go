@@ -1,12 +1,14 @@
 // Package exitcode decides sockit's exit status from an error's cause, in
-// one place, as SPEC §2.6 lists them, and renders the one-line message a
-// user sees for it. One case SPEC does not list has a code here too: a
-// local output (stdout, -o, --record) that cannot be written exits 7 (see
-// Output).
+// one place, as README "Exit codes" lists them, and renders the one-line
+// message a user sees for it (Message, Hint), with the engine's options
+// written as the command line's flags (Flag).
 //
-// Engine packages return ordinary wrapped errors; they only construct the
-// few marker types defined here (usage errors, expectation failures) where
-// the cause cannot be told from a standard error value.
+// It belongs to the command line: engine packages never import it. They
+// return ordinary wrapped errors, and where the cause cannot be told from
+// a standard error value they say its kind with package fail (bad input,
+// refused, timeout, TLS, reset, no match), which Code maps here. The
+// command line's own usage errors and expectation failures are the
+// marker types below.
 package exitcode
 
 import (
@@ -19,10 +21,13 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strings"
 	"syscall"
+
+	"github.com/sockit/sockit/internal/fail"
 )
 
-// The exit codes of SPEC §2.6.
+// The exit codes of README "Exit codes".
 const (
 	OK          = 0
 	NoMatch     = 1 // --expect did not match, or no reply within --wait
@@ -32,10 +37,9 @@ const (
 	TLS         = 5
 	Reset       = 6 // reset or broken by the peer
 	// Output is a local output that could not be written: stdout, -o FILE,
-	// --record FILE, --json (a full disk, a closed pipe). SPEC §2.6 has no
-	// row for it. It is none of the peer's codes (3–6), and 1 means an
-	// expectation failed, which scripts and health checks rely on, so it
-	// has a code of its own.
+	// --record FILE, --json (a full disk, a closed pipe). It is none of
+	// the peer's codes (3–6), and 1 means an expectation failed, which
+	// scripts and health checks rely on, so it has a code of its own.
 	Output      = 7
 	Interrupted = 130
 )
@@ -96,33 +100,7 @@ func (e *OutputError) ReaderGone() bool {
 	return e.Name == "stdout" && errors.Is(e.Err, syscall.EPIPE)
 }
 
-// TLSError marks a failure in the TLS layer (handshake, verification, pin)
-// whose cause is not one of crypto/tls's own types. Hint, when set, is the
-// second line: what to try for this certificate.
-type TLSError struct {
-	Err  error
-	Hint string
-}
-
-func (e *TLSError) Error() string { return e.Err.Error() }
-func (e *TLSError) Unwrap() error { return e.Err }
-
-// RefusedError is a connection the server accepted and then reset before
-// sending a byte: a sockit server refusing a client beyond --max-conns or
-// outside --allow/--deny does exactly that, and so do other servers that
-// are full. The client reports it in one line and exits 3, as for a
-// refused connect, whatever its own read, write or shutdown met first.
-type RefusedError struct {
-	Endpoint string // tcp://HOST:PORT
-	Err      error  // what the socket call returned
-}
-
-func (e *RefusedError) Error() string {
-	return "connect " + e.Endpoint + ": the server closed the connection at once: it may be full or refusing this address"
-}
-func (e *RefusedError) Unwrap() error { return e.Err }
-
-// Code maps an error to the exit code of SPEC §2.6.
+// Code maps an error to the exit code of README "Exit codes".
 //
 // Every class of error sockit can meet has a code here: the kernel's
 // errnos by what they mean for the user (could not reach, took too long,
@@ -138,8 +116,6 @@ func Code(err error) int {
 	var (
 		usage    *UsageError
 		mismatch *MismatchError
-		refused  *RefusedError
-		tlsErr   *TLSError
 		dnsErr   *net.DNSError
 		addrErr  *net.AddrError
 		parseErr *net.ParseError
@@ -164,9 +140,12 @@ func Code(err error) int {
 		return NoMatch
 	case errors.Is(err, context.Canceled):
 		return Interrupted
-	case errors.As(err, &refused):
-		return Unreachable
-	case errors.As(err, &tlsErr), errors.As(err, &certErr), errors.As(err, &unknownA),
+	}
+	if code, ok := kindCodes[fail.KindOf(err)]; ok {
+		return code
+	}
+	switch {
+	case errors.As(err, &certErr), errors.As(err, &unknownA),
 		errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &recErr),
 		errors.As(err, &alertErr), isTLSAlert(err):
 		return TLS
@@ -207,6 +186,16 @@ func Code(err error) int {
 	return Unreachable
 }
 
+// kindCodes are the exit codes of the engine's error kinds (package fail).
+var kindCodes = map[fail.Kind]int{
+	fail.BadInput: Usage,
+	fail.Refused:  Unreachable,
+	fail.Timeout:  Timeout,
+	fail.TLS:      TLS,
+	fail.Reset:    Reset,
+	fail.NoMatch:  NoMatch,
+}
+
 // errnoCode is the exit code for each errno sockit can meet, by class.
 func errnoCode(e syscall.Errno) int {
 	switch e {
@@ -244,9 +233,36 @@ func isTLSAlert(err error) bool {
 	return errors.As(err, &op) && op.Op == "remote error"
 }
 
+// Flag is how the command line writes one of the engine's options (see
+// fail.Option): as its flag, --frame.
+func Flag(o fail.Option) string {
+	if f, ok := flagSpellings[o]; ok {
+		return f
+	}
+	return "--" + string(o)
+}
+
+// flagSpellings are the options whose flag is not --NAME, or that a short
+// flag names as well.
+var flagSpellings = map[fail.Option]string{
+	"no-dns": "-n/--no-dns",
+	"header": "-H",
+}
+
+// Message is err's message as the command line shows it: the engine's
+// options in it are written as flags (Flag).
+func Message(err error) string {
+	msg := err.Error()
+	if fe, ok := fail.As(err); ok {
+		msg = strings.Replace(msg, fe.Error(), fe.Text(Flag), 1)
+	}
+	return msg
+}
+
 // Hint returns the second line for err, if it has one: what to try. An
-// error anywhere in the chain may say it itself with a Hint() method (the
-// endpoint package's proxy errors do); otherwise every class of errno and
+// error anywhere in the chain may say it itself (an engine error's hint,
+// with its options written as flags, or a Hint() method: the endpoint
+// package's proxy errors have one); otherwise every class of errno and
 // net error has a line here, so that no raw system error reaches the user
 // without one.
 func Hint(err error) string {
@@ -255,19 +271,19 @@ func Hint(err error) string {
 	if errors.As(err, &usage) {
 		return usage.Hint
 	}
+	if fe, ok := fail.As(err); ok {
+		if h := fe.HintText(Flag); h != "" {
+			return h
+		}
+	}
 	var h interface{ Hint() string }
 	if errors.As(err, &h) {
 		if s := h.Hint(); s != "" {
 			return s
 		}
 	}
-	var refused *RefusedError
-	if errors.As(err, &refused) {
+	if fail.KindOf(err) == fail.Refused {
 		return "Note that a server refuses clients beyond its connection limit or outside its address lists; its log says which (sockit: --max-conns, --allow, --deny)."
-	}
-	var tlsErr *TLSError
-	if errors.As(err, &tlsErr) && tlsErr.Hint != "" {
-		return tlsErr.Hint
 	}
 	var output *OutputError
 	if errors.As(err, &output) {

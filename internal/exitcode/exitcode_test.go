@@ -13,9 +13,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockit/sockit/internal/fail"
 )
 
-// TestCodeTable is the mapping of SPEC §2.6, class by class: each row is
+// TestCodeTable is the mapping of README "Exit codes", class by class: each row is
 // an error as sockit meets it (wrapped as the engine packages wrap it).
 func TestCodeTable(t *testing.T) {
 	wrap := func(err error) error {
@@ -31,7 +33,13 @@ func TestCodeTable(t *testing.T) {
 		{"usage wrapped", fmt.Errorf("x: %w", WithHint("h", "bad")), Usage},
 		{"mismatch", Mismatchf("no"), NoMatch},
 		{"interrupted", fmt.Errorf("x: %w", context.Canceled), Interrupted},
-		{"tls marker", &TLSError{Err: errors.New("handshake")}, TLS},
+		{"bad input", fail.Inputf("bad"), Usage},
+		{"bad input wrapped", fmt.Errorf("x: %w", fail.Inputf("bad")), Usage},
+		{"refused (kind)", fail.Errorf(fail.Refused, "full"), Unreachable},
+		{"timeout (kind)", fail.Errorf(fail.Timeout, "slow"), Timeout},
+		{"tls (kind)", fail.Errorf(fail.TLS, "handshake"), TLS},
+		{"reset (kind)", fail.Errorf(fail.Reset, "broken"), Reset},
+		{"no match (kind)", fail.Errorf(fail.NoMatch, "differs"), NoMatch},
 		{"tls alert", &net.OpError{Op: "remote error", Err: errors.New("tls: bad certificate")}, TLS},
 		{"dns not found", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, Unreachable},
 		{"dns timeout", &net.DNSError{Err: "i/o timeout", Name: "x", IsTimeout: true}, Timeout},
@@ -72,7 +80,7 @@ func TestCodeTable(t *testing.T) {
 }
 
 // TestNoErrnoIsOne checks every errno the kernel has: none may exit 1,
-// which SPEC §2.6 keeps for --expect, and each has a what-to-try line.
+// which README "Exit codes" keeps for --expect, and each has a what-to-try line.
 func TestNoErrnoIsOne(t *testing.T) {
 	for e := syscall.Errno(1); e < 200; e++ {
 		err := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", e)}
@@ -209,5 +217,43 @@ func TestOutputError(t *testing.T) {
 		if e.ReaderGone() != tc.gone {
 			t.Errorf("%s: ReaderGone = %v", tc.msg, e.ReaderGone())
 		}
+	}
+}
+
+// TestFlagNames is the other half of the mapping: the engine's options,
+// named in its errors as fail.Options, are written as the command line's
+// flags, in the message and in its hint, wrapped or not; the exit code is
+// the error's kind's.
+func TestFlagNames(t *testing.T) {
+	for _, c := range []struct {
+		opt  fail.Option
+		flag string
+	}{
+		{"frame", "--frame"},
+		{"max-message", "--max-message"},
+		{"no-dns", "-n/--no-dns"},
+		{"header", "-H"},
+	} {
+		if got := Flag(c.opt); got != c.flag {
+			t.Errorf("Flag(%q) = %q, want %q", c.opt, got, c.flag)
+		}
+	}
+	frame, max := fail.Option("frame"), fail.Option("max-message")
+	inner := fail.Inputf("%s lenN is for streams", frame).WithHint("Note that %s raises the limit.", max)
+	for _, err := range []error{inner, fmt.Errorf("connect: %w", inner)} {
+		if got, want := Message(err), strings.Replace(err.Error(), "frame lenN", "--frame lenN", 1); got != want {
+			t.Errorf("Message(%v) = %q, want %q", err, got, want)
+		}
+		if got, want := Hint(err), "Note that --max-message raises the limit."; got != want {
+			t.Errorf("Hint(%v) = %q, want %q", err, got, want)
+		}
+		if got := Code(err); got != Usage {
+			t.Errorf("Code(%v) = %d, want %d", err, got, Usage)
+		}
+	}
+	// The engine's own wording names the option, not a flag: the web UI
+	// shows that.
+	if got := inner.Error(); got != "frame lenN is for streams" {
+		t.Errorf("engine wording %q names a flag", got)
 	}
 }

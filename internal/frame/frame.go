@@ -1,6 +1,6 @@
 // Package frame answers "TCP is a byte stream; where do my messages begin
-// and end": it cuts a byte stream into messages by one of the --frame
-// framings of SPEC §2.2 (raw, line, delim:HEX, fixed:N, and 1-, 2- or
+// and end": it cuts a byte stream into messages by one of the framings
+// of README "Data flags" (raw, line, delim:HEX, fixed:N, and 1-, 2- or
 // 4-byte length prefixes), and frames messages the same way for sending.
 //
 // A Decoder delivers each message whole however the stream was chunked on
@@ -20,7 +20,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -80,12 +80,18 @@ type Spec struct {
 	Delim []byte // delimiter, for Delim
 }
 
+// The options this package's errors name (see fail.Option).
+const (
+	OptFrame      fail.Option = "frame"       // the framing
+	OptMaxMessage fail.Option = "max-message" // the largest message
+)
+
 const forms = "raw, line, delim:HEX, fixed:N, len8, len16, len16le, len32 or len32le"
 
 // Parse reads a --frame value: "" or raw, line, delim:HEX (1 to 16 bytes
 // as plain hex digits, as in delim:0d0a), fixed:N (1 ≤ N ≤ 16 MiB), len8,
-// len16, len16le, len32 or len32le, in any case. A bad value is an
-// *exitcode.UsageError naming the bad part, with a hint.
+// len16, len16le, len32 or len32le, in any case. A bad value is bad
+// input (package fail) naming the bad part, with a hint.
 func Parse(s string) (Spec, error) {
 	name, arg, hasArg := strings.Cut(strings.ToLower(s), ":")
 	switch name {
@@ -94,13 +100,13 @@ func Parse(s string) (Spec, error) {
 		d, err := hex.DecodeString(arg)
 		switch {
 		case arg == "":
-			return Spec{}, exitcode.WithHint(hint, "bad --frame %q: delim needs a delimiter", s)
+			return Spec{}, fail.Inputf("bad %s %q: delim needs a delimiter", OptFrame, s).WithHint("%s", hint)
 		case len(arg)%2 != 0:
-			return Spec{}, exitcode.WithHint(hint, "bad --frame %q: delimiter %q has an odd number of hex digits", s, arg)
+			return Spec{}, fail.Inputf("bad %s %q: delimiter %q has an odd number of hex digits", OptFrame, s, arg).WithHint("%s", hint)
 		case err != nil:
-			return Spec{}, exitcode.WithHint(hint, "bad --frame %q: delimiter %q is not hex", s, arg)
+			return Spec{}, fail.Inputf("bad %s %q: delimiter %q is not hex", OptFrame, s, arg).WithHint("%s", hint)
 		case len(d) > MaxDelim:
-			return Spec{}, exitcode.WithHint(hint, "bad --frame %q: delimiter of %d bytes is too long (max %d)", s, len(d), MaxDelim)
+			return Spec{}, fail.Inputf("bad %s %q: delimiter of %d bytes is too long (max %d)", OptFrame, s, len(d), MaxDelim).WithHint("%s", hint)
 		}
 		return Spec{Kind: Delim, Delim: d}, nil
 	case "fixed":
@@ -108,11 +114,11 @@ func Parse(s string) (Spec, error) {
 		n, err := strconv.Atoi(arg)
 		switch {
 		case arg == "":
-			return Spec{}, exitcode.WithHint(hint, "bad --frame %q: fixed needs a size", s)
+			return Spec{}, fail.Inputf("bad %s %q: fixed needs a size", OptFrame, s).WithHint("%s", hint)
 		case err != nil && !errors.Is(err, strconv.ErrRange):
-			return Spec{}, exitcode.WithHint(hint, "bad --frame %q: size %q is not a number", s, arg)
+			return Spec{}, fail.Inputf("bad %s %q: size %q is not a number", OptFrame, s, arg).WithHint("%s", hint)
 		case err != nil || n < 1 || n > DefaultMax:
-			return Spec{}, exitcode.Usagef("bad --frame %q: size %s is out of range (1-%d)", s, arg, DefaultMax)
+			return Spec{}, fail.Inputf("bad %s %q: size %s is out of range (1-%d)", OptFrame, s, arg, DefaultMax)
 		}
 		return Spec{Kind: Fixed, N: n}, nil
 	case "":
@@ -123,20 +129,19 @@ func Parse(s string) (Spec, error) {
 	for k, n := range kindNames {
 		if n == name {
 			if hasArg {
-				return Spec{}, exitcode.WithHint("Note that --frame takes "+forms+".",
-					"bad --frame %q: %s takes no argument", s, name)
+				return Spec{}, fail.Inputf("bad %s %q: %s takes no argument", OptFrame, s, name).WithHint("Note that %s takes %s.", OptFrame, forms)
 			}
 			return Spec{Kind: Kind(k)}, nil
 		}
 	}
-	hint := "Note that --frame takes " + forms + "."
+	e := fail.Inputf("bad %s %q: unknown framing %q", OptFrame, s, name).WithHint("Note that %s takes %s.", OptFrame, forms)
 	if guess := nearName(name); guess != "" {
 		if hasArg && (guess == "delim" || guess == "fixed") {
 			guess += ":" + arg
 		}
-		hint = "Did you mean " + guess + "? --frame takes " + forms + "."
+		e.WithHint("Did you mean %s? %s takes %s.", guess, OptFrame, forms)
 	}
-	return Spec{}, exitcode.WithHint(hint, "bad --frame %q: unknown framing %q", s, name)
+	return Spec{}, e
 }
 
 // aliases are names people reach for that mean one of ours.

@@ -2,11 +2,11 @@ package frame
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func TestParse(t *testing.T) {
@@ -90,8 +90,8 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.in)
-		var ue *exitcode.UsageError
-		if !errors.As(err, &ue) {
+		ue, ok := sockittest.AsUsage(err)
+		if !ok {
 			t.Errorf("Parse(%q) = %v, want a usage error", tt.in, err)
 			continue
 		}

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // Seed corpora are in testdata/fuzz/FuzzParse and testdata/fuzz/FuzzDecoder.
@@ -16,8 +16,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := Parse(in)
 		if err != nil {
-			var ue *exitcode.UsageError
-			if !errors.As(err, &ue) || ue.Msg == "" {
+			ue, ok := sockittest.AsUsage(err)
+			if !ok || ue.Msg == "" {
 				t.Fatalf("Parse(%q) = %v, not a usage error", in, err)
 			}
 			return

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // peerScript frames the messages given on stdin (a JSON list of hex) by
@@ -51,10 +53,7 @@ sys.stdout.write(data.hex())
 func TestPythonInterop(t *testing.T) {
 	t.Parallel()
 	if _, err := python3(); err != nil {
-		if os.Getenv("SOCKIT_ALLOW_SKIP") == "1" {
-			t.Skip("python3 not found (SOCKIT_ALLOW_SKIP=1)")
-		}
-		t.Fatal("python3 not found; install it, or set SOCKIT_ALLOW_SKIP=1 to skip this interop test")
+		sockittest.Missing(t, "python3 is not installed")
 	}
 	msgs := [][]byte{[]byte("hello"), {}, []byte("a"), []byte("crlf\r"), {}, pattern(300, 1),
 		bytes.Repeat([]byte("0123456789"), 500), []byte("\x00\xff binary \r"), pattern(4095, 2)}

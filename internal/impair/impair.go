@@ -24,7 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/units"
 )
 
@@ -67,10 +67,14 @@ const (
 	maxChunk = 1 << 20
 )
 
+// Opt is the option whose value Parse reads, as its errors name it (see
+// fail.Option).
+const Opt fail.Option = "impair"
+
 const keys = "delay=100ms, jitter=20ms, rate=1mbit (both); loss=2%, dup=1%, reorder=1% (UDP); chunk=1-16, reset-after=1MB, stall-after=64k (TCP)"
 
 func bad(format string, args ...any) error {
-	return exitcode.WithHint("Note that --impair takes KEY=VALUE,…: "+keys, "bad --impair: "+format, args...)
+	return fail.Inputf("bad %s: %s", Opt, fail.Inputf(format, args...)).WithHint("Note that %s takes KEY=VALUE,…: %s", Opt, keys)
 }
 
 // Parse reads a spec such as "delay=100ms,jitter=20ms,rate=1mbit" or
@@ -230,8 +234,7 @@ func (s Spec) Check(packet bool) error {
 			wrong = append(wrong, "stall-after")
 		}
 		if len(wrong) > 0 {
-			return exitcode.WithHint("Note that a datagram is never split and UDP has no connection to reset; try loss=, dup=, reorder=.",
-				"--impair %s applies to TCP streams, not UDP", strings.Join(wrong, ", "))
+			return fail.Inputf("%s %s applies to TCP streams, not UDP", Opt, strings.Join(wrong, ", ")).WithHint("Note that a datagram is never split and UDP has no connection to reset; try loss=, dup=, reorder=.")
 		}
 		return nil
 	}
@@ -245,8 +248,7 @@ func (s Spec) Check(packet bool) error {
 		wrong = append(wrong, "reorder")
 	}
 	if len(wrong) > 0 {
-		return exitcode.WithHint("Note that TCP retransmits what a network loses, so a program never sees loss; try reset-after=, stall-after= or chunk=.",
-			"--impair %s applies to UDP datagrams, not TCP streams", strings.Join(wrong, ", "))
+		return fail.Inputf("%s %s applies to UDP datagrams, not TCP streams", Opt, strings.Join(wrong, ", ")).WithHint("Note that TCP retransmits what a network loses, so a program never sees loss; try reset-after=, stall-after= or chunk=.")
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package impair
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -97,11 +97,11 @@ func TestParseErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Parse(%q) = %q, want it to say %q", tt.in, err, tt.want)
 		}
-		if !strings.HasPrefix(err.Error(), "bad --impair: ") || strings.Contains(err.Error(), "\n") {
+		if msg := exitcode.Message(err); !strings.HasPrefix(msg, "bad --impair: ") || strings.Contains(msg, "\n") {
 			t.Errorf("Parse(%q) = %q: want one line starting 'bad --impair: '", tt.in, err)
 		}
-		var u *exitcode.UsageError
-		if !errors.As(err, &u) || exitcode.Code(err) != exitcode.Usage {
+		_, ok := sockittest.AsUsage(err)
+		if !ok || exitcode.Code(err) != exitcode.Usage {
 			t.Errorf("Parse(%q): error %T is not a usage error (exit 2)", tt.in, err)
 		}
 	}

@@ -19,6 +19,10 @@ const (
 // test can make a stall obvious.)
 var holdMax = 20 * time.Millisecond
 
+// waitHook, when a test sets it, is called each time the sending
+// goroutine starts to wait for a due time or a write.
+var waitHook func()
+
 // PacketConn wraps a datagram socket so that what is written through it
 // meets the faults of s: loss, dup, reorder, delay, jitter and rate. A
 // datagram is never split. r chooses the random values; nil uses
@@ -273,6 +277,9 @@ func (d *dgram) run(done chan struct{}) {
 			// queue: a datagram queued behind a held one must not wait
 			// for the hold to expire.
 			t := time.NewTimer(time.Until(next))
+			if waitHook != nil {
+				waitHook()
+			}
 			select {
 			case <-t.C:
 			case <-changed:

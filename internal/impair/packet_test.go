@@ -323,13 +323,18 @@ func TestPacketHeldDoesNotStallQueue(t *testing.T) {
 	old := holdMax
 	holdMax = time.Hour
 	defer func() { holdMax = old }()
+	waiting := make(chan struct{}, 1)
+	waitHook = func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}
+	t.Cleanup(func() { waitHook = nil })          // after the wrapper's goroutine ended
 	send, recv, _ := udpPair(t, Spec{Reorder: 1}) // every datagram is held
 	send.WriteTo([]byte("A"), recv.LocalAddr())   // held
-	// Give the sender goroutine a moment to settle into waiting out A's
-	// hold, the case this test is about. The test's verdict does not
-	// depend on it: B must release A whether or not the goroutine waits.
-	time.Sleep(50 * time.Millisecond)
-	send.WriteTo([]byte("B"), recv.LocalAddr()) // held; A leaves now, in order
+	<-waiting                                     // the sender goroutine now waits out A's hold
+	send.WriteTo([]byte("B"), recv.LocalAddr())   // held; A leaves now, in order
 	recv.SetReadDeadline(time.Now().Add(60 * time.Second))
 	buf := make([]byte, 4)
 	n, _, err := recv.ReadFrom(buf)

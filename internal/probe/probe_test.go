@@ -224,3 +224,17 @@ func TestPingUDPNoAnswer(t *testing.T) {
 		t.Fatalf("%+v", sum)
 	}
 }
+
+// TestResolve: an address is itself (IPv4-mapped ones unmapped); a name
+// is resolved in the family asked for.
+func TestResolve(t *testing.T) {
+	ctx := context.Background()
+	for in, want := range map[string]string{"127.0.0.1": "127.0.0.1", "::1": "::1", "::ffff:127.0.0.1": "127.0.0.1"} {
+		if a, err := Resolve(ctx, in, 0); err != nil || a.String() != want {
+			t.Errorf("Resolve(%q) = %v, %v; want %s", in, a, err, want)
+		}
+	}
+	if a, err := Resolve(ctx, "localhost", 4); err != nil || !a.Is4() || !a.IsLoopback() {
+		t.Errorf("Resolve(localhost, 4) = %v, %v", a, err)
+	}
+}

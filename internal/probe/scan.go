@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -14,8 +15,31 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
+
+// Resolve turns host (an address or a name) into the one address a scan
+// probes: the first the resolver gives of family (4 or 6; 0 either).
+func Resolve(ctx context.Context, host string, family int) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Unmap(), nil
+	}
+	network := "ip"
+	switch family {
+	case 4:
+		network = "ip4"
+	case 6:
+		network = "ip6"
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("scan %s: %w", host, err)
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("scan %s: no address", host)
+	}
+	return addrs[0].Unmap(), nil
+}
 
 // Port states, as nmap names them.
 const (
@@ -224,8 +248,7 @@ func port(s string) (int, error) {
 }
 
 func badPorts(s, why string) error {
-	return exitcode.WithHint("Note that PORTS is a list of ports and ranges: 22,80,443 or 8000-8100 or 1-1024,8080",
-		"bad ports %q: %s", s, why)
+	return fail.Inputf("bad ports %q: %s", s, why).WithHint("Note that PORTS is a list of ports and ranges: 22,80,443 or 8000-8100 or 1-1024,8080")
 }
 
 // loadServices reads the services database (/etc/services): "tcp/22" →

@@ -68,3 +68,25 @@ func TestJoinThroughImpair(t *testing.T) {
 		t.Errorf("Join: %v", err)
 	}
 }
+
+// TestRelayImpair: Impair wraps both sides of a stream relay, and the
+// listening socket too of a datagram one, and refuses faults that do not
+// apply to the relay's kind.
+func TestRelayImpair(t *testing.T) {
+	stream := &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, "127.0.0.1:9", false)}
+	sp, _ := impair.Parse("delay=1ms,chunk=1-16")
+	if err := stream.Impair(sp); err != nil || stream.WrapClient == nil || stream.WrapUpstream == nil || stream.WrapPacket != nil {
+		t.Errorf("stream relay: %v; wraps client %v upstream %v packet %v", err, stream.WrapClient != nil, stream.WrapUpstream != nil, stream.WrapPacket != nil)
+	}
+	loss, _ := impair.Parse("loss=2%")
+	if err := (&Relay{From: stream.From, To: stream.To}).Impair(loss); err == nil {
+		t.Error("loss on a stream relay was taken")
+	}
+	packet := &Relay{From: mustParse(t, "udp://127.0.0.1:0", true), To: mustParse(t, "udp://127.0.0.1:9", false)}
+	if err := packet.Impair(loss); err != nil || packet.WrapPacket == nil {
+		t.Errorf("datagram relay: %v; wraps packet %v", err, packet.WrapPacket != nil)
+	}
+	if err := packet.Impair(sp); err == nil {
+		t.Error("chunk on a datagram relay was taken")
+	}
+}

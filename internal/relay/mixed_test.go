@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // tcpUpstream serves each connection with serve and counts them.
@@ -244,8 +243,7 @@ func TestCheck(t *testing.T) {
 		{"unix:///tmp/a", "unixgram:///tmp/b", false},
 	} {
 		err := Check(mustParse(t, tt.from, true), mustParse(t, tt.to, false))
-		var ue *exitcode.UsageError
-		if tt.ok && err != nil || !tt.ok && !errors.As(err, &ue) {
+		if _, ok := sockittest.AsUsage(err); tt.ok && err != nil || !tt.ok && !ok {
 			t.Errorf("Check(%s, %s) = %v", tt.from, tt.to, err)
 		}
 	}

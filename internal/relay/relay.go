@@ -7,7 +7,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -48,9 +48,7 @@ type Relay struct {
 // and a datagram upstream has no end to pass back to the client.
 func Check(from, to endpoint.Endpoint) error {
 	if !from.Messages() && to.IsPacket() {
-		return exitcode.WithHint(
-			"Note that relay forwards stream to stream, datagram to datagram, and datagrams to a stream (udp:// to tcp://, one connection per client address).",
-			"cannot forward a stream (%s) to datagrams (%s): a byte stream has no message boundaries to cut datagrams at", from, to)
+		return fail.Inputf("cannot forward a stream (%s) to datagrams (%s): a byte stream has no message boundaries to cut datagrams at", from, to).WithHint("Note that relay forwards stream to stream, datagram to datagram, and datagrams to a stream (udp:// to tcp://, one connection per client address).")
 	}
 	return nil
 }

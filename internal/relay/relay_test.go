@@ -427,7 +427,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 		t.Fatalf("refused events: %d", events.count(event.Refused))
 	}
 
-	deny, _ := server.ParseACL("--deny", "127.0.0.0/8")
+	deny, _ := server.ParseACL(server.OptDeny, "127.0.0.0/8")
 	var denied countSink
 	addr2 := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Deny: deny, Sink: denied.sink})
 	if c, err := net.Dial("tcp", addr2); err == nil {
@@ -444,7 +444,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 		t.Fatalf("deny: %v", denied.n)
 	}
 
-	allow, _ := server.ParseACL("--allow", "10.0.0.0/8")
+	allow, _ := server.ParseACL(server.OptAllow, "10.0.0.0/8")
 	var notAllowed countSink
 	addr3 := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Allow: allow, Sink: notAllowed.sink})
 	if c3, err := net.Dial("tcp", addr3); err == nil {
@@ -464,13 +464,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sockittest.Eventually(t, "the condition", cond)
 }
 
 func TestRelayUpstreamDown(t *testing.T) {

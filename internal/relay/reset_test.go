@@ -21,6 +21,7 @@ import (
 	"github.com/sockit/sockit/internal/impair"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // resetMode is one way of running the relay: each takes a different copy
@@ -384,10 +385,8 @@ func TestRelayDeliversBytesBeforeReset(t *testing.T) {
 					return err
 				}
 				// All of it acknowledged: the relay has every byte.
-				for deadline := time.Now().Add(30 * time.Second); bytesAcked(c) < uint64(len(data)); time.Sleep(time.Millisecond) {
-					if time.Now().After(deadline) {
-						return fmt.Errorf("the relay took %d of %d bytes within 30s", bytesAcked(c), len(data))
-					}
+				if !sockittest.Until(func() bool { return bytesAcked(c) >= uint64(len(data)) }) {
+					return fmt.Errorf("the relay took %d of %d bytes within %s", bytesAcked(c), len(data), sockittest.Patience)
 				}
 				reset(c)
 				return nil

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/match"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -117,7 +117,7 @@ func (l *Loader) Add(r event.Record) error {
 		}
 		b, err := r.Bytes()
 		if err != nil {
-			return exitcode.Usagef("conversation %d: %v", l.conn, err)
+			return fail.Inputf("conversation %d: %v", l.conn, err)
 		}
 		l.s.Steps = append(l.s.Steps, Step{Send: r.Dir == event.Out, Data: b, At: r.T})
 	}
@@ -127,10 +127,10 @@ func (l *Loader) Add(r event.Record) error {
 // Script returns the conversation, once every record was added.
 func (l *Loader) Script() (*Script, error) {
 	if l.conn == 0 {
-		return nil, exitcode.Usagef("the transcript has no data events: nothing to replay")
+		return nil, fail.Inputf("the transcript has no data events: nothing to replay")
 	}
 	if !l.found {
-		return nil, exitcode.Usagef("the transcript has no conversation %d", l.conn)
+		return nil, fail.Inputf("the transcript has no conversation %d", l.conn)
 	}
 	s := l.s
 	s.Conn = l.conn
@@ -179,7 +179,7 @@ type Player struct {
 
 // Play sends and expects the steps in order, then (on streams) shuts down
 // its sending side and waits up to Wait for the peer to close. With Expect,
-// the first difference is a *exitcode.MismatchError:
+// the first difference is an error of kind fail.NoMatch:
 //
 //	message 3: expected "PONG\r\n", got "ERR\r\n"
 //
@@ -305,9 +305,9 @@ func (p *Player) receive(ctx context.Context, r *receiver, want []byte, wait tim
 func mismatch(n int, want, got []byte, end string) error {
 	switch {
 	case end != "" && len(got) == 0:
-		return exitcode.Mismatchf("message %d: expected %s, got %s", n, quote(want, 0), end)
+		return fail.Errorf(fail.NoMatch, "message %d: expected %s, got %s", n, quote(want, 0), end)
 	case end != "":
-		return exitcode.Mismatchf("message %d: expected %s, got %s and then %s", n, quote(want, 0), quote(got, 0), end)
+		return fail.Errorf(fail.NoMatch, "message %d: expected %s, got %s and then %s", n, quote(want, 0), quote(got, 0), end)
 	}
 	at := 0
 	for at < len(want) && at < len(got) && want[at] == got[at] {
@@ -317,7 +317,7 @@ func mismatch(n int, want, got []byte, end string) error {
 	if at > quoteMax/2 {
 		msg += " (first difference at byte " + strconv.Itoa(at) + ")"
 	}
-	return &exitcode.MismatchError{Msg: msg}
+	return fail.Errorf(fail.NoMatch, "%s", msg)
 }
 
 const quoteMax = 64

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/optfile"
 )
 
@@ -38,7 +37,7 @@ const (
 // or @FILE naming a file of them (one or more per line, # comments). It
 // returns a non-nil ACL, empty when s lists nothing, or a usage error that
 // names the bad entry (and its file and line).
-func ParseACL(flag, s string) (*ACL, error) {
+func ParseACL(flag fail.Option, s string) (*ACL, error) {
 	a := &ACL{}
 	for _, item := range fields(s) {
 		if strings.HasPrefix(item, "@") {
@@ -59,14 +58,13 @@ func fields(s string) []string {
 }
 
 // addFile adds the entries of a list file.
-func (a *ACL) addFile(flag, path string) error {
+func (a *ACL) addFile(flag fail.Option, path string) error {
 	if path == "" {
-		return exitcode.WithHint("Note that @FILE names a file of addresses, one or more a line: --allow @/etc/sockit/allow.txt",
-			"%s @: no file name after @", flag)
+		return fail.Inputf("%s @: no file name after @", flag).WithHint("Note that @FILE names a file of addresses, one or more a line: %s @/etc/sockit/allow.txt", flag)
 	}
 	data, err := readListFile(path)
 	if err != nil {
-		return exitcode.Usagef("%s @%s: %s", flag, path, fileCause(err))
+		return fail.Inputf("%s @%s: %s", flag, path, fileCause(err))
 	}
 	for n := 1; len(data) > 0; n++ {
 		line := data
@@ -77,17 +75,15 @@ func (a *ACL) addFile(flag, path string) error {
 		}
 		where := path + " line " + strconv.Itoa(n)
 		if len(line) > maxListLine {
-			return exitcode.WithHint("Note that a list file has addresses or CIDR prefixes, one or more a line, # for comments.",
-				"%s @%s: line %d is longer than %d KiB: not a list of addresses", flag, path, n, maxListLine>>10)
+			return fail.Inputf("%s @%s: line %d is longer than %d KiB: not a list of addresses", flag, path, n, maxListLine>>10).WithHint("Note that a list file has addresses or CIDR prefixes, one or more a line, # for comments.")
 		}
 		if !utf8.Valid(line) || bytes.IndexByte(line, 0) >= 0 {
-			return exitcode.WithHint("Note that a list file has addresses or CIDR prefixes, one or more a line, # for comments.",
-				"%s @%s: line %d is not text: not a list of addresses", flag, path, n)
+			return fail.Inputf("%s @%s: line %d is not text: not a list of addresses", flag, path, n).WithHint("Note that a list file has addresses or CIDR prefixes, one or more a line, # for comments.")
 		}
 		text, _, _ := strings.Cut(string(line), "#")
 		for _, item := range fields(text) {
 			if strings.HasPrefix(item, "@") {
-				return exitcode.Usagef("%s @%s: line %d: %s: files cannot include other files", flag, path, n, short(item))
+				return fail.Inputf("%s @%s: line %d: %s: files cannot include other files", flag, path, n, short(item))
 			}
 			if err := a.addItem(flag, item, where); err != nil {
 				return err
@@ -97,14 +93,14 @@ func (a *ACL) addFile(flag, path string) error {
 	return nil
 }
 
-func (a *ACL) addItem(flag, item, where string) error {
+func (a *ACL) addItem(flag fail.Option, item, where string) error {
 	p, err := parsePrefix(item)
 	if err != nil {
-		msg := fmt.Sprintf("bad %s entry %q", flag, short(item))
+		e := fail.Inputf("bad %s entry %q", flag, short(item))
 		if where != "" {
-			msg += " (" + where + ")"
+			e = fail.Inputf("bad %s entry %q (%s)", flag, short(item), where)
 		}
-		return exitcode.WithHint("Note that "+flag+" takes addresses or CIDR prefixes: 10.0.0.0/8,::1,@FILE", "%s", msg)
+		return e.WithHint("Note that %s takes addresses or CIDR prefixes: 10.0.0.0/8,::1,@FILE", flag)
 	}
 	a.prefixes = append(a.prefixes, p)
 	return nil

@@ -10,12 +10,14 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // serveTCP runs srv on 127.0.0.1:0 until the test ends.
@@ -91,12 +93,27 @@ func TestEchoSlowReader(t *testing.T) {
 	rand.Read(data)
 	want := sha256.Sum256(data)
 	errc := make(chan error, 1)
+	var written atomic.Int64
 	go func() {
-		_, err := c.Write(data)
+		var err error
+		for off := 0; off < len(data) && err == nil; off += 64 << 10 {
+			var n int
+			n, err = c.Write(data[off:min(off+64<<10, len(data))])
+			written.Add(int64(n))
+		}
 		c.(*net.TCPConn).CloseWrite()
 		errc <- err
 	}()
-	time.Sleep(200 * time.Millisecond) // let the server fill its send buffer
+	// Read nothing until the client's writes stall: the echo has filled
+	// the client's receive buffer and its own send buffer, and holds the
+	// rest back.
+	last := int64(-1)
+	sockittest.Eventually(t, "the client's writes stall", func() bool {
+		n := written.Load()
+		stalled := n == last && n > 0
+		last = n
+		return stalled || n == int64(len(data))
+	})
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	h := sha256.New()
 	n, err := io.Copy(h, c)
@@ -334,7 +351,7 @@ func TestUDPEchoFastSameAsSlow(t *testing.T) {
 }
 
 func TestUDPEchoFastACL(t *testing.T) {
-	deny, _ := ParseACL("--deny", "127.0.0.1")
+	deny, _ := ParseACL(OptDeny, "127.0.0.1")
 	var mu sync.Mutex
 	refused := 0
 	srv := &Server{Handler: Echo, PacketEcho: true, Deny: deny, Sink: func(e *event.Event) {

@@ -13,6 +13,7 @@ import (
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // events collects a server's events for assertions.
@@ -32,20 +33,19 @@ func (e *events) sink(ev *event.Event) {
 // wait waits until an event satisfies ok.
 func (e *events) wait(t *testing.T, what string, ok func(event.Event) bool) event.Event {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	var found event.Event
+	sockittest.Eventually(t, "a "+what+" event", func() bool {
 		e.mu.Lock()
+		defer e.mu.Unlock()
 		for _, ev := range e.all {
 			if ok(ev) {
-				e.mu.Unlock()
-				return ev
+				found = ev
+				return true
 			}
 		}
-		e.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("no %s event within 60s", what)
-	return event.Event{}
+		return false
+	})
+	return found
 }
 
 // serveTCP runs s on a loopback listener until the test ends and returns
@@ -147,7 +147,7 @@ func mustRule(t *testing.T, s string, opt ReplyOptions) Rule {
 
 func mustReply(t *testing.T, s string, opt ReplyOptions) *Reply {
 	t.Helper()
-	r, err := ParseReply("--reply", s, opt)
+	r, err := ParseReply(OptReply, s, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

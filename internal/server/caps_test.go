@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // Listen for one TLS client: idle connections that never start a
@@ -43,11 +45,7 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 		idle = append(idle, c)
 	}
 	// Accepted: the server has begun their handshakes.
-	for deadline := time.Now().Add(60 * time.Second); s.handshaking.Load() < 7; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d handshakes in progress, want 7", s.handshaking.Load())
-		}
-	}
+	sockittest.Eventually(t, "7 handshakes in progress", func() bool { return s.handshaking.Load() >= 7 })
 	client, err := tls.DialWithDialer(&net.Dialer{Timeout: 60 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -65,19 +63,24 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 		}
 	}
 	refused := 0
-	for deadline := time.Now().Add(60 * time.Second); refused < 7 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	sockittest.Until(func() bool {
 		refused = 0
 		ev.mu.Lock()
+		defer ev.mu.Unlock()
 		for _, e := range ev.all {
 			if e.Kind == event.Refused && e.Reason == "serving one client only (use -k for many)" {
 				refused++
 			}
-			if e.Kind == event.Error {
-				t.Errorf("error event %+v", e)
-			}
 		}
-		ev.mu.Unlock()
+		return refused >= 7
+	})
+	ev.mu.Lock()
+	for _, e := range ev.all {
+		if e.Kind == event.Error {
+			t.Errorf("error event %+v", e)
+		}
 	}
+	ev.mu.Unlock()
 	if refused != 7 {
 		t.Errorf("%d refused events, want 7", refused)
 	}
@@ -189,11 +192,9 @@ func TestPacketQueueIsBoundedInBytes(t *testing.T) {
 			// next, so that the kernel's own buffer drops none.
 			seen := s.queued.Load() + s.Dropped()*int64(len(msg))
 			c.Write(msg)
-			for deadline := time.Now().Add(10 * time.Second); s.queued.Load()+s.Dropped()*int64(len(msg)) == seen; time.Sleep(100 * time.Microsecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("peer %d datagram %d never reached the server", p, i)
-				}
-			}
+			sockittest.Eventually(t, fmt.Sprintf("peer %d datagram %d reaches the server", p, i), func() bool {
+				return s.queued.Load()+s.Dropped()*int64(len(msg)) != seen
+			})
 			if q := s.queued.Load(); q > 256<<10 {
 				t.Fatalf("%d bytes waiting, budget 256 KiB", q)
 			}
@@ -205,11 +206,9 @@ func TestPacketQueueIsBoundedInBytes(t *testing.T) {
 		t.Fatalf("%d bytes waiting and %d datagrams dropped; want 256 KiB and 48", q, d)
 	}
 	close(release) // the handlers end without reading: their queues go
-	for deadline := time.Now().Add(10 * time.Second); s.queued.Load() != 0 || s.Active() != 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d bytes still counted as waiting after every peer ended (%d active)", s.queued.Load(), s.Active())
-		}
-	}
+	sockittest.Eventually(t, "nothing counted as waiting once every peer ended", func() bool {
+		return s.queued.Load() == 0 && s.Active() == 0
+	})
 }
 
 // Listen without -k is done with its listener once it has its client:

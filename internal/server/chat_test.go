@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func TestChatLinesGoToTheOthers(t *testing.T) {
@@ -187,15 +189,9 @@ func TestChatDropsSlowReader(t *testing.T) {
 // the accept on the conversation's own goroutine).
 func waitMembers(t *testing.T, ch *Chat, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	sockittest.Eventually(t, fmt.Sprintf("%d clients join", n), func() bool {
 		ch.mu.Lock()
-		got := len(ch.members)
-		ch.mu.Unlock()
-		if got == n {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("%d clients did not join within 10s", n)
+		defer ch.mu.Unlock()
+		return len(ch.members) == n
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func readAll(t *testing.T, c net.Conn) []byte {
@@ -98,13 +99,7 @@ func TestExecEnvAndStderr(t *testing.T) {
 	if got := readAll(t, c); string(got) != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for stderr.String() != "oops\n" && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if stderr.String() != "oops\n" {
-		t.Errorf("stderr %q", stderr.String())
-	}
+	sockittest.Eventually(t, `the process's stderr, "oops\n"`, func() bool { return stderr.String() == "oops\n" })
 }
 
 // With --frame the process speaks lines: len16 messages in, lines to the
@@ -231,20 +226,18 @@ func TestExecUDPPerPeer(t *testing.T) {
 
 func waitFile(t *testing.T, path string) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var pid int
+	sockittest.Eventually(t, path+" written", func() bool {
 		b, err := os.ReadFile(path)
-		if err == nil && bytes.HasSuffix(b, []byte("\n")) {
-			var pid int
-			for _, ch := range bytes.TrimSpace(b) {
-				pid = pid*10 + int(ch-'0')
-			}
-			return pid
+		if err != nil || !bytes.HasSuffix(b, []byte("\n")) {
+			return false
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("%s not written within 10s", path)
-	return 0
+		for _, ch := range bytes.TrimSpace(b) {
+			pid = pid*10 + int(ch-'0')
+		}
+		return true
+	})
+	return pid
 }
 
 // A framed conversation whose process writes a line too long to be a

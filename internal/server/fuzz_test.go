@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // FuzzParseRule checks that no --respond value panics, that every error
@@ -30,7 +30,7 @@ func FuzzParseRule(f *testing.F) {
 		for _, enc := range []*codec.Encoding{nil, latin1} {
 			r, err := ParseRule(s, ReplyOptions{Encoding: enc, Escapes: escapes, Template: template})
 			if err != nil {
-				if _, ok := err.(*exitcode.UsageError); !ok {
+				if _, ok := sockittest.AsUsage(err); !ok {
 					t.Fatalf("ParseRule(%q): %T %v, want a usage error", s, err, err)
 				}
 				continue
@@ -53,9 +53,9 @@ func FuzzParseACL(f *testing.F) {
 		if strings.Contains(s, "@") {
 			return // files
 		}
-		a, err := ParseACL("--allow", s)
+		a, err := ParseACL(OptAllow, s)
 		if err != nil {
-			if _, ok := err.(*exitcode.UsageError); !ok {
+			if _, ok := sockittest.AsUsage(err); !ok {
 				t.Fatalf("ParseACL(%q): %T %v", s, err, err)
 			}
 			return
@@ -81,9 +81,9 @@ func FuzzACLFile(f *testing.F) {
 		if err := os.WriteFile(path, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		a, err := ParseACL("--deny", "@"+path)
+		a, err := ParseACL(OptDeny, "@"+path)
 		if err != nil {
-			if _, ok := err.(*exitcode.UsageError); !ok {
+			if _, ok := sockittest.AsUsage(err); !ok {
 				t.Fatalf("%T %v", err, err)
 			}
 			return

@@ -12,15 +12,16 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func TestACL(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "acl")
 	os.WriteFile(file, []byte("# lab\n192.168.7.0/24\n\n2001:db8::/32 # docs\n"), 0o644)
-	acl, err := ParseACL("--allow", "10.0.0.0/8, ::1,127.0.0.5,::ffff:172.16.0.0/108,@"+file)
+	acl, err := ParseACL(OptAllow, "10.0.0.0/8, ::1,127.0.0.5,::ffff:172.16.0.0/108,@"+file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +50,8 @@ func TestACL(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"10.0.0.0/33", "example.com", "1.2.3", "@/nonexistent", "::1/129"} {
-		_, err := ParseACL("--deny", bad)
-		if _, ok := err.(*exitcode.UsageError); !ok {
+		_, err := ParseACL(OptDeny, bad)
+		if _, ok := sockittest.AsUsage(err); !ok {
 			t.Errorf("ParseACL(%q) = %v, want a usage error", bad, err)
 		}
 	}
@@ -80,10 +81,10 @@ func TestDenyAndAllowRefuseAtOnce(t *testing.T) {
 			var ev events
 			s := &Server{Handler: Echo, Sink: ev.sink, Conn: session.Options{Sink: ev.sink}}
 			if tc.allow != "" {
-				s.Allow, _ = ParseACL("--allow", tc.allow)
+				s.Allow, _ = ParseACL(OptAllow, tc.allow)
 			}
 			if tc.deny != "" {
-				s.Deny, _ = ParseACL("--deny", tc.deny)
+				s.Deny, _ = ParseACL(OptDeny, tc.deny)
 			}
 			addr := serveTCP(t, s, tc.network)
 			if tc.refused {
@@ -111,8 +112,8 @@ func TestDenyAndAllowRefuseAtOnce(t *testing.T) {
 // admission check with such an address rather than listening on [::].)
 func TestAdmitIPv4Mapped(t *testing.T) {
 	var ev events
-	deny, _ := ParseACL("--deny", "127.0.0.1")
-	allow, _ := ParseACL("--allow", "10.0.0.0/8")
+	deny, _ := ParseACL(OptDeny, "127.0.0.1")
+	allow, _ := ParseACL(OptAllow, "10.0.0.0/8")
 	s := &Server{Sink: ev.sink, Deny: deny}
 	mapped := &net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: 5}
 	if s.admit(mapped) {
@@ -253,17 +254,17 @@ func TestACLFailsClosed(t *testing.T) {
 		{"too large", "@" + file("big", strings.Repeat("127.0.0.1\n", (optfile.MaxList/10)+1)), "more than the 4 MiB sockit reads"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, flag := range []string{"--allow", "--deny"} {
+			for _, flag := range []fail.Option{OptAllow, OptDeny} {
 				a, err := ParseACL(flag, tc.value)
-				var u *exitcode.UsageError
-				if !errors.As(err, &u) || !strings.Contains(u.Error(), tc.want) || !strings.Contains(u.Error(), flag) {
+				u, ok := sockittest.AsUsage(err)
+				if !ok || !strings.Contains(u.Error(), tc.want) || !strings.Contains(u.Error(), "--"+string(flag)) {
 					t.Errorf("ParseACL(%s, %.80q) = %v, %v; want a usage error with %q", flag, tc.value, a, err, tc.want)
 				}
 			}
 		})
 	}
 	for _, empty := range []string{"", ",", " , ", "@" + file("empty", ""), "@" + file("comments", "# nobody yet\n\n   # really\n")} {
-		a, err := ParseACL("--allow", empty)
+		a, err := ParseACL(OptAllow, empty)
 		if err != nil || a == nil || !a.Empty() {
 			t.Errorf("ParseACL(%q) = %v, %v; want an empty list", empty, a, err)
 			continue
@@ -277,11 +278,11 @@ func TestACLFailsClosed(t *testing.T) {
 	}
 	// A --deny entry after a long comment line is not lost: the whole
 	// file is refused instead.
-	if _, err := ParseACL("--deny", "@"+long); err == nil {
+	if _, err := ParseACL(OptDeny, "@"+long); err == nil {
 		t.Error("a --deny file with a 70 KiB line was accepted")
 	}
 	// A file with CRLF line ends and several entries a line.
-	a, err := ParseACL("--deny", "@"+file("crlf", "10.0.0.0/8, 192.168.0.0/16\r\n::1 # loopback\r\n"))
+	a, err := ParseACL(OptDeny, "@"+file("crlf", "10.0.0.0/8, 192.168.0.0/16\r\n::1 # loopback\r\n"))
 	if err != nil || a.Len() != 3 || !a.Contains(netip.MustParseAddr("::1")) {
 		t.Errorf("CRLF file: %v, %v", a, err)
 	}
@@ -290,7 +291,7 @@ func TestACLFailsClosed(t *testing.T) {
 // A server given a list refuses peers it cannot check (no IP address).
 func TestAdmitWithoutIPFailsClosed(t *testing.T) {
 	var ev events
-	deny, _ := ParseACL("--deny", "10.0.0.0/8")
+	deny, _ := ParseACL(OptDeny, "10.0.0.0/8")
 	s := &Server{Sink: ev.sink, Deny: deny}
 	if s.admit(&net.UnixAddr{Name: "@x", Net: "unix"}) {
 		t.Error("a Unix peer got past a --deny list it cannot be checked against")

@@ -2,12 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/tmpl"
 )
@@ -21,8 +20,16 @@ type Reply struct {
 	checksum *checksum.Algo
 }
 
+// The options this package's errors name (see fail.Option).
+const (
+	OptReply   fail.Option = "reply"
+	OptRespond fail.Option = "respond"
+	OptAllow   fail.Option = "allow"
+	OptDeny    fail.Option = "deny"
+)
+
 // ReplyOptions say how the text of a reply becomes bytes; they are the
-// data options of the listen command (SPEC §2.2).
+// data options of the listen command (README "Data flags").
 type ReplyOptions struct {
 	Encoding *codec.Encoding // text is encoded with it; nil is UTF-8
 	Escapes  bool            // interpret \r \n \t \0 \xNN \\ (--escapes)
@@ -34,8 +41,8 @@ type ReplyOptions struct {
 // ParseReply reads a reply as given on the command line: TEXT, "@FILE" for
 // the contents of a file, or "hex:48 65 6c" for bytes written in hex. Text
 // and file contents go through opt (escapes, template, encoding); hex is
-// sent as it is. flag names the option in errors.
-func ParseReply(flag, s string, opt ReplyOptions) (*Reply, error) {
+// sent as it is. what names the option in errors.
+func ParseReply(what fail.Option, s string, opt ReplyOptions) (*Reply, error) {
 	r := &Reply{checksum: opt.Checksum}
 	text := s
 	if name, ok := strings.CutPrefix(s, "@"); ok {
@@ -43,7 +50,7 @@ func ParseReply(flag, s string, opt ReplyOptions) (*Reply, error) {
 		// /dev/zero, not a FIFO that blocks listen from starting.
 		b, err := optfile.Read(context.Background(), name, optfile.MaxReply)
 		if err != nil {
-			return nil, exitcode.Usagef("%s: %v", flag, err)
+			return nil, fail.Inputf("%s: %v", what, err)
 		}
 		text = string(b)
 	}
@@ -53,7 +60,7 @@ func ParseReply(flag, s string, opt ReplyOptions) (*Reply, error) {
 		}
 		b, err := codec.ParseHex(h)
 		if err != nil {
-			return nil, exitcode.Usagef("%s %q: %v", flag, s, err)
+			return nil, fail.Inputf("%s %q: %v", what, s, err)
 		}
 		r.bytes = b
 		return r, nil
@@ -65,7 +72,7 @@ func ParseReply(flag, s string, opt ReplyOptions) (*Reply, error) {
 	if opt.Template {
 		t, err := tmpl.Compile(text, enc, opt.Escapes)
 		if err != nil {
-			return nil, wrapUsage(flag, s, err)
+			return nil, wrapUsage(what, s, err)
 		}
 		if !t.Static() {
 			r.tmpl = t
@@ -73,25 +80,26 @@ func ParseReply(flag, s string, opt ReplyOptions) (*Reply, error) {
 		}
 		b, err := t.Append(nil, tmpl.Vars{})
 		if err != nil {
-			return nil, wrapUsage(flag, s, err)
+			return nil, wrapUsage(what, s, err)
 		}
 		r.bytes = b
 		return r, nil
 	}
 	b, err := enc.AppendText(nil, text, opt.Escapes)
 	if err != nil {
-		return nil, wrapUsage(flag, s, err)
+		return nil, wrapUsage(what, s, err)
 	}
 	r.bytes = b
 	return r, nil
 }
 
-// wrapUsage names the flag in a usage error from a parser, keeping its hint.
-func wrapUsage(flag, s string, err error) error {
-	if u, ok := err.(*exitcode.UsageError); ok {
-		return &exitcode.UsageError{Msg: fmt.Sprintf("%s %q: %s", flag, s, u.Msg), Hint: u.Hint}
+// wrapUsage names the option in bad input found by a parser, keeping its
+// hint.
+func wrapUsage(name fail.Option, s string, err error) error {
+	if u, ok := err.(*fail.Error); ok {
+		return fail.Wrapf(u, "%s %q", name, s)
 	}
-	return exitcode.Usagef("%s %q: %v", flag, s, err)
+	return fail.Inputf("%s %q: %v", name, s, err)
 }
 
 // Empty reports whether the reply sends nothing ("PATTERN=>" in --respond:

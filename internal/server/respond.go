@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/session"
 )
 
@@ -20,19 +20,21 @@ type Rule struct {
 // Go regular expression (RE2 syntax); REPLY is read by ParseReply, so it
 // may be text, @FILE or hex:BYTES, and may be empty.
 func ParseRule(s string, opt ReplyOptions) (Rule, error) {
-	const hint = `Note that --respond takes 'PATTERN=>REPLY', as in --respond '^PING=>PONG\r\n' --escapes.`
+	hint := func(e *fail.Error) *fail.Error {
+		return e.WithHint(`Note that %s takes 'PATTERN=>REPLY', as in %s '^PING=>PONG\r\n' --escapes.`, OptRespond, OptRespond)
+	}
 	pat, reply, ok := strings.Cut(s, "=>")
 	if !ok {
-		return Rule{}, exitcode.WithHint(hint, "bad --respond %q: no \"=>\" between the pattern and the reply", s)
+		return Rule{}, hint(fail.Inputf("bad %s %q: no \"=>\" between the pattern and the reply", OptRespond, s))
 	}
 	if pat == "" {
-		return Rule{}, exitcode.WithHint(hint, "bad --respond %q: empty pattern (use . to match every message)", s)
+		return Rule{}, hint(fail.Inputf("bad %s %q: empty pattern (use . to match every message)", OptRespond, s))
 	}
 	re, err := regexp.Compile(pat)
 	if err != nil {
-		return Rule{}, exitcode.WithHint(hint, "bad --respond pattern %q: %v", pat, err)
+		return Rule{}, hint(fail.Inputf("bad %s pattern %q: %v", OptRespond, pat, err))
 	}
-	r, err := ParseReply("--respond", reply, opt)
+	r, err := ParseReply(OptRespond, reply, opt)
 	if err != nil {
 		return Rule{}, err
 	}

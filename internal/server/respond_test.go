@@ -12,8 +12,8 @@ import (
 
 	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func TestParseReply(t *testing.T) {
@@ -39,7 +39,7 @@ func TestParseReply(t *testing.T) {
 		{"hex:01 03 00 00 00 0a", ReplyOptions{Checksum: crc}, "\x01\x03\x00\x00\x00\x0a\xc5\xcd"},
 		{"", ReplyOptions{}, ""},
 	} {
-		r, err := ParseReply("--reply", tc.in, tc.opt)
+		r, err := ParseReply(OptReply, tc.in, tc.opt)
 		if err != nil {
 			t.Errorf("ParseReply(%q): %v", tc.in, err)
 			continue
@@ -54,21 +54,14 @@ func TestParseReply(t *testing.T) {
 		{"@/nonexistent/file", "no such file"},
 		{`bad\q`, "offset"},
 	} {
-		_, err := ParseReply("--reply", tc.in, ReplyOptions{Escapes: true})
-		var u *exitcode.UsageError
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !asUsage(err, &u) {
+		_, err := ParseReply(OptReply, tc.in, ReplyOptions{Escapes: true})
+		if u, ok := sockittest.AsUsage(err); !ok || !strings.Contains(u.Msg, tc.want) {
 			t.Errorf("ParseReply(%q) = %v, want a usage error with %q", tc.in, err, tc.want)
 		}
 	}
-	if _, err := ParseReply("--reply", "{{nope}}", ReplyOptions{Template: true}); err == nil || !strings.Contains(err.Error(), "nope") {
+	if _, err := ParseReply(OptReply, "{{nope}}", ReplyOptions{Template: true}); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("unknown placeholder: %v", err)
 	}
-}
-
-func asUsage(err error, u **exitcode.UsageError) bool {
-	e, ok := err.(*exitcode.UsageError)
-	*u = e
-	return ok
 }
 
 func TestParseRule(t *testing.T) {
@@ -90,7 +83,7 @@ func TestParseRule(t *testing.T) {
 	for _, bad := range []string{"no arrow", "=>x", "([=>x", "a=>hex:0"} {
 		if _, err := ParseRule(bad, ReplyOptions{}); err == nil {
 			t.Errorf("ParseRule(%q) accepted", bad)
-		} else if _, ok := err.(*exitcode.UsageError); !ok {
+		} else if _, ok := sockittest.AsUsage(err); !ok {
 			t.Errorf("ParseRule(%q): %T %v, want a usage error", bad, err, err)
 		}
 	}

@@ -75,7 +75,7 @@ type Server struct {
 	queueBudget int64        // the most that may wait; 0 is maxQueued (tests lower it)
 }
 
-// The default caps (README "Server options").
+// The default caps (README "Server flags (listen)").
 const (
 	// DefaultMaxPeers caps a datagram server's peers at once: each one
 	// is a conversation (a goroutine and a queue; with --exec a process;
@@ -91,9 +91,6 @@ const (
 // rest are counted and said in the next line logged, so that a flood (of
 // forged UDP senders, say) is not a flood on stderr.
 const refusedBurst = 20
-
-// ErrServerClosed is returned by Serve after the context is cancelled.
-var ErrServerClosed = errors.New("server closed")
 
 func (s *Server) emit(e *event.Event) {
 	if s.Sink == nil {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/tmpl"
 )
@@ -113,8 +113,8 @@ func (o *Compose) checkSize(t *tmpl.Template, v tmpl.Vars) error {
 		limit = frame.DefaultMax
 	}
 	if n := t.MaxLen(v); n > limit {
-		return exitcode.WithHint("Note that each {{rand:N}} and {{randhex:N}} adds N or 2N bytes; --max-message raises the limit.",
-			"the template expands to up to %d bytes, more than the %d of --max-message", n, limit)
+		return fail.Inputf("the template expands to up to %d bytes, more than the %d of %s", n, limit, frame.OptMaxMessage).
+			WithHint("Note that each {{rand:N}} and {{randhex:N}} adds N or 2N bytes; %s raises the limit.", frame.OptMaxMessage)
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func TestComposeEOLEncodedWithMessage(t *testing.T) {
 func TestComposeTemplateCap(t *testing.T) {
 	huge := strings.Repeat("{{rand:65536}}", 300) // 19.7 MB if expanded
 	c := &Compose{Template: true}
-	if _, err := c.Message(nil, []byte(huge), ""); exitcode.Code(err) != exitcode.Usage || !strings.Contains(err.Error(), "--max-message") {
+	if _, err := c.Message(nil, []byte(huge), ""); exitcode.Code(err) != exitcode.Usage || !strings.Contains(exitcode.Message(err), "--max-message") {
 		t.Fatalf("Message = %v, want a usage error naming --max-message", err)
 	}
 	if err := c.Check([]byte(huge)); exitcode.Code(err) != exitcode.Usage {

@@ -20,7 +20,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/frame"
 )
 
@@ -387,8 +387,7 @@ func (c *Conn) opError(op string, err error) error {
 			return r
 		}
 	}
-	var tlsErr *exitcode.TLSError
-	if errors.As(err, &tlsErr) {
+	if fail.KindOf(err) == fail.TLS {
 		return err // a TLS client's failure, worded whole by endpoint
 	}
 	var idle *IdleError

@@ -19,6 +19,7 @@ import (
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/impair"
 	"github.com/sockit/sockit/internal/platform"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // TestMain fails the package's tests if a conversation leaves a goroutine
@@ -178,15 +179,18 @@ func TestFramedReadUnderChunking(t *testing.T) {
 }
 
 // TestPipeInterruptWithStalledPeer: cancelling the context ends Run at
-// once even when the peer neither reads nor writes and stdin is full.
+// once even when the peer neither reads nor writes and stdin is full: the
+// interrupt comes while the send side is in a write, which the peer's
+// full buffers will not let finish.
 func TestPipeInterruptWithStalledPeer(t *testing.T) {
 	a, _ := tcpPair(t) // the server side never reads
-	c := New(a, Options{Proto: "tcp"})
+	w := &writing{Conn: a, in: make(chan struct{}, 1)}
+	c := New(w, Options{Proto: "tcp"})
 	in := bytes.NewReader(make([]byte, 64<<20))
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- (&Pipe{In: in, Out: io.Discard, Quit: -1}).Run(ctx, c) }()
-	time.Sleep(100 * time.Millisecond) // let the send side block on a full socket
+	<-w.in // the send side is writing 64 MiB to a peer that reads nothing
 	cancel()
 	select {
 	case err := <-errc:
@@ -196,6 +200,20 @@ func TestPipeInterruptWithStalledPeer(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("Run did not return within 60s of the interrupt")
 	}
+}
+
+// writing is a connection that says when a write starts.
+type writing struct {
+	net.Conn
+	in chan struct{}
+}
+
+func (w *writing) Write(p []byte) (int, error) {
+	select {
+	case w.in <- struct{}{}:
+	default:
+	}
+	return w.Conn.Write(p)
 }
 
 // TestPipeResetTakenBySend: the kernel reports a reset once, to whichever
@@ -210,17 +228,10 @@ func TestPipeResetTakenBySend(t *testing.T) {
 	b.(*net.TCPConn).SetLinger(0)
 	b.Close() // RST
 	// Take the reset's error, as a concurrent send would.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	sockittest.Eventually(t, "the reset arrives", func() bool {
 		_, err := a.Write([]byte("x"))
-		if err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the reset never arrived")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return err != nil
+	})
 	c := New(a, Options{Proto: "tcp"})
 	pr, pw := io.Pipe() // input still open: the send side is busy
 	defer pw.Close()

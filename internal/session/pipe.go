@@ -17,7 +17,7 @@ import (
 type Composer func(dst, in []byte) ([]byte, error)
 
 // Pipe joins a conversation to a pair of byte streams, as pipe mode joins
-// sockit to stdin and stdout (SPEC §2.1): stdin to the peer, the peer to
+// sockit to stdin and stdout (README "Pipe mode and the end of input"): stdin to the peer, the peer to
 // stdout, byte-exact unless a Composer changes what is sent.
 type Pipe struct {
 	In  io.Reader // what to send; nil sends nothing

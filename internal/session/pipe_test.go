@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/platform"
@@ -177,11 +178,20 @@ func TestPipeHalfDuplex(t *testing.T) {
 	// there first); with it the input still reaches the peer.
 	for _, halfDuplex := range []bool{false, true} {
 		client, server := sockittest.Pair(t)
-		c := New(client, Options{Proto: "tcp"})
+		fin := &finConn{Conn: client, fin: make(chan struct{})}
+		c := New(fin, Options{Proto: "tcp"})
 		pr, pw := io.Pipe()
 		done := runPipe(t, &Pipe{In: pr, Out: io.Discard, HalfDuplex: halfDuplex}, c)
 		server.CloseWrite() // the peer is done talking, not listening
-		time.Sleep(50 * time.Millisecond)
+		if halfDuplex {
+			<-fin.fin // sockit has read the FIN; the input comes after it
+		} else {
+			// Without --half-duplex the FIN ends the run by itself: no
+			// input was ready.
+			if err := wait(t, done); err != nil {
+				t.Fatal(err)
+			}
+		}
 		go func() {
 			pw.Write([]byte("still sent"))
 			pw.Close()
@@ -194,12 +204,31 @@ func TestPipeHalfDuplex(t *testing.T) {
 		if got != want || !eof {
 			t.Errorf("half-duplex %v: server read %q (EOF %v), want %q", halfDuplex, got, eof, want)
 		}
-		if err := wait(t, done); err != nil {
-			t.Fatal(err)
+		if halfDuplex {
+			if err := wait(t, done); err != nil {
+				t.Fatal(err)
+			}
 		}
 		pr.Close()
 	}
 }
+
+// finConn is a TCP connection that says when a read meets the peer's FIN.
+type finConn struct {
+	net.Conn
+	fin  chan struct{}
+	once sync.Once
+}
+
+func (f *finConn) Read(p []byte) (int, error) {
+	n, err := f.Conn.Read(p)
+	if err == io.EOF {
+		f.once.Do(func() { close(f.fin) })
+	}
+	return n, err
+}
+
+func (f *finConn) CloseWrite() error { return f.Conn.(*net.TCPConn).CloseWrite() }
 
 func TestPipeQuit(t *testing.T) {
 	client, server := sockittest.Pair(t)
@@ -297,7 +326,7 @@ func TestPipeRefused(t *testing.T) {
 		server.Close() // RST
 		err := wait(t, done)
 		pw.Close()
-		var r *exitcode.RefusedError
+		var r *endpoint.RefusedError
 		if !errors.As(err, &r) || exitcode.Code(err) != exitcode.Unreachable ||
 			!strings.HasSuffix(err.Error(), ": the server closed the connection at once: it may be full or refusing this address") {
 			t.Errorf("observed=%v: Run = %v (exit %d), want the refusal (exit 3)", observed, err, exitcode.Code(err))

@@ -17,7 +17,7 @@ import (
 // (each line, or each chunk of the stream, made into a message by
 // Compose). Pipe mode and send use it.
 //
-// A peer's FIN ends only the peer's sending (SPEC §2.4). Once told so
+// A peer's FIN ends only the peer's sending (README "Servers"). Once told so
 // (PeerClosed), a Sender still sends the input that is ready (a regular
 // file, a pipe whose bytes or end are already there) and stops at the
 // first read that would wait for input not there yet (a terminal, a pipe

@@ -41,7 +41,7 @@ func (g *gatedReader) Ready() bool {
 }
 
 // TestPipePeerClosesFirstSendsReadyInput: a peer's FIN ends only the
-// peer's sending (SPEC §2.4). A server whose client half-closes before
+// peer's sending (README "Servers"). A server whose client half-closes before
 // the server's input went out still sends all of it, then closes.
 func TestPipePeerClosesFirstSendsReadyInput(t *testing.T) {
 	big := make([]byte, 4<<20)

@@ -34,6 +34,10 @@ import (
 // work (2 cores, several test runs at once, -race).
 const Patience = 60 * time.Second
 
+// Race reports whether the tests run with the race detector (-race): a
+// test that can only fail as a data race skips without it.
+const Race = raceEnabled
+
 // Patient returns d, or Patience if that is longer.
 func Patient(d time.Duration) time.Duration { return max(d, Patience) }
 
@@ -59,11 +63,24 @@ func Need(t testing.TB, program string) string {
 			return filepath.Join(dir, program)
 		}
 	}
-	if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s is not installed (scripts/install-peers.sh installs it)", program)
-	}
-	t.Skipf("%s is not installed; run scripts/install-peers.sh (SOCKIT_REQUIRE_PEERS=1 makes this a failure)", program)
+	Missing(t, "%s is not installed (scripts/install-peers.sh installs it)", program)
 	return ""
+}
+
+// RequireEnv is the one variable that turns a missing peer (an external
+// program, the browser, root for network namespaces) from a skip into a
+// failure: CI sets it to 1, so that no test passes by not running.
+const RequireEnv = "SOCKIT_REQUIRE_PEERS"
+
+// Missing is the skip policy for a test whose peer is not here: it skips
+// the test, saying why, or under RequireEnv=1 fails it.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	why := fmt.Sprintf(format, args...)
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("%s, and %s=1", why, RequireEnv)
+	}
+	t.Skipf("%s (%s=1 makes this a failure)", why, RequireEnv)
 }
 
 // FreePort returns a TCP (or UDP, when udp is true) port on 127.0.0.1 that
@@ -89,16 +106,16 @@ func FreePort(t testing.TB, udp bool) int {
 // WaitPort waits until something accepts TCP connections on addr.
 func WaitPort(t testing.TB, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(Patience)
-	for time.Now().Before(deadline) {
+	accepted := Until(func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil
+	})
+	if !accepted {
+		t.Fatalf("nothing accepted connections on %s within %s", addr, Patience)
 	}
-	t.Fatalf("nothing accepted connections on %s within %s", addr, Patience)
 }
 
 var (
@@ -229,33 +246,32 @@ var listeningRE = regexp.MustCompile(`listening on (\S+) \(`)
 // stderr and returns ADDR.
 func (p *Proc) Addr() string {
 	p.t.Helper()
-	deadline := time.Now().Add(Patience)
-	for time.Now().Before(deadline) {
+	var addr string
+	found := Until(func() bool {
 		if m := listeningRE.FindStringSubmatch(p.stderr.String()); m != nil {
-			return m[1]
+			addr = m[1]
+			return true
 		}
 		select {
 		case <-p.done:
 			p.t.Fatalf("process exited before listening: %v\nstderr:\n%s", p.err, p.stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
+		return false
+	})
+	if !found {
+		p.t.Fatalf("no 'listening on' line within %s; stderr:\n%s", Patience, p.stderr.String())
 	}
-	p.t.Fatalf("no 'listening on' line within %s; stderr:\n%s", Patience, p.stderr.String())
-	return ""
+	return addr
 }
 
 // WaitStderr waits until stderr contains s.
 func (p *Proc) WaitStderr(s string, timeout time.Duration) {
 	p.t.Helper()
 	timeout = Patient(timeout)
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(p.stderr.String(), s) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !until(timeout, func() bool { return strings.Contains(p.stderr.String(), s) }) {
+		p.t.Fatalf("stderr did not show %q within %s; stderr:\n%s", s, timeout, p.stderr.String())
 	}
-	p.t.Fatalf("stderr did not show %q within %s; stderr:\n%s", s, timeout, p.stderr.String())
 }
 
 // Wait waits for the process to exit (failing the test after timeout) and

@@ -25,7 +25,6 @@ package tmpl
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -34,7 +33,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/suggest"
 )
 
@@ -116,8 +115,7 @@ func Compile(s string, enc *codec.Encoding, escapes bool) (*Template, error) {
 		}
 		end := strings.Index(s[open+2:], "}}")
 		if end < 0 {
-			return nil, exitcode.WithHint("Note that a literal {{ is written {{hex:7b7b}} in a template.",
-				"unclosed \"{{\" at offset %d", open)
+			return nil, fail.Inputf("unclosed \"{{\" at offset %d", open).WithHint("Note that a literal {{ is written {{hex:7b7b}} in a template.")
 		}
 		end += open + 2
 		p, err := parsePlaceholder(s[open:end+2], open)
@@ -153,7 +151,7 @@ func parsePlaceholder(ph string, offset int) (part, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	arg = strings.TrimSpace(arg)
 	bad := func(format string, args ...any) error {
-		return exitcode.WithHint(placeholderHint, "%q at offset %d: %s", ph, offset, fmt.Sprintf(format, args...))
+		return fail.Inputf("%q at offset %d: %s", ph, offset, fmt.Sprintf(format, args...)).WithHint("%s", placeholderHint)
 	}
 	noArg := func(k kind) (part, error) {
 		if hasArg {
@@ -192,18 +190,17 @@ func parsePlaceholder(ph string, offset int) (part, error) {
 	case "hex":
 		b, err := codec.ParseHex(arg)
 		if err != nil {
-			var u *exitcode.UsageError
-			if errors.As(err, &u) {
-				return part{}, exitcode.WithHint(u.Hint, "%q at offset %d: %s", ph, offset, u.Msg)
+			if u, ok := fail.As(err); ok {
+				return part{}, fail.Wrapf(u, "%q at offset %d", ph, offset)
 			}
 			return part{}, err
 		}
 		return part{kind: kLiteral, lit: b}, nil
 	}
 	if best := closestName(name); best != "" {
-		return part{}, exitcode.WithHint("Did you mean {{"+best+"}}?", "unknown placeholder %q at offset %d", ph, offset)
+		return part{}, fail.Inputf("unknown placeholder %q at offset %d", ph, offset).WithHint("%s", "Did you mean {{"+best+"}}?")
 	}
-	return part{}, exitcode.WithHint(placeholderHint, "unknown placeholder %q at offset %d", ph, offset)
+	return part{}, fail.Inputf("unknown placeholder %q at offset %d", ph, offset).WithHint("%s", placeholderHint)
 }
 
 // Static reports whether the template has no placeholder whose value

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // counter is a deterministic random source: 00 01 02 …
@@ -134,8 +134,8 @@ func TestCompileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := Compile(tt.in, nil, true)
-		var u *exitcode.UsageError
-		if !errors.As(err, &u) {
+		u, ok := sockittest.AsUsage(err)
+		if !ok {
 			t.Errorf("Compile(%q): %v, want a usage error", tt.in, err)
 			continue
 		}
@@ -253,8 +253,7 @@ func FuzzCompile(f *testing.F) {
 		e := enc(t, encs[int(which)%len(encs)])
 		tp, err := Compile(s, e, escapes)
 		if err != nil {
-			var u *exitcode.UsageError
-			if !errors.As(err, &u) {
+			if _, ok := sockittest.AsUsage(err); !ok {
 				t.Fatalf("Compile(%q): %v is not a usage error", s, err)
 			}
 			return

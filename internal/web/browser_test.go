@@ -14,12 +14,14 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // The browser tests drive the page in a real headless Chromium. One browser
 // serves the whole package (starting it is the slow part); each test gets
 // its own tab and its own UI server. Without Chromium they skip, unless
-// SOCKIT_REQUIRE_BROWSER=1 (as in CI), where a missing browser fails.
+// SOCKIT_REQUIRE_PEERS=1 (as in CI), where a missing browser fails
+// (sockittest.Missing).
 
 var browser struct {
 	mu     sync.Mutex
@@ -39,10 +41,7 @@ func chromium(t testing.TB) string {
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
 	}
-	if os.Getenv("SOCKIT_REQUIRE_BROWSER") == "1" {
-		t.Fatal("chromium is not installed (scripts/install-peers.sh installs it) and SOCKIT_REQUIRE_BROWSER=1")
-	}
-	t.Skip("chromium is not installed; run scripts/install-peers.sh (SOCKIT_REQUIRE_BROWSER=1 makes this a failure)")
+	sockittest.Missing(t, "chromium is not installed (scripts/install-peers.sh installs it)")
 	return ""
 }
 
@@ -241,13 +240,13 @@ func (p *page) check(sel string, on bool) {
 
 // open fills the new-session form and opens the session, and waits for
 // its tab to show.
-func (p *page) open(kind string, fields map[string]string) {
+func (p *page) open(k kind, fields map[string]string) {
 	p.t.Helper()
 	p.wait(`window.sockit && window.sockit.connected`)
 	if p.visible("#new-form") == false {
 		p.click("#new-session")
 	}
-	p.click("#kind-" + kind)
+	p.click("#kind-" + string(k))
 	for _, id := range []string{"new-remote", "new-local", "new-name", "new-frame-arg"} {
 		p.set("#"+id, fields[strings.TrimPrefix(id, "new-")])
 	}
@@ -256,7 +255,7 @@ func (p *page) open(kind string, fields map[string]string) {
 		enc = "utf-8"
 	}
 	p.set("#new-encoding", enc)
-	if kind != kindUDP {
+	if k != kindUDP {
 		frame := fields["frame"]
 		if frame == "" {
 			frame = "raw"

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/event"
 )
 
@@ -386,7 +385,7 @@ func render(r *record, enc *codec.Encoding, server bool) wireEvent {
 	e := &r.ev
 	w := wireEvent{Seq: r.seq, T: e.Time.UnixMilli(), Kind: string(e.Kind), Peer: e.Peer, Conn: e.Conn}
 	if e.Kind != event.Data {
-		w.Text = console.Describe(e, server)
+		w.Text = event.Describe(e, server)
 		return w
 	}
 	w.Dir, w.Len = string(e.Dir), len(e.Data)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/codec"
-	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/event"
 )
 
@@ -89,7 +88,7 @@ func textLine(buf []byte, e *event.Event, enc *codec.Encoding, server bool) stri
 		buf = append(buf, " B  "...)
 		buf = enc.AppendDisplay(buf, e.Data)
 	} else {
-		buf = append(buf, console.Describe(e, server)...)
+		buf = append(buf, event.Describe(e, server)...)
 	}
 	return string(append(buf, '\n'))
 }

@@ -21,8 +21,8 @@ import (
 
 // exposure says who besides this machine's loopback can reach what the
 // session listens on, or "" when nobody can (loopback, or a client).
-func exposure(kind string, ep endpoint.Endpoint) string {
-	if kind != kindServer && kind != kindUDP {
+func exposure(k kind, ep endpoint.Endpoint) string {
+	if k != kindServer && k != kindUDP {
 		return ""
 	}
 	if ep.IsUnix() {
@@ -54,7 +54,8 @@ func exposure(kind string, ep endpoint.Endpoint) string {
 // confirmError refuses an open that needs the page's confirmation; the
 // reply carries the question for the page to ask.
 type confirmError struct {
-	kind, where string
+	kind  kind
+	where string
 }
 
 func (e *confirmError) Error() string {
@@ -66,8 +67,8 @@ func (e *confirmError) question() string {
 	return "Open a " + kindTitle(e.kind) + " on " + e.where + "?"
 }
 
-func kindTitle(kind string) string {
-	if kind == kindUDP {
+func kindTitle(k kind) string {
+	if k == kindUDP {
 		return "UDP socket"
 	}
 	return "TCP server"

@@ -13,8 +13,8 @@ import (
 
 func TestExposure(t *testing.T) {
 	for _, tt := range []struct {
-		kind, local string
-		want        string // in the description; "" for none
+		kind        kind
+		local, want string // want: in the description; "" for none
 	}{
 		{kindServer, "127.0.0.1:8888", ""},
 		{kindServer, "[::1]:8888", ""},
@@ -53,7 +53,8 @@ func TestOpenExposedNeedsConfirm(t *testing.T) {
 	w := dialWS(t, u)
 	sock := filepath.Join(t.TempDir(), "ui.sock")
 	for _, tc := range []struct {
-		kind, local, want string
+		kind        kind
+		local, want string
 	}{
 		{kindServer, "0.0.0.0:0", "every network interface"},
 		{kindServer, "[::]:0", "every network interface"},

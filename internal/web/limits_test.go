@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // idleConns opens n TCP connections to addr that send nothing, and closes
@@ -170,11 +172,5 @@ func TestUIAcceptErrorsQuiet(t *testing.T) {
 
 func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sockittest.Eventually(t, "the condition", cond)
 }

@@ -33,14 +33,7 @@ const (
 	maxTitleName = 200
 )
 
-// Session kinds.
-const (
-	kindClient = "tcp-client"
-	kindServer = "tcp-server"
-	kindUDP    = "udp"
-)
-
-// tlsConfig is the TLS part of a session: a subset of SPEC §2.5's flags.
+// tlsConfig is the TLS part of a session: a subset of the TLS flags (README "TLS flags").
 type tlsConfig struct {
 	On       bool   `json:"on,omitempty"`
 	Insecure bool   `json:"insecure,omitempty"` // client: accept any certificate
@@ -176,7 +169,7 @@ func (c *command) check() error {
 	}
 	switch c.Op {
 	case "open":
-		switch c.Kind {
+		switch kind(c.Kind) {
 		case kindClient, kindServer, kindUDP:
 		default:
 			return fmt.Errorf("unknown session kind %q (want %s, %s or %s)", c.Kind, kindClient, kindServer, kindUDP)

@@ -246,19 +246,24 @@ func TestProtocol(t *testing.T) {
 	w.until(func(m message) bool { return m.Type == "hello" })
 
 	for fields, want := range map[*map[string]any]string{
-		{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:99999"}:                  "out of range",
-		{"op": "open", "kind": "tcp-server", "local": "udp://127.0.0.1:0"}:                "UDP session",
-		{"op": "open", "kind": "tcp-client", "remote": ""}:                                "needs a remote",
-		{"op": "open", "kind": "tcp-client", "remote": "127.0.0.1:1", "encoding": "gbkk"}: "unknown encoding",
-		{"op": "open", "kind": "tcp-client", "remote": "127.0.0.1:1", "frame": "lines:3"}: "frame",
-		{"op": "open", "kind": "udp", "frame": "line"}:                                    "framing is for TCP",
-		{"op": "send", "sid": 42, "data": "x"}:                                            "no session 42",
+		{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:99999"}:                         "out of range",
+		{"op": "open", "kind": "tcp-server", "local": "udp://127.0.0.1:0"}:                       "UDP session",
+		{"op": "open", "kind": "tcp-client", "remote": ""}:                                       "needs a remote",
+		{"op": "open", "kind": "tcp-client", "remote": "127.0.0.1:1", "encoding": "gbkk"}:        "unknown encoding",
+		{"op": "open", "kind": "tcp-client", "remote": "127.0.0.1:1", "frame": "lines:3"}:        "frame",
+		{"op": "open", "kind": "udp", "local": "127.0.0.1:0", "frame": "len16"}:                  "frame len16 is for streams, not udp",
+		{"op": "open", "kind": "udp", "local": "127.0.0.1:0", "tls": map[string]any{"on": true}}: "tls needs a TCP or ws:// endpoint, not udp",
+		{"op": "send", "sid": 42, "data": "x"}:                                                   "no session 42",
 	} {
 		m := w.do(*fields)
 		if m.Type != "error" || !strings.Contains(m.Error, want) {
 			t.Errorf("%v: %s %q, want an error saying %q", *fields, m.Type, m.Error, want)
 		}
 	}
+
+	// Line framing on datagrams is what the command line takes too: each
+	// line one datagram (the rules are talk's, the same for both).
+	w.ok(map[string]any{"op": "open", "kind": "udp", "local": "127.0.0.1:0", "frame": "line"})
 
 	m := w.ok(map[string]any{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:0", "frame": "line"})
 	sid := m.SID

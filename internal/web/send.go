@@ -3,21 +3,22 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"time"
 
-	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
-// composer builds the outgoing pipeline for a send command: the same
-// session.Compose the CLI uses (hex, escapes, templates, encoding,
-// checksum), with the line end the page chose.
+// composer builds the outgoing pipeline for a send command as the
+// command line builds it for its input (talk.Input): hex, escapes,
+// templates, encoding, checksum, and the line end the page chose ("" is
+// lf: the page's box holds one line).
 func (s *sess) composer(c *command) (*session.Compose, error) {
 	enc := s.encoding()
 	if c.Encoding != "" {
@@ -26,27 +27,22 @@ func (s *sess) composer(c *command) (*session.Compose, error) {
 			return nil, err
 		}
 	}
-	comp := &session.Compose{Hex: c.Hex, Escapes: c.Escapes, Template: c.Template, KeepEOL: true}
-	comp.SetEncoding(enc)
-	eol, err := codec.ParseEOL(c.EOL)
-	if err != nil {
-		return nil, err
+	eol := c.EOL
+	if eol == "" {
+		eol = "lf"
 	}
-	comp.EOL = string(eol) // text: Compose encodes it with the message
-	if c.Checksum != "" {
-		if comp.Checksum, err = checksum.Lookup(c.Checksum); err != nil {
-			return nil, err
-		}
-	}
-	return comp, nil
+	in := talk.Input{Hex: c.Hex, Escapes: c.Escapes, Template: c.Template, EOL: eol, Checksum: c.Checksum}
+	return in.Compose(enc, 0)
 }
 
-// target is where a send goes: one conversation, all of a server's, or a
+// target is where a send goes: a client's conversation, one or all of a
+// server's (through its hub, which drops a peer that stops reading), or a
 // UDP session's default remote.
 type target struct {
 	s    *sess
-	conn *session.Conn // one conversation
-	all  bool          // every conversation of the server
+	conn *session.Conn // a client's conversation
+	hub  *server.Hub   // a server's conversations…
+	to   string        // …this one ("" every one)
 	addr *net.UDPAddr  // UDP: this address, whether or not it is a peer yet
 	peer string        // for {{peer}}
 }
@@ -67,7 +63,7 @@ func (s *sess) target(to string) (*target, error) {
 		return t, nil
 	case kindServer:
 		if to == "" || to == "all" {
-			t.all = true
+			t.hub = s.hub
 			return t, nil
 		}
 	case kindUDP:
@@ -79,38 +75,25 @@ func (s *sess) target(to string) (*target, error) {
 			return t, nil
 		}
 		if to == "all" {
-			t.all = true
+			t.hub = s.hub
 			return t, nil
 		}
 	}
 	if s.srv != nil {
 		if c := s.srv.Lookup(to); c != nil {
-			t.conn, t.peer = c, c.Peer()
+			t.hub, t.to, t.peer = s.hub, c.Peer(), c.Peer()
 			return t, nil
 		}
 	}
-	return nil, fmt.Errorf("peer %s is gone: nothing sent", to)
+	return nil, &server.GoneError{Peer: to}
 }
 
 func (t *target) write(msg []byte) error {
 	switch {
 	case t.conn != nil:
 		return t.conn.Write(msg)
-	case t.all:
-		t.s.mu.Lock()
-		srv := t.s.srv
-		t.s.mu.Unlock()
-		conns := srv.Conns()
-		if len(conns) == 0 {
-			return errors.New("no peer connected yet: nothing sent")
-		}
-		var first error
-		for _, c := range conns {
-			if err := c.Write(msg); err != nil && first == nil {
-				first = fmt.Errorf("%s: %w", c.Peer(), err)
-			}
-		}
-		return first
+	case t.hub != nil:
+		return t.hub.WriteTo(t.to, msg, false)
 	}
 	return t.s.sendTo(msg, t.addr)
 }
@@ -121,7 +104,7 @@ func (t *target) write(msg []byte) error {
 // and the counters do not depend on who spoke first.
 func (s *sess) sendTo(msg []byte, addr *net.UDPAddr) error {
 	s.mu.Lock()
-	srv, pc, local := s.srv, s.pc, s.local
+	srv, pc, local := s.srv, s.sock.PacketConn(), s.local
 	s.mu.Unlock()
 	if srv != nil {
 		if c := srv.Lookup(addr.String()); c != nil {

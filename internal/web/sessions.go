@@ -13,9 +13,9 @@ import (
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 // manager holds the open sessions, in the order they were opened.
@@ -58,10 +58,14 @@ func (m *manager) open(c *command) (*sess, error) {
 	if err != nil {
 		return nil, err
 	}
-	where := exposure(s.kind, s.localEP)
+	where := exposure(s.kind, s.ep)
 	if where != "" && !c.Confirm {
 		s.cancel()
 		return nil, &confirmError{kind: s.kind, where: where}
+	}
+	if err := s.open(); err != nil {
+		s.cancel()
+		return nil, err
 	}
 	m.mu.Lock()
 	m.nextID++
@@ -109,13 +113,14 @@ func (m *manager) closeAll() {
 }
 
 // sess is one session of the page: a TCP client, a TCP server or a UDP
-// socket, with its log and its own settings. What it does on the network
-// is the engine's: endpoint dials and listens, server accepts and sorts
-// datagrams by sender, session frames, composes and reports events.
+// socket, with its log and its own settings. It is set up as the command
+// line sets up its conversations (talk.New), and what it does on the
+// network is the engine's: endpoint dials and listens, server accepts and
+// sorts datagrams by sender, session frames, composes and reports events.
 type sess struct {
 	id     int
 	m      *manager
-	kind   string
+	kind   kind
 	name   string
 	log    *logbook
 	ctx    context.Context
@@ -123,120 +128,111 @@ type sess struct {
 	wg     sync.WaitGroup
 
 	// Settings, fixed when opened.
-	frameName string
-	spec      frame.Spec
-	remoteEP  endpoint.Endpoint // client: where to connect; udp: the default remote (Port 0 when none)
-	localEP   endpoint.Endpoint // server, udp: where to listen
-	dialer    *endpoint.Dialer
-	lc        *endpoint.ListenConfig
-	tlsOn     bool
-	fp        string // server TLS certificate's SHA-256
+	setup     *talk.Setup
+	ep        endpoint.Endpoint // client: where to connect; server, udp: where to listen
+	remoteEP  endpoint.Endpoint // udp: the default remote (Scheme "" when none)
 	udpRemote *net.UDPAddr
+	sock      *talk.Socket // server, udp: the listening socket, until served
 
 	version atomic.Uint64 // bumps on every change of state a page shows
 	rules   atomic.Pointer[ruleSet]
 
 	mu      sync.Mutex
-	state   string // connecting, connected, listening, closed, failed
+	state   state
 	status  string
 	enc     *codec.Encoding
 	conn    *session.Conn // client: the live connection
 	connSeq uint64
 	srv     *server.Server
-	pc      net.PacketConn
+	hub     *server.Hub
 	local   string
 	history []string
 	rep     *repeater
 	closing bool // stop has begun: no new goroutines
 }
 
+// kind is what a session is, as the page names it.
+type kind string
+
+const (
+	kindClient kind = "tcp-client"
+	kindServer kind = "tcp-server"
+	kindUDP    kind = "udp"
+)
+
+// state is where a session stands, as the page shows it.
+type state string
+
+const (
+	stateConnecting state = "connecting"
+	stateConnected  state = "connected"
+	stateListening  state = "listening"
+	stateClosed     state = "closed"
+	stateFailed     state = "failed"
+)
+
 const (
 	dialTimeout     = 10 * time.Second
-	udpIdle         = 60 * time.Second // UDP peers are forgotten after this long (as listen -u)
 	maxHistory      = 30
 	maxHistoryEntry = 4 << 10
 )
 
-func newSess(m *manager, c *command) (*sess, error) {
-	s := &sess{m: m, kind: c.Kind, name: strings.TrimSpace(c.Name)}
-	s.log = newLogbook(m.sig.poke)
-	var err error
-	if s.enc, err = codec.Lookup(c.Encoding); err != nil {
-		return nil, err
-	}
-	if s.spec, err = frame.Parse(c.Frame); err != nil {
-		return nil, err
-	}
-	s.frameName = s.spec.String()
+// options are the session's conversation options from the open command,
+// and the page's own rules about kinds: a TCP client needs a remote, a
+// server a local endpoint, a UDP session binds to a UDP one. The rules
+// between options (TLS needs a TCP endpoint…) are talk's, as on the
+// command line.
+func (c *command) options() (talk.Options, error) {
+	opt := talk.Options{Encoding: c.Encoding, Frame: c.Frame}
 	t := c.TLS
 	if t == nil {
 		t = &tlsConfig{}
 	}
-	s.tlsOn = t.On
-	switch c.Kind {
+	opt.TLS = t.On
+	switch kind(c.Kind) {
 	case kindClient:
 		if c.Remote == "" {
-			return nil, errors.New("a TCP client needs a remote endpoint (HOST:PORT)")
+			return opt, errors.New("a TCP client needs a remote endpoint (HOST:PORT)")
 		}
-		if s.remoteEP, err = endpoint.Parse(c.Remote, endpoint.Options{}); err != nil {
-			return nil, err
-		}
-		if s.remoteEP.IsPacket() {
-			return nil, fmt.Errorf("%s is a datagram endpoint: open a UDP session for it", c.Remote)
-		}
-		if t.On {
-			if s.remoteEP.IsUnix() {
-				return nil, errors.New("TLS needs a TCP endpoint, not a Unix socket")
-			}
-			s.remoteEP = s.remoteEP.WithTLS()
-		}
-		s.tlsOn = s.remoteEP.IsTLS()
-		s.dialer = &endpoint.Dialer{Timeout: dialTimeout, Source: c.Local}
-		if s.tlsOn {
-			opts := endpoint.TLSOptions{Insecure: t.Insecure, Pin: t.Pin, SNI: t.SNI, CA: t.CA}
-			if s.dialer.TLS, err = opts.Client(); err != nil {
-				return nil, err
-			}
-		}
+		opt.Role, opt.Endpoint = talk.Client, c.Remote
+		opt.Source, opt.Timeout = c.Local, dialTimeout
+		opt.TLSOptions = endpoint.TLSOptions{Insecure: t.Insecure, Pin: t.Pin, SNI: t.SNI, CA: t.CA}
 	case kindServer:
 		if c.Local == "" {
-			return nil, errors.New("a TCP server needs a local endpoint to listen on (such as 127.0.0.1:8888)")
+			return opt, errors.New("a TCP server needs a local endpoint to listen on (such as 127.0.0.1:8888)")
 		}
-		if s.localEP, err = endpoint.Parse(c.Local, endpoint.Options{Listen: true}); err != nil {
-			return nil, err
+		opt.Role, opt.Endpoint, opt.KeepOpen = talk.Server, c.Local, true
+		opt.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, CA: t.CA}
+	case kindUDP:
+		opt.Role, opt.Endpoint, opt.UDP, opt.KeepOpen = talk.Server, c.Local, true, true
+		if opt.Endpoint == "" {
+			opt.Endpoint = ":0"
 		}
-		if s.localEP.IsPacket() {
-			return nil, fmt.Errorf("%s is a datagram endpoint: open a UDP session for it", c.Local)
-		}
-		if t.On {
-			if s.localEP.IsUnix() {
-				return nil, errors.New("TLS needs a TCP endpoint, not a Unix socket")
-			}
-			s.localEP = s.localEP.WithTLS()
-		}
-		s.tlsOn = s.localEP.IsTLS()
-		s.lc = &endpoint.ListenConfig{}
-		if s.tlsOn {
-			opts := endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, CA: t.CA}
-			if s.lc.TLS, s.fp, err = opts.Server(); err != nil {
-				return nil, err
-			}
+	}
+	return opt, nil
+}
+
+func newSess(m *manager, c *command) (*sess, error) {
+	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name)}
+	s.log = newLogbook(m.sig.poke)
+	opt, err := c.options()
+	if err != nil {
+		return nil, err
+	}
+	opt.Handler = s.respond
+	opt.Observers = []talk.Observer{{Sink: s.sink}}
+	if s.setup, err = talk.New(opt); err != nil {
+		return nil, err
+	}
+	s.ep = s.setup.Endpoint()
+	s.enc, _ = s.setup.Encodings()
+	switch s.kind {
+	case kindClient, kindServer:
+		if s.ep.IsPacket() {
+			return nil, fmt.Errorf("%s is a datagram endpoint: open a UDP session for it", opt.Endpoint)
 		}
 	case kindUDP:
-		if t.On {
-			return nil, errors.New("TLS is for TCP sessions, not UDP")
-		}
-		if !s.spec.IsRaw() {
-			return nil, errors.New("framing is for TCP streams: each UDP datagram is already one message")
-		}
-		local := c.Local
-		if local == "" {
-			local = ":0"
-		}
-		if s.localEP, err = endpoint.Parse(local, endpoint.Options{UDP: true, Listen: true}); err != nil {
-			return nil, err
-		}
-		if !s.localEP.IsUDP() {
+		if !s.ep.IsUDP() {
 			return nil, fmt.Errorf("%s is not a UDP endpoint", c.Local)
 		}
 		if c.Remote != "" {
@@ -250,7 +246,6 @@ func newSess(m *manager, c *command) (*sess, error) {
 				return nil, &endpoint.OpError{Op: "resolve", Endpoint: s.remoteEP.String(), Err: err}
 			}
 		}
-		s.lc = &endpoint.ListenConfig{}
 	}
 	s.ctx, s.cancel = context.WithCancel(m.ctx)
 	return s, nil
@@ -283,9 +278,9 @@ func (s *sess) touch() {
 	s.m.sig.poke()
 }
 
-func (s *sess) setState(state, status string) {
+func (s *sess) setState(st state, status string) {
 	s.mu.Lock()
-	s.state, s.status = state, status
+	s.state, s.status = st, status
 	s.mu.Unlock()
 	s.touch()
 }
@@ -296,67 +291,61 @@ func (s *sess) encoding() *codec.Encoding {
 	return s.enc
 }
 
+// open opens a server's listening socket, so that an address in use is
+// an error in the page's form; a client connects once started.
+func (s *sess) open() error {
+	if s.kind == kindClient {
+		return nil
+	}
+	srv := s.setup.Server()
+	so, err := s.setup.Listening().Open(s.ctx, srv)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.sock, s.srv = so, srv
+	s.hub = &server.Hub{Server: srv}
+	s.mu.Unlock()
+	return nil
+}
+
 func (s *sess) start() error {
-	switch s.kind {
-	case kindClient:
+	if s.kind == kindClient {
 		s.wg.Add(1)
 		go s.dial()
 		return nil
-	case kindServer:
-		ln, err := s.lc.Listen(s.ctx, s.localEP)
-		if err != nil {
-			return err
-		}
-		s.serve(ln.Addr().String(), func(srv *server.Server) error { return srv.Serve(s.ctx, ln) })
-		return nil
-	case kindUDP:
-		pc, err := s.lc.ListenPacket(s.ctx, s.localEP)
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		s.pc = pc
-		s.mu.Unlock()
-		s.serve(pc.LocalAddr().String(), func(srv *server.Server) error { return srv.ServePacket(s.ctx, pc) })
-		return nil
 	}
-	return fmt.Errorf("unknown session kind %q", s.kind)
+	s.serve()
+	return nil
 }
 
 // serve runs a server (TCP or UDP) whose conversations answer by the
 // session's response rules.
-func (s *sess) serve(local string, run func(*server.Server) error) {
-	srv := &server.Server{
-		Handler: s.respond,
-		Conn:    session.Options{Proto: s.localEP.Proto(), Frame: s.spec, Sink: s.sink},
-		Sink:    s.sink,
-	}
+func (s *sess) serve() {
+	s.mu.Lock()
+	so, srv := s.sock, s.srv
+	s.local = so.Addr().String()
+	s.mu.Unlock()
+	status := "listening on " + s.local
 	if s.kind == kindUDP {
-		srv.Conn.IdleTimeout = udpIdle
-	}
-	status := "listening on " + local
-	if s.kind == kindUDP {
-		status = "bound to " + local
+		status = "bound to " + s.local
 		if s.udpRemote != nil {
 			status += ", default remote " + s.udpRemote.String()
 		}
 	}
-	if s.fp != "" {
-		status += " · TLS, certificate SHA-256 " + s.fp
-	} else if s.tlsOn {
+	if fp := s.setup.Listening().Ephemeral; fp != "" {
+		status += " · TLS, certificate SHA-256 " + fp
+	} else if s.ep.IsTLS() {
 		status += " · TLS"
 	}
-	s.mu.Lock()
-	s.srv, s.local = srv, local
-	s.mu.Unlock()
-	s.setState("listening", status)
+	s.setState(stateListening, status)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		err := run(srv)
+		err := so.Serve(s.ctx, srv)
 		if s.ctx.Err() == nil && err != nil {
 			s.note(event.Error, "", err.Error())
-			s.setState("failed", "stopped: "+err.Error())
+			s.setState(stateFailed, "stopped: "+err.Error())
 		}
 	}()
 }
@@ -364,23 +353,23 @@ func (s *sess) serve(local string, run func(*server.Server) error) {
 // dial connects a client session and talks until the connection ends.
 func (s *sess) dial() {
 	defer s.wg.Done()
-	s.setState("connecting", "connecting to "+s.remoteEP.String()+"…")
-	nc, err := s.dialer.Dial(s.ctx, s.remoteEP)
+	s.setState(stateConnecting, "connecting to "+s.ep.String()+"…")
+	nc, err := s.setup.Dialer().Dial(s.ctx, s.ep)
 	if err != nil {
 		if s.ctx.Err() != nil {
 			return
 		}
-		s.note(event.Error, s.remoteEP.Address(), err.Error())
-		s.setState("failed", err.Error())
+		s.note(event.Error, s.ep.Address(), err.Error())
+		s.setState(stateFailed, err.Error())
 		return
 	}
 	s.mu.Lock()
 	s.connSeq++
-	c := session.New(nc, session.Options{ID: s.connSeq, Proto: s.remoteEP.Proto(), Frame: s.spec, Sink: s.sink})
+	c := session.New(nc, s.setup.Session(s.connSeq))
 	s.conn = c
 	s.local = c.Local()
 	s.mu.Unlock()
-	s.setState("connected", "connected to "+c.Peer()+" from "+c.Local())
+	s.setState(stateConnected, "connected to "+c.Peer()+" from "+c.Local())
 	err = s.respond(s.ctx, c)
 	if s.ctx.Err() != nil {
 		c.SetReason("closed by you")
@@ -398,7 +387,7 @@ func (s *sess) dial() {
 	} else if err != nil {
 		why = "disconnected"
 	}
-	s.setState("closed", why)
+	s.setState(stateClosed, why)
 }
 
 // goTracked runs f on a goroutine the session waits for when it closes,
@@ -424,13 +413,13 @@ func (s *sess) reconnect() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == "connecting" || s.state == "connected" {
+	if s.state == stateConnecting || s.state == stateConnected {
 		return errors.New("already connected or connecting")
 	}
 	if s.closing {
 		return errors.New("session closed")
 	}
-	s.state = "connecting" // so a second click does not dial twice
+	s.state = stateConnecting // so a second click does not dial twice
 	s.wg.Add(1)
 	go s.dial()
 	return nil

@@ -19,9 +19,9 @@ type peerState struct {
 // sessState is what the page shows of a session besides its log.
 type sessState struct {
 	SID         int         `json:"sid"`
-	Kind        string      `json:"kind"`
+	Kind        kind        `json:"kind"`
 	Title       string      `json:"title"`
-	State       string      `json:"state"`
+	State       state       `json:"state"`
 	Status      string      `json:"status"`
 	Encoding    string      `json:"encoding"`
 	Frame       string      `json:"frame"`
@@ -59,14 +59,17 @@ func (s *sess) snapshot(now time.Time) sessState {
 	st := sessState{
 		SID:         s.id,
 		Kind:        s.kind,
-		Frame:       s.frameName,
-		TLS:         s.tlsOn,
-		Fingerprint: s.fp,
+		Frame:       s.setup.Frame().String(),
+		TLS:         s.ep.IsTLS(),
+		Fingerprint: s.fingerprint(),
 		Rules:       s.rules.Load().list(),
 		Peers:       s.peers(),
 		Stats:       s.log.stats(now),
 	}
-	if s.remoteEP.Scheme != "" {
+	switch {
+	case s.kind == kindClient:
+		st.Remote = s.ep.String()
+	case s.remoteEP.Scheme != "":
 		st.Remote = s.remoteEP.String()
 	}
 	s.mu.Lock()
@@ -89,10 +92,10 @@ func (s *sess) title(local string) string {
 	}
 	switch s.kind {
 	case kindClient:
-		return "TCP client " + hostPort(s.remoteEP)
+		return "TCP client " + hostPort(s.ep)
 	case kindServer:
 		if local == "" {
-			return "TCP server " + hostPort(s.localEP)
+			return "TCP server " + hostPort(s.ep)
 		}
 		return "TCP server " + local
 	}
@@ -101,6 +104,14 @@ func (s *sess) title(local string) string {
 		t += " → " + s.udpRemote.String()
 	}
 	return t
+}
+
+// fingerprint is a TLS server's ephemeral certificate's SHA-256, or "".
+func (s *sess) fingerprint() string {
+	if l := s.setup.Listening(); l != nil {
+		return l.Ephemeral
+	}
+	return ""
 }
 
 func hostPort(ep endpoint.Endpoint) string {

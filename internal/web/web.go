@@ -177,7 +177,7 @@ func (u *UI) serveFile(name string) http.HandlerFunc {
 	}
 }
 
-// guard is the security check in front of every request (SPEC §5):
+// guard is the security check in front of every request (README "Web UI"):
 //
 //   - Host must name this server (a loopback address and its port), so a
 //     DNS-rebinding page whose name now points at 127.0.0.1 is refused;

@@ -24,17 +24,7 @@ func opensslServer(t *testing.T, args ...string) (*sockittest.Proc, string) {
 	cf := certs(t)
 	cmd := exec.Command(openssl, append([]string{"s_server", "-dtls", "-accept", "127.0.0.1:" + port, "-cert", cf.cert, "-key", cf.key}, args...)...)
 	p := sockittest.StartCmd(t, cmd)
-	deadline := time.Now().Add(sockittest.Patience)
-	for !strings.Contains(p.Stdout(), "ACCEPT") {
-		if time.Now().After(deadline) {
-			t.Fatalf("openssl s_server did not start; stderr:\n%s", p.Stderr())
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("openssl s_server exited; stderr:\n%s", p.Stderr())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	p.WaitStdout("that openssl s_server started (ACCEPT)", func(s string) bool { return strings.Contains(s, "ACCEPT") })
 	return p, port
 }
 
@@ -55,24 +45,23 @@ func TestDTLSClientAgainstOpenSSL(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, port := opensslServer(t)
 			c := sockittest.Start(t, append([]string{"send", "dtls://127.0.0.1:" + port, "hello over dtls", "--wait", "30s"}, tc.args...)...)
-			deadline := time.Now().Add(sockittest.Patience)
-			for !strings.Contains(srv.Stdout(), "hello over dtls") {
-				if time.Now().After(deadline) {
-					t.Fatalf("s_server never printed the message; its stdout:\n%s\nsockit stderr:\n%s", srv.Stdout(), c.Stderr())
+			printed := sockittest.Until(func() bool {
+				if strings.Contains(srv.Stdout(), "hello over dtls") {
+					return true
 				}
 				select {
 				case <-c.Done():
 					t.Fatalf("sockit ended first: %s", c.Stderr())
-				case <-time.After(10 * time.Millisecond):
+				default:
 				}
+				return false
+			})
+			if !printed {
+				t.Fatalf("s_server never printed the message; its stdout:\n%s\nsockit stderr:\n%s", srv.Stdout(), c.Stderr())
 			}
 			io.WriteString(srv.Stdin, "reply from openssl\n")
-			deadline = time.Now().Add(sockittest.Patience)
-			for !strings.Contains(c.Stdout(), "reply from openssl\n") {
-				if time.Now().After(deadline) {
-					t.Fatalf("sockit did not print the reply; stdout %q; stderr:\n%s", c.Stdout(), c.Stderr())
-				}
-				time.Sleep(10 * time.Millisecond)
+			if !sockittest.Until(func() bool { return strings.Contains(c.Stdout(), "reply from openssl\n") }) {
+				t.Fatalf("sockit did not print the reply; stdout %q; stderr:\n%s", c.Stdout(), c.Stderr())
 			}
 			c.Interrupt()
 			c.Wait(30 * time.Second)
@@ -98,16 +87,19 @@ func TestDTLSServerAgainstOpenSSL(t *testing.T) {
 	addr := srv.Addr()
 	cl := sockittest.StartCmd(t, exec.Command(openssl, "s_client", "-dtls", "-connect", addr, "-CAfile", cf.ca, "-verify_return_error", "-quiet"))
 	io.WriteString(cl.Stdin, "ping over dtls\n")
-	deadline := time.Now().Add(sockittest.Patience)
-	for !strings.Contains(cl.Stdout(), "ping over dtls") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no echo at s_client; its stderr:\n%s\nsockit stderr:\n%s", cl.Stderr(), srv.Stderr())
+	echoed := sockittest.Until(func() bool {
+		if strings.Contains(cl.Stdout(), "ping over dtls") {
+			return true
 		}
 		select {
 		case <-cl.Done():
 			t.Fatalf("s_client ended: %s", cl.Stderr())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
+		return false
+	})
+	if !echoed {
+		t.Fatalf("no echo at s_client; its stderr:\n%s\nsockit stderr:\n%s", cl.Stderr(), srv.Stderr())
 	}
 	cl.Stdin.Close()
 
@@ -116,12 +108,8 @@ func TestDTLSServerAgainstOpenSSL(t *testing.T) {
 		addr := srv.Addr()
 		cl := sockittest.StartCmd(t, exec.Command(openssl, "s_client", "-dtls", "-connect", addr, "-CAfile", cf.ca, "-cert", cf.clientCert, "-key", cf.clientKey, "-quiet"))
 		io.WriteString(cl.Stdin, "with a certificate\n")
-		deadline := time.Now().Add(sockittest.Patience)
-		for !strings.Contains(cl.Stdout(), "with a certificate") {
-			if time.Now().After(deadline) {
-				t.Fatalf("no echo with a client certificate; s_client stderr:\n%s\nsockit stderr:\n%s", cl.Stderr(), srv.Stderr())
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !sockittest.Until(func() bool { return strings.Contains(cl.Stdout(), "with a certificate") }) {
+			t.Fatalf("no echo with a client certificate; s_client stderr:\n%s\nsockit stderr:\n%s", cl.Stderr(), srv.Stderr())
 		}
 		cl.Stdin.Close()
 		// Without one, the handshake fails and the server says why.

@@ -43,10 +43,7 @@ func wspeer(t *testing.T, args ...string) *nodePeer {
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(filepath.Dir(file), "node")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "ws", "package.json")); err != nil {
-		if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
-			t.Fatalf("Node's ws package is not installed in %s (scripts/install-peers.sh installs it)", dir)
-		}
-		t.Skipf("Node's ws package is not installed; run scripts/install-peers.sh")
+		sockittest.Missing(t, "Node's ws package is not installed in %s (scripts/install-peers.sh installs it)", dir)
 	}
 	cmd := exec.Command(node, append([]string{filepath.Join(dir, "wspeer.js")}, args...)...)
 	out, err := cmd.StdoutPipe()

@@ -109,10 +109,7 @@ for _ in range(2):
     d, a = s.recvfrom(65535)
     print(repr(d), flush=True)
 `))
-	deadline := time.Now().Add(sockittest.Patience)
-	for !strings.Contains(srv.Stdout(), "\n") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	srv.WaitStdout("its port", func(s string) bool { return strings.Contains(s, "\n") })
 	port := strings.TrimSpace(strings.SplitN(srv.Stdout(), "\n", 2)[0])
 	_, errOut, code := sockittest.Run(t, []byte("data"), 30*time.Second, "connect", "udp://127.0.0.1:"+port, "--shut-null", "--wait", "0")
 	if code != 0 {
@@ -141,12 +138,9 @@ func TestBrokerWithNcat(t *testing.T) {
 	srv.WaitStderr("connected (#2", 30*time.Second)
 	msg := "raw \x1b[1mbytes\x00 from a\r\n"
 	a.Stdin.Write([]byte(msg))
-	deadline := time.Now().Add(sockittest.Patience)
-	for b.Stdout() != msg {
-		if time.Now().After(deadline) || len(b.Stdout()) > len(msg) {
-			t.Fatalf("b got %q, want %q", b.Stdout(), msg)
-		}
-		time.Sleep(10 * time.Millisecond)
+	sockittest.Until(func() bool { return len(b.Stdout()) >= len(msg) }) // all of it, or more than was sent
+	if b.Stdout() != msg {
+		t.Fatalf("b got %q, want %q", b.Stdout(), msg)
 	}
 	if a.Stdout() != "" {
 		t.Errorf("the sender got %q back", a.Stdout())

@@ -29,10 +29,7 @@ type netns struct {
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
-			t.Fatal("network namespace tests need root (CI runs as root)")
-		}
-		t.Skip("network namespace tests need root; SOCKIT_REQUIRE_PEERS=1 makes this a failure")
+		sockittest.Missing(t, "network namespace tests need root (CI runs as root)")
 	}
 }
 
@@ -100,8 +97,8 @@ func newVethPair(t *testing.T) (a, b *netns, vethA, vethB, addrA, addrB, bcast s
 // want as a data event, and fails if it does not within the patience.
 func received(t *testing.T, name string, p *sockittest.Proc, want []string) {
 	t.Helper()
-	deadline := time.Now().Add(sockittest.Patience)
-	for {
+	missing := len(want)
+	arrived := sockittest.Until(func() bool {
 		got := map[string]bool{}
 		for _, line := range strings.Split(p.Stdout(), "\n") {
 			var e struct {
@@ -111,23 +108,24 @@ func received(t *testing.T, name string, p *sockittest.Proc, want []string) {
 				got[e.Text] = true
 			}
 		}
-		missing := 0
+		missing = 0
 		for _, w := range want {
 			if !got[w] {
 				missing++
 			}
 		}
 		if missing == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d of %d datagrams never arrived; stdout:\n%s\nstderr:\n%s", name, missing, len(want), p.Stdout(), p.Stderr())
+			return true
 		}
 		select {
 		case <-p.Done():
 			t.Fatalf("%s exited; stderr:\n%s", name, p.Stderr())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
+		return false
+	})
+	if !arrived {
+		t.Fatalf("%s: %d of %d datagrams never arrived; stdout:\n%s\nstderr:\n%s", name, missing, len(want), p.Stdout(), p.Stderr())
 	}
 }
 

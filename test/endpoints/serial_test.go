@@ -139,14 +139,17 @@ func TestSerialByteExactBauds(t *testing.T) {
 		go echo(dev)
 		c := sockittest.Start(t, "connect", "serial://"+a+"?"+mode)
 		go c.Stdin.Write(data)
-		deadline := time.Now().Add(sockittest.Patience)
-		for len(c.Stdout()) < len(data) && time.Now().Before(deadline) {
+		sockittest.Until(func() bool {
+			if len(c.Stdout()) >= len(data) {
+				return true
+			}
 			select {
 			case <-c.Done():
 				t.Fatalf("%s: connect ended early; stderr:\n%s", mode, c.Stderr())
-			case <-time.After(10 * time.Millisecond):
+			default:
 			}
-		}
+			return false
+		})
 		if got := c.Stdout(); got != string(data) {
 			t.Errorf("%s: %d of %d bytes back, intact %v; stderr:\n%s", mode, len(got), len(data), sum([]byte(got)) == sum(data), c.Stderr())
 		}

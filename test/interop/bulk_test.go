@@ -16,7 +16,7 @@ import (
 //     stdin, exits at the network's EOF, and shuts down its own write
 //     side as soon as it connects, so a sockit client sending to it
 //     needs --half-duplex (by default sockit stops when the peer's FIN
-//     arrives, SPEC §2.1).
+//     arrives, README "Pipe mode and the end of input").
 //   - nc.openbsd: -N shuts down the socket's write side at stdin's EOF
 //     (without it nc sends no FIN); -d never reads stdin.
 //   - socat: -u copies one way and shuts down (FIN) when its input ends.

@@ -34,7 +34,7 @@ func checkExit(t *testing.T, what string, code int, stderr string, wantCode int,
 	noPanic(t, stderr)
 }
 
-// TestExitCodes goes through SPEC §2.6, each code with its message.
+// TestExitCodes goes through README "Exit codes", each code with its message.
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	_, echo := sockitListen(t, "", "", "--echo", "127.0.0.1:0")
@@ -97,7 +97,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	t.Run("ok/send-no-reply", func(t *testing.T) {
 		// Fire and forget (syslog, a device that only listens) is not a
-		// failure without --expect (SPEC §2.6): exit 0, and a note.
+		// failure without --expect (README "Exit codes"): exit 0, and a note.
 		t.Parallel()
 		for _, ep := range []string{sink, "udp://" + sinkUDP} {
 			_, stderr, code := run(t, "", "send", "--wait", "0.3", ep, "hello?")

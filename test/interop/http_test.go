@@ -17,7 +17,7 @@ import (
 // Python's http.server: sockit sends the request, shuts down its write
 // side at stdin's EOF, prints the whole response and exits 0 when the
 // server closes. Also with stdin left open: the server's close alone ends
-// sockit (the ncat annoyance SPEC §2.1 rules out).
+// sockit (the ncat annoyance README "Pipe mode and the end of input" rules out).
 func TestHTTPHalfClose(t *testing.T) {
 	t.Parallel()
 	py := sockittest.Need(t, "python3")

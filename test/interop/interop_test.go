@@ -134,8 +134,7 @@ func waitListening(t *testing.T, port int) {
 func waitSocket(t *testing.T, port int, files []string, state string) {
 	t.Helper()
 	want := fmt.Sprintf(":%04X", port)
-	deadline := time.Now().Add(sockittest.Patience)
-	for time.Now().Before(deadline) {
+	bound := func() bool {
 		for _, file := range files {
 			b, err := os.ReadFile(file)
 			if err != nil {
@@ -144,26 +143,23 @@ func waitSocket(t *testing.T, port int, files []string, state string) {
 			for _, line := range strings.Split(string(b), "\n")[1:] {
 				f := strings.Fields(line)
 				if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == state {
-					return
+					return true
 				}
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		return false
 	}
-	t.Fatalf("nothing bound port %d within %s", port, sockittest.Patience)
+	if !sockittest.Until(bound) {
+		t.Fatalf("nothing bound port %d within %s", port, sockittest.Patience)
+	}
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+// waitFor waits until cond holds (sockittest.Eventually). The timeout a
+// caller gives says how soon it should hold; none is more than the
+// patience Eventually allows, a safety net against hangs, not a budget.
+func waitFor(t *testing.T, what string, _ time.Duration, cond func() bool) {
 	t.Helper()
-	timeout = sockittest.Patient(timeout) // a safety net, not a budget
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	sockittest.Eventually(t, what, cond)
 }
 
 // python starts a Python program (source in src, arguments after it) and

@@ -334,7 +334,7 @@ udp_socket.recvfrom(1024)
 
 			// A server that does not answer: exit 1 after --wait, with
 			// the message the README quotes (--expect . requires a reply:
-			// without it send exits 0, SPEC §2.6).
+			// without it send exits 0, README "Exit codes").
 			quote := quoted(t, s, `no reply from udp://127.0.0.1:8888 within 1s (--wait), so nothing matched --expect "."`)
 			sk, addr := sockitListen(t, "", "", "-u", "--discard", "127.0.0.1:0")
 			_, stderr, code = run(t, "", onLoopback(t, args, "udp://127.0.0.1:8888", "udp://"+addr)...)

@@ -11,7 +11,7 @@ import (
 
 // TestPeerClosesFirst is issue 10's flow: `echo 'SSH-2.0-Fake' | sockit
 // listen 127.0.0.1:P` and `sockit connect 127.0.0.1:P </dev/null`. The
-// client's FIN ends only the client's sending (SPEC §2.4): the server
+// client's FIN ends only the client's sending (README "Servers"): the server
 // still sends its greeting, then closes. It lost the greeting in about a
 // third of runs; run it with -count=50 to see it hold.
 func TestPeerClosesFirst(t *testing.T) {
@@ -50,7 +50,7 @@ func TestPeerClosesFirst(t *testing.T) {
 	t.Run("idle-stdin-exits-at-once", func(t *testing.T) {
 		// The client's stdin is a pipe whose writer stays open and quiet:
 		// when the server closes, the client prints what came and exits
-		// at once (SPEC §2.1), not when stdin ends.
+		// at once (README "Pipe mode and the end of input"), not when stdin ends.
 		t.Parallel()
 		ln, conns := acceptTCP(t)
 		r, w, err := os.Pipe()

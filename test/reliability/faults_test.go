@@ -109,6 +109,12 @@ func TestPeerResetsWhileSending(t *testing.T) {
 			if ok, at := isPrefix(got, data); !ok {
 				t.Errorf("stdout (%d bytes) is not a prefix of what the peer sent: differs at byte %d", len(got), at)
 			}
+			if tc.pause != "0" && len(got) == 0 {
+				// The peer's sendall returned and it waited before the
+				// reset: what it sent was read, and an empty prefix would
+				// prove nothing.
+				t.Errorf("nothing arrived, though the peer waited %ss after sending before it reset", tc.pause)
+			}
 			t.Logf("%d of %d bytes arrived before the reset", len(got), len(data))
 		})
 	}

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
 )
@@ -87,20 +86,9 @@ func python(t *testing.T, script string, args ...string) *peer {
 	py := sockittest.Need(t, "python3")
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
 	p := &peer{Proc: sockittest.StartCmd(t, cmd)}
-	deadline := time.Now().Add(sockittest.Patience)
-	for time.Now().Before(deadline) {
-		if out := p.Stdout(); strings.Contains(out, "\n") {
-			p.first = strings.TrimSpace(out[:strings.IndexByte(out, '\n')])
-			return p
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("python peer exited early:\n%s", p.Stderr())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("python peer printed nothing within %s:\n%s", sockittest.Patience, p.Stderr())
-	return nil
+	out := p.WaitStdoutContains("\n") // its first line
+	p.first = strings.TrimSpace(out[:strings.IndexByte(out, '\n')])
+	return p
 }
 
 // lines returns the non-empty lines of s.

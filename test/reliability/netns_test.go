@@ -44,10 +44,7 @@ type nsPair struct {
 func newNSPair(t *testing.T) *nsPair {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("SOCKIT_REQUIRE_PEERS") == "1" {
-			t.Fatal("network namespace tests need root (CI runs as root)")
-		}
-		t.Skip("network namespace tests need root; SOCKIT_REQUIRE_PEERS=1 makes this a failure")
+		sockittest.Missing(t, "network namespace tests need root (CI runs as root)")
 	}
 	sockittest.Need(t, "ip")
 	sfx := make([]byte, 3)
@@ -209,13 +206,7 @@ func TestNetnsHalfOpen(t *testing.T) {
 	addr := srv.Addr()
 	cl := sockittest.StartCmd(t, p.in(p.b, bin, "connect", addr))
 	cl.Stdin.Write([]byte("hello\n"))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(cl.Stdout(), "hello") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(cl.Stdout(), "hello") {
-		t.Fatalf("no echo before the fault; client stderr: %s", cl.Stderr())
-	}
+	sockittest.Eventually(t, "the echo before the fault", func() bool { return strings.Contains(cl.Stdout(), "hello") })
 	last := time.Now() // the last traffic on the connection
 	p.ip("-n", p.b, "link", "set", p.vethB, "down")
 	cl.Cmd.Process.Kill() // its FIN cannot leave: the link is down
@@ -301,7 +292,8 @@ func (p *nsPair) udpQueued(ns string) int64 {
 // reply each). On a busy machine a server may work through a backlog of
 // seconds after the client has gone; the kernel's counters are read once
 // it has. A datagram lost on the veth would keep the counts apart: the
-// wait then ends after 30s and the comparison shows the difference.
+// wait then ends after sockittest.Patience and the comparison shows the
+// difference.
 func (p *nsPair) settle(aToB int, echoes bool) {
 	p.t.Helper()
 	settled := func() bool {
@@ -311,13 +303,11 @@ func (p *nsPair) settle(aToB int, echoes bool) {
 		st := p.udpStats(p.a)
 		return !echoes || st["InDatagrams"] == st["OutDatagrams"]
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if settled() {
-			return
-		}
+	if sockittest.Until(settled) {
+		return
 	}
-	p.t.Logf("datagrams still in flight after 30s: %d bytes queued in %s; %s sent %d to %s, which counted %d; UDP in %s: %v",
-		p.udpQueued(p.a), p.a, p.a, p.counters(p.a)[aToB], p.b, p.counters(p.b)[0], p.a, p.udpStats(p.a))
+	p.t.Logf("datagrams still in flight after %s: %d bytes queued in %s; %s sent %d to %s, which counted %d; UDP in %s: %v",
+		sockittest.Patience, p.udpQueued(p.a), p.a, p.a, p.counters(p.a)[aToB], p.b, p.counters(p.b)[0], p.a, p.udpStats(p.a))
 }
 
 // countReplies loads the nftables rule in B that counts the datagrams

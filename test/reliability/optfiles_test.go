@@ -211,11 +211,10 @@ func TestUITLSPathsBounded(t *testing.T) {
 	files := badFiles(t, 4<<20+1)
 	p := sockittest.StartCmd(t, limited(t, "ui"))
 	var link string
-	deadline := time.Now().Add(30 * time.Second)
-	for link == "" && time.Now().Before(deadline) {
+	sockittest.Eventually(t, "sockit ui prints its URL", func() bool {
 		link = uiURL.FindString(p.Stdout() + p.Stderr())
-		time.Sleep(10 * time.Millisecond)
-	}
+		return link != ""
+	})
 	if link == "" {
 		t.Fatalf("sockit ui printed no URL:\n%s\n%s", p.Stdout(), p.Stderr())
 	}

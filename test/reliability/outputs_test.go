@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -207,14 +208,10 @@ func TestRecordWholeOnSignal(t *testing.T) {
 // waitFileSize waits until the file at path holds at least n bytes.
 func waitFileSize(t *testing.T, path string, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if fi, err := os.Stat(path); err == nil && fi.Size() >= n {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s did not reach %d bytes within 30s", path, n)
+	sockittest.Eventually(t, path+" reaching "+strconv.FormatInt(n, 10)+" bytes", func() bool {
+		fi, err := os.Stat(path)
+		return err == nil && fi.Size() >= n
+	})
 }
 
 func tail(b []byte, n int) []byte {

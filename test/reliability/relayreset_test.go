@@ -173,12 +173,8 @@ func TestRelayClientResetReachesUpstream(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Wait until listen has all of it: the reset comes after.
-			deadline := time.Now().Add(60 * time.Second)
-			for fileSize(t, out) < int64(len(data)) {
-				if time.Now().After(deadline) {
-					t.Fatalf("listen wrote %d of %d bytes within 60s", fileSize(t, out), len(data))
-				}
-				time.Sleep(5 * time.Millisecond)
+			if !sockittest.Until(func() bool { return fileSize(t, out) >= int64(len(data)) }) {
+				t.Fatalf("listen wrote %d of %d bytes within %s", fileSize(t, out), len(data), sockittest.Patience)
 			}
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close()

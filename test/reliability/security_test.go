@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -148,12 +149,45 @@ func TestExecNeverRunsUnasked(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			for range 3 {
-				c.Write([]byte(payload))
-				time.Sleep(50 * time.Millisecond) // let the server act on it
+			echo, discard := slices.Contains(args, "--echo"), slices.Contains(args, "--discard")
+			// acted waits until the server has acted on round n's payload:
+			// sent it back, or shown it on stdout (--discard shows nothing:
+			// its client's close, below, says when it has read it all).
+			acted := func(n int) {
+				t.Helper()
+				switch {
+				case echo:
+					c.SetReadDeadline(time.Now().Add(sockittest.Patience))
+					buf := make([]byte, len(payload))
+					if network == "udp" {
+						_, err = c.Read(buf)
+					} else {
+						_, err = io.ReadFull(c, buf)
+					}
+					if err != nil {
+						t.Fatalf("round %d: no echo: %v", n, err)
+					}
+				case !discard:
+					sockittest.Eventually(t, "the payload on stdout", func() bool {
+						return strings.Count(p.Stdout(), payload) >= n
+					})
+				}
+			}
+			check := func() {
+				t.Helper()
 				if kids := children(p.Cmd.Process.Pid); len(kids) > 0 {
 					t.Fatalf("sockit %s started processes %v without --exec", strings.Join(args, " "), kids)
 				}
+			}
+			for n := 1; n <= 3; n++ {
+				c.Write([]byte(payload))
+				acted(n)
+				check()
+			}
+			if discard {
+				c.(*net.TCPConn).CloseWrite()
+				p.WaitStderr(c.LocalAddr().String()+" closed", sockittest.Patience)
+				check()
 			}
 			if _, err := os.Stat(marker); err == nil {
 				t.Fatalf("a shell ran the client's text")
@@ -339,16 +373,14 @@ func waitListening(t *testing.T, addr string) {
 	_, port, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(port)
 	want := ":" + strings.ToUpper(strconv.FormatInt(int64(n), 16))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	sockittest.Eventually(t, "a socket listening on "+addr, func() bool {
 		b, _ := os.ReadFile("/proc/net/tcp")
 		for _, l := range strings.Split(string(b), "\n") {
 			f := strings.Fields(l)
 			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
-				return
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on %s after 10s", addr)
+		return false
+	})
 }

@@ -24,11 +24,10 @@ func TestUIRefusesStrangers(t *testing.T) {
 	t.Parallel()
 	p := sockittest.Start(t, "ui")
 	var link string
-	deadline := time.Now().Add(15 * time.Second)
-	for link == "" && time.Now().Before(deadline) {
+	sockittest.Eventually(t, "sockit ui prints its URL", func() bool {
 		link = uiURL.FindString(p.Stdout() + p.Stderr())
-		time.Sleep(10 * time.Millisecond)
-	}
+		return link != ""
+	})
 	if link == "" {
 		t.Fatalf("sockit ui printed no URL with a token:\n%s\n%s", p.Stdout(), p.Stderr())
 	}

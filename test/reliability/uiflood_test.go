@@ -34,11 +34,10 @@ func TestUIFloodOfIdleConnections(t *testing.T) {
 	cmd.Env = append(os.Environ(), "SOCKIT_CONFIG_DIR="+t.TempDir())
 	p := sockittest.StartCmd(t, cmd)
 	var link string
-	deadline := time.Now().Add(15 * time.Second)
-	for link == "" && time.Now().Before(deadline) {
+	sockittest.Eventually(t, "sockit ui prints its URL", func() bool {
 		link = uiURL.FindString(p.Stdout())
-		time.Sleep(10 * time.Millisecond)
-	}
+		return link != ""
+	})
 	if link == "" {
 		t.Fatalf("sockit ui printed no URL:\n%s\n%s", p.Stdout(), p.Stderr())
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // inUseLines is what sockit prints when the port is taken, for TCP and
-// UDP alike (SPEC §2.4): the same words and what to try, exit 3 as for
+// UDP alike (README "Servers"): the same words and what to try, exit 3 as for
 // any address that cannot be had.
 func checkInUse(t *testing.T, what, stderr string, code int, scheme, addr string) {
 	t.Helper()

@@ -1,6 +1,7 @@
 package servers
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -66,18 +67,13 @@ func udpSources(t *testing.T, addr string, answered, n int) {
 // ever holds more.
 func waitCount(t *testing.T, p *sockittest.Proc, s string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	sockittest.Eventually(t, fmt.Sprintf("%d × %q on stderr", want, s), func() bool {
 		n := strings.Count(p.Stderr(), s)
 		if n > want {
 			t.Fatalf("%d × %q on stderr, want %d", n, s, want)
 		}
-		if n == want {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%d × %q on stderr after 60s, want %d", strings.Count(p.Stderr(), s), s, want)
+		return n == want
+	})
 }
 
 // 'listen -u --exec' starts a process per UDP source address, and UDP

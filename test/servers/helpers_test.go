@@ -23,19 +23,8 @@ func python(t *testing.T, script string, args ...string) (*sockittest.Proc, stri
 	t.Helper()
 	py := sockittest.Need(t, "python3")
 	p := sockittest.StartCmd(t, exec.Command(py, append([]string{"-u", "-c", script}, args...)...))
-	deadline := time.Now().Add(sockittest.Patience)
-	for time.Now().Before(deadline) {
-		if out := p.Stdout(); strings.Contains(out, "\n") {
-			return p, "127.0.0.1:" + strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
-		}
-		select {
-		case <-p.Done():
-			t.Fatalf("python exited before listening; stderr:\n%s", p.Stderr())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("python did not print its port within %s; stderr:\n%s", sockittest.Patience, p.Stderr())
-	return nil, ""
+	out := p.WaitStdout("its port", func(s string) bool { return strings.Contains(s, "\n") })
+	return p, "127.0.0.1:" + strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
 }
 
 // runPython runs a Python client to completion and returns its stdout.
@@ -229,15 +218,11 @@ func dataEvents(events []map[string]any, dir string) []map[string]any {
 // waitStdout waits until the process's stdout satisfies ok.
 func waitStdout(t *testing.T, p *sockittest.Proc, what string, ok func(string) bool) string {
 	t.Helper()
-	deadline := time.Now().Add(sockittest.Patience)
-	for time.Now().Before(deadline) {
-		if s := p.Stdout(); ok(s) {
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
+	var s string
+	if !sockittest.Until(func() bool { s = p.Stdout(); return ok(s) }) {
+		t.Fatalf("stdout never showed %s; stdout:\n%s\nstderr:\n%s", what, p.Stdout(), p.Stderr())
 	}
-	t.Fatalf("stdout never showed %s; stdout:\n%s\nstderr:\n%s", what, p.Stdout(), p.Stderr())
-	return ""
+	return s
 }
 
 func writeFile(t *testing.T, name, content string) string {

@@ -164,10 +164,7 @@ func TestUDPPeersExpire(t *testing.T) {
 		}
 		// Each datagram after an expiry starts a new peer, which expires too.
 		p.WaitStderr("connected (#"+strconv.Itoa(i), 10*time.Second)
-		deadline := time.Now().Add(10 * time.Second)
-		for strings.Count(p.Stderr(), "closed: idle timeout") < i && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		sockittest.Eventually(t, "the idle close", func() bool { return strings.Count(p.Stderr(), "closed: idle timeout") >= i })
 		if n := strings.Count(p.Stderr(), "closed: idle timeout"); n != i {
 			t.Fatalf("%d idle closes after datagram %d; stderr:\n%s", n, i, p.Stderr())
 		}

@@ -23,7 +23,7 @@ func refusalRuns() int {
 
 // A client that a server refuses (--max-conns reached, or --deny) meets
 // the same thing every time: a reset before any byte (the server's
-// choice, README "Server options"), which it reports in the same line
+// choice, README "Server flags (listen)"), which it reports in the same line
 // with the same exit code (3), whether it sent nothing (connect
 // </dev/null), sent data (connect with stdin, send) or began a TLS
 // handshake. Each case runs 50 times.

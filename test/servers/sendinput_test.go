@@ -147,7 +147,7 @@ func TestListenHubStdinLineBounded(t *testing.T) {
 // while it still sends. Its FIN ends only its sending: what input is
 // there still goes; input not there yet is not waited for; a peer that
 // closes completely ends the send with exit 0 and a note of what went
-// unsent (the rule of connect and listen, SPEC §2.1, §2.4).
+// unsent (the rule of connect and listen, README "Pipe mode and the end of input", "Servers").
 func TestSendPeerClosesFirst(t *testing.T) {
 	t.Parallel()
 	t.Run("idle-stdin", func(t *testing.T) {

@@ -56,13 +56,7 @@ func opensslServer(t *testing.T, args ...string) string {
 	openssl := sockittest.Need(t, "openssl")
 	addr := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t, false))
 	p := sockittest.StartCmd(t, exec.Command(openssl, append([]string{"s_server", "-accept", addr}, args...)...))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(p.Stdout(), "ACCEPT") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(p.Stdout(), "ACCEPT") {
-		t.Fatalf("openssl s_server did not start; stderr:\n%s", p.Stderr())
-	}
+	sockittest.Eventually(t, "openssl s_server starts", func() bool { return strings.Contains(p.Stdout(), "ACCEPT") })
 	return addr
 }
 
@@ -184,16 +178,13 @@ func TestTLSNcat(t *testing.T) {
 	// ncat --ssl server, sockit client.
 	nport := strconv.Itoa(sockittest.FreePort(t, false))
 	n := sockittest.StartCmd(t, exec.Command(ncat, "--ssl", "--ssl-cert", k.Cert, "--ssl-key", k.Key, "-l", "127.0.0.1", nport))
-	deadline := time.Now().Add(10 * time.Second)
 	var stderr string
 	code := -1
-	for time.Now().Before(deadline) {
+	sockittest.Until(func() bool {
 		// ncat may not be listening yet: connection refused is exit 3.
-		if _, stderr, code = sockittestRun(t, "from sockit\n", "connect", "tls://localhost:"+nport, "--ca", k.CA); code != 3 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		_, stderr, code = sockittestRun(t, "from sockit\n", "connect", "tls://localhost:"+nport, "--ca", k.CA)
+		return code != 3
+	})
 	if code != 0 {
 		t.Fatalf("sockit to ncat --ssl -l: exit %d %q", code, stderr)
 	}

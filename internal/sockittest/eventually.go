@@ -1,0 +1,77 @@
+package sockittest
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Eventually waits until cond reports true, asking it now and then, and
+// fails the test (as what did not happen) if it has not within Patience.
+// It is for a state no event announces (a server's table of
+// conversations, the kernel's socket queues, a counter), so that tests
+// need no poll loops of their own; Patience is a safety net against
+// hangs, not a time budget. Call it from the test's goroutine.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	if !Until(cond) {
+		t.Fatalf("%s: not within %s", what, Patience)
+	}
+}
+
+// Until waits as Eventually does and reports whether cond came to hold
+// within Patience, for a caller that says itself what failed (with what
+// it saw then), or that runs off the test's goroutine. cond may end the
+// test itself (t.Fatal) when waiting longer is pointless, such as when a
+// process it watches has exited; it is then called on the test's
+// goroutine, as Fatal requires.
+func Until(cond func() bool) bool { return until(Patience, cond) }
+
+// until is Until with patience d.
+func until(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for pause := time.Millisecond; !cond(); pause = min(2*pause, 50*time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(pause)
+	}
+	return true
+}
+
+// WaitStdout waits until the process's stdout satisfies ok and returns
+// it. It fails the test, showing both outputs, if the process exits
+// first or Patience passes; what names what was awaited.
+func (p *Proc) WaitStdout(what string, ok func(stdout string) bool) string {
+	p.t.Helper()
+	var out string
+	exited := false
+	held := Until(func() bool {
+		if out = p.Stdout(); ok(out) {
+			return true
+		}
+		select {
+		case <-p.done:
+			// What it printed last may have come with its exit.
+			out = p.Stdout()
+			exited = !ok(out)
+			return true
+		default:
+			return false
+		}
+	})
+	switch {
+	case exited:
+		p.t.Fatalf("the process exited before its stdout showed %s; stdout:\n%s\nstderr:\n%s", what, out, p.Stderr())
+	case !held:
+		p.t.Fatalf("stdout did not show %s within %s; stdout:\n%s\nstderr:\n%s", what, Patience, out, p.Stderr())
+	}
+	return out
+}
+
+// WaitStdoutContains is WaitStdout for stdout holding s.
+func (p *Proc) WaitStdoutContains(s string) string {
+	p.t.Helper()
+	return p.WaitStdout(strconv.Quote(s), func(out string) bool { return strings.Contains(out, s) })
+}
