@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // A Book is every exchange of a transcript's conversations: what a client
@@ -143,7 +143,7 @@ func (l *BookLoader) Add(r event.Record) error {
 		l.data = true
 		b, err := r.Bytes()
 		if err != nil {
-			return exitcode.Usagef("conversation %d: %v", r.Conn, err)
+			return fail.Inputf("conversation %d: %v", r.Conn, err)
 		}
 		p := l.open[r.Conn]
 		if p == nil {
@@ -190,8 +190,8 @@ func (l *BookLoader) count(conn uint64, p *pending) error {
 	if l.b.conversations == 0 {
 		l.b.Proto, l.b.Frame = p.proto, p.frame
 	} else if p.frame != l.b.Frame {
-		return exitcode.WithHint("Note that --conn N replays one conversation of the transcript.",
-			"conversation %d was recorded with %s, an earlier one with %s: a mock answers in one framing", conn, frameName(p.frame), frameName(l.b.Frame))
+		return fail.Inputf("conversation %d was recorded with %s, an earlier one with %s: a mock answers in one framing", conn, frameName(p.frame), frameName(l.b.Frame)).
+			WithHint("Note that %s N replays one conversation of the transcript.", fail.Option("conn"))
 	}
 	p.counted = true
 	l.b.conversations++
@@ -254,9 +254,9 @@ func (l *BookLoader) Book() (*Book, error) {
 	slices.SortStableFunc(l.b.exchanges, func(a, b exchange) int { return a.seq - b.seq })
 	switch {
 	case l.conn != 0 && !l.found:
-		return nil, exitcode.Usagef("the transcript has no conversation %d", l.conn)
+		return nil, fail.Inputf("the transcript has no conversation %d", l.conn)
 	case len(l.b.exchanges) == 0:
-		return nil, exitcode.Usagef("the transcript has no data events: nothing to replay")
+		return nil, fail.Inputf("the transcript has no data events: nothing to replay")
 	}
 	b := l.b
 	return &b, nil

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // transcript builds the records of a server's recording: each line is
@@ -164,7 +164,7 @@ func TestBookErrors(t *testing.T) {
 		if err == nil {
 			_, err = l.Book()
 		}
-		if _, ok := err.(*exitcode.UsageError); !ok || !strings.Contains(err.Error(), tc.want) {
+		if !fail.IsInput(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v, want a usage error with %q", err, tc.want)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
-	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -78,7 +78,7 @@ func (m *Mock) Prepare() error {
 func (m *Mock) Requests() int64  { return m.requests.Load() }
 func (m *Mock) Unmatched() int64 { return m.unmatched.Load() }
 
-// Err is a *exitcode.MismatchError when a request matched nothing, nil
+// Err is an error of kind fail.NoMatch when a request matched nothing, nil
 // otherwise.
 func (m *Mock) Err() error {
 	n := m.unmatched.Load()
@@ -89,7 +89,7 @@ func (m *Mock) Err() error {
 	if n == 1 {
 		noun = "request"
 	}
-	return exitcode.Mismatchf("%d %s of %d matched nothing in the recording", n, noun, m.requests.Load())
+	return fail.Errorf(fail.NoMatch, "%d %s of %d matched nothing in the recording", n, noun, m.requests.Load())
 }
 
 // Handle is the handler: it answers c's requests until c ends.
