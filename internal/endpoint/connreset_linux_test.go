@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/sockit/sockit/internal/exitcode"
 )
 
 // sendAndReset is a server that accepts each connection, sends greeting
@@ -145,7 +143,7 @@ func TestDialGreetingThenReset(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		c, err := (&Dialer{}).Dial(context.Background(), ep)
 		if err != nil {
-			var refused *exitcode.RefusedError
+			var refused *RefusedError
 			t.Fatalf("dial %d: %v (refusal: %v), want a connection with the greeting", i, err, errors.As(err, &refused))
 		}
 		if _, ok := c.(*resetConn); ok {

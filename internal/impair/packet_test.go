@@ -334,7 +334,7 @@ func TestPacketHeldDoesNotStallQueue(t *testing.T) {
 	send, recv, _ := udpPair(t, Spec{Reorder: 1}) // every datagram is held
 	send.WriteTo([]byte("A"), recv.LocalAddr())   // held
 	<-waiting                                     // the sender goroutine now waits out A's hold
-	send.WriteTo([]byte("B"), recv.LocalAddr()) // held; A leaves now, in order
+	send.WriteTo([]byte("B"), recv.LocalAddr())   // held; A leaves now, in order
 	recv.SetReadDeadline(time.Now().Add(60 * time.Second))
 	buf := make([]byte, 4)
 	n, _, err := recv.ReadFrom(buf)
