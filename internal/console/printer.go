@@ -203,6 +203,19 @@ func Describe(e *event.Event, server bool) string {
 		return e.Err
 	case event.Info:
 		return e.Msg
+	case event.Retry:
+		// "127.0.0.1:7000: peer closed; reconnecting now (try 1 of 5)"
+		why := e.Err
+		if why == "" {
+			why = e.Reason
+		}
+		if why == "" {
+			return e.Msg
+		}
+		if e.Peer != "" {
+			why = e.Peer + ": " + why
+		}
+		return why + "; " + e.Msg
 	}
 	return string(e.Kind)
 }
