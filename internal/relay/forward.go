@@ -58,7 +58,7 @@ func (f *Forward) Handler() server.Handler {
 		// event of its conversation.
 		ctx = endpoint.WithOnRetry(ctx, func(n int, err error, wait time.Duration) {
 			c.Emit(&event.Event{Kind: event.Retry, Attempt: n, Wait: wait, Err: err.Error(),
-				Msg: fmt.Sprintf("trying the upstream again in %s (retry %d%s)", wait, n, f.retriesOf())})
+				Msg: fmt.Sprintf("trying again in %s (retry %d%s)", wait, n, f.retriesOf())})
 		})
 		up, err := f.Dial(ctx)
 		if err != nil {

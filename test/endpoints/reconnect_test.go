@@ -68,7 +68,9 @@ func TestReconnectPipeSockitServer(t *testing.T) {
 
 	kill(s1)
 	// Two tries refused: the back-off is under way.
-	waitOut(t, c, "a second retry", func(s string) bool { return strings.Contains(s, `"event":"retry","conn":2`) && strings.Contains(s, `"attempt":3`) })
+	waitOut(t, c, "a second retry", func(s string) bool {
+		return strings.Contains(s, `"event":"retry","conn":2`) && strings.Contains(s, `"attempt":3`)
+	})
 	c.Stdin.Write([]byte("second half\n"))
 	s2 := sockittest.Start(t, "listen", addr)
 	s2.Addr()
