@@ -72,6 +72,19 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 	// is still wanted, and reports whether it did; err is set when it
 	// tried and failed.
 	reconnect := func(why error) (bool, error) {
+		if up != nil && p.Reconnect != nil {
+			// The input may have ended as the peer went: then the
+			// conversation is over, not broken.
+			select {
+			case err, ok := <-up:
+				if ok {
+					up <- err // for the loop to take
+					return false, nil
+				}
+				up = nil // nothing is sent (datagrams, --recv-only)
+			default:
+			}
+		}
 		wanted := up != nil || (p.RecvOnly || p.In == nil) && !c.packet
 		if p.Reconnect == nil || !wanted || ctx.Err() != nil || !BrokenByPeer(c, why) {
 			return false, nil

@@ -76,8 +76,10 @@ func TestReconnectPipeSockitServer(t *testing.T) {
 	s2.Addr()
 	waitOut(t, s2, "the second half", func(s string) bool { return s == "second half\n" })
 
+	// The input ends: sockit half-closes, the server closes in turn
+	// (sockit listen in pipe mode), and that ends the conversation, with
+	// no reconnect.
 	c.Stdin.Close()
-	kill(s2) // the input has ended: this close ends the conversation
 	if code := c.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("connect: exit %d; stderr:\n%s", code, c.Stderr())
 	}
@@ -136,8 +138,9 @@ func TestReconnectPipeNcat(t *testing.T) {
 	waitOut(t, n2, "two", func(s string) bool { return s == "two\n" })
 	n2.Stdin.Write([]byte("from the second\n"))
 	waitOut(t, c, "the second reply", func(s string) bool { return s == "from the first\nfrom the second\n" })
+	// The input ends: sockit half-closes, ncat exits at the end of what
+	// it reads, and that ends the conversation, with no reconnect.
 	c.Stdin.Close()
-	n2.Stdin.Close() // ncat closes once both sides are done
 	if code := c.Wait(30 * time.Second); code != 0 {
 		t.Fatalf("connect: exit %d; stderr:\n%s", code, c.Stderr())
 	}
