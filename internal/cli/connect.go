@@ -330,9 +330,8 @@ func (cv *conversation) runInteractive(ctx context.Context, st *stdio, c *sessio
 	cur.Store(c)
 	done := make(chan struct{})
 	var readErr error
-	go func() {
+	go func(c *session.Conn) {
 		defer close(done)
-		c := c
 		for {
 			_, err := c.Read()
 			if err == nil {
@@ -358,7 +357,7 @@ func (cv *conversation) runInteractive(ctx context.Context, st *stdio, c *sessio
 			readErr = err
 			return
 		}
-	}()
+	}(c)
 	send := func(write func(c *session.Conn) error) error {
 		c := cur.Load()
 		if reconnecting.Load() {
@@ -401,11 +400,11 @@ func (cv *conversation) runInteractive(ctx context.Context, st *stdio, c *sessio
 		}
 	}
 	cancel() // a reconnect under way stops
-	c = cur.Load()
+	last := cur.Load()
 	if err == nil {
-		c.SetReason("closed by you")
+		last.SetReason("closed by you")
 	}
-	c.Close(err)
+	last.Close(err)
 	<-done
 	if err == nil || isEOF(err) {
 		return nil
