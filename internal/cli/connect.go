@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"io"
+	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +14,7 @@ import (
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/session"
 	"github.com/sockit/sockit/internal/talk"
@@ -209,6 +213,15 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 		}
 		if f.net.verbose || server {
 			setup.Observe(talk.Observer{Sink: st.stderrLog(server).Sink(), Quiet: true})
+		} else if setup.Reconnects() {
+			// --retry/--forever: a reconnect is said on stderr, -v or
+			// not (what the old connection took may be lost).
+			log := st.stderrLog(false)
+			setup.Observe(talk.Observer{Quiet: true, Sink: func(e *event.Event) {
+				if e.Kind == event.Retry || e.Kind == event.Connect && e.Conn > 1 {
+					log.Print(e)
+				}
+			}})
 		}
 	}
 	if !setup.Transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
@@ -226,12 +239,31 @@ func (cv *conversation) dial(ctx context.Context, st *stdio) (*session.Conn, err
 	if err != nil {
 		return nil, err
 	}
-	if cv.f.net.verbose {
-		if cert := endpoint.PeerCertificate(nc); cert != nil {
-			st.errorf("%s", endpoint.DescribeCertificate(cert))
+	cv.connected(st)(nc)
+	return session.New(nc, cv.session(1)), nil
+}
+
+// connected is what the command line does with each new connection of a
+// client: with -v, print the certificate a TLS, wss or DTLS server
+// presented.
+func (cv *conversation) connected(st *stdio) func(net.Conn) {
+	return func(nc net.Conn) {
+		if cv.f.net.verbose {
+			if cert := endpoint.PeerCertificate(nc); cert != nil {
+				st.errorf("%s", endpoint.DescribeCertificate(cert))
+			}
 		}
 	}
-	return session.New(nc, cv.session(1)), nil
+}
+
+// redial is how a client reconnects with --retry or --forever (nil
+// without), each conversation with the options session gives.
+func (cv *conversation) redial(st *stdio, session func(uint64) session.Options) *talk.Redial {
+	r := cv.Redial(session)
+	if r != nil {
+		r.Connected = cv.connected(st)
+	}
+	return r
 }
 
 // session is the options of conversation id, with -o FILE as its tap.
@@ -263,9 +295,18 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 	var clearProgress func()
 	p.Progress, clearProgress = fileProgress(st, in)
 	defer clearProgress()
+	sess := cv.session
 	if cv.out != nil && cv.tap != nil {
 		p.Out = io.MultiWriter(cv.out, cv.tap)
 		c.SetTap(nil)
+		sess = func(id uint64) session.Options {
+			o := cv.session(id)
+			o.Tap = nil // Out writes to it
+			return o
+		}
+	}
+	if r := cv.redial(st, sess); r != nil {
+		p.Reconnect = r.Again
 	}
 	err := p.Run(ctx, c)
 	if cv.closeOut != nil {
@@ -278,29 +319,72 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 }
 
 func (cv *conversation) runInteractive(ctx context.Context, st *stdio, c *session.Conn) error {
+	// With --retry or --forever a connection that breaks is made again
+	// (talk.Redial, its tries shown in the log) and the prompt stays;
+	// lines typed meanwhile are refused, not queued.
+	rd := cv.redial(st, cv.session)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var cur atomic.Pointer[session.Conn]
+	var reconnecting atomic.Bool
+	cur.Store(c)
 	done := make(chan struct{})
 	var readErr error
-	go func() {
+	go func(c *session.Conn) {
 		defer close(done)
 		for {
-			if _, err := c.Read(); err != nil {
-				readErr = err
-				return
+			_, err := c.Read()
+			if err == nil {
+				continue
 			}
+			if rd != nil && rctx.Err() == nil && session.BrokenByPeer(c, err) {
+				reconnecting.Store(true)
+				c.Close(err)
+				next, rerr := rd.Again(rctx, c, err)
+				if rerr == nil {
+					c = next
+					cur.Store(next)
+					reconnecting.Store(false)
+					if rctx.Err() != nil {
+						next.Close(rctx.Err()) // the prompt ended meanwhile
+						readErr = rctx.Err()
+						return
+					}
+					continue
+				}
+				err = rerr
+			}
+			readErr = err
+			return
 		}
-	}()
+	}(c)
+	send := func(write func(c *session.Conn) error) error {
+		c := cur.Load()
+		if reconnecting.Load() {
+			return errNotConnected
+		}
+		err := write(c)
+		if err != nil && rd != nil && session.BrokenByPeer(c, err) {
+			return errNotConnected
+		}
+		return err
+	}
 	it := &console.Interactive{
 		In:      st.inFile,
 		Out:     st.out,
 		Printer: cv.printer,
 		Send: func(line string) error {
-			msg, err := cv.Compose().Message(nil, []byte(line+"\n"), c.Peer())
-			if err != nil {
-				return err
-			}
-			return c.Write(msg)
+			return send(func(c *session.Conn) error {
+				msg, err := cv.Compose().Message(nil, []byte(line+"\n"), c.Peer())
+				if err != nil {
+					return err
+				}
+				return c.Write(msg)
+			})
 		},
-		SendRaw: c.WriteRaw,
+		SendRaw: func(b []byte) error {
+			return send(func(c *session.Conn) error { return c.WriteRaw(b) })
+		},
 		SetEncoding: func(e *codec.Encoding) {
 			cv.Compose().SetEncoding(e)
 			cv.printer.SetEncodings(e, e)
@@ -313,15 +397,22 @@ func (cv *conversation) runInteractive(ctx context.Context, st *stdio, c *sessio
 		case <-done:
 			err = readErr
 		default:
-			c.SetReason("closed by you")
 		}
 	}
-	c.Close(err)
+	cancel() // a reconnect under way stops
+	last := cur.Load()
+	if err == nil {
+		last.SetReason("closed by you")
+	}
+	last.Close(err)
 	<-done
 	if err == nil || isEOF(err) {
 		return nil
 	}
 	return err
 }
+
+// errNotConnected refuses a line typed while a client reconnects.
+var errNotConnected = errors.New("not sent: the connection broke and is being made again (see the log)")
 
 func isEOF(err error) bool { return err == io.EOF }

@@ -51,9 +51,9 @@ func (f *endpointFlags) register(fs *pflag.FlagSet, dial, listen bool) {
 	if dial {
 		fs.BoolVar(&f.broadcast, "broadcast", false, "SO_BROADCAST: allow sending UDP to a broadcast address")
 		fs.StringArrayVarP(&f.headers, "header", "H", nil, "WebSocket: an extra HTTP header for the handshake, 'Name: value' (repeatable)")
-		fs.IntVar(&f.retry, "retry", 0, "if connecting fails, try again this many times, waiting longer each time")
+		fs.IntVar(&f.retry, "retry", 0, "if connecting fails, try again this many times, waiting longer each time (connect: also when the server goes away later)")
 		fs.Var(seconds{d: &f.retryDelay}, "retry-delay", "the first wait before trying again, doubled each time up to 30s (default 1s)")
-		fs.BoolVar(&f.forever, "forever", false, "if connecting fails, keep trying until it works (or Ctrl-C)")
+		fs.BoolVar(&f.forever, "forever", false, "if connecting fails, keep trying until it works (or Ctrl-C); connect: also reconnect whenever the server goes away")
 	}
 }
 

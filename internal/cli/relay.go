@@ -128,6 +128,9 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	if err := f.ep.apply(&o, st.err); err != nil {
 		return err
 	}
+	// A client's upstream retries are events of its conversation, which
+	// the log shows with the client's number.
+	o.Retry.OnRetry = nil
 	from := o
 	from.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, ALPN: t.ALPN, Min: t.Min}
 	l, err := talk.NewListening(fromEP, from)

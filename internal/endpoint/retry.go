@@ -78,6 +78,9 @@ func (r Retry) do(ctx context.Context, ep Endpoint, dial func(context.Context, E
 		if r.OnRetry != nil {
 			r.OnRetry(n, err, wait)
 		}
+		if f, ok := ctx.Value(onRetryKey{}).(func(int, error, time.Duration)); ok {
+			f(n, err, wait)
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -86,6 +89,15 @@ func (r Retry) do(ctx context.Context, ep Endpoint, dial func(context.Context, E
 			return nil, err
 		}
 	}
+}
+
+type onRetryKey struct{}
+
+// WithOnRetry returns ctx whose connects, when Retry tries them again,
+// tell f too (as OnRetry is told): relay reports the retries of one
+// client's upstream as events of that client's conversation.
+func WithOnRetry(ctx context.Context, f func(attempt int, err error, wait time.Duration)) context.Context {
+	return context.WithValue(ctx, onRetryKey{}, f)
 }
 
 // Retryable reports whether another try of a failed connect may work:

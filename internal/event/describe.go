@@ -30,6 +30,19 @@ func Describe(e *Event, server bool) string {
 		return e.Err
 	case Info:
 		return e.Msg
+	case Retry:
+		// "127.0.0.1:7000: peer closed; reconnecting now (try 1 of 5)"
+		why := e.Err
+		if why == "" {
+			why = e.Reason
+		}
+		if why == "" {
+			return e.Msg
+		}
+		if e.Peer != "" {
+			why = e.Peer + ": " + why
+		}
+		return why + "; " + e.Msg
 	}
 	return string(e.Kind)
 }

@@ -25,6 +25,9 @@ const (
 	Refused Kind = "refused" // a peer was turned away (--allow/--deny, --max-conns)
 	Error   Kind = "error"   // something failed; Err says what
 	Info    Kind = "info"    // a note for people (TLS fingerprint, proxy…)
+	// Retry: a connect failed, or a client's connection broke, and
+	// Attempt will be made after Wait (--retry, --forever).
+	Retry Kind = "retry"
 )
 
 // legacyOpen is what connect events were called before they took the
@@ -34,7 +37,7 @@ const legacyOpen Kind = "open"
 
 // Kinds returns every kind sockit writes, in the order docs/events.md
 // lists them.
-func Kinds() []Kind { return []Kind{Listen, Connect, Data, Close, Refused, Error, Info} }
+func Kinds() []Kind { return []Kind{Listen, Connect, Data, Close, Refused, Error, Info, Retry} }
 
 // Dir is the direction of a data event.
 type Dir string
@@ -61,6 +64,8 @@ type Event struct {
 	Frame    string // open: the --frame of a framed stream (data events then carry messages without it)
 	BytesIn  int64  // close: totals for the conversation
 	BytesOut int64
+	Attempt  int           // retry: the number of the try about to be made (1 is the first after a failure or a break)
+	Wait     time.Duration // retry: how long until then
 }
 
 // Sink receives events. It is called synchronously on the goroutine that

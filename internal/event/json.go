@@ -25,13 +25,14 @@ import (
 //	 "text":"hello","hex":"68656c6c6f"}
 //
 // Field by field: t (RFC 3339, nanoseconds), event (listen, connect, data,
-// close, refused, error, info), conn (conversation id; 0 for the server
+// close, refused, error, info, retry), conn (conversation id; 0 for the server
 // itself), proto, local, peer, frame (connect events of framed streams: the
 // --frame, such as len16), dir (in or out), len (bytes), text (the bytes
 // decoded with the session's encoding; undecodable bytes become U+FFFD),
 // hex (the exact bytes, --json), data (the exact bytes in base64, --record),
 // reason, error, msg, bytes_in and bytes_out (totals on close, counted on
-// the wire). On a framed stream a data event is one message, without its
+// the wire), attempt and wait_ms (retry: the try about to be made and
+// the pause before it). On a framed stream a data event is one message, without its
 // length prefix or delimiter. Fields with nothing to say are left out,
 // except t and event always, and dir, len and text on data events.
 // Readers take the bytes from data, else hex, else text.
@@ -195,6 +196,12 @@ func (w *Writer) AppendJSON(dst []byte, e *Event) []byte {
 		dst = append(dst, `,"bytes_out":`...)
 		dst = strconv.AppendInt(dst, e.BytesOut, 10)
 	}
+	if e.Kind == Retry {
+		dst = append(dst, `,"attempt":`...)
+		dst = strconv.AppendInt(dst, int64(e.Attempt), 10)
+		dst = append(dst, `,"wait_ms":`...)
+		dst = strconv.AppendInt(dst, e.Wait.Milliseconds(), 10)
+	}
 	return append(dst, '}')
 }
 
@@ -267,6 +274,8 @@ type Record struct {
 	Msg      string    `json:"msg,omitempty"`
 	BytesIn  int64     `json:"bytes_in,omitempty"`
 	BytesOut int64     `json:"bytes_out,omitempty"`
+	Attempt  int       `json:"attempt,omitempty"`
+	WaitMS   int64     `json:"wait_ms,omitempty"`
 }
 
 // Bytes returns the data of a data record, from data, hex or text (text

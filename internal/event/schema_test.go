@@ -101,12 +101,13 @@ func TestSchemaDocumented(t *testing.T) {
 	always := map[Kind][]string{
 		Data:  {"t", "event", "dir", "len", "text"},
 		Close: {"t", "event", "bytes_in", "bytes_out"},
+		Retry: {"t", "event", "attempt", "wait_ms"},
 	}
 	for _, k := range Kinds() {
 		// Every field set: what the Writer writes must be documented, and
 		// what it always writes for this kind must be in the kind's list.
 		e := &Event{Time: time.Now(), Kind: k, Conn: 1, Proto: "tcp", Local: "l", Peer: "p", Dir: In,
-			Data: []byte("x"), Err: "e", Reason: "r", Msg: "m", Frame: "line", BytesIn: 1, BytesOut: 1}
+			Data: []byte("x"), Err: "e", Reason: "r", Msg: "m", Frame: "line", BytesIn: 1, BytesOut: 1, Attempt: 1, Wait: time.Second}
 		var buf bytes.Buffer
 		w := NewWriter(&buf, WriterOptions{Hex: true, Base64: true})
 		w.Write(e)

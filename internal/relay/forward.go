@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -27,10 +30,22 @@ type Forward struct {
 	// NetConn() net.Conn.
 	WrapUpstream func(net.Conn) net.Conn
 
+	// Retry is the upstream's retrying (what Dial does), for the events
+	// that report it.
+	Retry endpoint.Retry
+
 	// Idle closes a datagram mapping after this long without a datagram
 	// either way; 0 never. Streams end when their peers close them (the
 	// conversation's own idle timeout, if any, still applies).
 	Idle time.Duration
+}
+
+// retriesOf is " of N" for --retry N, "" for --forever.
+func (f *Forward) retriesOf() string {
+	if f.Retry.Forever {
+		return ""
+	}
+	return fmt.Sprintf(" of %d", f.Retry.Times)
 }
 
 // Handler returns the server behaviour that forwards each conversation.
@@ -38,6 +53,13 @@ type Forward struct {
 // client sent towards the upstream, "out" what the upstream sent back.
 func (f *Forward) Handler() server.Handler {
 	return func(ctx context.Context, c *session.Conn) error {
+		// The client waits, its bytes held by its socket, while the
+		// upstream is tried again (--retry, --forever): each try is an
+		// event of its conversation.
+		ctx = endpoint.WithOnRetry(ctx, func(n int, err error, wait time.Duration) {
+			c.Emit(&event.Event{Kind: event.Retry, Attempt: n, Wait: wait, Err: err.Error(),
+				Msg: fmt.Sprintf("trying again in %s (retry %d%s)", wait, n, f.retriesOf())})
+		})
 		up, err := f.Dial(ctx)
 		if err != nil {
 			c.SetReason("upstream unreachable")

@@ -73,6 +73,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	fw := &Forward{
 		Dial:         func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, r.To) },
 		WrapUpstream: r.WrapUpstream,
+		Retry:        d.Retry,
 	}
 	srv := &server.Server{
 		Handler:  fw.Handler(),

@@ -356,7 +356,8 @@ func (c *Conn) Write(msg []byte) error {
 		// Observers see the message as Read shows received ones: one data
 		// event per message, without the framing around it (a line given
 		// with its "\n" is shown without it, as it will be read).
-		return c.writeMsg(p, c.payload(msg))
+		_, err = c.writeMsg(p, c.payload(msg))
+		return err
 	}
 	return c.write(p)
 }
@@ -404,7 +405,18 @@ func (c *Conn) WriteRaw(p []byte) error {
 	return c.write(p)
 }
 
-func (c *Conn) write(p []byte) error { return c.writeMsg(p, nil) }
+func (c *Conn) write(p []byte) error {
+	_, err := c.writeMsg(p, nil)
+	return err
+}
+
+// writeN sends p as it is, as WriteRaw does, and says how many of its
+// bytes the socket took.
+func (c *Conn) writeN(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeMsg(p, nil)
+}
 
 // writeMsg sends the bytes p, reporting msg (the payload p frames; nil
 // for p itself) as the data event. The event comes before the write: a
@@ -412,7 +424,7 @@ func (c *Conn) write(p []byte) error { return c.writeMsg(p, nil) }
 // Write returns, and observers (a --record transcript above all) must see
 // the cause before the effect. A write that fails part way ends the
 // conversation, whose close event has the true byte counts.
-func (c *Conn) writeMsg(p, msg []byte) error {
+func (c *Conn) writeMsg(p, msg []byte) (int, error) {
 	if c.sink != nil && !c.noData && len(p) > 0 {
 		data := p
 		if msg != nil {
@@ -421,7 +433,7 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 		c.emu.Lock()
 		if c.ended {
 			c.emu.Unlock()
-			return net.ErrClosed // no data event after the close event
+			return 0, net.ErrClosed // no data event after the close event
 		}
 		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
 		c.emu.Unlock()
@@ -434,7 +446,7 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 	if c.idle > 0 {
 		c.lastWrite.Store(time.Now().UnixNano())
 	}
-	return err
+	return n, err
 }
 
 // CloseWrite half-closes a stream: the peer reads EOF, and this side can
@@ -461,6 +473,13 @@ func (c *Conn) Reason() string {
 		return *r
 	}
 	return ""
+}
+
+// Emit reports e as an event of this conversation (its number, protocol
+// and addresses filled in): a note about it, such as a relay retrying the
+// upstream it waits for. It is not a data event.
+func (c *Conn) Emit(e *event.Event) {
+	c.emit(e)
 }
 
 // Close closes the connection and emits the close event once, with the

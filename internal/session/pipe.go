@@ -42,6 +42,14 @@ type Pipe struct {
 	// so far (a progress bar for large transfers). In moves in large
 	// chunks then, still by sendfile where the kernel can.
 	Progress func(sent int64)
+	// Reconnect, if set, mends a break (BrokenByPeer) that comes while
+	// the conversation is still wanted (In has not ended, or is not
+	// read): the broken connection is closed, Reconnect makes the next,
+	// and the conversation goes on there. What the broken connection took
+	// may be lost with it; the input from the break on goes to the next
+	// connection, none of it skipped or sent twice (see link). Without
+	// it, the conversation ends with its connection.
+	Reconnect Reconnect
 }
 
 // Run moves data until the conversation is over and returns nil for a
@@ -54,6 +62,47 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 	var inDone atomic.Bool
 	snd := &Sender{In: p.In, Compose: p.Compose, Lines: p.Lines, MaxLine: p.MaxLine, Delay: p.Delay, Progress: p.Progress,
 		WaitsHint: " (--half-duplex keeps sending)"}
+	var breaks <-chan sendBreak
+	if p.Reconnect != nil {
+		snd.link = newLink(c)
+		defer snd.link.end(errLinkEnded)
+		breaks = snd.link.breaks
+	}
+	// reconnect mends a break of c (why ended it), if the conversation
+	// is still wanted, and reports whether it did; err is set when it
+	// tried and failed.
+	reconnect := func(why error) (bool, error) {
+		if up != nil && p.Reconnect != nil {
+			// The input may have ended as the peer went: then the
+			// conversation is over, not broken.
+			select {
+			case err, ok := <-up:
+				if ok {
+					up <- err // for the loop to take
+					return false, nil
+				}
+				up = nil // nothing is sent (datagrams, --recv-only)
+			default:
+			}
+		}
+		wanted := up != nil || (p.RecvOnly || p.In == nil) && !c.packet
+		if p.Reconnect == nil || !wanted || ctx.Err() != nil || !BrokenByPeer(c, why) {
+			return false, nil
+		}
+		snd.link.broke(c, nil)
+		c.Close(why)
+		next, err := p.Reconnect(ctx, c, why)
+		if err != nil {
+			snd.link.end(err)
+			return true, err
+		}
+		c = next
+		snd.link.set(c)
+		d := make(chan error, 1)
+		down = d
+		go func() { d <- p.receive(next, &inDone) }()
+		return true, nil
+	}
 
 	if p.RecvOnly || p.In == nil {
 		if !c.packet {
@@ -64,9 +113,10 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 			close(up)
 		}
 	} else {
-		go func() { up <- snd.Run(c) }()
+		go func(c *Conn) { up <- snd.Run(c) }(c)
 	}
-	go func() { down <- p.receive(c, &inDone) }()
+	first := c
+	go func() { down <- p.receive(first, &inDone) }()
 
 	var quit <-chan time.Time
 	for {
@@ -102,7 +152,26 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 			if p.Quit >= 0 {
 				quit = time.After(p.Quit)
 			}
+		case b := <-breaks:
+			if b.c != c {
+				continue // a connection already replaced
+			}
+			// A send failed before the receiving side saw the break.
+			ok, err := reconnect(b.err)
+			if !ok {
+				snd.link.end(b.err) // the Sender returns it
+				continue
+			}
+			if err != nil {
+				return err
+			}
 		case err := <-down:
+			if ok, rerr := reconnect(err); ok {
+				if rerr != nil {
+					return rerr
+				}
+				continue
+			}
 			if err != nil {
 				return err
 			}

@@ -37,6 +37,8 @@ type Sender struct {
 	// sending)" in pipe mode.
 	WaitsHint string
 
+	link *link // a reconnecting Pipe's: where to send, across connections
+
 	once sync.Once
 	in   input
 	size int64        // bytes In holds, -1 when not known
@@ -144,7 +146,7 @@ func (s *Sender) Unsent() string {
 // ready (ErrInputWaits), or a write or read fails.
 func (s *Sender) Run(c *Conn) error {
 	s.once.Do(s.prepare)
-	if s.Compose == nil && !s.Lines && !c.packet && !c.Observed() && s.Delay == 0 && !c.Framed() && !c.HasIdle() {
+	if s.Compose == nil && !s.Lines && !c.packet && !c.Observed() && s.Delay == 0 && !c.Framed() && !c.HasIdle() && s.link == nil {
 		return s.copy(c)
 	}
 	return s.messages(c)
@@ -226,6 +228,9 @@ func (s *Sender) messages(c *Conn) error {
 	}
 	br := bufio.NewReaderSize(&s.in, chunk)
 	buf := make([]byte, chunk)
+	// A chunk of a raw stream may go in parts across a reconnect; a
+	// message goes whole.
+	raw := s.Compose == nil && !s.Lines && !c.packet && !c.Framed()
 	first := true
 	for n := 1; ; n++ {
 		var unit []byte
@@ -254,7 +259,8 @@ func (s *Sender) messages(c *Conn) error {
 				}
 				out = msg
 			}
-			if werr := c.Write(out); werr != nil {
+			var werr error
+			if c, werr = s.deliver(c, out, raw); werr != nil {
 				return werr
 			}
 			s.sent.Add(int64(len(unit)))

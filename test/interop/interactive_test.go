@@ -367,3 +367,59 @@ func TestInteractiveEncodingEOL(t *testing.T) {
 	p.typeKeys("\x04")
 	p.wait(0)
 }
+
+// TestInteractiveReconnect: connect --forever on a terminal whose server
+// goes away and comes back: the log shows the break and each try with its
+// wait, a line typed meanwhile is refused (not queued), and once the new
+// connection is up lines go to the new server.
+func TestInteractiveReconnect(t *testing.T) {
+	t.Parallel()
+	ln, conns := acceptTCP(t)
+	addr := ln.Addr().String()
+	p := startPTY(t, "connect", addr, "--forever", "--retry-delay", "20ms")
+	peer := accepted(t, conns)
+	p.expect(`(?m)^> `)
+	p.typeLine("one")
+	if got := readExactly(t, peer, 4); got != "one\n" {
+		t.Fatalf("first server got %q", got)
+	}
+
+	ln.Close() // the server stops: refused from now on
+	peer.Close()
+	p.expect(regexp.QuoteMeta(addr) + `: peer closed; reconnecting now \(try 1\)`)
+	p.expect(`connection refused; reconnecting in 40ms \(try 3\)`)
+	p.typeLine("lost")
+	p.expect(`! not sent: the connection broke and is being made again`)
+
+	_, conns2 := listenOn(t, addr)
+	peer2 := accepted(t, conns2)
+	p.expect(`(?s)connected to ` + regexp.QuoteMeta(addr) + `.*connected to ` + regexp.QuoteMeta(addr))
+	p.typeLine("two")
+	if got := readExactly(t, peer2, 4); got != "two\n" {
+		t.Fatalf("second server got %q, want two (and not the line typed while down)", got)
+	}
+	p.typeLine("/quit")
+	p.wait(0)
+}
+
+// listenOn is acceptTCP on a given address (a server started again).
+func listenOn(t *testing.T, addr string) (net.Listener, <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			ch <- c
+		}
+	}()
+	return ln, ch
+}
