@@ -324,7 +324,7 @@ func TestPeerStopsReading(t *testing.T) {
 			}
 			// The test does not read c: its receive window closes.
 			closed := func() bool { _, rcv, ok := windows(c.(*net.TCPConn)); return !ok || rcv == 0 }
-			stalled, growth := measureStall(t, p.Cmd.Process.Pid, base, &fed, total, closed)
+			stalled, growth := measureStall(t, p.Cmd.Process.Pid, base, &fed, total, closed, 1)
 			n, err := io.Copy(h, c) // read again: everything arrives
 			if err != nil {
 				t.Fatal(err)
@@ -370,7 +370,9 @@ func TestPeerStopsReading(t *testing.T) {
 			}()
 			// sockit stops reading c: the window it gives c closes.
 			closed := func() bool { snd, _, ok := windows(c.(*net.TCPConn)); return !ok || snd == 0 }
-			measureStall(t, p.Cmd.Process.Pid, base, &fed, total, closed)
+			// fed counts what the test's own socket took: its send
+			// buffer lies before sockit's, with sockit's echo side after.
+			measureStall(t, p.Cmd.Process.Pid, base, &fed, total, closed, 2)
 			// The server still serves others while one client is stuck.
 			if got := echoWhole(t, addr, []byte("still here\n")); string(got) != "still here\n" {
 				t.Errorf("another client got %q during the stall", got)
@@ -403,7 +405,7 @@ func TestPeerStopsReading(t *testing.T) {
 // (the socket's or pipe's buffer, one write) after the pause that the
 // test takes for the stall, but no more: a sockit that kept reading would
 // take the whole 64 MiB, or grow.
-func measureStall(t *testing.T, pid int, base int64, fed *atomic.Int64, total int64, windowClosed func() bool) (int64, int64) {
+func measureStall(t *testing.T, pid int, base int64, fed *atomic.Int64, total int64, windowClosed func() bool, sendBuffers int64) (int64, int64) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !windowClosed() {
@@ -429,7 +431,7 @@ func measureStall(t *testing.T, pid int, base int64, fed *atomic.Int64, total in
 	if growth > 32<<10 {
 		t.Errorf("RSS grew by %d KiB while the peer did not read (base %d KiB): sockit buffers without bound", growth, base)
 	}
-	if f, slack := fed.Load(), inputSlack(); f-last > slack {
+	if f, slack := fed.Load(), inputSlack(sendBuffers); f-last > slack {
 		t.Errorf("input kept flowing during the stall (%d → %d bytes, more than the %d the buffers before sockit hold)", last, f, slack)
 	}
 	t.Logf("backpressure: fed %d MiB of %d, then blocked; RSS %d → %d KiB", last>>20, total>>20, base, peak)
@@ -437,10 +439,11 @@ func measureStall(t *testing.T, pid int, base int64, fed *atomic.Int64, total in
 }
 
 // inputSlack is the most the input can move after a pause that was not
-// yet the stall: a TCP send buffer at its largest (tcp_wmem's maximum,
-// more than a pipe holds), one 1 MiB write of the feeder, and one
-// 1 MiB read of sockit.
-func inputSlack() int64 {
+// yet the stall: sendBuffers TCP send buffers at their largest (tcp_wmem's
+// maximum, more than a pipe holds: sockit's own, and for an echo server
+// also the feeding socket's, which fed counts), one 1 MiB write of the
+// feeder, and one 1 MiB read of sockit.
+func inputSlack(sendBuffers int64) int64 {
 	wmem := int64(4 << 20)
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 3 {
@@ -449,7 +452,7 @@ func inputSlack() int64 {
 			}
 		}
 	}
-	return wmem + 2<<20
+	return sendBuffers*wmem + 2<<20
 }
 
 // TestPeerNeverSends: the idle timeout ends a conversation in which
