@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -152,4 +154,92 @@ func TestBrowserLanguageEnglish(t *testing.T) {
 	if han {
 		t.Error("Chinese characters in the English page")
 	}
+}
+
+// TestBrowserGBKFirstInChinese: with the page in Chinese, GBK heads the
+// encoding lists and is the new-session form's default; in English the
+// list is as sockit gives it (UTF-8 first). A session opened with the
+// default in Chinese decodes a GBK device's text.
+func TestBrowserGBKFirstInChinese(t *testing.T) {
+	u := startUI(t)
+	p := newPage(t, 1280, 800)
+	p.browserLanguage("zh-CN")
+	p.run(chromedp.Navigate(u.url))
+	p.wait(`window.sockit && window.sockit.connected && window.sockit.encodings.length > 1`)
+	first := func(sel string) string {
+		var s string
+		p.eval(fmt.Sprintf(`(() => { const o = document.querySelector(%s).options; for (const x of o) if (x.value) return x.value; return '' })()`, js(sel)), &s)
+		return s
+	}
+	p.wait(`document.querySelector('#new-encoding').value === 'gbk'`)
+	if f := first("#new-encoding"); f != "gbk" {
+		t.Errorf("Chinese page: the encoding list starts with %q", f)
+	}
+	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "frame": "line", "encoding": "gbk"})
+	if f := first(active(".enc")); f != "gbk" {
+		t.Errorf("Chinese page: the session's encoding list starts with %q", f)
+	}
+	if f := first(active(".send-enc")); f != "gbk" {
+		t.Errorf("Chinese page: the send encoding list starts with %q", f)
+	}
+	p.wait(has(active(".status"), "正在监听"))
+	addr := zhListeningRE.FindStringSubmatch(p.text(active(".status")))[1]
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte(gbkHello + "\r\n"))
+	p.wait(has(active(".log"), "你好，世界"))
+
+	// English: UTF-8 first again, at once.
+	p.set("#lang", "en")
+	p.wait(`document.querySelector('#new-encoding').options[0].value === 'utf-8'`)
+	if f := first("#new-encoding"); f != "utf-8" {
+		t.Errorf("English page: the encoding list starts with %q", f)
+	}
+	if f := first(active(".enc")); f != "utf-8" {
+		t.Errorf("English page: the session's encoding list starts with %q", f)
+	}
+	var v string
+	p.eval(`document.querySelector('.panel.active .enc').value`, &v)
+	if v != "gbk" {
+		t.Errorf("the session's encoding shows %q after switching language, want gbk", v)
+	}
+}
+
+// TestBrowserTheme: the page follows the system's light or dark scheme,
+// the choice in the page overrides it and is remembered over a reload.
+func TestBrowserTheme(t *testing.T) {
+	u := startUI(t)
+	p := newPage(t, 1280, 800)
+	scheme := func(v string) {
+		p.run(chromedp.ActionFunc(func(ctx context.Context) error {
+			return emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}}).Do(ctx)
+		}))
+	}
+	bg := `getComputedStyle(document.body).backgroundColor`
+	scheme("light")
+	p.run(chromedp.Navigate(u.url))
+	p.wait(`window.sockit && window.sockit.connected`)
+	p.wait(`document.documentElement.dataset.theme === 'light'`)
+	p.wait(bg + ` === 'rgb(255, 255, 255)'`)
+	scheme("dark")
+	p.wait(`document.documentElement.dataset.theme === 'dark'`)
+	p.wait(bg + ` === 'rgb(14, 17, 22)'`)
+	scheme("light")
+	p.wait(`document.documentElement.dataset.theme === 'light'`)
+
+	// Chosen in the page: dark although the system is light, after a
+	// reload too; back to the system's with "system".
+	p.set("#theme", "dark")
+	p.wait(`document.documentElement.dataset.theme === 'dark'`)
+	p.run(chromedp.Reload())
+	p.wait(`window.sockit && window.sockit.connected`)
+	p.wait(`document.documentElement.dataset.theme === 'dark' && document.querySelector('#theme').value === 'dark'`)
+	p.set("#theme", "auto")
+	p.wait(`document.documentElement.dataset.theme === 'light'`)
+	p.run(chromedp.Reload())
+	p.wait(`window.sockit && window.sockit.connected`)
+	p.wait(`document.documentElement.dataset.theme === 'light' && document.querySelector('#theme').value === 'auto'`)
 }

@@ -111,8 +111,26 @@
     for (const sid of Array.from(app.sessions.keys())) removeSession(sid);
     app.encodings = m.encodings || ['utf-8'];
     app.checksums = m.checksums || [];
-    fillSelect($('#new-encoding'), app.encodings, 'utf-8');
+    fillEncodings();
     document.title = t('app.title');
+  }
+
+  // encodings: the list in the order the user reads it. Chinese users'
+  // devices speak GBK far more often than anything else, so with the page
+  // in Chinese GBK (then GB18030) comes first and is the default.
+  function encodings() {
+    if (I.lang !== 'zh-CN') return app.encodings;
+    const first = ['gbk', 'gb18030'].filter((n) => app.encodings.includes(n));
+    return first.concat(app.encodings.filter((n) => !first.includes(n)));
+  }
+  const defaultEncoding = () => encodings()[0] || 'utf-8';
+
+  // fillEncodings fills the new-session form's list, keeping a choice the
+  // user made.
+  function fillEncodings() {
+    const sel = $('#new-encoding');
+    const keep = sel.dataset.chosen ? sel.value : defaultEncoding();
+    fillSelect(sel, encodings(), keep);
   }
 
   function fillSelect(sel, names, value, first) {
@@ -301,8 +319,8 @@
 
   function wirePanel(s) {
     const el = s.el;
-    fillSelect(q(s, '.enc'), app.encodings, s.st.encoding);
-    fillSelect(q(s, '.send-enc'), app.encodings, '', ['', t('send.session')]);
+    fillSelect(q(s, '.enc'), encodings(), s.st.encoding);
+    fillSelect(q(s, '.send-enc'), encodings(), '', ['', t('send.session')]);
     fillSelect(q(s, '.checksum'), app.checksums, '', ['', t('send.none')]);
     q(s, '.dl-jsonl').href = '/log/' + s.sid + '.jsonl';
     q(s, '.dl-text').href = '/log/' + s.sid + '.txt';
@@ -459,7 +477,7 @@
     if (st.kind !== 'udp') parts.push(t('chip.frame', { f: st.frame }));
     for (const p of parts) chips.append(h('span', 'chip', p));
     const enc = q(s, '.enc');
-    if (enc.value !== st.encoding) fillSelect(enc, app.encodings, st.encoding);
+    if (enc.value !== st.encoding) fillSelect(enc, encodings(), st.encoding);
     const client = st.kind === 'tcp-client';
     q(s, '.reconnect').hidden = !client || !(st.state === 'closed' || st.state === 'failed');
     q(s, '.disconnect').hidden = !client || st.state !== 'connected';
@@ -817,6 +835,28 @@
     }
   });
 
+  // ---- Theme ------------------------------------------------------------------
+
+  // The theme is the one chosen in the page (remembered), or the system's
+  // (followed as it changes): html[data-theme] is light or dark.
+  const THEME = 'sockit.theme';
+  const darkQuery = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+  function themeChoice() {
+    let c = null;
+    try { c = localStorage.getItem(THEME); } catch (e) { /* not remembered */ }
+    return c === 'light' || c === 'dark' ? c : 'auto';
+  }
+  function applyTheme() {
+    const c = themeChoice();
+    const light = c === 'light' || (c === 'auto' && darkQuery && !darkQuery.matches && window.matchMedia('(prefers-color-scheme: light)').matches);
+    document.documentElement.dataset.theme = light ? 'light' : 'dark';
+    $('#theme').value = c;
+  }
+  function setTheme(c) {
+    try { if (c === 'auto') localStorage.removeItem(THEME); else localStorage.setItem(THEME, c); } catch (e) { /* not remembered */ }
+    applyTheme();
+  }
+
   // relabel draws the texts that code set again, in the language just
   // chosen (the ones named in the HTML are done by then).
   function relabel() {
@@ -824,12 +864,14 @@
     document.title = t('app.title');
     setLink(t(app.connected ? 'link.connected' : 'link.connecting'), app.connected ? 'ok' : 'wait');
     setKind(form.kind);
+    fillEncodings();
     const frameArg = $('#new-frame-arg');
     if ($('#new-frame').value === 'fixed') frameArg.placeholder = t('frame.bytes');
     for (const s of app.sessions.values()) {
       I.apply(s.el);
       $('.x', s.tab).title = t('panel.close');
-      q(s, '.send-enc').options[0].textContent = t('send.session');
+      fillSelect(q(s, '.send-enc'), encodings(), q(s, '.send-enc').value, ['', t('send.session')]);
+      fillSelect(q(s, '.enc'), encodings(), s.st.encoding);
       q(s, '.checksum').options[0].textContent = t('send.none');
       sendPlaceholder(s);
       q(s, '.pause').textContent = t(s.paused ? 'log.resume' : 'log.pause');
@@ -860,12 +902,17 @@
       arg.placeholder = ev.target.value === 'fixed' ? t('frame.bytes') : '0d0a';
     });
     fillSelect($('#new-encoding'), ['utf-8'], 'utf-8');
+    $('#new-encoding').addEventListener('change', (ev) => { ev.target.dataset.chosen = '1'; });
     I.applyPage();
     const lang = $('#lang');
     for (const l of I.langs) lang.append(new Option(I.name(l), l));
     lang.value = I.lang;
     lang.addEventListener('change', () => I.set(lang.value));
     document.addEventListener('sockit-lang', relabel);
+    applyTheme();
+    $('#theme').addEventListener('change', (ev) => setTheme(ev.target.value));
+    if (darkQuery) darkQuery.addEventListener('change', applyTheme);
+    if (window.matchMedia) window.matchMedia('(prefers-color-scheme: light)').addEventListener('change', applyTheme);
     setKind('tcp-client');
     connect();
   });
