@@ -6,8 +6,11 @@
 'use strict';
 
 (function () {
-  const MAX_ITEMS = 10000; // messages a session keeps in the page
-  const MAX_ROWS = 1000;   // rows in the log; older ones are counted, not drawn
+  const MAX_ITEMS = 100000; // events a session keeps in the page
+  const TRIM = 5000;        // forgotten at a time once past MAX_ITEMS
+  const LINE_H = 19;        // px: the log's line height (app.css says the same)
+  const OVERSCAN = 8;       // rows drawn beyond the edges of the view
+  const narrow = window.matchMedia ? window.matchMedia('(max-width: 900px)') : null;
 
   const I = window.sockitI18n;
   const t = I.t, tr = I.tr;
@@ -20,7 +23,19 @@
     if (text != null) e.textContent = text;
     return e;
   }
-  const num = (n) => Number(n || 0).toLocaleString('en-US');
+  // num groups thousands with commas (toLocaleString is far too slow for
+  // the rates the log is drawn at).
+  function num(n) {
+    n = Math.trunc(Number(n) || 0);
+    const neg = n < 0;
+    let s = String(neg ? -n : n);
+    if (s.length > 3) {
+      let out = s.slice(0, s.length % 3 || 3);
+      for (let i = out.length; i < s.length; i += 3) out += ',' + s.slice(i, i + 3);
+      s = out;
+    }
+    return neg ? '-' + s : s;
+  }
   function human(n) {
     n = Number(n || 0);
     if (n < 1024) return n + ' B';
@@ -34,10 +49,15 @@
     const p = (v, n) => String(v).padStart(n || 2, '0');
     return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()) + '.' + p(d.getMilliseconds(), 3);
   }
+  function stamp(ms) {
+    const d = new Date(ms);
+    const p = (v) => String(v).padStart(2, '0');
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + clock(ms);
+  }
 
   const app = {
     ws: null, connected: false, sessions: new Map(), active: 0,
-    encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0,
+    encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0, extraLine: 0,
   };
   window.sockit = app; // for a look from the console (and the browser tests)
 
@@ -89,7 +109,8 @@
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
       case 'events': if (s) addEvents(s, m.events || [], m.skipped || 0); break;
       case 'stats':
-        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; renderStats(s); renderPeers(s); }
+        // Drawn with the log, once a frame at most.
+        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; s.statsStale = true; if (s.sid === app.active) schedule(s, true); }
         break;
       case 'saved':
         app.saved = m.saved || [];
@@ -263,9 +284,10 @@
     s.unread = 0;
     $('.badge', s.tab).textContent = '';
     s.tab.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-    if (s.dirty) renderLog(s);
-    else if (s.pending.length) drawPending();
-    if ($('.autoscroll', s.el).checked) scrollDown(s);
+    s.statsStale = false;
+    renderStats(s);
+    renderPeers(s);
+    draw(s, true);
   }
 
   function removeSession(sid) {
@@ -295,7 +317,9 @@
     const s = {
       sid: st.sid, st: st, el: el, tab: tab, items: [], hidden: 0, dropped: 0, skipped: 0,
       view: 'text', mode: 'text', paused: false, pendingWhilePaused: 0, filter: '', unread: 0,
-      hist: -1, dirty: false, target: '', pending: [], shown: 0,
+      hist: -1, target: '', shown: 0, follow: true, stale: false,
+      rows: [], starts: [], end: 0, base: 0, drawn: new Map(), space: null,
+      date: false, hideIn: false, hideOut: false, hideEv: false,
     };
     app.sessions.set(st.sid, s);
     $('#tabs').append(tab);
@@ -339,14 +363,17 @@
       clearTimeout(ft);
       ft = setTimeout(() => { s.filter = ev.target.value.trim().toLowerCase(); renderLog(s); }, 120);
     });
-    q(s, '.autoscroll').addEventListener('change', (ev) => { if (ev.target.checked) scrollDown(s); });
+    q(s, '.autoscroll').addEventListener('change', (ev) => { s.follow = ev.target.checked; if (s.follow) scrollDown(s); });
     q(s, '.log').addEventListener('scroll', () => {
       const log = q(s, '.log');
       const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
       // Scrolling up to read stops following; scrolling back down resumes.
-      if (!s.programmatic) q(s, '.autoscroll').checked = atEnd;
+      if (atEnd) s.follow = true;
+      else if (!s.programmatic) s.follow = false;
       s.programmatic = false;
-    });
+      q(s, '.autoscroll').checked = s.follow;
+      if (!s.follow || !s.paused) drawRows(s, log);
+    }, { passive: true });
     q(s, '.pause').addEventListener('click', () => setPaused(s, !s.paused));
     q(s, '.clear').addEventListener('click', () => clearLog(s));
     q(s, '.reset').addEventListener('click', () => cmd('reset', { sid: s.sid }).catch((e) => showSendError(s, e)));
@@ -403,8 +430,8 @@
     s.paused = on;
     q(s, '.pause').textContent = t(on ? 'log.resume' : 'log.pause');
     q(s, '.pause').classList.toggle('primary', on);
-    if (!on) { s.pendingWhilePaused = 0; renderLog(s); }
-    else renderInfo(s);
+    if (!on) s.pendingWhilePaused = 0;
+    draw(s, true);
   }
 
   function clearLog(s) {
@@ -615,6 +642,42 @@
   }
 
   // ---- The log -------------------------------------------------------------------
+  //
+  // The log is virtual: a session keeps up to MAX_ITEMS events, and only the
+  // rows in sight (and a few around) exist in the page. Every row is a whole
+  // number of lines of one fixed height (long lines end in an ellipsis, the
+  // whole text is its tooltip), so where a row goes is known without
+  // measuring it: s.starts[i] is the line row i starts on, counted from the
+  // first line the session ever had, and s.base the first line still kept.
+  // New events add rows at the end; the rows drawn are updated once a frame
+  // at most, whatever the rate; nothing makes the whole log lay out again.
+
+  function lines(s, e) {
+    let n = 1;
+    if (e.kind === 'data') {
+      if (s.view === 'hex') n = Math.max(1, Math.ceil((e.len - (e.more || 0)) / 16)) + (e.more ? 1 : 0);
+      else {
+        if (e.tl == null) e.tl = textLines(e.text || '');
+        n = e.tl;
+      }
+    }
+    return n + app.extraLine;
+  }
+
+  function shows(s, e) {
+    if (e.kind === 'data') {
+      if (e.dir === 'in' ? s.hideIn : s.hideOut) return false;
+    } else if (s.hideEv) return false;
+    return matches(s, e);
+  }
+
+  // addRow puts e at the end of the rows shown, if it is to be shown.
+  function addRow(s, e) {
+    if (!shows(s, e)) return;
+    s.rows.push(e);
+    s.starts.push(s.end);
+    s.end += lines(s, e);
+  }
 
   function resetLog(s, hidden) {
     s.items = [];
@@ -627,33 +690,53 @@
 
   function addEvents(s, evs, skipped) {
     s.skipped += skipped;
-    for (const e of evs) s.items.push(e);
-    if (s.items.length > MAX_ITEMS) {
-      const n = s.items.length - MAX_ITEMS;
-      s.items.splice(0, n);
-      s.dropped += n;
+    let unread = 0;
+    for (const e of evs) {
+      s.items.push(e);
+      addRow(s, e);
+      if (e.kind === 'data' && e.dir === 'in') unread++;
     }
+    // Forget the oldest in chunks, so that a flood does not move the
+    // arrays on every batch.
+    if (s.items.length > MAX_ITEMS + TRIM) trim(s, s.items.length - MAX_ITEMS);
+    if (s.paused) s.pendingWhilePaused += evs.length;
     if (s.sid !== app.active) {
-      s.unread += evs.filter((e) => e.kind === 'data' && e.dir === 'in').length;
+      s.unread += unread;
       $('.badge', s.tab).textContent = s.unread ? (s.unread > 999 ? '999+' : String(s.unread)) : '';
-      s.dirty = true;
       return;
     }
-    if (s.paused) { s.pendingWhilePaused += evs.length; renderInfo(s); return; }
-    // Draw once per frame, however many batches came in meanwhile: only the
-    // newest MAX_ROWS can be on screen anyway.
-    s.pending.push(...evs);
-    if (s.pending.length > MAX_ROWS) s.pending.splice(0, s.pending.length - MAX_ROWS);
-    if (!app.frame) app.frame = requestAnimationFrame(drawPending);
+    schedule(s);
   }
 
-  function drawPending() {
+  function trim(s, n) {
+    const gone = s.items[n - 1];
+    s.items.splice(0, n);
+    s.dropped += n;
+    // The rows of the events gone: every row up to the last one dropped.
+    let k = 0;
+    while (k < s.rows.length && s.rows[k].seq <= gone.seq) k++;
+    if (k) {
+      const before = s.base;
+      s.rows.splice(0, k);
+      s.starts.splice(0, k);
+      s.base = s.rows.length ? s.starts[0] : s.end;
+      // Someone reading older rows keeps reading the same rows.
+      if (!s.follow) { s.programmatic = true; q(s, '.log').scrollTop -= (s.base - before) * LINE_H; }
+    }
+  }
+
+  // schedule draws the active session's log at the next frame.
+  function schedule(s, statsOnly) {
+    if (!statsOnly) s.stale = true;
+    if (!app.frame) app.frame = requestAnimationFrame(frame);
+  }
+
+  function frame() {
     app.frame = 0;
     const s = app.sessions.get(app.active);
-    if (!s || !s.pending.length) return;
-    const evs = s.pending;
-    s.pending = [];
-    appendRows(s, evs);
+    if (!s || !$('#new-form').hidden) return;
+    if (s.statsStale) { s.statsStale = false; renderStats(s); renderPeers(s); }
+    if (s.stale) draw(s);
   }
 
   function matches(s, e) {
@@ -663,63 +746,103 @@
     return f !== '' && /^[0-9a-f]+$/.test(f) && hexString(e).includes(f);
   }
 
-  function appendRows(s, evs) {
-    const log = q(s, '.log');
-    const placeholder = $('.empty-log', log);
-    if (placeholder) placeholder.remove();
-    const frag = document.createDocumentFragment();
-    let added = 0;
-    const start = Math.max(0, evs.length - MAX_ROWS);
-    for (let i = start; i < evs.length; i++) {
-      if (!matches(s, evs[i])) continue;
-      frag.append(row(s, evs[i]));
-      added++;
-    }
-    log.append(frag);
-    let extra = log.childElementCount - MAX_ROWS;
-    while (extra-- > 0) log.firstElementChild.remove();
-    s.shown = log.childElementCount;
-    renderInfo(s);
-    if (added && q(s, '.autoscroll').checked) scrollDown(s);
-  }
-
+  // renderLog lays out the rows again from the events kept: after a
+  // filter, a view or a display option changed, or the log was cleared.
   function renderLog(s) {
-    s.dirty = false;
-    s.pending = [];
+    s.rows = [];
+    s.starts = [];
+    s.end = 0;
+    s.base = 0;
+    for (const e of s.items) addRow(s, e);
+    s.base = s.rows.length ? s.starts[0] : s.end;
+    s.drawn = new Map();
     const log = q(s, '.log');
     log.textContent = '';
-    const rows = [];
-    for (let i = s.items.length - 1; i >= 0 && rows.length < MAX_ROWS; i--) {
-      if (matches(s, s.items[i])) rows.push(s.items[i]);
+    s.space = h('div', 'vspace');
+    log.append(s.space);
+    draw(s, true);
+  }
+
+  // draw brings the rows in sight up to date: the spacer's height, the
+  // rows that scrolled in or arrived, away with the ones that left.
+  function draw(s, force) {
+    s.stale = false;
+    const log = q(s, '.log');
+    const paused = s.paused && !force;
+    if (!paused) {
+      s.space.style.height = ((s.end - s.base) * LINE_H) + 'px';
+      if (s.follow) { s.programmatic = true; log.scrollTop = log.scrollHeight; }
     }
-    s.shown = rows.length;
-    if (!rows.length) {
-      log.append(h('div', 'empty-log', t(s.items.length ? 'log.nomatch' : 'log.empty')));
-    } else {
-      const frag = document.createDocumentFragment();
-      for (let i = rows.length - 1; i >= 0; i--) frag.append(row(s, rows[i]));
-      log.append(frag);
-    }
+    const empty = !s.rows.length;
+    let ph = $('.empty-log', log);
+    if (empty && !ph) log.append(h('div', 'empty-log', t(s.items.length ? 'log.nomatch' : 'log.empty')));
+    else if (!empty && ph) ph.remove();
+    if (!paused) drawRows(s, log);
     renderInfo(s);
-    if (q(s, '.autoscroll').checked) scrollDown(s);
+  }
+
+  // rowAt is the index of the row on line l (counted from s.base).
+  function rowAt(s, l) {
+    const want = s.base + l;
+    let lo = 0, hi = s.rows.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s.starts[mid] <= want) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  function drawRows(s, log) {
+    const top = log.scrollTop, height = log.clientHeight || 600;
+    let first = 0, last = -1;
+    if (s.rows.length) {
+      first = Math.max(0, rowAt(s, Math.floor(top / LINE_H)) - OVERSCAN);
+      last = Math.min(s.rows.length - 1, rowAt(s, Math.ceil((top + height) / LINE_H)) + OVERSCAN);
+    }
+    const want = new Map();
+    for (let i = first; i <= last; i++) want.set(s.rows[i].seq, i);
+    for (const [seq, el] of s.drawn) {
+      if (!want.has(seq)) { el.remove(); s.drawn.delete(seq); }
+    }
+    let frag = null;
+    for (const [seq, i] of want) {
+      let el = s.drawn.get(seq);
+      const e = s.rows[i];
+      const y = ((s.starts[i] - s.base) * LINE_H) + 'px';
+      if (!el) {
+        el = row(s, e);
+        el.style.height = (((i + 1 < s.rows.length ? s.starts[i + 1] : s.end) - s.starts[i]) * LINE_H) + 'px';
+        s.drawn.set(seq, el);
+        (frag || (frag = document.createDocumentFragment())).append(el);
+      }
+      if (el.dataset.y !== y) { el.style.top = y; el.dataset.y = y; }
+    }
+    if (frag) s.space.append(frag);
+    s.shown = s.rows.length;
   }
 
   function renderInfo(s) {
     const info = q(s, '.loginfo');
-    info.textContent = '';
-    const shown = s.shown;
+    const shown = s.rows.length;
     const kept = s.items.length;
     const older = s.hidden + s.dropped;
     const parts = [];
-    if (s.filter) parts.push(t('info.filtered', { shown: num(shown), kept: num(kept) }));
-    else parts.push(kept > shown ? t('info.last', { shown: num(shown), kept: num(kept) }) : t('info.events', { n: kept === 1 ? 1 : num(kept) }));
+    if (shown !== kept) parts.push(t('info.filtered', { shown: num(shown), kept: num(kept) }));
+    else parts.push(t('info.events', { n: kept === 1 ? 1 : num(kept) }));
     if (older) parts.push(t('info.older', { n: num(older) }));
     if (s.skipped) parts.push(t('info.skipped', { n: num(s.skipped) }));
     if (older || s.skipped) parts.push(t('info.download'));
-    info.append(document.createTextNode(parts.join(' · ')));
-    if (s.paused) {
-      info.append(' · ');
-      info.append(h('span', 'paused', s.pendingWhilePaused ? t('info.pausedNew', { n: num(s.pendingWhilePaused) }) : t('info.paused')));
+    let text = parts.join(' · ');
+    const paused = s.paused ? (s.pendingWhilePaused ? t('info.pausedNew', { n: num(s.pendingWhilePaused) }) : t('info.paused')) : '';
+    // Only touch the page when the words changed.
+    if (text !== s.infoText || paused !== s.infoPaused) {
+      s.infoText = text;
+      s.infoPaused = paused;
+      info.textContent = text;
+      if (paused) {
+        info.append(' · ');
+        info.append(h('span', 'paused', paused));
+      }
     }
     info.dataset.shown = shown;
     info.dataset.kept = kept;
@@ -727,9 +850,8 @@
   }
 
   function scrollDown(s) {
-    const log = q(s, '.log');
-    s.programmatic = true;
-    log.scrollTop = log.scrollHeight;
+    s.follow = true;
+    schedule(s);
   }
 
   const arrows = { in: '←', out: '→' };
@@ -737,7 +859,8 @@
   function row(s, e) {
     const data = e.kind === 'data';
     const d = h('div', 'row ' + (data ? e.dir : 'ev ' + e.kind));
-    d.append(h('span', 't', clock(e.t)));
+    d.dataset.seq = e.seq;
+    d.append(h('span', 't', s.date ? stamp(e.t) : clock(e.t)));
     d.append(h('span', 'd', data ? arrows[e.dir] : '•'));
     const p = h('span', 'p', e.peer || '');
     if (e.conn) p.title = '#' + e.conn + ' ' + (e.peer || '');
@@ -745,7 +868,11 @@
     d.append(h('span', 'n', data ? num(e.len) + ' B' : ''));
     const x = h('span', 'x');
     if (data && s.view === 'hex') hexView(x, e);
-    else textView(x, (data ? e.text : tr(e.text)) || '');
+    else {
+      const text = (data ? e.text : tr(e.text)) || '';
+      textView(x, text);
+      if (text.length > 80) x.title = text.replace(/\\n(?!$)/g, '\\n\n');
+    }
     if (data && e.more) x.append(h('span', 'more', t('log.more', { n: num(e.more) })));
     d.append(x);
     return d;
@@ -767,7 +894,20 @@
     if (last < text.length) x.append(text.slice(last));
   }
 
+  // textLines is the number of lines textView makes of text.
+  function textLines(text) {
+    if (text.indexOf('\\n') < 0) return 1;
+    let n = 1, m;
+    escRE.lastIndex = 0;
+    while ((m = escRE.exec(text)) !== null) {
+      if (m[0] === '\\n' && escRE.lastIndex < text.length) n++;
+    }
+    return n;
+  }
+
+  const utf8 = new TextEncoder();
   function bytes(e) {
+    if (!e.bytes && e.raw == null) e.bytes = utf8.encode(e.text || ''); // sockit left out the bytes: they are the text
     if (!e.bytes) {
       const b = atob(e.raw || '');
       const u = new Uint8Array(b.length);
@@ -912,6 +1052,12 @@
     applyTheme();
     $('#theme').addEventListener('change', (ev) => setTheme(ev.target.value));
     if (darkQuery) darkQuery.addEventListener('change', applyTheme);
+    // Rows take one more line in a narrow window (the text goes under).
+    app.extraLine = narrow && narrow.matches ? 1 : 0;
+    if (narrow) narrow.addEventListener('change', () => {
+      app.extraLine = narrow.matches ? 1 : 0;
+      for (const s of app.sessions.values()) renderLog(s);
+    });
     if (window.matchMedia) window.matchMedia('(prefers-color-scheme: light)').addEventListener('change', applyTheme);
     setKind('tcp-client');
     connect();
