@@ -77,10 +77,10 @@ func TestBrowserTCPServer(t *testing.T) {
 	p.click(active(`.view button[data-view="text"]`))
 	p.wait(has(active(".log"), "你好，世界"))
 
-	// Counters: line framing makes one message each way, counted without
-	// the LF that frames it: 10 bytes in, 4 out.
+	// Counters: line framing makes one message each way, counted as it
+	// crossed the wire, with the LF that frames it: 11 bytes in, 5 out.
 	p.wait(`(() => { const n = (c) => document.querySelector('.panel.active .' + c).dataset.n;
-		return n('b-in') === '10' && n('m-in') === '1' && n('b-out') === '4' && n('m-out') === '1' })()`)
+		return n('b-in') === '11' && n('m-in') === '1' && n('b-out') === '5' && n('m-out') === '1' })()`)
 
 	// The JSON lines download is the --record format.
 	var body string

@@ -15,6 +15,9 @@ import (
 // is counted, and said in the download.
 type logbook struct {
 	poke func() // called after each new event (wakes the WebSocket writers)
+	// crlf: line framing, where a line may end in "\r\n" as well as "\n":
+	// a "\r" ending a message is part of its line end, not of the line.
+	crlf bool
 
 	mu      sync.Mutex
 	recs    []record // recs[start:] are live
@@ -71,11 +74,20 @@ func (l *logbook) sink(e *event.Event) {
 	}
 	l.mu.Lock()
 	if ev.Kind == event.Data {
+		// The counters count what crossed the wire, framing included;
+		// the message is the payload, a line without its "\r\n" too.
+		wire := int64(ev.Wire)
+		if wire == 0 {
+			wire = int64(len(ev.Data))
+		}
+		if l.crlf && len(ev.Data) > 0 && ev.Data[len(ev.Data)-1] == '\r' {
+			ev.Data = ev.Data[:len(ev.Data)-1]
+		}
 		if ev.Dir == event.In {
-			l.c.BytesIn += int64(len(ev.Data))
+			l.c.BytesIn += wire
 			l.c.MsgsIn++
 		} else {
-			l.c.BytesOut += int64(len(ev.Data))
+			l.c.BytesOut += wire
 			l.c.MsgsOut++
 		}
 	}

@@ -191,3 +191,23 @@ func TestRenderLeavesOutRawForPlainText(t *testing.T) {
 		}
 	}
 }
+
+// TestLogbookWireAndCRLF: the counters count the bytes on the wire that
+// the engine reports (framing included), and with line framing a "\r"
+// ending a line is part of its line end, not of the message.
+func TestLogbookWireAndCRLF(t *testing.T) {
+	l := newLogbook(nil)
+	l.crlf = true
+	e := dataEvent(event.In, "OK\r")
+	e.Wire = 4
+	l.sink(e)
+	l.sink(dataEvent(event.Out, "x")) // no Wire: its data is what was sent
+	c := l.stats(time.Now())
+	if c.BytesIn != 4 || c.BytesOut != 1 {
+		t.Errorf("counted %d in, %d out; want 4, 1", c.BytesIn, c.BytesOut)
+	}
+	recs, _ := l.all()
+	if got := string(recs[0].ev.Data); got != "OK" {
+		t.Errorf("message %q, want OK", got)
+	}
+}

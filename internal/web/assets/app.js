@@ -442,13 +442,21 @@
     q(s, '.send-error').textContent = e ? tr(e.message || String(e)) : '';
   }
 
+  // eolFor is the line end of a message: CR for an AT command when the
+  // "AT: auto CR" box is ticked (as the assistants do), else the one chosen.
+  function eolFor(s, data, hex) {
+    if (!hex && q(s, '.atcr').checked && /^\s*AT/i.test(data)) return 'cr';
+    return q(s, '.eol').value;
+  }
+
   function send(s, repeat) {
+    const data = q(s, '.send-text').value;
     const f = {
       sid: s.sid,
-      data: q(s, '.send-text').value,
+      data: data,
       hex: s.mode === 'hex',
       encoding: q(s, '.send-enc').value,
-      eol: q(s, '.eol').value,
+      eol: eolFor(s, data, s.mode === 'hex'),
       escapes: s.mode !== 'hex' && q(s, '.escapes').checked,
       template: q(s, '.template').checked,
       checksum: q(s, '.checksum').value,

@@ -127,6 +127,8 @@
     'send.eol.title': 'Line end appended to each message',
     'send.none': 'none',
     'send.escapes': 'Escapes',
+    'send.atcr': 'AT: auto CR',
+    'send.atcr.title': 'A message that begins with AT ends in CR (\\r), whatever the line end chosen',
     'send.template': 'Template',
     'send.checksum': 'Checksum',
     'send.checksum.title': 'Appended to each message',
@@ -306,6 +308,8 @@
     'send.eol.title': '附加在每条消息末尾的行结束符',
     'send.none': '无',
     'send.escapes': '转义字符',
+    'send.atcr': 'AT 指令自动回车',
+    'send.atcr.title': '以 AT 开头的消息以回车 (\\r) 结尾，不论所选的行尾',
     'send.template': '模板',
     'send.checksum': '校验',
     'send.checksum.title': '附加在每条消息末尾',
@@ -385,6 +389,7 @@
     [/^repeat stopped: (.*)$/, '定时发送已停止：$1'],
     [/^closed by the peer$/, '对方已关闭连接'],
     [/^session closed$/, '会话已关闭'],
+    [/^nothing to send: the message is empty$/, '没有可发送的内容：消息为空'],
     [/connection refused/, '连接被拒绝'],
   ];
 
