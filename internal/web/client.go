@@ -14,6 +14,7 @@ import (
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/talk"
 )
 
 // How the live log reaches the page. Events are not pushed one by one, and
@@ -192,7 +193,19 @@ func (u *UI) handle(c *command) (int, error) {
 	}
 	switch c.Op {
 	case "save":
-		return 0, u.saved.put(savedMsg{Name: c.Name, Data: c.Data, Hex: c.Hex, Encoding: c.Encoding, EOL: c.EOL, Escapes: c.Escapes})
+		// Refuse now what could not be sent later (an unknown checksum,
+		// line end or encoding).
+		if c.Encoding != "" {
+			if _, err := codec.Lookup(c.Encoding); err != nil {
+				return 0, err
+			}
+		}
+		in := talk.Input{Hex: c.Hex, Escapes: c.Escapes, Template: c.Template, EOL: c.EOL, Checksum: c.Checksum}
+		if _, err := in.Compose(nil, 0); err != nil {
+			return 0, err
+		}
+		return 0, u.saved.put(savedMsg{Name: c.Name, Data: c.Data, Hex: c.Hex, Encoding: c.Encoding, EOL: c.EOL, Escapes: c.Escapes,
+			Template: c.Template, Checksum: c.Checksum, ATCR: c.ATCR})
 	case "unsave":
 		return 0, u.saved.remove(c.Name)
 	case "close":

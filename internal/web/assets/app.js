@@ -484,12 +484,17 @@
     cmd('save', {
       name: name, data: q(s, '.send-text').value, hex: s.mode === 'hex', encoding: q(s, '.send-enc').value,
       eol: q(s, '.eol').value, escapes: s.mode !== 'hex' && q(s, '.escapes').checked,
+      template: q(s, '.template').checked, checksum: q(s, '.checksum').value, atcr: q(s, '.atcr').checked,
     }).then(() => { q(s, '.save-name').value = ''; showSendError(s, null); }, (e) => showSendError(s, e));
   }
 
+  // sendSaved sends a saved message with the settings it was saved with,
+  // whatever the send box holds now.
   function sendSaved(s, m) {
+    const eol = !m.hex && m.atcr && /^\s*AT/i.test(m.data) ? 'cr' : (m.eol || 'none');
     cmd('send', {
-      sid: s.sid, data: m.data, hex: !!m.hex, encoding: m.encoding || '', eol: m.eol || 'none', escapes: !!m.escapes,
+      sid: s.sid, data: m.data, hex: !!m.hex, encoding: m.encoding || '', eol: eol, escapes: !!m.escapes,
+      template: !!m.template, checksum: m.checksum || '',
       to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value,
     }).then(() => showSendError(s, null), (e) => showSendError(s, e));
   }
@@ -626,8 +631,9 @@
       go.title = t('saved.send', { name: m.name });
       go.addEventListener('click', () => sendSaved(s, m));
       const name = h('span', 'name', m.name);
-      const pv = h('span', 'pv', (m.hex ? 'hex ' : '') + m.data);
-      pv.title = m.data;
+      const how = [m.hex ? 'hex' : m.encoding, m.checksum, m.template ? '{{…}}' : '', m.eol && m.eol !== 'none' && !m.hex ? m.eol.toUpperCase() : ''].filter(Boolean);
+      const pv = h('span', 'pv', m.data + (how.length ? ' · ' + how.join(' · ') : ''));
+      pv.title = m.data + (how.length ? '\n' + how.join(' · ') : '');
       const load = h('button', 'linkbtn load', t('saved.edit'));
       load.type = 'button';
       load.title = t('saved.edit.title');
@@ -636,7 +642,14 @@
         q(s, '.send-text').value = m.data;
         q(s, '.eol').value = m.eol || 'none';
         q(s, '.escapes').checked = !!m.escapes;
-        q(s, '.send-enc').value = m.encoding || '';
+        q(s, '.template').checked = !!m.template;
+        q(s, '.atcr').checked = !!m.atcr;
+        const cs = q(s, '.checksum');
+        if (m.checksum && !Array.from(cs.options).some((o) => o.value === m.checksum)) cs.append(new Option(m.checksum, m.checksum));
+        cs.value = m.checksum || '';
+        const enc = q(s, '.send-enc');
+        if (m.encoding && !Array.from(enc.options).some((o) => o.value === m.encoding)) enc.append(new Option(m.encoding, m.encoding));
+        enc.value = m.encoding || '';
         q(s, '.save-name').value = m.name;
         q(s, '.send-text').focus();
       });
