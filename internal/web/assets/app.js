@@ -375,6 +375,14 @@
       if (!s.follow || !s.paused) drawRows(s, log);
     }, { passive: true });
     q(s, '.pause').addEventListener('click', () => setPaused(s, !s.paused));
+    // Display options: the time column (with the date or not), and which
+    // rows show: received, sent, the other events.
+    const opt = (cls, f) => q(s, cls).addEventListener('change', (ev) => { f(ev.target.checked); renderLog(s); });
+    opt('.show-time', (on) => { q(s, '.log').classList.toggle('notime', !on); q(s, '.show-date').disabled = !on; });
+    opt('.show-date', (on) => { s.date = on; q(s, '.log').classList.toggle('dated', on); });
+    opt('.show-in', (on) => { s.hideIn = !on; });
+    opt('.show-out', (on) => { s.hideOut = !on; });
+    opt('.show-ev', (on) => { s.hideEv = !on; });
     q(s, '.clear').addEventListener('click', () => clearLog(s));
     q(s, '.reset').addEventListener('click', () => cmd('reset', { sid: s.sid }).catch((e) => showSendError(s, e)));
 
@@ -562,14 +570,14 @@
     const st = s.st;
     if (st.kind === 'tcp-client') return;
     const peers = st.peers || [];
-    const meta = (p) => t('peers.meta', { in: human(p.in), out: human(p.out) });
+    const meta = (p) => t('peers.meta', { mi: num(p.msgsIn), in: human(p.in), mo: num(p.msgsOut), out: human(p.out) });
     // Counts change every second; the list and the "To" choice only when
     // peers come and go (rebuilding an open list would close it).
     const key = peers.map((p) => p.id + ' ' + p.addr).join(',') + '|' + s.target + '|' + (st.remote || '');
     if (key === s.peersKey) {
       for (const p of peers) {
-        const m = $('li[data-id="' + p.id + '"] .meta', q(s, '.peer-list'));
-        if (m) m.textContent = meta(p);
+        const li = $('li[data-id="' + p.id + '"]', q(s, '.peer-list'));
+        if (li) { $('.meta', li).textContent = meta(p); li.dataset.mi = p.msgsIn || 0; li.dataset.mo = p.msgsOut || 0; }
       }
       return;
     }
@@ -586,6 +594,8 @@
       li.classList.toggle('target', s.target === key);
       li.dataset.peer = p.addr;
       li.dataset.id = p.id;
+      li.dataset.mi = p.msgsIn || 0;
+      li.dataset.mo = p.msgsOut || 0;
       const addr = h('span', 'addr', p.addr);
       addr.title = t('peers.conv', { id: p.id });
       const m = h('span', 'meta', meta(p));
