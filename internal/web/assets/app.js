@@ -388,6 +388,10 @@
 
     q(s, '.send').addEventListener('click', () => send(s, false));
     q(s, '.start-repeat').addEventListener('click', () => send(s, true));
+    // Once a value was refused, say at once when it is right again.
+    for (const cls of ['.every', '.count']) {
+      q(s, cls).addEventListener('input', () => { if (q(s, '.repeat-error').textContent) repeatValues(s); });
+    }
     q(s, '.stop-repeat').addEventListener('click', () => cmd('stop', { sid: s.sid }).catch((e) => showSendError(s, e)));
     q(s, '.history').addEventListener('change', (ev) => {
       if (ev.target.value !== '') { q(s, '.send-text').value = ev.target.value; q(s, '.send-text').focus(); }
@@ -457,6 +461,27 @@
     return q(s, '.eol').value;
   }
 
+  // repeatValues reads the repeat's interval and count, or says next to
+  // the fields what is wrong with them (and returns null): a value out of
+  // range is never changed behind the user's back.
+  const MAX_EVERY = 3600000, MAX_COUNT = 1000000000;
+  function repeatValues(s) {
+    const whole = (v, lo, hi) => (/^\s*\d+\s*$/.test(v) && +v >= lo && +v <= hi ? +v : null);
+    const every = whole(q(s, '.every').value, 1, MAX_EVERY);
+    const count = whole(q(s, '.count').value, 0, MAX_COUNT);
+    const msgs = [];
+    for (const [cls, ok, key] of [['.every', every != null, 'repeat.badEvery'], ['.count', count != null, 'repeat.badCount']]) {
+      const e = q(s, cls);
+      e.classList.toggle('bad', !ok);
+      e.setAttribute('aria-invalid', ok ? 'false' : 'true');
+      if (!ok) msgs.push(t(key, { max: num(cls === '.every' ? MAX_EVERY : MAX_COUNT) }));
+    }
+    const err = q(s, '.repeat-error');
+    err.textContent = msgs.join(' ');
+    err.dataset.key = msgs.length ? 'bad' : '';
+    return msgs.length ? null : { every: every, count: count };
+  }
+
   function send(s, repeat) {
     const data = q(s, '.send-text').value;
     const f = {
@@ -471,8 +496,10 @@
       to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value,
     };
     if (repeat) {
-      f.every = Math.max(1, parseInt(q(s, '.every').value, 10) || 1000);
-      f.count = Math.max(0, parseInt(q(s, '.count').value, 10) || 0);
+      const r = repeatValues(s);
+      if (!r) return;
+      f.every = r.every;
+      f.count = r.count;
       if (f.count === 1) f.every = 0;
     }
     s.hist = -1;
@@ -1045,6 +1072,7 @@
       fillSelect(q(s, '.enc'), encodings(), s.st.encoding);
       q(s, '.checksum').options[0].textContent = t('send.none');
       sendPlaceholder(s);
+      if (q(s, '.repeat-error').textContent) repeatValues(s);
       q(s, '.pause').textContent = t(s.paused ? 'log.resume' : 'log.pause');
       if (!s.rulesEdited && s.rulesApplied != null) q(s, '.rules-info').textContent = s.rulesApplied ? t('rules.active', { n: s.rulesApplied }) : t('rules.none');
       s.historyKey = null;

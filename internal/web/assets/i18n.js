@@ -152,6 +152,8 @@
     'repeat.sent': 'sent {n}',
     'repeat.of': ' of {n}',
     'repeat.forever': ' (until stopped)',
+    'repeat.badEvery': 'Interval: a whole number of milliseconds from 1 to {max}.',
+    'repeat.badCount': 'Count: a whole number from 0 (until stopped) to {max}.',
 
     'side.counters': 'Counters',
     'side.reset': 'reset',
@@ -344,6 +346,8 @@
     'repeat.sent': '已发送 {n}',
     'repeat.of': ' / {n}',
     'repeat.forever': '（直到停止）',
+    'repeat.badEvery': '间隔：请输入 1 到 {max} 之间的整数（毫秒）。',
+    'repeat.badCount': '次数：请输入 0（一直发送直到停止）到 {max} 之间的整数。',
 
     'side.counters': '计数',
     'side.reset': '清零',
@@ -411,6 +415,8 @@
     [/^repeat stopped: (.*)$/, '定时发送已停止：$1'],
     [/^closed by the peer$/, '对方已关闭连接'],
     [/^session closed$/, '会话已关闭'],
+    [/^every (-?\d+) ms is out of range \((\d+)-(\d+)\)$/, '间隔 $1 毫秒超出范围（$2-$3）'],
+    [/^count (-?\d+) is out of range \((\d+)-(\d+)\)$/, '次数 $1 超出范围（$2-$3）'],
     [/^nothing to send: the message is empty$/, '没有可发送的内容：消息为空'],
     [/connection refused/, '连接被拒绝'],
   ];
