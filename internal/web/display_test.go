@@ -18,7 +18,7 @@ import (
 func TestBrowserDisplayOptions(t *testing.T) {
 	for _, c := range []struct{ lang, listening, perPeer string }{
 		{"zh-CN", "正在监听", "收 2 条 / 12 B · 发 1 条 / 4 B"},
-		{"en", "listening on", "in 2 msgs, 12 B · out 1 msgs, 4 B"},
+		{"en", "listening on", "in 2 msg, 12 B · out 1 msg, 4 B"},
 	} {
 		t.Run(c.lang, func(t *testing.T) {
 			u := startUI(t)

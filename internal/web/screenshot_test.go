@@ -50,8 +50,11 @@ func screenshot(t *testing.T, lang, name string) {
 	p := newPage(t, 1280, 800)
 	p.browserLanguage(lang)
 	p.run(chromedp.Navigate(u.url))
-	if lang != "en" {
-		p.wait(`window.sockit && window.sockit.connected`)
+	// One picture in each theme: English dark, Chinese light.
+	p.wait(`window.sockit && window.sockit.connected`)
+	if lang == "en" {
+		p.set("#theme", "dark")
+	} else {
 		p.set("#theme", "light")
 	}
 

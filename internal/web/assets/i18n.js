@@ -175,7 +175,7 @@
 
     'peers.noUDP': 'No datagrams received yet.',
     'peers.noTCP': 'No clients connected.',
-    'peers.meta': 'in {mi} msgs, {in} · out {mo} msgs, {out}',
+    'peers.meta': 'in {mi} msg, {in} · out {mo} msg, {out}',
     'log.time': 'Time',
     'log.time.title': 'Show when each message came or went',
     'log.date': 'Date',
@@ -425,7 +425,22 @@
     [/^every (-?\d+) ms is out of range \((\d+)-(\d+)\)$/, '间隔 $1 毫秒超出范围（$2-$3）'],
     [/^count (-?\d+) is out of range \((\d+)-(\d+)\)$/, '次数 $1 超出范围（$2-$3）'],
     [/^nothing to send: the message is empty$/, '没有可发送的内容：消息为空'],
+    [/^this UDP session has no default remote: pick a peer to send to$/, '这个 UDP 会话没有默认远程地址：请选择一个对端发送'],
+    [/^a TCP client needs a remote endpoint \(HOST:PORT\)$/, 'TCP 客户端需要远程地址（主机:端口）'],
+    [/^a TCP server needs a local endpoint to listen on \(such as 127\.0\.0\.1:8888\)$/, 'TCP 服务器需要本地监听地址（例如 127.0.0.1:8888）'],
+    [/^(\S+) is a datagram endpoint: open a UDP session for it$/, '$1 是数据报地址：请为它打开 UDP 会话'],
+    [/^(\S+) is not a UDP endpoint$/, '$1 不是 UDP 地址'],
+    [/^already connected or connecting$/, '已连接或正在连接'],
+    [/^not connected$/, '未连接'],
+    [/^no peer (\S+) \(gone already\?\)$/, '没有对端 $1（已断开？）'],
+    [/^no session (\d+) \(closed\?\)$/, '没有会话 $1（已关闭？）'],
+    [/^(\d+) saved messages is the limit: delete some first$/, '常用消息最多 $1 条：请先删除一些'],
+    [/^no saved message "(.*)"$/, '没有名为“$1”的常用消息'],
+    [/^data is too long \((\d+) bytes, limit (\d+)\)$/, '数据太长（$1 字节，上限 $2）'],
+    [/^repeating needs an interval \(every N ms\)$/, '定时发送需要间隔（每 N 毫秒）'],
+    [/^invalid hex (.*)$/, '十六进制无效 $1'],
     [/connection refused/, '连接被拒绝'],
+    [/i\/o timeout/, '超时'],
   ];
 
   const dicts = { en: en, 'zh-CN': zh };
