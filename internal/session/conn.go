@@ -258,7 +258,7 @@ func (c *Conn) Read() ([]byte, error) {
 			return nil, net.ErrClosed
 		}
 		c.in.Add(n)
-		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
+		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p, Wire: int(n)})
 		c.emu.Unlock()
 	} else {
 		c.in.Add(n)
@@ -435,7 +435,7 @@ func (c *Conn) writeMsg(p, msg []byte) (int, error) {
 			c.emu.Unlock()
 			return 0, net.ErrClosed // no data event after the close event
 		}
-		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
+		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data, Wire: len(p)})
 		c.emu.Unlock()
 	}
 	n, err := c.nc.Write(p)
