@@ -368,9 +368,13 @@
       const log = q(s, '.log');
       const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
       // Scrolling up to read stops following; scrolling back down resumes.
+      // A scroll the page made itself lands where it was put (setTop);
+      // a flag would go stale when setting scrollTop moved nothing and
+      // fired no event, and then ignore the reader's next scroll.
+      const ours = s.setTop !== undefined && Math.abs(log.scrollTop - s.setTop) < 2;
       if (atEnd) s.follow = true;
-      else if (!s.programmatic) s.follow = false;
-      s.programmatic = false;
+      else if (!ours) s.follow = false;
+      s.setTop = undefined;
       q(s, '.autoscroll').checked = s.follow;
       if (!s.follow || !s.paused) drawRows(s, log);
     }, { passive: true });
@@ -779,7 +783,7 @@
       s.starts.splice(0, k);
       s.base = s.rows.length ? s.starts[0] : s.end;
       // Someone reading older rows keeps reading the same rows.
-      if (!s.follow) { s.programmatic = true; q(s, '.log').scrollTop -= (s.base - before) * LINE_H; }
+      if (!s.follow) { const l = q(s, '.log'); l.scrollTop -= (s.base - before) * LINE_H; s.setTop = l.scrollTop; }
     }
   }
 
@@ -829,7 +833,7 @@
     const paused = s.paused && !force;
     if (!paused) {
       s.space.style.height = ((s.end - s.base) * LINE_H) + 'px';
-      if (s.follow) { s.programmatic = true; log.scrollTop = log.scrollHeight; }
+      if (s.follow) { log.scrollTop = log.scrollHeight; s.setTop = log.scrollTop; }
     }
     const empty = !s.rows.length;
     let ph = $('.empty-log', log);
