@@ -37,6 +37,7 @@ type serverFlags struct {
 	exec     string
 	source   bool
 	forward  string
+	bench    bool
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -53,6 +54,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
 	fs.BoolVar(&f.source, "source", false, "send endless data to every client (a source for bench --mode rx)")
 	fs.StringVar(&f.forward, "forward", "", "forward every client to EP, as sockit relay does")
+	fs.BoolVar(&f.bench, "bench", false, "the receiving end of sockit bench: counts what arrives and reports it back (any number of clients)")
 }
 
 type listenFlags struct {
@@ -149,6 +151,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 		return err
 	}
 	srv.PacketEcho = behaviour == "echo"
+	srv.PacketBench = behaviour == "bench"
 	if ep.IsUDP() && f.net.idle == 0 {
 		srv.Conn.IdleTimeout = 60 * time.Second // UDP peers expire (SPEC §2.4)
 	}
@@ -190,6 +193,9 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 // serve listens on ep and runs srv until it ends.
 func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, ep endpoint.Endpoint) error {
 	if ep.IsPacket() {
+		if srv.PacketBench {
+			return serveBench(ctx, srv, lc, ep)
+		}
 		if srv.PacketEcho && ep.IsUDP() && srv.FastPacketEcho() {
 			pcs, err := server.ListenPacketPerCore(ctx, lc, ep, 0)
 			if err != nil {
@@ -235,6 +241,7 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 	pick(f.srv.exec != "", "exec")
 	pick(f.srv.source, "source")
 	pick(f.srv.forward != "", "forward")
+	pick(f.srv.bench, "bench")
 	if len(chosen) > 1 {
 		return "", nil, exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
 			"--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
@@ -251,6 +258,8 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 		return "source", server.Source, nil
 	case "forward":
 		return f.forwardHandler()
+	case "bench":
+		return "bench", server.Bench, nil
 	case "chat":
 		return "chat", f.chat(), nil
 	case "reply", "respond":
