@@ -32,6 +32,9 @@ type Dialer struct {
 	Proxy     string        // socks5://[user:pass@]host:port or http://host:port
 	TLS       *tls.Config   // for tls:// endpoints; nil uses system roots and the host as name
 	Trace     Tracer        // socket steps (--trace); nil is off
+	// Control, if set, is called on the socket before it connects, for
+	// socket options of the caller's own (bench's TCP_MAXSEG).
+	Control func(fd uintptr) error
 }
 
 // Dial connects to ep. For udp:// it returns a connected UDP socket, so
@@ -140,7 +143,7 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 	// back to. Go does not bind an empty name, so bind here: the kernel
 	// then picks an abstract one (autobind, unix(7)).
 	autobind := ep.Scheme == "unixgram" && d.Source == ""
-	if d.Buffer == 0 && d.Trace == nil && !autobind {
+	if d.Buffer == 0 && d.Trace == nil && !autobind && d.Control == nil {
 		return nil
 	}
 	return func(network, address string, c syscall.RawConn) error {
@@ -158,7 +161,9 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 					return
 				}
 			}
-			serr = setBuffers(int(fd), d.Buffer, d.Trace)
+			if serr = setBuffers(int(fd), d.Buffer, d.Trace); serr == nil && d.Control != nil {
+				serr = d.Control(fd)
+			}
 		})
 		if err != nil {
 			return err

@@ -237,8 +237,10 @@ func runBenchUDP(t *testing.T, cmd *exec.Cmd) benchUDP {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("bench: %v\n%s", err, errb.String())
 	}
+	// --json is NDJSON: interval objects, then the summary on the last line.
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
 	var b benchUDP
-	if err := json.Unmarshal(out.Bytes(), &b); err != nil {
+	if err := json.Unmarshal(lines[len(lines)-1], &b); err != nil {
 		t.Fatalf("bench --json: %v\n%s", err, out.String())
 	}
 	return b

@@ -241,8 +241,10 @@ func benchJSON(args ...string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// NDJSON: the summary is the last line (with --interval 0, the only one).
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
 		return nil, fmt.Errorf("bench json: %v", err)
 	}
 	return m, nil
