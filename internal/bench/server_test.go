@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/bench/wire"
+	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
@@ -597,5 +599,37 @@ func TestZeroCopy(t *testing.T) {
 	r = run(t, Config{Mode: TX, ZeroCopy: true, Count: 4 << 20, Bitrate: 200_000_000, Size: 64 << 10, Dial: dial("tcp", sink(t))})
 	if r.Bytes != 4<<20 || r.ZeroCopy == nil || r.ZeroCopy.Completed != r.ZeroCopy.Sends {
 		t.Fatalf("-n 4M: %d bytes, %+v", r.Bytes, r.ZeroCopy)
+	}
+}
+
+// TestBenchServerTLS: over TLS, whose reads end with io.EOF at the
+// client's close_notify (not nil, as splice's do), every mode still gets
+// its report.
+func TestBenchServerTLS(t *testing.T) {
+	cfg, _, err := endpoint.TLSOptions{}.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &server.Server{Handler: server.Bench}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	d := func(ctx context.Context) (net.Conn, error) {
+		td := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}}
+		return td.DialContext(ctx, "tcp", ln.Addr().String())
+	}
+	for _, mode := range []string{TX, RX, Bidir} {
+		r := run(t, Config{Mode: mode, Dial: d})
+		if r.Receiver == nil {
+			t.Fatalf("%s over TLS: no report: %+v", mode, r)
+		}
+		if mode != RX && r.Receiver.Bytes != r.Bytes {
+			t.Fatalf("%s over TLS: sent %d, the server received %d", mode, r.Bytes, r.Receiver.Bytes)
+		}
 	}
 }

@@ -439,7 +439,11 @@ func printSummary(w io.Writer, r *bench.Result) {
 			fmt.Fprintf(w, "datagrams    sent %d  received %d  lost %d (%.3f%%)  reordered %d  duplicates %d\n", u.Sent, u.Received, u.Lost, u.LossPercent, u.Reordered, u.Duplicates)
 			fmt.Fprintf(w, "replies      %s/s  %s  jitter %.1f µs\n", formatRate(r.OpsPerSec), formatBits(r.BitsPerSec), u.JitterUS)
 		} else {
-			fmt.Fprintf(w, "sent         %d datagrams  %s/s  %s\n", r.Ops, formatRate(r.OpsPerSec), formatBits(r.BitsPerSec))
+			fmt.Fprintf(w, "sent         %d datagrams  %s/s  %s", r.Ops, formatRate(r.OpsPerSec), formatBits(r.BitsPerSec))
+			if r.Server != "" {
+				fmt.Fprint(w, "  (one way; -b sets the rate, 1 Mbit/s unless given)")
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	if t := r.TCP; t != nil {

@@ -98,8 +98,8 @@ func Bench(ctx context.Context, c *session.Conn) error {
 	case wire.ModeTX:
 		n, err := discardFast(nc)
 		c.AddStats(n, 0)
-		if err != nil {
-			return endErr(err)
+		if err != nil && !errors.Is(err, io.EOF) { // TLS ends with EOF, splice with nil
+			return err
 		}
 		rep := wire.ReportMsg{Bytes: int64(len(rest)) + n, Seconds: time.Since(start).Seconds()}
 		return endErr(writeConn(nc, wire.Format(wire.Result, rep)))
@@ -137,8 +137,8 @@ func Bench(ctx context.Context, c *session.Conn) error {
 	done.Store(true)
 	wg.Wait()
 	c.AddStats(n, sent)
-	if rerr != nil {
-		return endErr(rerr)
+	if rerr != nil && !errors.Is(rerr, io.EOF) {
+		return rerr
 	}
 	if werr != nil {
 		return peerGone(werr)
