@@ -31,6 +31,8 @@ want tc iproute2
 want nft nftables
 want hexdump bsdextrautils
 want hyperfine hyperfine
+want qemu-aarch64 qemu-user   # build-all.sh runs the arm64 event loops
+want dpkg-deb dpkg            # release-check.sh lists the .deb
 [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)
 # The tests run /usr/bin/python3 where PATH's python3 may be a slow shim.
 [ -x /usr/bin/python3 ] || pkgs+=(python3)

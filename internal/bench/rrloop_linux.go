@@ -1,3 +1,5 @@
+//go:build linux && !sockit_portable
+
 package bench
 
 import (
@@ -146,9 +148,11 @@ func (r *runner) rrLoop(conns []*rrConn) {
 			// At most 100ms, to notice an interrupt.
 			n, err = unix.EpollWait(epfd, events, int(min(left, 100*time.Millisecond)/time.Millisecond)+1)
 		} else {
+			// A raw epoll_pwait with no signal mask and timeout 0: it
+			// cannot block. (arm64 and riscv64 have no epoll_wait.)
 			var errno syscall.Errno
 			var rv uintptr
-			rv, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+			rv, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 			n = int(rv)
 			if errno != 0 {
 				n, err = 0, errno

@@ -30,7 +30,7 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.noShutdown, "no-shutdown", false, "keep the write side open when stdin ends (no FIN)")
 	fs.VarP(seconds{d: &f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
-	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "keep sending stdin after the peer shut down its write side")
+	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "after the peer shut down its write side, keep sending stdin, waiting for what is still to come (by default only what is already there is sent)")
 }
 
 // clientFlags are everything connect takes.
@@ -53,7 +53,8 @@ func newConnect(st *stdio) *cobra.Command {
 you type is sent, and what arrives is printed above it with the time, the
 peer and the length. In a pipe, stdin goes to the socket and the socket to
 stdout, byte for byte; when stdin ends, sockit shuts down its sending side
-(TCP FIN) and exits once the server closes.`,
+(TCP FIN) and exits once the server closes. When the server closes first,
+sockit sends the input already there, then exits at once.`,
 		Example: `  sockit connect 127.0.0.1:8888                  # TCP, interactive on a terminal
   sockit connect udp://127.0.0.1:8888            # UDP: each line one datagram
   printf 'GET / HTTP/1.0\r\n\r\n' | sockit connect example.test:80
@@ -172,16 +173,17 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 		return nil, exitcode.WithHint("Note that --json events carry the bytes as hex already.", "--hex and --json exclude each other")
 	}
 	cv.interactive = st.interactive() && !f.data.json && f.data.file == ""
-	if err := f.data.commonObservers(&cv.obs, st.out, cv.recv); err != nil {
+	if err := f.data.commonObservers(&cv.obs, st, cv.recv); err != nil {
 		return nil, err
 	}
 	if f.data.output != "" {
-		file, err := os.Create(f.data.output)
+		file, err := create("-o", f.data.output)
 		if err != nil {
-			return nil, exitcode.Usagef("-o: %v", err)
+			return nil, err
 		}
-		cv.tap = file
-		cv.obs.closers = append(cv.obs.closers, file.Close)
+		name := "-o " + f.data.output
+		cv.tap = st.outs.guard(name, file)
+		cv.obs.addCloser(name, file.Close)
 	}
 	if cv.interactive {
 		cv.printer = &console.Printer{W: st.out, Hex: f.data.hex, Server: server, ShowOut: true, Color: colorOK()}

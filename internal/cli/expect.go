@@ -11,13 +11,9 @@ import (
 
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/match"
 	"github.com/sockit/sockit/internal/session"
 )
-
-// maxExpectText is how much received text --expect keeps to match
-// against; past it the oldest half is dropped, so a chatty peer cannot
-// grow it without bound.
-const maxExpectText = 1 << 20
 
 // runConnectExpect is connect --expect REGEX: pipe mode, with the exit
 // status saying whether what arrived matched (0, at once) or not (1, when
@@ -61,21 +57,13 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 		c        *session.Conn
 		matched  atomic.Bool
 		timedOut atomic.Bool
-		mu       sync.Mutex
-		got      []byte
+		m        = match.Regexp(re, conv.recv, 0)
 	)
 	conv.obs.add(func(e *event.Event) {
 		if e.Kind != event.Data || e.Dir != event.In || matched.Load() {
 			return
 		}
-		mu.Lock()
-		got = append(got, e.Data...)
-		if len(got) > maxExpectText {
-			got = append(got[:0], got[len(got)-maxExpectText/2:]...)
-		}
-		text, _ := conv.recv.Decode(got)
-		mu.Unlock()
-		if re.MatchString(text) {
+		if m.Feed(e.Data); m.Matched() {
 			matched.Store(true)
 			c.SetReason("--expect matched")
 			cancel()
@@ -128,6 +116,9 @@ type endReader struct {
 	end  chan struct{}
 	once sync.Once
 }
+
+// Ready lets the sender ask the input it wraps whether a read would wait.
+func (e *endReader) Ready() bool { return session.Ready(e.r) }
 
 func (e *endReader) Read(p []byte) (int, error) {
 	n, err := e.r.Read(p)

@@ -48,7 +48,7 @@ func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
 	fs.BoolVar(&f.trace, "trace", false, "print each socket step (socket, bind, listen, accept, connect, send, recv, close) on stderr")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report connections and closes on stderr in pipe mode")
 	if listen {
-		fs.BoolVar(&f.reuseaddr, "reuseaddr", true, "SO_REUSEADDR: restart on a port still in TIME_WAIT")
+		fs.BoolVar(&f.reuseaddr, "reuseaddr", true, "SO_REUSEADDR: restart on a port still in TIME_WAIT (Windows: always SO_EXCLUSIVEADDRUSE instead)")
 		return
 	}
 	fs.StringVarP(&f.source, "source", "s", "", "local address or port to send from (ADDR, PORT or ADDR:PORT)")
@@ -120,8 +120,8 @@ func (f *dataFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.timestamps, "timestamps", "T", false, "timestamp each message received")
 	fs.StringVar(&f.frame, "frame", "", "message framing on streams: raw, line, delim:HEX, fixed:N, len8, len16, len16le, len32, len32le")
 	fs.Var(byteSize{n: &f.maxMessage, min: 1, max: 1 << 30}, "max-message", "largest framed message accepted, up to 1G (default 16M)")
-	fs.BoolVar(&f.json, "json", false, "print every event as one JSON object per line on stdout")
-	fs.StringVar(&f.record, "record", "", "write every event to FILE as JSON lines, for sockit replay")
+	fs.BoolVar(&f.json, "json", false, "print every event (connect, data, close, error…) as one JSON object per line on stdout; schema: docs/events.md")
+	fs.StringVar(&f.record, "record", "", "write every event to FILE as JSON lines (docs/events.md), for sockit replay")
 	fs.StringVarP(&f.output, "output", "o", "", "write received bytes, raw, to FILE")
 	fs.StringVar(&f.eol, "eol", "", "line end for lines sent: lf (default), crlf, cr, none")
 	fs.BoolVarP(&f.crlf, "crlf", "C", false, "same as --eol crlf")
@@ -169,18 +169,11 @@ func (f *dataFlags) compose(send *codec.Encoding) (*session.Compose, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.EOL, c.KeepEOL = b, true
-		if c.EOL == nil {
-			c.EOL = []byte{}
-		}
-		if !send.IsUTF8() {
-			enc, err := send.Append(nil, string(b))
-			if err != nil {
-				return nil, err
-			}
-			c.EOL = enc
-		}
+		// Text: Compose encodes it with the message, in the encoding in
+		// force then (/enc changes it).
+		c.EOL, c.KeepEOL = string(b), true
 	}
+	c.Max = f.maxMsg()
 	if f.checksum != "" {
 		a, err := checksum.Lookup(f.checksum)
 		if err != nil {
@@ -198,11 +191,19 @@ func (f *dataFlags) compose(send *codec.Encoding) (*session.Compose, error) {
 func (f *dataFlags) maxMsg() int { return int(f.maxMessage) }
 
 // observers are the sinks every front end shares: --record, --json, the
-// checksum check. It returns them and a function that flushes and closes.
+// checksum check. Their outputs report failed writes to outs; close
+// flushes and closes them, reporting failures there too.
 type observers struct {
+	outs    *outputs
 	sinks   []event.Sink
-	closers []func() error
+	closers []closer
 	quiet   int // how many of sinks ignore data events
+}
+
+// closer flushes or closes the output called name.
+type closer struct {
+	name string
+	fn   func() error
 }
 
 func (o *observers) add(s event.Sink) { o.sinks = append(o.sinks, s) }
@@ -214,32 +215,46 @@ func (o *observers) addQuiet(s event.Sink) {
 	o.quiet++
 }
 
+// addCloser runs fn at close; an error from it is a failed write to name.
+func (o *observers) addCloser(name string, fn func() error) {
+	o.closers = append(o.closers, closer{name, fn})
+}
+
 // noData reports whether no sink wants data events.
 func (o *observers) noData() bool { return len(o.sinks) == o.quiet }
 
 func (o *observers) sink() event.Sink { return event.Tee(o.sinks...) }
 
-func (o *observers) close() error {
-	var first error
-	for _, c := range o.closers {
-		if err := c(); err != nil && first == nil {
-			first = err
+// close flushes and closes every output, once. A failure goes to outs,
+// where run reports it; commands just defer close.
+func (o *observers) close() {
+	closers := o.closers
+	o.closers = nil
+	for _, c := range closers {
+		if err := c.fn(); err != nil && o.outs != nil {
+			o.outs.fail(c.name, err)
 		}
 	}
-	return first
 }
 
-// commonObservers adds --record and --json (to stdout) observers.
-func (f *dataFlags) commonObservers(o *observers, stdout io.Writer, recv *codec.Encoding) error {
+// commonObservers adds the --record and --json (to stdout) observers.
+func (f *dataFlags) commonObservers(o *observers, st *stdio, recv *codec.Encoding) error {
+	o.outs = st.outs
 	decode := func(p []byte) string { s, _ := recv.Decode(p); return s }
 	if f.record != "" {
-		file, err := os.Create(f.record)
+		file, err := create("--record", f.record)
 		if err != nil {
-			return exitcode.Usagef("--record: %v", err)
+			return err
 		}
-		w := event.NewWriter(file, event.WriterOptions{Base64: true, Decode: decode})
+		name := "--record " + f.record
+		// Whole lines only, in as few writes as possible; a failed write
+		// is cut back to the last whole line and stops the run, so the
+		// transcript always replays.
+		w := event.NewWriter(file, event.WriterOptions{Base64: true, Decode: decode,
+			Cut:     file.Truncate,
+			OnError: func(err error) { st.outs.fail(name, err) }})
 		o.add(event.Locked(w.Sink()))
-		o.closers = append(o.closers, func() error {
+		o.addCloser(name, func() error {
 			err := w.Flush()
 			if cerr := file.Close(); err == nil {
 				err = cerr
@@ -248,9 +263,10 @@ func (f *dataFlags) commonObservers(o *observers, stdout io.Writer, recv *codec.
 		})
 	}
 	if f.json {
-		w := event.NewWriter(stdout, event.WriterOptions{Hex: true, Decode: decode, Flush: true})
+		// st.out reports its own failures; each event is one write.
+		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Decode: decode, Flush: true})
 		o.add(w.Sink())
-		o.closers = append(o.closers, w.Flush)
+		o.addCloser("stdout", w.Flush)
 	}
 	return nil
 }
@@ -330,6 +346,7 @@ type stdio struct {
 	inTTY    bool
 	outTTY   bool
 	errTTY   bool
+	outs     *outputs // watches out, -o and --record for failed writes
 }
 
 // interactive reports whether the prompt should run: a person on both ends.
@@ -346,5 +363,5 @@ func (s *stdio) stderrLog(server bool) *console.Printer {
 }
 
 func colorOK() bool {
-	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && console.VT(os.Stdout) && console.VT(os.Stderr)
 }

@@ -29,6 +29,9 @@ type serverFlags struct {
 	maxConns int
 	allow    string
 	deny     string
+	allowSet bool // --allow was given, even empty
+	denySet  bool
+	capSet   bool // --max-conns was given
 	echo     bool
 	discard  bool
 	chat     bool
@@ -43,7 +46,7 @@ type serverFlags struct {
 func (f *serverFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVarP(&f.keepOpen, "keep-open", "k", false, "serve many clients, one after another and at once")
-	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse connections (UDP: peers) beyond this many at once (0: no limit)")
+	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse connections (UDP: peers) beyond this many at once; 0: no limit (default: 1024 UDP peers, 100 --exec processes, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
@@ -51,7 +54,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
 	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
 	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
-	fs.StringVar(&f.exec, "exec", "", "run CMD (via /bin/sh -c) for each connection, its stdin and stdout wired to the socket")
+	fs.StringVar(&f.exec, "exec", "", "run CMD for each connection (via /bin/sh -c; cmd /c on Windows), its stdin and stdout wired to the socket")
 	fs.BoolVar(&f.source, "source", false, "send endless data to every client (a source for bench --mode rx)")
 	fs.StringVar(&f.forward, "forward", "", "forward every client to EP, as sockit relay does")
 	fs.BoolVar(&f.bench, "bench", false, "the receiving end of sockit bench: counts what arrives and reports it back (any number of clients)")
@@ -96,6 +99,8 @@ Two more behaviours: --source sends endless data (for bench --mode rx),
   sockit listen 8888 > received.bin     # save what one client sends`,
 		Args: exactArgs(1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.srv.allowSet, f.srv.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
+			f.srv.capSet = cmd.Flags().Changed("max-conns")
 			return runListen(cmd.Context(), st, &f, args[0])
 		},
 	}
@@ -135,19 +140,20 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	}
 	defer conv.obs.close()
 
+	capConns, err := maxConnsFlag(f.srv.maxConns, f.srv.capSet, behaviour == "exec")
+	if err != nil {
+		return err
+	}
 	srv := &server.Server{
 		Handler:  handler,
 		Conn:     conv.options(ep, 0),
-		MaxConns: f.srv.maxConns,
+		MaxConns: capConns,
 		// UDP servers answer every sender, -k or not (SPEC §2.4).
 		Once:  !f.srv.keepOpen && !ep.IsPacket(),
 		Sink:  conv.obs.sink(),
 		Trace: f.net.tracer(st.err),
 	}
-	if srv.Allow, err = aclFlag("--allow", f.srv.allow); err != nil {
-		return err
-	}
-	if srv.Deny, err = aclFlag("--deny", f.srv.deny); err != nil {
+	if srv.Allow, srv.Deny, err = aclFlags(st, ep, f.srv.allow, f.srv.allowSet, f.srv.deny, f.srv.denySet); err != nil {
 		return err
 	}
 	srv.PacketEcho = behaviour == "echo"
@@ -216,11 +222,45 @@ func serve(ctx context.Context, srv *server.Server, lc *endpoint.ListenConfig, e
 	return srv.Serve(ctx, ln)
 }
 
-func aclFlag(name, v string) (*server.ACL, error) {
-	if v == "" {
-		return nil, nil
+// maxConnsFlag turns --max-conns into server.Server.MaxConns: not given,
+// the server's default for its kind (UDP peers are capped), or
+// server.DefaultMaxExec for --exec, whose every conversation is a process;
+// given as 0, no cap at all.
+func maxConnsFlag(n int, set, exec bool) (int, error) {
+	switch {
+	case n < 0:
+		return 0, exitcode.Usagef("--max-conns %d: want 0 (no limit) or more", n)
+	case set && n == 0:
+		return -1, nil
+	case !set && exec:
+		return server.DefaultMaxExec, nil
 	}
-	return server.ParseACL(name, v)
+	return n, nil
+}
+
+// aclFlags reads --allow and --deny, failing closed: a flag given with an
+// empty value (--allow=, an empty or comments-only file) is an empty list,
+// which as --allow admits no one (said on stderr), never everyone; a list
+// that cannot be read in full is a usage error before any socket opens.
+func aclFlags(st *stdio, ep endpoint.Endpoint, allow string, allowSet bool, deny string, denySet bool) (a, d *server.ACL, err error) {
+	if (allowSet || denySet) && ep.IsUnix() {
+		return nil, nil, exitcode.WithHint("Note that Unix sockets are guarded by the socket file's permissions (chmod).",
+			"--allow and --deny check IP addresses; %s peers have none", ep.Scheme)
+	}
+	if allowSet {
+		if a, err = server.ParseACL("--allow", allow); err != nil {
+			return nil, nil, err
+		}
+		if a.Empty() {
+			fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
+		}
+	}
+	if denySet {
+		if d, err = server.ParseACL("--deny", deny); err != nil {
+			return nil, nil, err
+		}
+	}
+	return a, d, nil
 }
 
 // behaviour picks the one server behaviour the flags ask for.
@@ -440,9 +480,11 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 					n, err = br.Read(buf)
 					unit = buf[:n]
 				} else {
-					unit, err = br.ReadBytes('\n')
+					// Bounded: stdin without line ends must not grow it.
+					unit, err = session.ReadLine(br, buf[:0], 0)
+					buf = unit[:0]
 				}
-				if len(unit) > 0 {
+				if len(unit) > 0 && (err == nil || err == io.EOF) {
 					msg := unit
 					if !conv.compose.Passthrough() {
 						var cerr error
@@ -456,6 +498,9 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 					}
 				}
 				if err != nil {
+					if err != io.EOF {
+						fmt.Fprintf(st.err, "sockit: stdin: %v\n", err)
+					}
 					return // stdin ended: the server goes on
 				}
 			}

@@ -20,6 +20,9 @@ type relayFlags struct {
 	log, hex, json  bool
 	maxConns        int
 	allow, deny     string
+	allowSet        bool // --allow was given, even empty
+	denySet         bool
+	capSet          bool // --max-conns was given
 	idle, timeout   time.Duration
 	trace, quiet    bool
 	buffer          int64
@@ -42,8 +45,9 @@ or a port forward: TCP, TLS and Unix streams (each direction half-closed on
 its own), and UDP with one upstream socket per client address, which expires
 after --idle-timeout (60s) without traffic.
 
-Between plain TCP or Unix sockets the bytes never enter sockit: the kernel
-splices them. --log shows on stdout what passes in each direction (← from
+Between plain TCP or Unix sockets on Linux the bytes never enter sockit:
+the kernel splices them (other systems copy them through a 256 KiB
+buffer). --log shows on stdout what passes in each direction (← from
 the client, → back to it), --hex as hex dumps, --json as events; only then
 is the data copied through sockit. Connections are logged on stderr (-q:
 only where the relay listens, and errors).
@@ -70,6 +74,8 @@ faults once; --seed N repeats a run's random choices.`,
   sockit relay -u --impair loss=2%,dup=1%,reorder=1% --seed 7 udp://:5353 udp://127.0.0.1:53`,
 		Args: exactArgs(2, "FROM and TO endpoints, such as :8080 127.0.0.1:80"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.allowSet, f.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
+			f.capSet = cmd.Flags().Changed("max-conns")
 			return runRelay(cmd.Context(), st, &f, args[0], args[1])
 		},
 	}
@@ -79,9 +85,9 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.BoolVar(&f.log, "log", false, "print what passes in each direction, as text")
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
-	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout")
+	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout; schema: docs/events.md")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
-	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse clients beyond this many at once (0: no limit)")
+	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse clients beyond this many at once; 0: no limit (default: 1024 UDP clients, TCP unlimited)")
 	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")
 	fs.StringVar(&f.deny, "deny", "", "never these client addresses: CIDR,…|@FILE")
 	fs.VarP(seconds{d: &f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
@@ -149,11 +155,12 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 		d.TLS = cfg
 	}
 
-	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: f.maxConns, Idle: f.idle}
-	if r.Allow, err = aclFlag("--allow", f.allow); err != nil {
+	capConns, err := maxConnsFlag(f.maxConns, f.capSet, false)
+	if err != nil {
 		return err
 	}
-	if r.Deny, err = aclFlag("--deny", f.deny); err != nil {
+	r := &relay.Relay{From: from, To: to, Listen: lc, Dialer: d, MaxConns: capConns, Idle: f.idle}
+	if r.Allow, r.Deny, err = aclFlags(st, from, f.allow, f.allowSet, f.deny, f.denySet); err != nil {
 		return err
 	}
 	summary, err := f.imp.apply(st, r)
@@ -162,13 +169,13 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 	defer summary()
 
-	var obs observers
+	obs := observers{outs: st.outs}
 	defer obs.close()
 	switch {
 	case f.json:
 		w := event.NewWriter(st.out, event.WriterOptions{Hex: true, Flush: true})
 		obs.add(event.Locked(w.Sink()))
-		obs.closers = append(obs.closers, w.Flush)
+		obs.addCloser("stdout", w.Flush)
 		r.Data = true
 	case f.log || f.hex:
 		// stdout carries the data log only; where the relay listens and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +11,7 @@ import (
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/replay"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
@@ -95,7 +95,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	default:
 		return exitcode.Usagef("bad --as %q: want client or server", f.as)
 	}
-	script, err := loadScript(file, f.conn)
+	script, err := loadScript(ctx, file, f.conn)
 	if err != nil {
 		return err
 	}
@@ -126,9 +126,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		PerMessage: ep.IsPacket() || !conv.spec.IsRaw(),
 	}
 	play := func(ctx context.Context, c *session.Conn) error {
-		if conv.out != nil {
-			c.SetTap(conv.out)
-		}
+		c.SetTap(conv.received()) // stdout and -o FILE
 		err := player.Play(ctx, c, steps)
 		if err == nil {
 			c.SetReason("replay finished")
@@ -194,20 +192,30 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	return err
 }
 
-// loadScript reads the transcript; a file that is not one is a usage error
-// naming the line.
-func loadScript(file string, conn uint64) (*replay.Script, error) {
-	fh, err := os.Open(file)
+// loadScript reads the transcript, a line at a time (event.MaxLine each)
+// from a regular file, keeping only the conversation to play; a file
+// that is not a transcript is a usage error naming the line.
+func loadScript(ctx context.Context, file string, conn uint64) (*replay.Script, error) {
+	fh, err := optfile.Open(file)
 	if err != nil {
 		return nil, exitcode.Usagef("replay: %v", err)
 	}
 	defer fh.Close()
-	recs, err := event.ReadAll(fh)
-	if err != nil {
+	sc := event.NewScanner(optfile.Reader(ctx, fh))
+	l := replay.NewLoader(conn)
+	for sc.Scan() {
+		if err := l.Add(sc.Record()); err != nil {
+			return nil, exitcode.Usagef("replay %s: %v", file, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, exitcode.WithHint("Note that replay reads the JSON lines that --record FILE (or --json) writes.",
 			"replay %s: %v", file, err)
 	}
-	s, err := replay.Load(recs, conn)
+	s, err := l.Script()
 	if err != nil {
 		return nil, exitcode.Usagef("replay %s: %v", file, err)
 	}

@@ -28,6 +28,9 @@ var Version = "dev"
 // exit code. It never panics on bad input and never calls os.Exit.
 func Main(ctx context.Context, args []string) int {
 	st := &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, inFile: os.Stdin, outFile: os.Stdout}
+	if fi, err := os.Stdin.Stat(); err == nil && fi.IsDir() {
+		st.in = stdinDir{}
+	}
 	st.inTTY = term.IsTerminal(int(os.Stdin.Fd()))
 	st.outTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	st.errTTY = term.IsTerminal(int(os.Stderr.Fd()))
@@ -43,6 +46,12 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 			code = 70
 		}
 	}()
+	// Every output is watched (outputs.go): a failed write stops the run
+	// through this context and is what the run reports.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	st.outs = &outputs{cancel: cancel}
+	st.out = st.outs.guard("stdout", st.out)
 	root := newRoot(st)
 	root.SetArgs(args)
 	var err error
@@ -59,6 +68,17 @@ func run(ctx context.Context, args []string, st *stdio) (code int) {
 	}
 	if err == nil {
 		err = root.ExecuteContext(ctx)
+	}
+	if out := st.outs.failure(); out != nil {
+		if out.ReaderGone() {
+			// The reader of stdout closed it (sockit … | head): it has
+			// what it wanted. End quietly and with success, as nc does.
+			return exitcode.OK
+		}
+		err = out // whatever else failed, failed because of it
+	}
+	if errors.Is(err, errStdinDir) {
+		err = errStdinDir // without the "readfrom tcp …:" of the copy that met it
 	}
 	if err == nil {
 		return exitcode.OK
@@ -270,10 +290,10 @@ var extraCommands []func(*stdio) *cobra.Command
 func newVersion(st *stdio) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print sockit's version",
+		Short: "Print sockit's version, commit, build date, Go version and platform",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintf(cmd.OutOrStdout(), "sockit %s\n", Version)
+			currentBuild().write(cmd.OutOrStdout())
 			return nil
 		},
 	}

@@ -3,7 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/exec"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +45,7 @@ directory (~/.config/sockit).`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "address to serve the UI on (HOST:PORT)")
-	fs.BoolVar(&f.open, "open", false, "open the page in the default browser (xdg-open)")
+	fs.BoolVar(&f.open, "open", false, "open the page in the default browser ("+browserOpener()+")")
 	return cmd
 }
 
@@ -78,9 +78,9 @@ func runUI(ctx context.Context, st *stdio, f *uiFlags) error {
 	return ctx.Err() // Ctrl-C: "interrupted", as every command
 }
 
-// openBrowser tries xdg-open; the URL is printed either way.
+// openBrowser tries the system's opener; the URL is printed either way.
 func openBrowser(st *stdio, url string) {
-	c := exec.Command("xdg-open", url)
+	c := browserCommand(runtime.GOOS, url)
 	if err := c.Start(); err != nil {
 		st.errorf("note: could not open a browser (%v): open the URL above yourself", err)
 		return

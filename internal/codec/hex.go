@@ -96,10 +96,10 @@ func AppendHexSpaced(dst, src []byte) []byte {
 // printed one after another). offset is added to the printed offsets.
 //
 //	00000000  48 65 6c 6c 6f 0a                                 |Hello.|
-func AppendDump(dst []byte, src []byte, offset int) []byte {
+func AppendDump(dst []byte, src []byte, offset int64) []byte {
 	for line := 0; line < len(src); line += 16 {
 		chunk := src[line:min(line+16, len(src))]
-		off := uint64(offset + line)
+		off := uint64(offset + int64(line))
 		if off <= 0xffffffff {
 			for shift := 28; shift >= 0; shift -= 4 {
 				dst = append(dst, hexDigits[off>>shift&0xf])

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sockit/sockit/internal/codec"
+	"github.com/sockit/sockit/internal/optfile"
 )
 
 // Peer is one connected peer, for /peers and /to.
@@ -164,7 +165,9 @@ func (it *Interactive) command(t *term.Terminal, line string) (quit bool, err er
 		if arg == "" {
 			return false, errors.New("usage: /file PATH")
 		}
-		b, err := os.ReadFile(arg)
+		// One message: a regular file of at most optfile.MaxReply, so a
+		// slip such as /file /dev/zero is refused, not read forever.
+		b, err := optfile.Read(context.Background(), arg, optfile.MaxReply)
 		if err != nil {
 			return false, err
 		}

@@ -31,7 +31,7 @@ type Printer struct {
 	W       io.Writer
 	Hex     bool // hex dump instead of text
 	Color   bool
-	Server  bool // word open events as a server would
+	Server  bool // word connect events as a server would
 	NoData  bool // print only connection events (pipe mode's -v on stderr)
 	ShowOut bool // print data sent, not only data received
 
@@ -183,7 +183,7 @@ func Describe(e *event.Event, server bool) string {
 	switch e.Kind {
 	case event.Listen:
 		return "listening on " + e.Local + " (" + e.Proto + ")" + suffix(e.Msg)
-	case event.Open:
+	case event.Connect:
 		if server {
 			return fmt.Sprintf("%s connected (#%d, %s)", e.Peer, e.Conn, e.Proto)
 		}
@@ -219,7 +219,7 @@ func suffix(s string) string {
 type HexDump struct {
 	W      io.Writer
 	mu     sync.Mutex
-	offset map[uint64]int
+	offset map[uint64]int64
 	buf    []byte
 }
 
@@ -231,11 +231,11 @@ func (h *HexDump) Print(e *event.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.offset == nil {
-		h.offset = map[uint64]int{}
+		h.offset = map[uint64]int64{}
 	}
 	off := h.offset[e.Conn]
 	h.buf = codec.AppendDump(h.buf[:0], e.Data, off)
-	h.offset[e.Conn] = off + len(e.Data)
+	h.offset[e.Conn] = off + int64(len(e.Data))
 	h.W.Write(h.buf)
 }
 

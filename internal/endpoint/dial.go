@@ -3,6 +3,7 @@ package endpoint
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit/internal/exitcode"
 )
@@ -42,12 +41,20 @@ type Dialer struct {
 func (d *Dialer) Dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	c, err := d.dial(ctx, ep)
 	if err != nil {
+		var refused *exitcode.RefusedError
+		var te *tlsError
+		if errors.As(err, &refused) || errors.As(err, &te) && te.named {
+			return nil, err // names the connect already
+		}
 		return nil, &OpError{Op: "connect", Endpoint: ep.String(), Err: err}
 	}
 	return c, nil
 }
 
 func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
+	if err := checkScheme(ep); err != nil {
+		return nil, err
+	}
 	if d.NoDNS && !ep.IsUnix() && !isIP(ep.Host) {
 		return nil, exitcode.WithHint("Note that -n/--no-dns takes IP addresses only.",
 			"host %q is a name and -n forbids DNS", ep.Host)
@@ -70,6 +77,11 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		}
 		nd.LocalAddr = la
 	}
+	var tempAddr *net.UnixAddr
+	if ep.Scheme == "unixgram" && d.Source == "" && !abstractAutobind {
+		tempAddr = tempUnixgram()
+		nd.LocalAddr = tempAddr
+	}
 	nd.Control = d.control(ep)
 
 	var (
@@ -87,9 +99,21 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 		if err == nil && d.Trace != nil {
 			d.Trace.connected(c, ep, time.Since(start))
 		}
+		if errors.Is(err, syscall.ECONNRESET) && !ep.IsPacket() && !ep.IsUnix() {
+			// The handshake completed and the server reset the connection
+			// before connect returned: it accepted and refused at once
+			// (a reset answering the SYN would be "connection refused").
+			return nil, &exitcode.RefusedError{Endpoint: ep.String(), Err: err}
+		}
 	}
 	if err != nil {
+		if tempAddr != nil {
+			os.Remove(tempAddr.Name)
+		}
 		return nil, err
+	}
+	if uc, ok := c.(*net.UnixConn); ok && tempAddr != nil {
+		c = &unixgramConn{UnixConn: uc, path: tempAddr.Name}
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		if d.Nagle {
@@ -140,10 +164,10 @@ func (d *Dialer) localAddr(ep Endpoint) (net.Addr, error) {
 // control applies socket options before connect, and traces socket().
 func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.RawConn) error {
 	// A unixgram client needs an address of its own for replies to come
-	// back to. Go does not bind an empty name, so bind here: the kernel
-	// then picks an abstract one (autobind, unix(7)).
-	autobind := ep.Scheme == "unixgram" && d.Source == ""
-	if d.Buffer == 0 && d.Trace == nil && !autobind && d.Control == nil {
+	// back to. Go does not bind an empty name, so bind here: on Linux the
+	// kernel then picks an abstract one (autobind, unix(7)).
+	autobound := ep.Scheme == "unixgram" && d.Source == "" && abstractAutobind
+	if d.Buffer == 0 && d.Trace == nil && !autobound && d.Control == nil {
 		return nil
 	}
 	return func(network, address string, c syscall.RawConn) error {
@@ -155,13 +179,12 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 					d.Trace("bind(%s)", d.Source)
 				}
 			}
-			if autobind {
-				if serr = unix.Bind(int(fd), &unix.SockaddrUnix{}); serr != nil {
-					serr = os.NewSyscallError("bind", serr)
+			if autobound {
+				if serr = autobind(fd); serr != nil {
 					return
 				}
 			}
-			if serr = setBuffers(int(fd), d.Buffer, d.Trace); serr == nil && d.Control != nil {
+			if serr = setBuffers(fd, d.Buffer, d.Trace); serr == nil && d.Control != nil {
 				serr = d.Control(fd)
 			}
 		})
@@ -205,25 +228,32 @@ func (d *Dialer) handshake(ctx context.Context, c net.Conn, ep Endpoint) (net.Co
 		d.Trace("tls handshake (client, server name %q)", cfg.ServerName)
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
+		refused := Refusal(c, ep.String(), err, false)
 		c.Close()
-		if cr.asked.Load() {
-			return nil, cr.explain(err)
+		if refused != nil {
+			// Reset before the server said a word: refused, not a TLS
+			// failure (sockit refuses before the handshake).
+			return nil, refused
 		}
-		return nil, tlsFailure(err)
+		if cr.asked.Load() {
+			return nil, cr.explain(ep.String(), err)
+		}
+		return nil, tlsFailure(err, cfg.RootCAs)
 	}
 	if d.Trace != nil {
 		st := tc.ConnectionState()
 		d.Trace("tls established: %s, %s, alpn %q", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.NegotiatedProtocol)
 	}
 	if cr.asked.Load() {
-		return &certConn{Conn: tc, cr: &cr}, nil
+		return &certConn{Conn: tc, cr: &cr, ep: ep.String()}, nil
 	}
 	return tc, nil
 }
 
 // tlsFailure marks handshake errors as TLS failures (exit 5) unless the
-// cause is a plain network error such as a reset or a timeout.
-func tlsFailure(err error) error {
+// cause is a plain network error such as a reset or a timeout. roots are
+// the ones the client verified by (nil: the system's).
+func tlsFailure(err error, roots *x509.CertPool) error {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return err
@@ -231,7 +261,11 @@ func tlsFailure(err error) error {
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: "TLS handshake failed: " + TLSCause(err), err: err}}
+	cause, hint := untrusted(err, roots)
+	if cause == "" {
+		cause = TLSCause(err)
+	}
+	return &exitcode.TLSError{Err: &tlsError{msg: "TLS handshake failed: " + cause, err: err}, Hint: hint}
 }
 
 // certRequest records whether the server asked for a client certificate
@@ -241,28 +275,40 @@ type certRequest struct {
 }
 
 // explain words a failure after the server asked for a client certificate:
-// most likely it did not accept what it got.
-func (cr *certRequest) explain(err error) error {
-	cause := Cause(err)
+// most likely it did not accept what it got. The message names the
+// connection, the same whether the handshake, a read, a write or the
+// shutdown met the failure (the server's alert, or the reset that may
+// overtake it), so that a client without a certificate reports the same
+// line every time. It keeps no errno for callers to find (a reset here is
+// the TLS failure, not exit 6); an alert's text says what the server
+// objected to, when the alert was read.
+func (cr *certRequest) explain(ep string, err error) error {
 	var op *net.OpError
+	alert := ""
 	if errors.As(err, &op) && op.Op == "remote error" {
-		cause = "alert " + strings.TrimPrefix(op.Err.Error(), "tls: ")
+		alert = " (alert " + strings.TrimPrefix(op.Err.Error(), "tls: ") + ")"
 	}
-	msg := "the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection (" + cause + ")"
+	msg := "connect " + ep + ": the server asked for a client certificate, none was given (--client-cert, --client-key), and it ended the connection"
+	hint := "Note that --client-cert FILE and --client-key FILE give one; it must be signed by a CA the server trusts (its --ca)."
 	if cr.sent.Load() {
-		msg = "the server did not accept the client certificate and ended the connection (" + cause + ")"
+		msg = "connect " + ep + ": the server did not accept the client certificate and ended the connection" + alert
+		hint = "Note that the server takes certificates signed by the CA it trusts (its --ca), valid now, for client use."
 	}
-	return &exitcode.TLSError{Err: &tlsError{msg: msg, err: err}}
+	return &exitcode.TLSError{Err: &tlsError{msg: msg, named: true}, Hint: hint}
 }
 
 // certConn is a TLS client connection whose server asked for a client
-// certificate. If the server breaks the connection before sending anything,
-// the error says why it most likely did, and is a TLS failure (exit 5)
-// rather than a reset.
+// certificate. If the server breaks the connection before sending anything
+// (with TLS 1.3 it checks the certificate only after the client has
+// finished its handshake, so its alert, or the reset after it, meets the
+// client's first read, write or shutdown), the error says why it most
+// likely did, and is a TLS failure (exit 5) rather than a reset.
 type certConn struct {
 	*tls.Conn
 	cr    *certRequest
+	ep    string
 	heard atomic.Bool
+	shut  atomic.Bool
 }
 
 func (c *certConn) Read(p []byte) (int, error) {
@@ -278,11 +324,21 @@ func (c *certConn) Write(p []byte) (int, error) {
 	return n, c.explain(err)
 }
 
+func (c *certConn) CloseWrite() error {
+	c.shut.Store(true)
+	return c.explain(c.Conn.CloseWrite())
+}
+
 func (c *certConn) explain(err error) error {
-	if err == nil || c.heard.Load() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
+	if err == nil || c.heard.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return err
 	}
-	return c.cr.explain(err)
+	if errors.Is(err, io.EOF) && c.shut.Load() {
+		// This side closed first: a server that answers that with its
+		// own close said nothing wrong.
+		return err
+	}
+	return c.cr.explain(c.ep, err)
 }
 
 func isIP(host string) bool {
@@ -309,6 +365,36 @@ func (e *OpError) Error() string {
 	return msg
 }
 func (e *OpError) Unwrap() error { return e.Err }
+
+// Hint is what to try when a server cannot have its address (exitcode.Hint
+// asks): one this machine does not have, or a port below 1024 without the
+// privilege to bind it.
+func (e *OpError) Hint() string {
+	if e.Op != "listen" {
+		// The cause may know (a proxy's error does).
+		var h interface{ Hint() string }
+		if errors.As(e.Err, &h) {
+			return h.Hint()
+		}
+		return ""
+	}
+	host, port := e.Endpoint, ""
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = host[i+3:]
+	}
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		host, port = h, p
+	}
+	switch {
+	case errors.Is(e.Err, syscall.EADDRNOTAVAIL):
+		return "Note that " + host + " is not an address of this machine; listen on :" + port + " for all of them, or on one that 'ip addr' lists."
+	case errors.Is(e.Err, syscall.EACCES):
+		if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 1024 {
+			return "Note that ports below 1024 need root or the CAP_NET_BIND_SERVICE capability; pick a port from 1024 up."
+		}
+	}
+	return ""
+}
 
 // Cause renders an error without the layers Go's net package adds
 // ("dial tcp 127.0.0.1:1: connect: connection refused" becomes

@@ -3,20 +3,15 @@ package endpoint
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sockit/sockit/internal/exitcode"
 )
@@ -107,58 +102,6 @@ func TestDialSourceAddress(t *testing.T) {
 			t.Errorf("-s %q: got %v (exit %d), want a --source usage error", bad, err, exitcode.Code(err))
 		}
 	}
-}
-
-func TestDialBuffer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	acceptOne(t, ln)
-	var tl traceLog
-	d := &Dialer{Buffer: 96 << 10, Trace: tl.tracer()}
-	c, err := d.Dial(context.Background(), mustParse(t, ln.Addr().String(), Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for _, opt := range []int{unix.SO_RCVBUF, unix.SO_SNDBUF} {
-		got := sockopt(t, c.(interface{ NetConn() net.Conn }).NetConn(), opt)
-		// Linux doubles the value asked for (socket(7)).
-		if got != 2*(96<<10) {
-			t.Errorf("sockopt %d = %d, want %d", opt, got, 2*(96<<10))
-		}
-	}
-	if !strings.Contains(tl.String(), "setsockopt(fd ") || !strings.Contains(tl.String(), "SO_SNDBUF and SO_RCVBUF, 98304)") {
-		t.Errorf("trace does not show the buffer sizes:\n%s", tl.String())
-	}
-
-	// The listening side too.
-	lc := &ListenConfig{Buffer: 64 << 10}
-	l2, err := lc.Listen(context.Background(), mustParse(t, "127.0.0.1:0", Options{Listen: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l2.Close()
-	if got := sockopt(t, l2.(*net.TCPListener), unix.SO_RCVBUF); got != 2*(64<<10) {
-		t.Errorf("listener SO_RCVBUF = %d, want %d", got, 2*(64<<10))
-	}
-}
-
-func sockopt(t *testing.T, c any, opt int) int {
-	t.Helper()
-	rc, err := c.(syscall.Conn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v int
-	var gerr error
-	rc.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, opt) })
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
-	return v
 }
 
 // TestTraceTCP follows a client and a server through the tutorial's
@@ -274,67 +217,6 @@ func TestTraceOffCostsNothing(t *testing.T) {
 	var nilTracer Tracer
 	if nilTracer.Wrap(c) != c {
 		t.Error("a nil Tracer wrapped the connection")
-	}
-}
-
-func TestUnixStaleSocket(t *testing.T) {
-	dir := t.TempDir()
-	for _, scheme := range []string{"unix", "unixgram"} {
-		path := filepath.Join(dir, scheme+".sock")
-		ep := mustParse(t, scheme+"://"+path, Options{Listen: true})
-		// A server that was killed leaves its socket file behind.
-		fd, err := unix.Socket(unix.AF_UNIX, map[string]int{"unix": unix.SOCK_STREAM, "unixgram": unix.SOCK_DGRAM}[scheme], 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-			t.Fatal(err)
-		}
-		unix.Close(fd)
-		if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSocket == 0 {
-			t.Fatalf("no stale socket file at %s: %v", path, err)
-		}
-		lc := &ListenConfig{}
-		var closer io.Closer
-		if scheme == "unix" {
-			ln, err := lc.Listen(context.Background(), ep)
-			if err != nil {
-				t.Fatalf("%s: listen over a stale socket: %v", scheme, err)
-			}
-			closer = ln
-		} else {
-			pc, err := lc.ListenPacket(context.Background(), ep)
-			if err != nil {
-				t.Fatalf("%s: listen over a stale socket: %v", scheme, err)
-			}
-			closer = pc
-		}
-		// A live one is not removed: the second listen fails and the
-		// first keeps working.
-		var err2 error
-		if scheme == "unix" {
-			_, err2 = lc.Listen(context.Background(), ep)
-		} else {
-			_, err2 = lc.ListenPacket(context.Background(), ep)
-		}
-		if !errors.Is(err2, syscall.EADDRINUSE) || exitcode.Code(err2) != exitcode.Unreachable {
-			t.Errorf("%s: second listen on a live socket: %v (exit %d), want address already in use (exit 3)", scheme, err2, exitcode.Code(err2))
-		}
-		if _, err := os.Lstat(path); err != nil {
-			t.Errorf("%s: the live socket file was removed: %v", scheme, err)
-		}
-		closer.Close()
-	}
-
-	// A regular file in the way is never removed.
-	path := filepath.Join(dir, "file")
-	os.WriteFile(path, []byte("keep"), 0o644)
-	_, err := (&ListenConfig{}).Listen(context.Background(), mustParse(t, "unix://"+path, Options{Listen: true}))
-	if err == nil {
-		t.Fatal("listened over a regular file")
-	}
-	if b, _ := os.ReadFile(path); string(b) != "keep" {
-		t.Error("the regular file was changed")
 	}
 }
 

@@ -8,15 +8,21 @@ import (
 	"os"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ListenConfig opens servers on endpoints. The zero value listens with
-// SO_REUSEADDR on (as Go and every server does) and the default backlog.
+// SO_REUSEADDR on for TCP (as Go and every server does: a restart need not
+// wait for TIME_WAIT) and the default backlog.
+//
+// A listening port is sockit's alone (SPEC §2.4): nothing here lets a
+// second socket share a port with one that holds it, so binding a port in
+// use fails with "address already in use" for TCP and UDP alike. The
+// options that decide that are set in one place, bindOptions, per
+// operating system. The one sharing there is, SO_REUSEPORT among
+// sockit's own per-core sockets, is ListenPacketGroup's, and it starts
+// from an exclusive bind.
 type ListenConfig struct {
 	NoReuseAddr bool        // --reuseaddr=false
-	ReusePort   bool        // SO_REUSEPORT, for several sockets on one port
 	Buffer      int         // SO_SNDBUF and SO_RCVBUF, 0 for the default
 	TLS         *tls.Config // server config for tls:// endpoints
 	Trace       Tracer
@@ -30,7 +36,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, ep Endpoint) (net.Listener, 
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
 	}
-	nlc := net.ListenConfig{Control: lc.control(ep), KeepAlive: -1}
+	nlc := net.ListenConfig{Control: lc.control(ep, nil), KeepAlive: -1}
 	ln, err := nlc.Listen(ctx, ep.Network(), ep.Address())
 	if err != nil {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: err}
@@ -56,13 +62,17 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.Pack
 	if !ep.IsPacket() {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("stream endpoint needs Listen")}
 	}
+	if err := checkScheme(ep); err != nil {
+		return nil, err
+	}
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
 	}
-	nlc := net.ListenConfig{Control: lc.control(ep)}
+	nlc := net.ListenConfig{Control: lc.control(ep, nil)}
 	pc, err := nlc.ListenPacket(ctx, ep.Network(), ep.Address())
 	if err != nil {
-		return nil, &OpError{Op: "bind", Endpoint: ep.String(), Err: err}
+		// "listen", as for TCP: the same words for the same failure.
+		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: err}
 	}
 	if lc.Trace != nil {
 		lc.Trace("bound %s (fd %d): UDP has no listen() or accept(); recvfrom() waits for datagrams from anyone", pc.LocalAddr(), fdOf(pc))
@@ -70,7 +80,10 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.Pack
 	return pc, nil
 }
 
-func (lc *ListenConfig) control(ep Endpoint) func(network, address string, c syscall.RawConn) error {
+// control sets a listening socket's options before bind: who else may
+// bind the address (bindOptions, or join for a per-core sibling joining
+// its group), buffer sizes, and the trace.
+func (lc *ListenConfig) control(ep Endpoint, join func(fd int) error) func(network, address string, c syscall.RawConn) error {
 	return func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
@@ -78,24 +91,16 @@ func (lc *ListenConfig) control(ep Endpoint) func(network, address string, c sys
 			if lc.Trace != nil {
 				lc.Trace.socket(network, ifd)
 			}
-			if !ep.IsUnix() {
-				reuse := 1
-				if lc.NoReuseAddr {
-					reuse = 0
-				}
-				if serr = unix.SetsockoptInt(ifd, unix.SOL_SOCKET, unix.SO_REUSEADDR, reuse); serr != nil {
-					return
-				}
-				if lc.Trace != nil && reuse == 1 {
-					lc.Trace("setsockopt(fd %d, SO_REUSEADDR, 1)  (restart without waiting for TIME_WAIT)", ifd)
-				}
-				if lc.ReusePort {
-					if serr = unix.SetsockoptInt(ifd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); serr != nil {
-						return
-					}
-				}
+			switch {
+			case join != nil:
+				serr = join(ifd)
+			case !ep.IsUnix():
+				serr = lc.bindOptions(ifd, ep)
 			}
-			if serr = setBuffers(ifd, lc.Buffer, lc.Trace); serr != nil {
+			if serr != nil {
+				return
+			}
+			if serr = setBuffers(fd, lc.Buffer, lc.Trace); serr != nil {
 				return
 			}
 			if lc.Trace != nil {
@@ -122,7 +127,7 @@ func removeStaleSocket(path string) {
 			c.Close()
 			return // alive: let listen fail with "address already in use"
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EPROTOTYPE) {
+		if !refused(err) && !errors.Is(err, syscall.EPROTOTYPE) {
 			return
 		}
 	}

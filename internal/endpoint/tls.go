@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,12 +17,13 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 )
 
 // TLSOptions are the TLS flags of SPEC §2.5, shared by the CLI and the UI.
@@ -171,9 +173,13 @@ func formatFP(b []byte) string {
 }
 
 // ParsePin reads a SHA-256 pin: 64 hex digits with or without colons, or
-// the 44-character base64 form (optionally prefixed "sha256/").
+// the 44-character base64 form, optionally prefixed "sha256/" or
+// "SHA256:" (in any case).
 func ParsePin(s string) ([]byte, error) {
-	t := strings.TrimPrefix(strings.TrimPrefix(s, "sha256/"), "sha256:")
+	t := s
+	if len(t) > 7 && (strings.EqualFold(t[:7], "sha256/") || strings.EqualFold(t[:7], "sha256:")) {
+		t = t[7:]
+	}
 	h := strings.NewReplacer(":", "", " ", "").Replace(t)
 	if b, err := hex.DecodeString(h); err == nil && len(b) == sha256.Size {
 		return b, nil
@@ -184,8 +190,13 @@ func ParsePin(s string) ([]byte, error) {
 	return nil, exitcode.Usagef("bad --pin %q: want the SHA-256 fingerprint as 64 hex digits (colons allowed) or base64", s)
 }
 
+// The files behind TLS options are read through optfile: regular files
+// of at most optfile.MaxPEM, never /dev/zero or a FIFO (the web UI takes
+// these paths from a page, too). Such a read is short, so it takes no
+// context.
+
 func loadPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := optfile.Read(context.Background(), path, optfile.MaxPEM)
 	if err != nil {
 		return nil, exitcode.Usagef("--ca: %v", err)
 	}
@@ -200,7 +211,15 @@ func loadPair(cert, key, certFlag, keyFlag string) (tls.Certificate, error) {
 	if cert == "" || key == "" {
 		return tls.Certificate{}, exitcode.Usagef("%s and %s go together", certFlag, keyFlag)
 	}
-	c, err := tls.LoadX509KeyPair(cert, key)
+	certPEM, err := optfile.Read(context.Background(), cert, optfile.MaxPEM)
+	if err != nil {
+		return tls.Certificate{}, exitcode.Usagef("%s: %v", certFlag, err)
+	}
+	keyPEM, err := optfile.Read(context.Background(), key, optfile.MaxPEM)
+	if err != nil {
+		return tls.Certificate{}, exitcode.Usagef("%s: %v", keyFlag, err)
+	}
+	c, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return tls.Certificate{}, exitcode.Usagef("%s/%s: %v", certFlag, keyFlag, err)
 	}
@@ -219,8 +238,9 @@ func (e *pinError) Error() string {
 // tlsError is a TLS failure worded for a person, keeping its cause for
 // errors.As.
 type tlsError struct {
-	msg string
-	err error
+	msg   string
+	err   error
+	named bool // msg names the connection ("connect tls://…: …")
 }
 
 func (e *tlsError) Error() string { return e.msg }
@@ -270,8 +290,72 @@ func TLSCause(err error) string {
 		return "no TLS version in common: " + strings.TrimPrefix(s, "tls: ") + " (sockit speaks TLS 1.2 and 1.3; see --tls-min)"
 	case strings.Contains(s, "didn't provide a certificate"):
 		return "the client sent no certificate, and --ca on listen requires one (--client-cert, --client-key)"
+	case strings.Contains(s, "clientHelloMsg when waiting for *tls.serverHelloMsg"):
+		// A client's own ClientHello came back: the peer repeats what it
+		// gets, which is what an echo server does.
+		return "the peer is not a TLS server: it sent back the ClientHello it was sent (an echo server on a plain TCP port?)"
+	case strings.Contains(s, "unexpected handshake message"):
+		s = strings.TrimPrefix(s, "tls: received unexpected handshake message of type ")
+		return "unexpected handshake message: got " + handshakeNames.ReplaceAllStringFunc(s, handshakeName)
 	}
 	return "handshake failure: " + strings.TrimPrefix(s, "tls: ")
+}
+
+// untrusted words a certificate verification failure for a client, given
+// the roots it verifies by (nil: the system's). It returns "", "" unless
+// the server's chain would fail verification whatever the name: then a
+// name mismatch does not suggest --sni (which would only trade it for
+// "unknown authority"), and the hint offers the exact --pin that accepts
+// the certificate, in the form listen --tls prints and --pin takes, and
+// --insecure.
+func untrusted(err error, roots *x509.CertPool) (cause, hint string) {
+	var verify *tls.CertificateVerificationError
+	if !errors.As(err, &verify) || len(verify.UnverifiedCertificates) == 0 {
+		return "", ""
+	}
+	leaf := verify.UnverifiedCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range verify.UnverifiedCertificates[1:] {
+		inter.AddCert(c)
+	}
+	var unknown x509.UnknownAuthorityError
+	if _, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); !errors.As(verr, &unknown) {
+		return "", "" // trusted: the name, or the dates, are the problem
+	}
+	pin := "--pin " + Fingerprint(leaf.Raw)
+	var host x509.HostnameError
+	if selfSigned(leaf) {
+		hint = "Note that the certificate is self-signed: " + pin + " accepts exactly this one (compare it with the fingerprint the server printed), --insecure accepts any."
+	} else {
+		hint = "Note that " + pin + " accepts exactly this certificate, --ca FILE the ones its issuer signed, --insecure any."
+	}
+	if errors.As(err, &host) {
+		why := "not signed by a CA in the system roots or --ca"
+		if selfSigned(leaf) {
+			why = "self-signed"
+		}
+		cause = "name mismatch: " + strings.TrimPrefix(host.Error(), "x509: ") + " (and the certificate is " + why + ")"
+	}
+	return cause, hint
+}
+
+// selfSigned reports whether c is its own issuer and signer. (Not
+// CheckSignatureFrom, which also wants the signer to be a CA: sockit's
+// ephemeral certificate is not.)
+func selfSigned(c *x509.Certificate) bool {
+	return c != nil && bytes.Equal(c.RawIssuer, c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+// handshakeNames finds crypto/tls's Go type names for handshake messages
+// in its errors (*tls.serverHelloMsg), which say nothing to a user.
+var handshakeNames = regexp.MustCompile(`\*tls\.([a-zA-Z]+)Msg(?:TLS13)?`)
+
+// handshakeName turns *tls.serverHelloMsg into ServerHello, the name TLS
+// itself gives the message.
+func handshakeName(m string) string {
+	name := handshakeNames.FindStringSubmatch(m)[1]
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 func unknownName(e x509.UnknownAuthorityError) string {

@@ -339,6 +339,29 @@ func TestTLSPlainPeer(t *testing.T) {
 	wantTLSFailure(t, err, "does not speak TLS")
 }
 
+// TestTLSClientMeetsEchoServer: a plain TCP echo server sends the
+// client's ClientHello back; the error says that, not crypto/tls's
+// "*tls.clientHelloMsg".
+func TestTLSClientMeetsEchoServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(c, c)
+			c.Close()
+		}
+	}()
+	_, err = dialTLS(t, ln.Addr().String(), TLSOptions{Insecure: true})
+	wantTLSFailure(t, err, "not a TLS server: it sent back the ClientHello")
+	if strings.Contains(err.Error(), "*tls.") {
+		t.Errorf("error shows Go type names: %v", err)
+	}
+}
+
 func TestTLSCauseWords(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -349,9 +372,84 @@ func TestTLSCauseWords(t *testing.T) {
 		{io.EOF, "closed the connection during the handshake"},
 		{errors.New("tls: client offered only unsupported versions: [302 301]"), "no TLS version in common"},
 		{errors.New("tls: something new"), "handshake failure: something new"},
+		{errors.New("tls: received unexpected handshake message of type *tls.clientHelloMsg when waiting for *tls.serverHelloMsg"), "the peer is not a TLS server: it sent back the ClientHello"},
+		{errors.New("tls: received unexpected handshake message of type *tls.certificateMsgTLS13 when waiting for *tls.clientHelloMsg"), "unexpected handshake message: got Certificate when waiting for ClientHello"},
 	} {
-		if got := TLSCause(tc.err); !strings.Contains(got, tc.want) {
-			t.Errorf("TLSCause(%v) = %q, want %q in it", tc.err, got, tc.want)
+		if got := TLSCause(tc.err); !strings.Contains(got, tc.want) || strings.Contains(got, "*tls.") {
+			t.Errorf("TLSCause(%v) = %q, want %q in it and no Go type names", tc.err, got, tc.want)
 		}
 	}
+}
+
+// A certificate that no name or CA file makes trusted gets a hint with
+// the exact --pin that accepts it (as listen --tls prints it and --pin
+// takes it) and --insecure, never --sni; a trusted certificate with the
+// wrong name still gets --sni.
+func TestTLSHintOffersPin(t *testing.T) {
+	t.Parallel()
+	// sockit's ephemeral certificate: self-signed, for localhost and the
+	// loopback addresses; the fingerprint is the one listen prints.
+	addr, fp, _ := tlsServer(t, TLSOptions{}, nil)
+	for _, sni := range []string{"", "other.test"} {
+		_, err := dialTLS(t, addr, TLSOptions{SNI: sni})
+		if sni == "" {
+			wantTLSFailure(t, err, "unknown authority")
+		} else {
+			wantTLSFailure(t, err, "name mismatch", "not other.test", "(and the certificate is self-signed)")
+			if strings.Contains(err.Error(), "--sni") {
+				t.Errorf("--sni offered for a self-signed certificate: %v", err)
+			}
+		}
+		want := "Note that the certificate is self-signed: --pin " + fp + " accepts exactly this one"
+		if h := exitcode.Hint(err); !strings.HasPrefix(h, want) || !strings.Contains(h, "--insecure") {
+			t.Errorf("SNI %q: hint %q, want %q…", sni, h, want)
+		}
+		// What the hint offers works.
+		c, err := dialTLS(t, addr, TLSOptions{Pin: fp, SNI: sni})
+		if err != nil {
+			t.Fatalf("the hint's --pin: %v", err)
+		}
+		readHello(t, c)
+	}
+
+	pki := newPKI(t)
+	cert, key := pki.issue(t, "server", x509.ExtKeyUsageServerAuth, time.Now().Add(time.Hour), "localhost")
+	addr, fp, _ = tlsServer(t, TLSOptions{Cert: cert, Key: key}, nil)
+	// Signed by a CA the client does not know, and the wrong name: pin.
+	_, err := dialTLS(t, addr, TLSOptions{})
+	wantTLSFailure(t, err, "name mismatch", "not signed by a CA in the system roots or --ca")
+	if h := exitcode.Hint(err); !strings.Contains(h, "--pin "+fp) || !strings.Contains(h, "--ca FILE") {
+		t.Errorf("unknown issuer: hint %q", h)
+	}
+	// Trusted by --ca, only the name is wrong: --sni, and no pin.
+	_, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+	wantTLSFailure(t, err, "name mismatch", "--sni NAME")
+	if h := exitcode.Hint(err); h != "" {
+		t.Errorf("trusted certificate, wrong name: hint %q", h)
+	}
+}
+
+// FuzzParsePin: no pin panics, every error is a usage error, an accepted
+// pin is a SHA-256, and the fingerprint form listen prints (and the hint
+// offers) is accepted with or without a "SHA256:" prefix.
+func FuzzParsePin(f *testing.F) {
+	fp := Fingerprint([]byte("x"))
+	for _, s := range []string{fp, "SHA256:" + fp, "sha256/" + fp, strings.ReplaceAll(fp, ":", ""), "abc", "", "sha256:", "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := ParsePin(s)
+		if err != nil {
+			if exitcode.Code(err) != exitcode.Usage {
+				t.Fatalf("ParsePin(%q): %v is not a usage error", s, err)
+			}
+			return
+		}
+		if len(b) != 32 {
+			t.Fatalf("ParsePin(%q) = %d bytes", s, len(b))
+		}
+		if again, err := ParsePin("SHA256:" + formatFP(b)); err != nil || string(again) != string(b) {
+			t.Fatalf("the printed form of %q does not parse back: %v", s, err)
+		}
+	})
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Tracer prints one socket step, in the words of the tutorials' timeline
@@ -149,22 +147,6 @@ func (c *traceConn) Close() error {
 
 // NetConn returns the wrapped connection.
 func (c *traceConn) NetConn() net.Conn { return c.Conn }
-
-// setBuffers sets SO_SNDBUF and SO_RCVBUF when size > 0.
-func setBuffers(fd, size int, t Tracer) error {
-	if size <= 0 {
-		return nil
-	}
-	for _, opt := range []int{unix.SO_SNDBUF, unix.SO_RCVBUF} {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, size); err != nil {
-			return os.NewSyscallError("setsockopt", err)
-		}
-	}
-	if t != nil {
-		t("setsockopt(fd %d, SO_SNDBUF and SO_RCVBUF, %d)", fd, size)
-	}
-	return nil
-}
 
 // somaxconn is the backlog Go passes to listen(2) on Linux.
 func somaxconn() int {

@@ -12,18 +12,28 @@ import (
 	"time"
 )
 
-// Kind says what an event is about.
+// Kind says what an event is about. The names are a published interface
+// (docs/events.md): consumers of --json and --record rely on them, so a
+// kind is never renamed without reading the old name too.
 type Kind string
 
 const (
 	Listen  Kind = "listen"  // a server is ready: Local is its address
-	Open    Kind = "open"    // a conversation began: Peer connected or first datagram
+	Connect Kind = "connect" // a conversation began: a client connected, a server accepted Peer, or a UDP peer's first datagram
 	Data    Kind = "data"    // bytes crossed the socket in Dir
 	Close   Kind = "close"   // a conversation ended; Reason says why
 	Refused Kind = "refused" // a peer was turned away (--allow/--deny, --max-conns)
 	Error   Kind = "error"   // something failed; Err says what
 	Info    Kind = "info"    // a note for people (TLS fingerprint, proxy…)
 )
+
+// legacyOpen is what connect events were called before their name
+// followed SPEC §2.2; transcripts recorded then still read (as Connect).
+const legacyOpen Kind = "open"
+
+// Kinds returns every kind sockit writes, in the order docs/events.md
+// lists them.
+func Kinds() []Kind { return []Kind{Listen, Connect, Data, Close, Refused, Error, Info} }
 
 // Dir is the direction of a data event.
 type Dir string

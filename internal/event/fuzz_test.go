@@ -13,6 +13,7 @@ func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(`{"t":"2026-11-26T10:00:00.123456789Z","event":"data","conn":1,"proto":"tcp","local":"127.0.0.1:8888","peer":"127.0.0.1:51234","dir":"in","len":5,"text":"hello","hex":"68656c6c6f"}`))
 	f.Add([]byte(`{"t":"2026-11-26T10:00:00Z","event":"data","conn":2,"dir":"out","len":3,"text":"a\ufffdb","data":"YYBi"}`))
 	f.Add([]byte(`{"t":"2026-11-26T10:00:00Z","event":"close","conn":1,"reason":"peer closed","bytes_in":5,"bytes_out":0}`))
+	f.Add([]byte(`{"event":"connect","frame":"len16","conn":3}`))
 	f.Add([]byte(`{"event":"open","frame":"len16","conn":3}`))
 	f.Add([]byte(`{"event":"data","dir":"in","len":0,"text":""}`))
 	f.Add([]byte(`{"event":"data","dir":"in","hex":"0"}`))
@@ -50,7 +51,7 @@ func FuzzParseLine(f *testing.F) {
 // FuzzReadAll checks that no transcript makes ReadAll panic and that it
 // either fails or returns only records ParseLine accepts.
 func FuzzReadAll(f *testing.F) {
-	f.Add([]byte("{\"event\":\"listen\",\"local\":\"127.0.0.1:1\"}\n{\"event\":\"open\",\"conn\":1}\n{\"event\":\"data\",\"conn\":1,\"dir\":\"in\",\"data\":\"aGk=\"}\n"))
+	f.Add([]byte("{\"event\":\"listen\",\"local\":\"127.0.0.1:1\"}\n{\"event\":\"connect\",\"conn\":1}\n{\"event\":\"data\",\"conn\":1,\"dir\":\"in\",\"data\":\"aGk=\"}\n"))
 	f.Add([]byte("\n\r\n  \n"))
 	f.Add([]byte("{\"event\":\"data\",\"dir\":\"out\",\"text\":\"x\"}\r\n{\"event\":\"close\"}"))
 	f.Add([]byte("{\"event\":\"data\"}\n"))
@@ -61,7 +62,7 @@ func FuzzReadAll(f *testing.F) {
 		}
 		for _, r := range recs {
 			switch r.Event {
-			case Listen, Open, Data, Close, Refused, Error, Info:
+			case Listen, Connect, Data, Close, Refused, Error, Info:
 			default:
 				t.Fatalf("ReadAll returned event %q", r.Event)
 			}

@@ -2,11 +2,14 @@ package event
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -14,15 +17,16 @@ import (
 )
 
 // The JSON form of an event, one object per line, is shared by --json,
-// --record and the web UI's log download:
+// --record and the web UI's log download; docs/events.md is its published
+// schema (every kind and field), and a test keeps the two in step:
 //
 //	{"t":"2026-11-26T10:00:00.123456789Z","event":"data","conn":1,"proto":"tcp",
 //	 "local":"127.0.0.1:8888","peer":"127.0.0.1:51234","dir":"in","len":5,
 //	 "text":"hello","hex":"68656c6c6f"}
 //
-// Field by field: t (RFC 3339, nanoseconds), event (listen, open, data,
+// Field by field: t (RFC 3339, nanoseconds), event (listen, connect, data,
 // close, refused, error, info), conn (conversation id; 0 for the server
-// itself), proto, local, peer, frame (open events of framed streams: the
+// itself), proto, local, peer, frame (connect events of framed streams: the
 // --frame, such as len16), dir (in or out), len (bytes), text (the bytes
 // decoded with the session's encoding; undecodable bytes become U+FFFD),
 // hex (the exact bytes, --json), data (the exact bytes in base64, --record),
@@ -37,55 +41,111 @@ import (
 type Decoder func(p []byte) string
 
 // Writer writes events as JSON lines. It is safe for concurrent use.
+//
+// It only ever hands whole lines to the file below, each batch in one
+// Write, so a transcript cut short (a full disk, a signal) still ends on a
+// line boundary; after the first failed write it drops the events that
+// follow, since a transcript with a hole in it would replay wrongly.
 type Writer struct {
-	mu     sync.Mutex
-	w      *bufio.Writer
-	flush  bool
-	hex    bool
-	base64 bool
-	decode Decoder
-	buf    []byte
-	err    error
+	mu   sync.Mutex
+	w    io.Writer
+	opt  WriterOptions
+	buf  []byte // whole lines not yet written
+	size int64  // bytes of whole lines written so far
+	err  error
 }
 
-// WriterOptions choose which forms of the bytes a Writer includes.
+// WriterOptions choose which forms of the bytes a Writer includes, and
+// what it does when writing fails.
 type WriterOptions struct {
 	Hex    bool    // the "hex" field (--json)
 	Base64 bool    // the "data" field (--record)
 	Decode Decoder // for the "text" field
-	Flush  bool    // flush after every event (interactive consumers)
+	Flush  bool    // write out every event at once (interactive consumers, --json)
+	// OnError, if set, is called once, with the first write error (a
+	// full disk, a closed pipe), so the caller can stop the run.
+	OnError func(error)
+	// Cut, if set, is called after a write that failed part way, with the
+	// size of the whole lines written so far: a file the Writer fills from
+	// offset 0 (--record) passes its Truncate, so that the half line the
+	// kernel took is removed.
+	Cut func(size int64) error
 }
+
+// flushAt is how much a Writer without Flush gathers before writing.
+const flushAt = 64 << 10
 
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer, opt WriterOptions) *Writer {
-	return &Writer{w: bufio.NewWriterSize(w, 64<<10), flush: opt.Flush, hex: opt.Hex, base64: opt.Base64, decode: opt.Decode}
+	return &Writer{w: w, opt: opt}
 }
 
-// Write writes one event.
+// Write writes one event. After a failed write it does nothing.
 func (w *Writer) Write(e *Event) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = w.AppendJSON(w.buf[:0], e)
+	if w.err != nil {
+		w.mu.Unlock()
+		return
+	}
+	w.buf = w.AppendJSON(w.buf, e)
 	w.buf = append(w.buf, '\n')
-	if _, err := w.w.Write(w.buf); err != nil && w.err == nil {
-		w.err = err
+	var failed error
+	if w.opt.Flush || len(w.buf) >= flushAt {
+		failed = w.writeOut()
 	}
-	if w.flush {
-		w.w.Flush()
-	}
+	w.mu.Unlock()
+	w.report(failed)
 }
 
 // Sink returns w.Write as a Sink.
 func (w *Writer) Sink() Sink { return w.Write }
 
-// Flush writes out buffered events and returns the first write error.
+// Flush writes out the events gathered and returns the first write error.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.w.Flush(); err != nil && w.err == nil {
-		w.err = err
+	failed := w.writeOut()
+	err := w.err
+	w.mu.Unlock()
+	w.report(failed)
+	return err
+}
+
+// writeOut writes the gathered lines in one Write, and returns the error
+// when this is the first failure. w.mu is held.
+func (w *Writer) writeOut() error {
+	if len(w.buf) == 0 || w.err != nil {
+		return nil
 	}
-	return w.err
+	n, err := w.w.Write(w.buf)
+	if err == nil && n < len(w.buf) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		whole := 0
+		if n > 0 {
+			whole = bytes.LastIndexByte(w.buf[:n], '\n') + 1
+		}
+		if n > whole && w.opt.Cut != nil {
+			w.opt.Cut(w.size + int64(whole))
+		}
+		w.size += int64(whole)
+		w.err = err
+		w.buf = nil
+		return err
+	}
+	w.size += int64(n)
+	if cap(w.buf) > 4*flushAt {
+		w.buf = nil // one huge message should not pin its buffer
+	} else {
+		w.buf = w.buf[:0]
+	}
+	return nil
+}
+
+func (w *Writer) report(err error) {
+	if err != nil && w.opt.OnError != nil {
+		w.opt.OnError(err)
+	}
 }
 
 // AppendJSON appends e's JSON object (no newline) to dst.
@@ -108,19 +168,19 @@ func (w *Writer) AppendJSON(dst []byte, e *Event) []byte {
 		dst = append(dst, `,"len":`...)
 		dst = strconv.AppendInt(dst, int64(len(e.Data)), 10)
 		var text string
-		if w.decode != nil {
-			text = w.decode(e.Data)
+		if w.opt.Decode != nil {
+			text = w.opt.Decode(e.Data)
 		} else {
 			text = string(e.Data)
 		}
 		dst = append(dst, `,"text":`...)
 		dst = appendString(dst, text)
-		if w.hex {
+		if w.opt.Hex {
 			dst = append(dst, `,"hex":"`...)
 			dst = hex.AppendEncode(dst, e.Data)
 			dst = append(dst, '"')
 		}
-		if w.base64 {
+		if w.opt.Base64 {
 			dst = append(dst, `,"data":"`...)
 			dst = base64.StdEncoding.AppendEncode(dst, e.Data)
 			dst = append(dst, '"')
@@ -229,9 +289,10 @@ func ParseLine(line []byte) (Record, error) {
 	if err := json.Unmarshal(line, &r); err != nil {
 		return Record{}, err
 	}
-	switch r.Event {
-	case Listen, Open, Data, Close, Refused, Error, Info:
-	default:
+	if r.Event == legacyOpen {
+		r.Event = Connect // recorded before the kinds took SPEC's names
+	}
+	if !slices.Contains(Kinds(), r.Event) {
 		return Record{}, fmt.Errorf("unknown event %q", r.Event)
 	}
 	if r.Event == Data {
@@ -254,24 +315,74 @@ func ParseLine(line []byte) (Record, error) {
 	return r, nil
 }
 
-// ReadAll reads a transcript: JSON lines, blank lines ignored. Errors name
-// the line number.
-func ReadAll(r io.Reader) ([]Record, error) {
+// MaxLine is the longest transcript line a Scanner reads. A transcript
+// may be any size, since it is read a line at a time; one line is one
+// event, and a data event of a message of M bytes takes about 2.4M
+// (base64 and text), more when the text is escaped, so 64 MiB holds any
+// message up to the default --max-message of 16 MiB.
+const MaxLine = 64 << 20
+
+// Scanner reads a transcript one event at a time: JSON lines, blank lines
+// ignored, each line at most MaxLine bytes. Errors name the line number.
+type Scanner struct {
+	sc  *bufio.Scanner
+	n   int
+	rec Record
+	err error
+}
+
+// NewScanner returns a Scanner reading r.
+func NewScanner(r io.Reader) *Scanner {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	var out []Record
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Bytes()
+	sc.Buffer(make([]byte, 64<<10), MaxLine)
+	return &Scanner{sc: sc}
+}
+
+// Scan reads the next event, and reports whether there was one.
+func (s *Scanner) Scan() bool {
+	if s.err != nil {
+		return false
+	}
+	for s.sc.Scan() {
+		s.n++
+		line := s.sc.Bytes()
 		if len(trimSpace(line)) == 0 {
 			continue
 		}
 		rec, err := ParseLine(line)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %v", n, err)
+			s.err = fmt.Errorf("line %d: %v", s.n, err)
+			return false
 		}
-		out = append(out, rec)
+		s.rec = rec
+		return true
 	}
-	return out, sc.Err()
+	if err := s.sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		s.err = fmt.Errorf("line %d: longer than %d MiB, more than one event can take", s.n+1, MaxLine>>20)
+	} else if err != nil {
+		s.err = err
+	}
+	return false
+}
+
+// Record is the event Scan read.
+func (s *Scanner) Record() Record { return s.rec }
+
+// Err is the error that stopped Scan, nil at the end of the transcript.
+func (s *Scanner) Err() error { return s.err }
+
+// ReadAll reads a whole transcript into memory (small ones: tests, the
+// UI); replay streams with a Scanner.
+func ReadAll(r io.Reader) ([]Record, error) {
+	sc := NewScanner(r)
+	var out []Record
+	for sc.Scan() {
+		out = append(out, sc.Record())
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func trimSpace(b []byte) []byte {

@@ -1,6 +1,8 @@
 // Package exitcode decides sockit's exit status from an error's cause, in
 // one place, as SPEC §2.6 lists them, and renders the one-line message a
-// user sees for it.
+// user sees for it. One case SPEC does not list has a code here too: a
+// local output (stdout, -o, --record) that cannot be written exits 7 (see
+// Output).
 //
 // Engine packages return ordinary wrapped errors; they only construct the
 // few marker types defined here (usage errors, expectation failures) where
@@ -14,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"syscall"
@@ -28,6 +31,12 @@ const (
 	Timeout     = 4
 	TLS         = 5
 	Reset       = 6 // reset or broken by the peer
+	// Output is a local output that could not be written: stdout, -o FILE,
+	// --record FILE, --json (a full disk, a closed pipe). SPEC §2.6 has no
+	// row for it. It is none of the peer's codes (3–6), and 1 means an
+	// expectation failed, which scripts and health checks rely on, so it
+	// has a code of its own.
+	Output      = 7
 	Interrupted = 130
 )
 
@@ -63,12 +72,55 @@ func Mismatchf(format string, args ...any) error {
 	return &MismatchError{Msg: fmt.Sprintf(format, args...)}
 }
 
+// OutputError is a failed write to one of sockit's own outputs. Name says
+// which, as the user gave it: "stdout", "-o out.bin", "--record t.jsonl".
+type OutputError struct {
+	Name string
+	Err  error
+}
+
+func (e *OutputError) Error() string {
+	cause := e.Err
+	var pe *fs.PathError
+	if errors.As(cause, &pe) {
+		cause = pe.Err // the path is in Name already
+	}
+	return "cannot write " + e.Name + ": " + cause.Error()
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }
+
+// ReaderGone reports a stdout whose reader closed it (sockit … | head):
+// a consumer that has seen enough, not a failure.
+func (e *OutputError) ReaderGone() bool {
+	return e.Name == "stdout" && errors.Is(e.Err, syscall.EPIPE)
+}
+
 // TLSError marks a failure in the TLS layer (handshake, verification, pin)
-// whose cause is not one of crypto/tls's own types.
-type TLSError struct{ Err error }
+// whose cause is not one of crypto/tls's own types. Hint, when set, is the
+// second line: what to try for this certificate.
+type TLSError struct {
+	Err  error
+	Hint string
+}
 
 func (e *TLSError) Error() string { return e.Err.Error() }
 func (e *TLSError) Unwrap() error { return e.Err }
+
+// RefusedError is a connection the server accepted and then reset before
+// sending a byte: a sockit server refusing a client beyond --max-conns or
+// outside --allow/--deny does exactly that, and so do other servers that
+// are full. The client reports it in one line and exits 3, as for a
+// refused connect, whatever its own read, write or shutdown met first.
+type RefusedError struct {
+	Endpoint string // tcp://HOST:PORT
+	Err      error  // what the socket call returned
+}
+
+func (e *RefusedError) Error() string {
+	return "connect " + e.Endpoint + ": the server closed the connection at once: it may be full or refusing this address"
+}
+func (e *RefusedError) Unwrap() error { return e.Err }
 
 // Code maps an error to the exit code of SPEC §2.6.
 //
@@ -82,9 +134,11 @@ func Code(err error) int {
 	if err == nil {
 		return OK
 	}
+	err = native(err)
 	var (
 		usage    *UsageError
 		mismatch *MismatchError
+		refused  *RefusedError
 		tlsErr   *TLSError
 		dnsErr   *net.DNSError
 		addrErr  *net.AddrError
@@ -98,13 +152,20 @@ func Code(err error) int {
 		recErr   tls.RecordHeaderError
 		alertErr tls.AlertError
 	)
+	var output *OutputError
 	switch {
+	case errors.As(err, &output):
+		// Before the errno cases: EPIPE or EACCES from a file or pipe
+		// here is not the peer's doing.
+		return Output
 	case errors.As(err, &usage):
 		return Usage
 	case errors.As(err, &mismatch):
 		return NoMatch
 	case errors.Is(err, context.Canceled):
 		return Interrupted
+	case errors.As(err, &refused):
+		return Unreachable
 	case errors.As(err, &tlsErr), errors.As(err, &certErr), errors.As(err, &unknownA),
 		errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &recErr),
 		errors.As(err, &alertErr), isTLSAlert(err):
@@ -129,7 +190,7 @@ func Code(err error) int {
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return errnoCode(errno)
+		return errnoCode(posix(errno))
 	}
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
@@ -189,6 +250,7 @@ func isTLSAlert(err error) bool {
 // net error has a line here, so that no raw system error reaches the user
 // without one.
 func Hint(err error) string {
+	err = native(err)
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usage.Hint
@@ -197,6 +259,23 @@ func Hint(err error) string {
 	if errors.As(err, &h) {
 		if s := h.Hint(); s != "" {
 			return s
+		}
+	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return "Note that a server refuses clients beyond its connection limit or outside its address lists; its log says which (sockit: --max-conns, --allow, --deny)."
+	}
+	var tlsErr *TLSError
+	if errors.As(err, &tlsErr) && tlsErr.Hint != "" {
+		return tlsErr.Hint
+	}
+	var output *OutputError
+	if errors.As(err, &output) {
+		switch {
+		case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+			return "Note that the disk (or your quota) is full: free some space, or write somewhere else."
+		case errors.Is(err, syscall.EPIPE):
+			return "Note that what was reading " + output.Name + " stopped reading."
 		}
 	}
 	var unknownA x509.UnknownAuthorityError

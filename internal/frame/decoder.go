@@ -56,10 +56,11 @@ type Decoder struct {
 	limit int    // largest buffer: max plus the framing around it
 
 	buf        []byte
-	start, end int   // buf[start:end] is read but not yet returned
-	seen       int   // bytes from start already searched for delim
-	err        error // from r; returned once the buffer is drained
-	fatal      error // bad Spec or a message too large: returned ever after
+	wire       []byte // the last message returned, as it arrived
+	start, end int    // buf[start:end] is read but not yet returned
+	seen       int    // bytes from start already searched for delim
+	err        error  // from r; returned once the buffer is drained
+	fatal      error  // bad Spec or a message too large: returned ever after
 }
 
 // NewDecoder returns a Decoder reading messages framed by s from r and
@@ -94,12 +95,19 @@ func NewDecoder(r io.Reader, s Spec, max int) *Decoder {
 func (d *Decoder) Reset(r io.Reader) {
 	d.r = r
 	d.start, d.end, d.seen = 0, 0, 0
-	d.err = nil
+	d.err, d.wire = nil, nil
 	d.fatal = d.spec.check()
 	if d.fatal == nil && d.spec.Kind == Fixed && d.spec.N > d.max {
 		d.fatal = &TooLargeError{Size: d.spec.N, Max: d.max}
 	}
 }
+
+// Wire returns the message Next returned last as it arrived: with its
+// length prefix or delimiter (an unterminated last line has none). Like
+// the message, it is valid only until the next call to Next or Reset.
+// Nothing of a message Next refused (too large, truncated) is ever in
+// it.
+func (d *Decoder) Wire() []byte { return d.wire }
 
 // Buffered returns how many bytes d has read from its reader but not yet
 // returned in a message.
@@ -120,6 +128,7 @@ func (d *Decoder) Buffered() int { return d.end - d.start }
 // after. Other read errors are returned as they are, after the messages
 // already buffered.
 func (d *Decoder) Next() ([]byte, error) {
+	d.wire = nil
 	if d.fatal != nil {
 		return nil, d.fatal
 	}
@@ -146,6 +155,9 @@ func (d *Decoder) split() (msg []byte, ok bool, err error) {
 	switch d.spec.Kind {
 	case Raw:
 		d.start = d.end
+		if len(b) > 0 {
+			d.wire = b
+		}
 		return b, len(b) > 0, nil
 	case Line, Delim:
 		// Resume the search where the last one stopped, backing up in
@@ -165,12 +177,14 @@ func (d *Decoder) split() (msg []byte, ok bool, err error) {
 		}
 		d.start += i + len(d.delim)
 		d.seen = 0
+		d.wire = b[:i+len(d.delim)]
 		return b[:i], true, nil
 	case Fixed:
 		if len(b) < d.spec.N {
 			return nil, false, nil
 		}
 		d.start += d.spec.N
+		d.wire = b[:d.spec.N]
 		return b[:d.spec.N], true, nil
 	}
 	hdr := d.hdr
@@ -186,6 +200,7 @@ func (d *Decoder) split() (msg []byte, ok bool, err error) {
 		return nil, false, nil
 	}
 	d.start += need
+	d.wire = b[:need]
 	return b[hdr:need], true, nil
 }
 
@@ -213,6 +228,7 @@ func (d *Decoder) atErr() ([]byte, error) {
 		d.fatal = &TooLargeError{Size: len(b), Max: d.max}
 		return nil, d.fatal
 	case k == Line || k == Delim:
+		d.wire = b
 		return b, nil // the unterminated end of the stream is a message too
 	case k == Fixed:
 		return nil, &truncatedError{"message", len(b), d.spec.N}

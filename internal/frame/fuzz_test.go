@@ -75,9 +75,22 @@ func FuzzDecoder(f *testing.F) {
 			}
 			msgs = append(msgs, m)
 		}
-		got, err := readAll(NewDecoder(chunked(stream), s, 0))
-		if err != io.EOF {
-			t.Fatalf("%v: after %d messages: %v", s, len(got), err)
+		var got [][]byte
+		var wire []byte // every message as it arrived, which is the stream
+		d := NewDecoder(chunked(stream), s, 0)
+		for {
+			m, err := d.Next()
+			if err != nil {
+				if err != io.EOF {
+					t.Fatalf("%v: after %d messages: %v", s, len(got), err)
+				}
+				break
+			}
+			got = append(got, bytes.Clone(m))
+			wire = append(wire, d.Wire()...)
+		}
+		if !bytes.Equal(wire, stream) {
+			t.Fatalf("%v: Wire gave %q, the stream was %q", s, wire, stream)
 		}
 		if s.Kind == Raw {
 			got, msgs = [][]byte{bytes.Join(got, nil)}, [][]byte{bytes.Join(msgs, nil)}
@@ -93,7 +106,8 @@ func FuzzDecoder(f *testing.F) {
 
 		// Arbitrary bytes, under a limit of 1 to 64.
 		limit := 1 + int(uint64(seed)>>8%64)
-		d := NewDecoder(chunked(blob), s, limit)
+		d = NewDecoder(chunked(blob), s, limit)
+		wire = wire[:0]
 		for calls := 0; ; calls++ {
 			if calls > len(blob)+1 {
 				t.Fatalf("%v: %d messages from %d bytes", s, calls, len(blob))
@@ -103,7 +117,16 @@ func FuzzDecoder(f *testing.F) {
 				t.Fatalf("%v: message of %d bytes over the limit %d", s, len(m), limit)
 			}
 			if err == nil {
+				// What was delivered is the start of what arrived, and a
+				// message is never longer than its bytes on the wire.
+				wire = append(wire, d.Wire()...)
+				if !bytes.HasPrefix(blob, wire) || len(d.Wire()) < len(m) {
+					t.Fatalf("%v: Wire %q after %q, of the input %q", s, d.Wire(), wire, blob)
+				}
 				continue
+			}
+			if d.Wire() != nil {
+				t.Fatalf("%v: Wire %q after the error %v", s, d.Wire(), err)
 			}
 			if tl := (*TooLargeError)(nil); err != io.EOF && !errors.As(err, &tl) && !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Fatalf("%v: unexpected error %v", s, err)

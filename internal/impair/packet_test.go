@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,14 +19,8 @@ func udpPair(t *testing.T, s Spec) (send net.PacketConn, recv *net.UDPConn) {
 	}
 	// A receive buffer that holds every datagram of a test, so that a
 	// receiver starved of CPU on a busy machine loses none on loopback:
-	// the counts below are exact. SO_RCVBUFFORCE passes rmem_max as root.
-	if rc, err := r.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, 32<<20) != nil {
-				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 32<<20)
-			}
-		})
-	}
+	// the counts below are exact.
+	bigBuffer(r, 32<<20)
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/sockit/sockit/internal/platform"
 )
 
 // Join moves bytes between a and b in both directions until both
@@ -127,6 +129,11 @@ func copyStream(dst, src net.Conn) (int64, error) {
 }
 
 func spliceable(c net.Conn) bool {
+	if !platform.Fast {
+		// Only Linux splices socket to socket; elsewhere io.Copy would
+		// copy through a 32 KiB buffer, smaller than ours.
+		return false
+	}
 	switch c := c.(type) {
 	case *net.TCPConn:
 		return true

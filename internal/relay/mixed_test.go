@@ -299,3 +299,7 @@ func TestRelayUDPWrappedKeepsLargeDatagrams(t *testing.T) {
 		t.Fatalf("got %d bytes back, %v; want %d", n, err, len(msg))
 	}
 }
+
+// opaqueConn hides the connection it wraps: no CloseWrite, no NetConn.
+// (Here, not in the Linux-only reset_test.go, which uses it too.)
+type opaqueConn struct{ net.Conn }

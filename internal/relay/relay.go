@@ -20,9 +20,9 @@ type Relay struct {
 	Listen   *endpoint.ListenConfig // for From; its TLS config terminates tls:// (nil: defaults)
 	Dialer   *endpoint.Dialer       // for To; its TLS config originates tls:// (nil: defaults)
 
-	MaxConns    int         // refuse clients beyond this many at once; 0 unlimited
+	MaxConns    int         // refuse clients beyond this many at once; as server.Server.MaxConns (0: its default)
 	Allow, Deny *server.ACL // as listen --allow/--deny
-	Sink        event.Sink  // events: listen, open, close, refused, and data when Data is set
+	Sink        event.Sink  // events: listen, connect, close, refused, and data when Data is set
 	Data        bool        // emit data events (--log, --hex); off keeps the fast path
 	Idle        time.Duration
 	// Idle closes a conversation after this long without traffic: for

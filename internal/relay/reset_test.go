@@ -42,9 +42,6 @@ var resetModes = []resetMode{
 	{name: "tls", tls: true, conf: func(*Relay) {}},
 }
 
-// opaqueConn hides the connection it wraps: no CloseWrite, no NetConn.
-type opaqueConn struct{ net.Conn }
-
 // upstream is a one-connection TCP server running serve on the test's
 // behalf; its result arrives on the returned channel.
 func upstream(t *testing.T, serve func(c *net.TCPConn) error) (string, <-chan error) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/match"
 	"github.com/sockit/sockit/internal/session"
 )
 
@@ -53,43 +54,87 @@ type Script struct {
 // Load picks conversation conn out of a transcript (0: the first one that
 // carried data) and turns its data events into steps.
 func Load(recs []event.Record, conn uint64) (*Script, error) {
-	s := &Script{Recorded: Client}
+	l := NewLoader(conn)
 	for _, r := range recs {
-		if r.Event == event.Listen {
-			s.Recorded = Server
-		}
-		if conn == 0 && r.Event == event.Data {
-			conn = r.Conn
+		if err := l.Add(r); err != nil {
+			return nil, err
 		}
 	}
-	if conn == 0 {
+	return l.Script()
+}
+
+// A Loader is Load a record at a time, for transcripts streamed from a
+// file: it keeps only the conversation it picks, so a transcript of any
+// size loads in the memory of that conversation's data.
+type Loader struct {
+	s     Script
+	conn  uint64
+	found bool
+	// Before the first data event picks the conversation (conn 0), the
+	// connect events seen so far: their proto and framing.
+	early map[uint64]event.Record
+}
+
+// NewLoader returns a Loader for conversation conn (0: the first one that
+// carries data; data events without a conversation number are not one).
+func NewLoader(conn uint64) *Loader {
+	return &Loader{s: Script{Recorded: Client}, conn: conn, early: map[uint64]event.Record{}}
+}
+
+// Add reads one record of the transcript, in order.
+func (l *Loader) Add(r event.Record) error {
+	if r.Event == event.Listen {
+		l.s.Recorded = Server
+	}
+	if l.conn == 0 {
+		switch r.Event {
+		case event.Connect:
+			l.early[r.Conn] = event.Record{Proto: r.Proto, Frame: r.Frame}
+			return nil
+		case event.Data:
+			if r.Conn == 0 {
+				return nil // not part of a conversation (the UI's own sends)
+			}
+			l.conn = r.Conn
+			if c, ok := l.early[r.Conn]; ok {
+				l.s.Proto, l.s.Frame = c.Proto, c.Frame
+			}
+			l.early = nil
+		default:
+			return nil
+		}
+	}
+	if r.Conn != l.conn {
+		return nil
+	}
+	l.found = true
+	switch r.Event {
+	case event.Connect:
+		l.s.Proto, l.s.Frame = r.Proto, r.Frame
+	case event.Data:
+		if l.s.Proto == "" {
+			l.s.Proto = r.Proto
+		}
+		b, err := r.Bytes()
+		if err != nil {
+			return exitcode.Usagef("conversation %d: %v", l.conn, err)
+		}
+		l.s.Steps = append(l.s.Steps, Step{Send: r.Dir == event.Out, Data: b, At: r.T})
+	}
+	return nil
+}
+
+// Script returns the conversation, once every record was added.
+func (l *Loader) Script() (*Script, error) {
+	if l.conn == 0 {
 		return nil, exitcode.Usagef("the transcript has no data events: nothing to replay")
 	}
-	s.Conn = conn
-	found := false
-	for _, r := range recs {
-		if r.Conn != conn {
-			continue
-		}
-		found = true
-		switch r.Event {
-		case event.Open:
-			s.Proto, s.Frame = r.Proto, r.Frame
-		case event.Data:
-			if s.Proto == "" {
-				s.Proto = r.Proto
-			}
-			b, err := r.Bytes()
-			if err != nil {
-				return nil, exitcode.Usagef("conversation %d: %v", conn, err)
-			}
-			s.Steps = append(s.Steps, Step{Send: r.Dir == event.Out, Data: b, At: r.T})
-		}
+	if !l.found {
+		return nil, exitcode.Usagef("the transcript has no conversation %d", l.conn)
 	}
-	if !found {
-		return nil, exitcode.Usagef("the transcript has no conversation %d", conn)
-	}
-	return s, nil
+	s := l.s
+	s.Conn = l.conn
+	return &s, nil
 }
 
 // As returns the steps for playing role: the recording side's own steps,
@@ -196,46 +241,62 @@ func (p *Player) Play(ctx context.Context, c *session.Conn, steps []Step) error 
 func (p *Player) receive(ctx context.Context, r *receiver, want []byte, wait time.Duration) (got []byte, end string, err error) {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	if p.PerMessage {
+		for {
+			if msg, ok := r.next(); ok {
+				return msg, "", nil
+			}
+			select {
+			case <-r.more:
+			case <-timer.C:
+				return nil, "nothing within " + wait.String(), nil
+			case <-ctx.Done():
+				return nil, "", ctx.Err()
+			case <-r.done:
+				if msg, ok := r.next(); ok {
+					return msg, "", nil
+				}
+				if r.err != nil {
+					return nil, "", r.err
+				}
+				return nil, "the end of the connection", nil
+			}
+		}
+	}
 	settle := p.Settle
 	if settle <= 0 {
 		settle = 200 * time.Millisecond
 	}
+	m := match.Exact(want)
 	differs := false
 	for {
-		if p.PerMessage && r.queued() {
-			return r.take(-1), "", nil
+		r.feed(m)
+		if m.Full() {
+			return m.Got(), "", nil
 		}
-		if !p.PerMessage {
-			buf := r.peek()
-			if len(buf) >= len(want) {
-				return r.take(len(want)), "", nil
-			}
-			if !differs && !bytes.HasPrefix(want, buf) {
-				// Wrong already: wait only a moment for the rest of it.
-				differs = true
-				timer.Reset(settle)
-			}
+		if !differs && m.State() == match.Differs {
+			// Wrong already: wait only a moment for the rest of it.
+			differs = true
+			timer.Reset(settle)
 		}
 		select {
 		case <-r.more:
 		case <-timer.C:
 			if differs {
-				return r.take(-1), "", nil
+				return m.Got(), "", nil
 			}
-			return r.take(-1), "nothing within " + wait.String(), nil
+			return m.Got(), "nothing within " + wait.String(), nil
 		case <-ctx.Done():
 			return nil, "", ctx.Err()
 		case <-r.done:
-			if p.PerMessage && r.queued() {
-				continue
-			}
-			if !p.PerMessage && len(r.peek()) >= len(want) {
-				continue
+			r.feed(m)
+			if m.Full() || differs {
+				return m.Got(), "", nil
 			}
 			if r.err != nil {
 				return nil, "", r.err
 			}
-			return r.take(-1), "the end of the connection", nil
+			return m.Got(), "the end of the connection", nil
 		}
 	}
 }
@@ -293,22 +354,29 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// receiver reads the conversation on its own goroutine and keeps what
-// arrives, as messages and as one stream, until the player takes it.
+// receiver reads the conversation on its own goroutine and queues what
+// arrives until the player takes it. It holds at most about maxQueued
+// bytes: past that it stops reading until the player takes some, as a
+// socket's reader would, so a peer that sends far more than the recording
+// cannot grow it.
 type receiver struct {
 	c    *session.Conn
 	more chan struct{} // a message arrived (capacity 1: a wake-up, not a count)
+	room chan struct{} // the player took some (capacity 1)
 	done chan struct{} // the reader ended; err says why
 	quit chan struct{}
 	err  error
 
-	mu   sync.Mutex
-	msgs [][]byte
-	buf  []byte
+	mu     sync.Mutex
+	queue  [][]byte // messages as they arrived; the first may be partly taken
+	queued int      // bytes in queue
 }
 
+// maxQueued is how much the receiver holds before it stops reading.
+const maxQueued = 1 << 20
+
 func newReceiver(c *session.Conn) *receiver {
-	r := &receiver{c: c, more: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{})}
+	r := &receiver{c: c, more: make(chan struct{}, 1), room: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{})}
 	go r.run()
 	return r
 }
@@ -325,12 +393,20 @@ func (r *receiver) run() {
 			return
 		}
 		r.mu.Lock()
-		r.msgs = append(r.msgs, append([]byte(nil), msg...))
-		r.buf = append(r.buf, msg...)
+		r.queue = append(r.queue, bytes.Clone(msg))
+		r.queued += len(msg)
+		full := r.queued >= maxQueued
 		r.mu.Unlock()
-		select {
-		case r.more <- struct{}{}:
-		default:
+		wake(r.more)
+		for full {
+			select {
+			case <-r.room:
+			case <-r.quit:
+				return
+			}
+			r.mu.Lock()
+			full = r.queued >= maxQueued
+			r.mu.Unlock()
 		}
 		select {
 		case <-r.quit:
@@ -340,48 +416,55 @@ func (r *receiver) run() {
 	}
 }
 
-func (r *receiver) queued() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.msgs) > 0
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
-func (r *receiver) peek() []byte {
+// next takes the next message, whole or what is left of it.
+func (r *receiver) next() ([]byte, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]byte(nil), r.buf...)
+	if len(r.queue) == 0 {
+		return nil, false
+	}
+	m := r.queue[0]
+	r.queue = r.queue[1:]
+	r.queued -= len(m)
+	wake(r.room)
+	return m, true
 }
 
-// take removes and returns the next message (n < 0 with messages queued),
-// or the first n bytes of the stream (n < 0: all of it). Messages and the
-// stream are two views of the same data; a player uses one of them.
-func (r *receiver) take(n int) []byte {
+// feed gives what is queued to m until m has all it expects; what m does
+// not take stays queued for the next expectation.
+func (r *receiver) feed(m *match.Matcher) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if n < 0 && len(r.msgs) > 0 {
-		m := r.msgs[0]
-		r.msgs = r.msgs[1:]
-		if len(r.buf) >= len(m) {
-			r.buf = r.buf[len(m):]
-		}
-		return m
-	}
-	if n < 0 || n > len(r.buf) {
-		n = len(r.buf)
-	}
-	out := append([]byte(nil), r.buf[:n]...)
-	r.buf = r.buf[n:]
-	// The message view follows the stream: drop the messages consumed.
-	for consumed := n; consumed > 0 && len(r.msgs) > 0; {
-		if len(r.msgs[0]) <= consumed {
-			consumed -= len(r.msgs[0])
-			r.msgs = r.msgs[1:]
+	took := false
+	for len(r.queue) > 0 && !m.Full() {
+		head := r.queue[0]
+		n := m.Feed(head)
+		r.queued -= n
+		took = true
+		if n == len(head) {
+			r.queue = r.queue[1:]
 		} else {
-			r.msgs[0] = r.msgs[0][consumed:]
-			consumed = 0
+			r.queue[0] = head[n:]
 		}
 	}
-	return out
+	if took {
+		wake(r.room)
+	}
+}
+
+// discard drops everything queued.
+func (r *receiver) discard() {
+	r.mu.Lock()
+	r.queue, r.queued = nil, 0
+	r.mu.Unlock()
+	wake(r.room)
 }
 
 // drain waits up to wait for the peer to close, discarding what it sends.
@@ -393,7 +476,7 @@ func (r *receiver) drain(ctx context.Context, wait time.Duration) {
 		case <-r.done:
 			return
 		case <-r.more:
-			r.take(-1)
+			r.discard()
 		case <-t.C:
 			return
 		case <-ctx.Done():

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,8 +22,8 @@ func TestLoad(t *testing.T) {
 	t0 := time.Unix(100, 0)
 	recs := []event.Record{
 		{Event: event.Listen, Local: "127.0.0.1:1"},
-		{Event: event.Open, Conn: 1, Proto: "tcp", Frame: "line"},
-		{Event: event.Open, Conn: 2, Proto: "tcp"},
+		{Event: event.Connect, Conn: 1, Proto: "tcp", Frame: "line"},
+		{Event: event.Connect, Conn: 2, Proto: "tcp"},
 		{Event: event.Data, Conn: 2, Dir: event.In, Text: text("other"), T: t0},
 		{Event: event.Data, Conn: 1, Dir: event.In, Text: text("PING"), T: t0},
 		{Event: event.Data, Conn: 1, Dir: event.Out, Data: "UE9ORw==", T: t0.Add(time.Second)},
@@ -207,4 +208,53 @@ func TestQuoteLong(t *testing.T) {
 	if s := err.Error(); !strings.Contains(s, "first difference at byte 100") || !strings.Contains(s, "X") || !strings.Contains(s, "Y") || len(s) > 250 {
 		t.Errorf("%s", s)
 	}
+}
+
+// TestPlayerHoldsLittleOfAFlood: a peer that sends far more than the
+// recording does not make the player hold it (the receiver kept every
+// byte that arrived until the player took it). The player stops reading,
+// the peer's writes stall, and the mismatch is still reported.
+func TestPlayerHoldsLittleOfAFlood(t *testing.T) {
+	client, server := sockittest.Pair(t)
+	const flood = 64 << 20
+	var written atomic.Int64
+	go func() {
+		chunk := make([]byte, 256<<10)
+		for written.Load() < flood {
+			n, err := server.Write(chunk)
+			written.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	c := session.New(client, session.Options{Proto: "tcp"})
+	p := &Player{Expect: true, Wait: 20 * time.Second, Settle: 10 * time.Millisecond}
+	steps := []Step{{Send: false, Data: []byte("PONG")}, {Send: false, Data: []byte(strings.Repeat("x", 100))}}
+	r := newReceiver(c)
+	defer r.stop()
+	// Let the receiver read what it will: the writer stalls once it stops.
+	last, still := int64(-1), 0
+	for deadline := time.Now().Add(20 * time.Second); still < 50; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) || written.Load() >= flood {
+			t.Fatalf("the peer wrote %d bytes: the receiver read a flood the player never asked for", written.Load())
+		}
+		if n := written.Load(); n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+	}
+	// 1 MiB queued, the rest in the two sockets' buffers.
+	if n := written.Load(); n > 16<<20 {
+		t.Fatalf("the peer wrote %d MiB before it stalled: the receiver read far more than the player asked for", n>>20)
+	}
+	got, end, err := p.receive(context.Background(), r, steps[0].Data, p.Wait)
+	if err != nil || end != "" || string(got) != "\x00\x00\x00\x00" {
+		t.Fatalf("receive = %q, %q, %v", got, end, err)
+	}
+	if e := mismatch(1, steps[0].Data, got, end); exitcode.Code(e) != exitcode.NoMatch {
+		t.Errorf("mismatch = %v", e)
+	}
+	server.Close()
 }

@@ -1,60 +1,143 @@
 package server
 
 import (
-	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 )
 
 // ACL is a list of address prefixes for --allow and --deny. IPv4-mapped
 // IPv6 addresses (::ffff:10.0.0.1) match IPv4 prefixes, so a dual-stack
 // listener cannot be used to slip past an IPv4 rule.
+//
+// A nil *ACL is no list at all (the flag was not given). A non-nil ACL
+// with no entries is a list that was given and is empty: as an allow list
+// it admits no one. Parsing fails closed: any entry, line or file that
+// cannot be read in full is an error, never a shorter list.
 type ACL struct {
 	prefixes []netip.Prefix
 }
 
+// Limits on list files. A list of addresses has short lines; a longer one
+// is not such a list (a binary, a file picked by mistake), and is refused
+// rather than half read.
+const (
+	maxListLine = 64 << 10
+)
+
 // ParseACL reads "CIDR,CIDR,…" where each item is a prefix, a bare address,
-// or @FILE naming a file of them (one per line, # comments).
+// or @FILE naming a file of them (one or more per line, # comments). It
+// returns a non-nil ACL, empty when s lists nothing, or a usage error that
+// names the bad entry (and its file and line).
 func ParseACL(flag, s string) (*ACL, error) {
 	a := &ACL{}
-	if err := a.add(flag, s, 0); err != nil {
-		return nil, err
+	for _, item := range fields(s) {
+		if strings.HasPrefix(item, "@") {
+			if err := a.addFile(flag, item[1:]); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := a.addItem(flag, item, ""); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
 
-func (a *ACL) add(flag, s string, depth int) error {
-	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-		if strings.HasPrefix(item, "@") {
-			if depth > 0 {
-				return exitcode.Usagef("%s: %s: files cannot include other files", flag, item)
-			}
-			f, err := os.Open(item[1:])
-			if err != nil {
-				return exitcode.Usagef("%s: %v", flag, err)
-			}
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				line, _, _ := strings.Cut(sc.Text(), "#")
-				if err := a.add(flag, line, depth+1); err != nil {
-					f.Close()
-					return err
-				}
-			}
-			f.Close()
-			continue
+func fields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+}
+
+// addFile adds the entries of a list file.
+func (a *ACL) addFile(flag, path string) error {
+	if path == "" {
+		return exitcode.WithHint("Note that @FILE names a file of addresses, one or more a line: --allow @/etc/sockit/allow.txt",
+			"%s @: no file name after @", flag)
+	}
+	data, err := readListFile(path)
+	if err != nil {
+		return exitcode.Usagef("%s @%s: %s", flag, path, fileCause(err))
+	}
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
 		}
-		p, err := parsePrefix(item)
-		if err != nil {
-			return exitcode.WithHint("Note that "+flag+" takes addresses or CIDR prefixes: 10.0.0.0/8,::1,@FILE",
-				"bad %s entry %q", flag, item)
+		where := path + " line " + strconv.Itoa(n)
+		if len(line) > maxListLine {
+			return exitcode.WithHint("Note that a list file has addresses or CIDR prefixes, one or more a line, # for comments.",
+				"%s @%s: line %d is longer than %d KiB: not a list of addresses", flag, path, n, maxListLine>>10)
 		}
-		a.prefixes = append(a.prefixes, p)
+		if !utf8.Valid(line) || bytes.IndexByte(line, 0) >= 0 {
+			return exitcode.WithHint("Note that a list file has addresses or CIDR prefixes, one or more a line, # for comments.",
+				"%s @%s: line %d is not text: not a list of addresses", flag, path, n)
+		}
+		text, _, _ := strings.Cut(string(line), "#")
+		for _, item := range fields(text) {
+			if strings.HasPrefix(item, "@") {
+				return exitcode.Usagef("%s @%s: line %d: %s: files cannot include other files", flag, path, n, short(item))
+			}
+			if err := a.addItem(flag, item, where); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+func (a *ACL) addItem(flag, item, where string) error {
+	p, err := parsePrefix(item)
+	if err != nil {
+		msg := fmt.Sprintf("bad %s entry %q", flag, short(item))
+		if where != "" {
+			msg += " (" + where + ")"
+		}
+		return exitcode.WithHint("Note that "+flag+" takes addresses or CIDR prefixes: 10.0.0.0/8,::1,@FILE", "%s", msg)
+	}
+	a.prefixes = append(a.prefixes, p)
+	return nil
+}
+
+// short keeps an entry quoted in an error to a readable length.
+func short(s string) string {
+	if len(s) > 64 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// readListFile reads a --allow/--deny file whole, or fails: a list read
+// in part would silently drop the entries after the failure. It takes
+// regular files only (never a FIFO or /dev/zero) of at most
+// optfile.MaxList bytes.
+func readListFile(path string) ([]byte, error) {
+	return optfile.Read(context.Background(), path, optfile.MaxList)
+}
+
+// fileCause words a file error without Go's "open PATH:" prefix, the path
+// being in the message already.
+func fileCause(err error) string {
+	var oe *optfile.Error
+	if errors.As(err, &oe) {
+		return oe.Msg
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -72,12 +155,20 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	a = a.Unmap()
+	a = a.Unmap().WithZone("")
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Empty reports whether the list has no entries (a nil ACL is empty).
 func (a *ACL) Empty() bool { return a == nil || len(a.prefixes) == 0 }
+
+// Len is the number of entries.
+func (a *ACL) Len() int {
+	if a == nil {
+		return 0
+	}
+	return len(a.prefixes)
+}
 
 // Contains reports whether addr matches an entry.
 func (a *ACL) Contains(addr netip.Addr) bool {
@@ -94,12 +185,16 @@ func (a *ACL) Contains(addr netip.Addr) bool {
 }
 
 // admit decides whether a peer may talk to the server: denied addresses
-// never; when an allow list exists, only addresses on it.
+// never; when an allow list was given, only addresses on it (none, when
+// it is empty).
 func admit(allow, deny *ACL, addr netip.Addr) (ok bool, why string) {
 	if deny.Contains(addr) {
 		return false, "denied by --deny"
 	}
-	if !allow.Empty() && !allow.Contains(addr) {
+	if allow != nil && !allow.Contains(addr) {
+		if allow.Empty() {
+			return false, "not in --allow (the list is empty)"
+		}
 		return false, "not in --allow"
 	}
 	return true, ""

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/sockit/sockit/internal/platform"
 	"github.com/sockit/sockit/internal/session"
 )
 
@@ -115,6 +116,11 @@ func discardFast(r net.Conn) (int64, error) {
 }
 
 func spliceable(c net.Conn) bool {
+	if !platform.Fast {
+		// Only Linux splices socket to socket; elsewhere io.Copy would
+		// copy through a 32 KiB buffer, smaller than ours.
+		return false
+	}
 	switch c := c.(type) {
 	case *net.TCPConn:
 		return true

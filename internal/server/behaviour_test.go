@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -315,7 +316,7 @@ func TestUDPEchoFastSameAsSlow(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if kinds[event.Open] != 4 || kinds[event.Close] != 4 {
+			if kinds[event.Connect] != 4 || kinds[event.Close] != 4 {
 				t.Fatalf("events %v: want 4 opens and 4 closes", kinds)
 			}
 		})
@@ -438,5 +439,111 @@ func BenchmarkUDPEcho(b *testing.B) {
 		if _, err := c.Read(buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUDPDropsCounted: datagrams dropped for a handler that does not keep
+// up are reported with their count: at the first drop (and every 1000th),
+// and in all when the server ends (the total matching Dropped).
+func TestUDPDropsCounted(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		errs []string
+	)
+	first := make(chan struct{})
+	var once sync.Once
+	srv := &Server{
+		// A handler that takes nothing: its queue fills, then drops.
+		Handler: func(ctx context.Context, c *session.Conn) error { <-ctx.Done(); return nil },
+		Sink: func(e *event.Event) {
+			if e.Kind != event.Error {
+				return
+			}
+			mu.Lock()
+			errs = append(errs, e.Err)
+			mu.Unlock()
+			once.Do(func() { close(first) })
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.ServePacket(ctx, pc); close(done) }()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	timeout := time.After(30 * time.Second)
+sending:
+	for {
+		c.Write([]byte("x"))
+		select {
+		case <-first:
+			break sending
+		case <-timeout:
+			t.Fatal("no drop reported after 30s of sending")
+		default:
+		}
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) < 2 || !strings.HasPrefix(errs[0], "1 datagram dropped so far: the handler is not keeping up") {
+		t.Fatalf("error events %q, want the first drop counted", errs)
+	}
+	want := fmt.Sprintf("%d datagram", srv.Dropped())
+	if srv.Dropped() != 1 {
+		want += "s"
+	}
+	want += " dropped in all"
+	if last := errs[len(errs)-1]; !strings.HasPrefix(last, want) {
+		t.Fatalf("last error event %q, want %q", last, want)
+	}
+}
+
+// TestConnectEventAfterListed: whoever reads a conversation's connect
+// event and then asks the server for its conversations finds it there
+// (listen -k's stdin goes to every client the log said had connected).
+func TestConnectEventAfterListed(t *testing.T) {
+	srv := &Server{Handler: Drain}
+	missing := make(chan uint64, 16)
+	seen := make(chan struct{}, 16)
+	srv.Conn = session.Options{Sink: func(e *event.Event) {
+		if e.Kind != event.Connect {
+			return
+		}
+		found := false
+		for _, c := range srv.Conns() {
+			if c.ID() == e.Conn {
+				found = true
+			}
+		}
+		if !found {
+			missing <- e.Conn
+		}
+		seen <- struct{}{}
+	}}
+	addr := serveFast(t, srv)
+	for i := 0; i < 8; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		select {
+		case <-seen:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no connect event")
+		}
+	}
+	select {
+	case id := <-missing:
+		t.Fatalf("conversation #%d was announced before the server listed it", id)
+	default:
 	}
 }

@@ -57,18 +57,18 @@ func Bench(ctx context.Context, c *session.Conn) error {
 		if errors.Is(err, io.EOF) && len(rest) == 0 {
 			return nil // connected and left without a word (a port check)
 		}
-		refuse(nc, err.Error())
+		benchRefuse(nc, err.Error())
 		return fmt.Errorf("bench: %w", err)
 	}
 	c.AddStats(int64(len(rest)), 0)
 	if h.Mode == wire.ModeUDP {
 		msg := "mode udp needs a datagram server (sockit listen -u --bench)"
-		refuse(nc, msg)
+		benchRefuse(nc, msg)
 		return errors.New("bench: " + msg)
 	}
 	if h.Congestion != "" && (h.Mode == wire.ModeRX || h.Mode == wire.ModeBidir) {
 		if err := tcpsock.SetCongestion(nc, h.Congestion); err != nil {
-			refuse(nc, "congestion control "+h.Congestion+" on the server: "+err.Error())
+			benchRefuse(nc, "congestion control "+h.Congestion+" on the server: "+err.Error())
 			return fmt.Errorf("bench: %w", err)
 		}
 	}
@@ -195,8 +195,8 @@ func readHello(nc net.Conn) (h *wire.HelloMsg, rest []byte, err error) {
 	}
 }
 
-// refuse tells a client why it is refused, as far as it listens.
-func refuse(nc net.Conn, why string) {
+// benchRefuse tells a client why it is refused, as far as it listens.
+func benchRefuse(nc net.Conn, why string) {
 	nc.SetWriteDeadline(time.Now().Add(time.Second))
 	nc.Write(wire.Format(wire.Err, wire.RefusalMsg{Error: why}))
 }

@@ -203,7 +203,7 @@ func TestBenchProtocolUDP(t *testing.T) {
 	var opened, closed, stray bool
 	for _, e := range evs {
 		switch {
-		case e.Kind == event.Open:
+		case e.Kind == event.Connect:
 			opened = true
 		case e.Kind == event.Close && e.Reason == "test done":
 			closed = true

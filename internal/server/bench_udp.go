@@ -300,7 +300,7 @@ func (t *benchTable) open(from netip.AddrPort, h *wire.HelloMsg, now time.Time) 
 	t.streams[from] = st
 	delete(t.finished, from)
 	s.fastActive.Add(1)
-	t.event(&event.Event{Kind: event.Open, Conn: st.id, Peer: st.addr})
+	t.event(&event.Event{Kind: event.Connect, Conn: st.id, Peer: st.addr})
 	return st, ""
 }
 

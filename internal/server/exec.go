@@ -18,7 +18,7 @@ import (
 )
 
 // Exec is the --exec behaviour: one process per conversation, started
-// with /bin/sh -c Command, its stdin fed by what the peer sends and its
+// with /bin/sh -c Command (cmd /c on Windows, see Shell), its stdin fed by what the peer sends and its
 // stdout sent to the peer; its stderr goes to Stderr. It runs only when a
 // person asks for it on the command line, never by default.
 //
@@ -28,7 +28,8 @@ import (
 // side of the connection (FIN), wait briefly for the peer to close, and
 // close. (ncat --exec is known to cut output still in the pipe.) A peer
 // that resets the connection, or a server shutting down, ends the process
-// (SIGTERM to its process group, SIGKILL if it lingers).
+// (SIGTERM to its process group, SIGKILL if it lingers; on Windows a
+// Ctrl-Break, then the end of its job object).
 //
 // On a raw stream each read is passed on as it is. With --frame the
 // process speaks lines: each message received is written to its stdin
@@ -55,12 +56,9 @@ type Exec struct {
 
 // Handle is the Handler.
 func (x *Exec) Handle(ctx context.Context, c *session.Conn) error {
-	cmd := exec.Command("/bin/sh", "-c", x.Command)
+	cmd := shellCommand(x.Command)
 	cmd.Env = append(os.Environ(), x.env(c)...)
 	cmd.Stderr = x.Stderr
-	// Its own process group, so that ending it reaches what the shell
-	// started, and Ctrl-C on sockit's terminal reaches sockit first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err
@@ -73,19 +71,29 @@ func (x *Exec) Handle(ctx context.Context, c *session.Conn) error {
 		return fmt.Errorf("--exec %q: %w", x.Command, err)
 	}
 	p := &proc{cmd: cmd, exited: make(chan struct{}), grace: x.Grace}
+	if p.group, err = startGroup(cmd); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fmt.Errorf("--exec %q: %w", x.Command, err)
+	}
 	stopKill := context.AfterFunc(ctx, p.terminate)
 	defer stopKill()
 
 	delim := lineEnd(c.Frame())
 	in := make(chan error, 1)
 	go func() { in <- x.feed(c, stdin, delim, p) }()
-	outErr := x.drain(c, stdout, delim)
+	outErr, cut := x.drain(c, stdout, delim)
 	if outErr != nil {
 		p.signal(syscall.SIGKILL) // the peer is gone: nobody reads the output
 	}
 	waitErr := cmd.Wait()
 	p.reaped()
-	c.SetReason(exitReason(waitErr))
+	reason := exitReason(waitErr)
+	if cut != nil {
+		// Said, not silent: the peer got less than the command wrote.
+		reason += "; its output after a line that is not a message was dropped (" + cut.Error() + ")"
+	}
+	c.SetReason(reason)
 
 	var inErr error
 	if c.Packet() {
@@ -169,8 +177,9 @@ func (x *Exec) feed(c *session.Conn, stdin io.WriteCloser, delim []byte, p *proc
 }
 
 // drain sends the process's output to the peer until the process closes
-// its stdout, and returns the first error sending.
-func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) error {
+// its stdout, and returns the first error sending, and why output was
+// dropped if it was.
+func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) (sendErr, cut error) {
 	if delim != nil {
 		spec := frame.Spec{Kind: frame.Delim, Delim: delim}
 		d := frame.NewDecoder(stdout, spec, 0)
@@ -181,11 +190,12 @@ func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) error {
 					// A line too long to be a message: drop the rest
 					// rather than block the process.
 					io.Copy(io.Discard, stdout)
+					return nil, err
 				}
-				return nil
+				return nil, nil
 			}
 			if werr := c.Write(line); werr != nil {
-				return werr
+				return werr, nil
 			}
 		}
 	}
@@ -198,11 +208,11 @@ func (x *Exec) drain(c *session.Conn, stdout io.Reader, delim []byte) error {
 		n, err := stdout.Read(buf)
 		if n > 0 {
 			if werr := c.Write(buf[:n]); werr != nil {
-				return werr
+				return werr, nil
 			}
 		}
 		if err != nil {
-			return nil // EOF: the process closed stdout
+			return nil, nil // EOF: the process closed stdout
 		}
 	}
 }
@@ -226,6 +236,7 @@ func (x *Exec) env(c *session.Conn) []string {
 // never after: by then its id may belong to another process.
 type proc struct {
 	cmd    *exec.Cmd
+	group  group
 	grace  time.Duration
 	mu     sync.Mutex
 	done   bool
@@ -237,13 +248,14 @@ func (p *proc) signal(sig syscall.Signal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.done {
-		syscall.Kill(-p.cmd.Process.Pid, sig)
+		p.group.signal(sig)
 	}
 }
 
 func (p *proc) reaped() {
 	p.mu.Lock()
 	p.done = true
+	p.group.release()
 	p.mu.Unlock()
 	close(p.exited)
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package server
 
 import (
@@ -243,4 +245,23 @@ func waitFile(t *testing.T, path string) int {
 	}
 	t.Fatalf("%s not written within 10s", path)
 	return 0
+}
+
+// A framed conversation whose process writes a line too long to be a
+// message drops the rest of the output, and says so in the close event
+// rather than end as if the process had said everything.
+func TestExecLongLineIsReported(t *testing.T) {
+	t.Parallel()
+	x := &Exec{Command: `echo first; head -c 17000000 /dev/zero | tr '\0' x; echo; echo after`}
+	var ev events
+	addr := serveTCP(t, &Server{Handler: x.Handle, Conn: session.Options{Frame: frame.Spec{Kind: frame.Line}, Sink: ev.sink, NoData: true}}, "tcp")
+	c := dial(t, addr)
+	c.CloseWrite()
+	if got := string(readAll(t, c)); got != "first\n" {
+		t.Fatalf("got %.40q", got)
+	}
+	e := ev.wait(t, "close", func(e event.Event) bool { return e.Kind == event.Close })
+	if !strings.Contains(e.Reason, "command exited; its output after a line that is not a message was dropped (message of 16777217 bytes exceeds --max-message") {
+		t.Errorf("close reason %q", e.Reason)
+	}
 }

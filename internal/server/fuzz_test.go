@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,39 @@ func FuzzParseACL(f *testing.F) {
 		}
 		a.Contains(netip.MustParseAddr("127.0.0.1"))
 		a.Contains(netip.MustParseAddr("::ffff:10.1.1.1"))
+	})
+}
+
+// FuzzACLFile checks list files: no content panics, every error is a
+// usage error, and a file that parses keeps every entry a line holds
+// (a fail-open parser would drop some and still succeed).
+func FuzzACLFile(f *testing.F) {
+	for _, s := range []string{
+		"10.0.0.0/8\n::1\n", "# only a comment\n", "", "\n\n\n", "127.0.0.1 # me\r\n10.0.0.1,10.0.0.2\n",
+		"@/etc/hosts\n", "\x00\x01", "10.0.0.0/33\n", "fe80::1%eth0\n", "::ffff:10.0.0.0/104\n",
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, content []byte) {
+		path := filepath.Join(dir, "list")
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a, err := ParseACL("--deny", "@"+path)
+		if err != nil {
+			if _, ok := err.(*exitcode.UsageError); !ok {
+				t.Fatalf("%T %v", err, err)
+			}
+			return
+		}
+		want := 0
+		for _, line := range strings.Split(string(content), "\n") {
+			text, _, _ := strings.Cut(line, "#")
+			want += len(fields(text))
+		}
+		if a.Len() != want {
+			t.Fatalf("%d entries from a file with %d: %q", a.Len(), want, content)
+		}
 	})
 }

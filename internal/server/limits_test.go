@@ -1,15 +1,19 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/session"
 )
 
@@ -82,21 +86,19 @@ func TestDenyAndAllowRefuseAtOnce(t *testing.T) {
 				s.Deny, _ = ParseACL("--deny", tc.deny)
 			}
 			addr := serveTCP(t, s, tc.network)
+			if tc.refused {
+				local := refusedWithReset(t, addr)
+				e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
+				if e.Reason != tc.why || (local != "" && e.Peer != local) {
+					t.Errorf("refused event %+v", e)
+				}
+				return
+			}
 			c := dial(t, addr)
 			c.Write([]byte("hi"))
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			b := make([]byte, 10)
 			n, err := c.Read(b)
-			if tc.refused {
-				if err == nil {
-					t.Fatalf("refused client read %q", b[:n])
-				}
-				e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
-				if e.Reason != tc.why || e.Peer != c.LocalAddr().String() {
-					t.Errorf("refused event %+v", e)
-				}
-				return
-			}
 			if string(b[:n]) != "hi" {
 				t.Fatalf("admitted client got %q, %v", b[:n], err)
 			}
@@ -143,13 +145,9 @@ func TestMaxConns(t *testing.T) {
 			t.Fatal(got)
 		}
 	}
-	extra := dial(t, addr)
-	extra.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if n, err := extra.Read(make([]byte, 1)); err == nil {
-		t.Fatalf("third client read %d bytes; want it closed", n)
-	}
+	local := refusedWithReset(t, addr)
 	e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
-	if e.Reason != "--max-conns 2 reached" || e.Peer != extra.LocalAddr().String() {
+	if e.Reason != "--max-conns 2 reached" || (local != "" && e.Peer != local) {
 		t.Errorf("refused event %+v", e)
 	}
 	a.Close()
@@ -224,4 +222,106 @@ loop:
 		}
 	}
 	ev.mu.Unlock()
+}
+
+// Lists fail closed: every form of a list that cannot be read in full is
+// a usage error that says where, and a list given empty is a list that
+// admits no one, never "no list".
+func TestACLFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	long := file("long", "10.0.0.0/8\n# "+strings.Repeat("x", 70<<10)+"\n127.0.0.1\n")
+	for _, tc := range []struct {
+		name, value string
+		want        string // part of the usage error
+	}{
+		{"directory", "@" + dir, "is a directory"},
+		{"missing file", "@" + filepath.Join(dir, "nope"), "no such file"},
+		{"no file name", "@", "no file name"},
+		{"line too long", "@" + long, "line 2 is longer than 64 KiB"},
+		{"bad entry names its line", "@" + file("bad3", "# ok\n10.0.0.1\n10.0.0.300\n"), `"10.0.0.300" (` + dir + "/bad3 line 3)"},
+		{"binary", "@" + file("bin", "10.0.0.1\n\x00\x01\x02\n"), "line 2 is not text"},
+		{"nested file", "@" + file("nest", "@/etc/hosts\n"), "files cannot include other files"},
+		{"bad entry after good", "127.0.0.1,nonsense", `"nonsense"`},
+		{"too large", "@" + file("big", strings.Repeat("127.0.0.1\n", (optfile.MaxList/10)+1)), "more than the 4 MiB sockit reads"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, flag := range []string{"--allow", "--deny"} {
+				a, err := ParseACL(flag, tc.value)
+				var u *exitcode.UsageError
+				if !errors.As(err, &u) || !strings.Contains(u.Error(), tc.want) || !strings.Contains(u.Error(), flag) {
+					t.Errorf("ParseACL(%s, %.80q) = %v, %v; want a usage error with %q", flag, tc.value, a, err, tc.want)
+				}
+			}
+		})
+	}
+	for _, empty := range []string{"", ",", " , ", "@" + file("empty", ""), "@" + file("comments", "# nobody yet\n\n   # really\n")} {
+		a, err := ParseACL("--allow", empty)
+		if err != nil || a == nil || !a.Empty() {
+			t.Errorf("ParseACL(%q) = %v, %v; want an empty list", empty, a, err)
+			continue
+		}
+		if ok, why := admit(a, nil, netip.MustParseAddr("127.0.0.1")); ok || !strings.Contains(why, "empty") {
+			t.Errorf("an empty --allow (%q) admitted 127.0.0.1 (%q)", empty, why)
+		}
+	}
+	if ok, _ := admit(nil, nil, netip.MustParseAddr("127.0.0.1")); !ok {
+		t.Error("no lists at all must admit")
+	}
+	// A --deny entry after a long comment line is not lost: the whole
+	// file is refused instead.
+	if _, err := ParseACL("--deny", "@"+long); err == nil {
+		t.Error("a --deny file with a 70 KiB line was accepted")
+	}
+	// A file with CRLF line ends and several entries a line.
+	a, err := ParseACL("--deny", "@"+file("crlf", "10.0.0.0/8, 192.168.0.0/16\r\n::1 # loopback\r\n"))
+	if err != nil || a.Len() != 3 || !a.Contains(netip.MustParseAddr("::1")) {
+		t.Errorf("CRLF file: %v, %v", a, err)
+	}
+}
+
+// A server given a list refuses peers it cannot check (no IP address).
+func TestAdmitWithoutIPFailsClosed(t *testing.T) {
+	var ev events
+	deny, _ := ParseACL("--deny", "10.0.0.0/8")
+	s := &Server{Sink: ev.sink, Deny: deny}
+	if s.admit(&net.UnixAddr{Name: "@x", Net: "unix"}) {
+		t.Error("a Unix peer got past a --deny list it cannot be checked against")
+	}
+	s = &Server{Sink: ev.sink}
+	if !s.admit(&net.UnixAddr{Name: "@x", Net: "unix"}) {
+		t.Error("without lists a Unix peer is admitted")
+	}
+}
+
+// refusedWithReset connects to addr, writes and reads, and checks that the
+// server refused it with a reset, never an orderly close that a client
+// could take for a server with nothing to say. It returns the client's
+// address ("" when the reset beat connect itself).
+func refusedWithReset(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("dial: %v; want a reset or a connection", err)
+		}
+		return ""
+	}
+	defer c.Close()
+	n, err := c.Write([]byte("hi"))
+	if err == nil {
+		// The reset's error goes to whichever call meets it first.
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err = c.Read(make([]byte, 10))
+	}
+	if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("refused client: read %d bytes, %v; want a reset", n, err)
+	}
+	return c.LocalAddr().String()
 }

@@ -1,3 +1,5 @@
+//go:build linux && !sockit_portable
+
 package server
 
 import (
@@ -271,11 +273,13 @@ func opErr(op string, err error) error {
 
 // epollWait waits for events, or with block=false only looks. The look
 // is a raw system call: it cannot block, so the scheduler need not know.
+// It is epoll_pwait with no signal mask, which every Linux architecture
+// has (arm64 and riscv64 have no plain epoll_wait).
 func epollWait(epfd int, events []unix.EpollEvent, block bool) (int, error) {
 	if block {
 		return unix.EpollWait(epfd, events, -1)
 	}
-	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	if errno != 0 {
 		return -1, errno
 	}

@@ -1,13 +1,14 @@
 package server
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/optfile"
 	"github.com/sockit/sockit/internal/tmpl"
 )
 
@@ -38,7 +39,9 @@ func ParseReply(flag, s string, opt ReplyOptions) (*Reply, error) {
 	r := &Reply{checksum: opt.Checksum}
 	text := s
 	if name, ok := strings.CutPrefix(s, "@"); ok {
-		b, err := os.ReadFile(name)
+		// A regular file of at most one message (optfile.MaxReply): not
+		// /dev/zero, not a FIFO that blocks listen from starting.
+		b, err := optfile.Read(context.Background(), name, optfile.MaxReply)
 		if err != nil {
 			return nil, exitcode.Usagef("%s: %v", flag, err)
 		}

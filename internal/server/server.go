@@ -10,6 +10,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sort"
@@ -31,10 +32,17 @@ type Handler func(ctx context.Context, c *session.Conn) error
 // its fields before calling Serve or ServePacket, and do not change them
 // afterwards.
 type Server struct {
-	Handler  Handler
-	Conn     session.Options // template for every conversation (framing, sink, idle timeout); ID is set per conversation
-	MaxConns int             // 0 is unlimited
-	Allow    *ACL
+	Handler Handler
+	Conn    session.Options // template for every conversation (framing, sink, idle timeout); ID is set per conversation
+	// MaxConns caps the conversations at once (TLS handshakes in progress
+	// count too); a peer beyond it is refused. 0 is the default for the
+	// kind of server: DefaultMaxPeers for datagram servers, whose senders
+	// cost a conversation each and can be spoofed at will; no cap for
+	// stream servers, whose clients must complete a handshake and are
+	// bounded by the listen backlog and file descriptors. Negative is no
+	// cap at all.
+	MaxConns int
+	Allow    *ACL // nil: no allow list; empty: admit no one
 	Deny     *ACL
 	Once     bool            // serve one conversation, then stop (listen without -k)
 	Sink     event.Sink      // server-wide events: listen, refused, error
@@ -57,8 +65,35 @@ type Server struct {
 	proto   string
 	dropped atomic.Int64
 
-	fastActive atomic.Int64 // peers of ServePacketEcho
+	fastActive  atomic.Int64 // peers of ServePacketEcho
+	handshaking atomic.Int64 // TLS handshakes in progress (Serve)
+
+	refusedN atomic.Int64 // peers turned away, in all
+	rmu      sync.Mutex   // the refusal log's rate limit:
+	rwindow  time.Time    // start of the current second
+	rshown   int          // refusals logged in it
+	rhidden  int64        // refusals not logged since the last one that was
+
+	queued      atomic.Int64 // bytes of datagrams waiting for their handlers (ServePacket)
+	queueBudget int64        // the most that may wait; 0 is maxQueued (tests lower it)
 }
+
+// The default caps (README "Server options").
+const (
+	// DefaultMaxPeers caps a datagram server's peers at once: each one
+	// is a conversation (a goroutine and a queue; with --exec a process;
+	// in relay an upstream socket), and a UDP source address costs a
+	// sender nothing to forge.
+	DefaultMaxPeers = 1024
+	// DefaultMaxExec caps the --exec processes alive at once, on any
+	// transport (the CLI sets it).
+	DefaultMaxExec = 100
+)
+
+// refusedBurst is how many refusals a second are logged one by one; the
+// rest are counted and said in the next line logged, so that a flood (of
+// forged UDP senders, say) is not a flood on stderr.
+const refusedBurst = 20
 
 // ErrServerClosed is returned by Serve after the context is cancelled.
 var ErrServerClosed = errors.New("server closed")
@@ -83,15 +118,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer ln.Close()
+	defer s.refusedSummary()
 
 	var onceErr chan error
 	if s.Once {
 		onceErr = make(chan error, 1)
 	}
+	// TLS handshakes run beside the accept loop, each on its own
+	// goroutine, so that a client that connects and says nothing holds up
+	// no one. Without -k the first to complete is the one client: it
+	// closes the listener and refuses the handshakes still in progress.
+	var hs handshakes
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
+			if hs.over() {
+				err := <-onceErr
+				s.wg.Wait()
+				return err
+			}
 			if ctx.Err() != nil {
 				s.closeAll("server shutting down")
 				s.wg.Wait()
@@ -115,27 +161,43 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		backoff = 0
 		if !s.admit(nc.RemoteAddr()) {
-			nc.Close()
+			refuse(nc)
 			continue
 		}
-		if hs, ok := nc.(handshaker); ok {
+		if h, ok := nc.(handshaker); ok {
 			// TLS: a client that fails the handshake is logged and is not
 			// a conversation, so it does not use up listen's one client.
-			// With -k the handshakes run beside the accept loop.
-			if s.Once {
-				if !s.handshake(ctx, nc, hs) {
-					continue
-				}
-			} else {
-				s.wg.Add(1)
-				go func() {
-					defer s.wg.Done()
-					if s.handshake(ctx, nc, hs) {
-						s.start(ctx, nc, false, nil)
-					}
-				}()
+			if s.handshaking.Add(1) > maxHandshakes {
+				s.handshaking.Add(-1)
+				s.refused(nc.RemoteAddr().String(), "too many TLS handshakes in progress ("+strconv.Itoa(maxHandshakes)+")")
+				refuse(nc)
 				continue
 			}
+			if !hs.add(nc) {
+				s.handshaking.Add(-1)
+				s.refused(nc.RemoteAddr().String(), "serving one client only (use -k for many)")
+				refuse(nc)
+				continue
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				ok := s.handshake(ctx, nc, h, &hs)
+				s.handshaking.Add(-1)
+				switch {
+				case !ok:
+				case !s.Once:
+					hs.done(nc)
+					s.start(ctx, nc, false, nil)
+				case hs.win(nc):
+					s.start(ctx, nc, false, onceErr)
+					ln.Close()
+				default:
+					s.refused(nc.RemoteAddr().String(), "serving one client only (use -k for many)")
+					refuse(nc)
+				}
+			}()
+			continue
 		}
 		s.start(ctx, nc, false, onceErr)
 		if s.Once {
@@ -155,21 +217,94 @@ type handshaker interface {
 }
 
 // handshakeTimeout bounds a TLS handshake, so a client that connects and
-// says nothing cannot hold a server that serves one client.
+// says nothing cannot hold a place for long.
 const handshakeTimeout = 10 * time.Second
 
+// maxHandshakes bounds the TLS handshakes in progress at once: beyond it a
+// new connection is refused rather than given a goroutine and buffers.
+// Idle connections cost a place for handshakeTimeout at most.
+const maxHandshakes = 512
+
 // handshake completes a TLS handshake, or logs why it failed and closes nc.
-func (s *Server) handshake(ctx context.Context, nc net.Conn, hs handshaker) bool {
+// A handshake cut short because another client got through first (listen
+// without -k) is logged as refused, not as a failure.
+func (s *Server) handshake(ctx context.Context, nc net.Conn, h handshaker, hs *handshakes) bool {
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	defer cancel()
-	if err := hs.HandshakeContext(hctx); err != nil {
+	err := h.HandshakeContext(hctx)
+	if err == nil {
+		return true
+	}
+	lost := !hs.done(nc)
+	switch {
+	case lost:
+		s.refused(nc.RemoteAddr().String(), "serving one client only (use -k for many)")
+	case ctx.Err() != nil:
+		nc.Close() // shutting down
+	default:
 		nc.Close()
-		if ctx.Err() == nil {
-			s.emit(&event.Event{Kind: event.Error, Peer: nc.RemoteAddr().String(), Err: "tls handshake failed: " + endpoint.TLSCause(err)})
-		}
+		s.emit(&event.Event{Kind: event.Error, Peer: nc.RemoteAddr().String(), Err: "tls handshake failed: " + endpoint.TLSCause(err)})
+	}
+	return false
+}
+
+// handshakes are the TLS handshakes in progress on a server that serves
+// one client: the first to complete wins, and the others are refused
+// with a reset (refuse), as any refused client is, rather than with the
+// FIN a cancelled crypto/tls handshake would send.
+type handshakes struct {
+	mu      sync.Mutex
+	pending map[net.Conn]struct{}
+	won     bool
+}
+
+// add records a handshake about to start; false when a client has won
+// already.
+func (h *handshakes) add(nc net.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.won {
 		return false
 	}
+	if h.pending == nil {
+		h.pending = map[net.Conn]struct{}{}
+	}
+	h.pending[nc] = struct{}{}
 	return true
+}
+
+// done records a handshake that ended; false when it had been refused
+// already because another client won.
+func (h *handshakes) done(nc net.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.pending[nc]
+	delete(h.pending, nc)
+	return ok
+}
+
+// win makes nc the one client, if none is yet, and refuses the others.
+func (h *handshakes) win(nc net.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.pending, nc)
+	if h.won {
+		return false
+	}
+	h.won = true
+	for c := range h.pending {
+		// Their handshakes fail now, and done says they lost.
+		refuse(c)
+		delete(h.pending, c)
+	}
+	return true
+}
+
+// over reports whether a client has won.
+func (h *handshakes) over() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.won
 }
 
 func protoOf(a net.Addr) string {
@@ -203,15 +338,94 @@ func (s *Server) init(proto string) {
 func (s *Server) admit(addr net.Addr) bool {
 	if ap, ok := addrPort(addr); ok {
 		if ok, why := admit(s.Allow, s.Deny, ap.Addr()); !ok {
-			s.emit(&event.Event{Kind: event.Refused, Peer: addr.String(), Reason: why})
+			s.refused(addr.String(), why)
 			return false
 		}
+	} else if s.Allow != nil || s.Deny != nil {
+		// A list given for a peer without an IP address (a Unix socket):
+		// refuse rather than let the list be silently ignored.
+		s.refused(addr.String(), "no IP address to check against --allow/--deny")
+		return false
 	}
-	if s.MaxConns > 0 && s.Active() >= s.MaxConns {
-		s.emit(&event.Event{Kind: event.Refused, Peer: addr.String(), Reason: "--max-conns " + strconv.Itoa(s.MaxConns) + " reached"})
+	if max := s.maxConns(); max > 0 && s.Active()+int(s.handshaking.Load()) >= max {
+		s.refused(addr.String(), "--max-conns "+strconv.Itoa(max)+" reached")
 		return false
 	}
 	return true
+}
+
+// maxConns is the cap in force: MaxConns, or the default for the kind of
+// server; 0 for none.
+func (s *Server) maxConns() int {
+	switch {
+	case s.MaxConns > 0:
+		return s.MaxConns
+	case s.MaxConns == 0 && (s.proto == "udp" || s.proto == "unixgram"):
+		return DefaultMaxPeers
+	}
+	return 0
+}
+
+// refused logs a peer turned away (at most refusedBurst lines a second)
+// and counts it.
+func (s *Server) refused(peer, reason string) {
+	total := s.refusedN.Add(1)
+	now := time.Now()
+	s.rmu.Lock()
+	if now.Sub(s.rwindow) >= time.Second {
+		s.rwindow, s.rshown = now, 0
+	}
+	if s.rshown >= refusedBurst {
+		s.rhidden++
+		s.rmu.Unlock()
+		return
+	}
+	s.rshown++
+	hidden := s.rhidden
+	s.rhidden = 0
+	s.rmu.Unlock()
+	if hidden > 0 {
+		reason += fmt.Sprintf(" (and %d more refused, not logged one by one; %d in all)", hidden, total)
+	}
+	s.emit(&event.Event{Kind: event.Refused, Peer: peer, Reason: reason})
+}
+
+// refusedSummary says, when a server stops, how many refusals were not
+// logged one by one.
+func (s *Server) refusedSummary() {
+	s.rmu.Lock()
+	hidden := s.rhidden
+	s.rhidden = 0
+	s.rmu.Unlock()
+	if hidden > 0 {
+		s.emit(&event.Event{Kind: event.Info, Msg: fmt.Sprintf("%d peers refused in all, %d of them not logged one by one", s.refusedN.Load(), hidden)})
+	}
+}
+
+// Refused is the number of peers turned away so far (--allow/--deny,
+// --max-conns and its defaults, one client only).
+func (s *Server) Refused() int64 { return s.refusedN.Load() }
+
+// refuse closes a connection the server will not serve with a reset
+// (SO_LINGER 0), not a FIN. A FIN would look to the client like a server
+// that had nothing to say, and if the client had already sent data, the
+// kernel would answer it with a reset anyway: which of the two the client
+// met depended on timing. A reset before any byte is one signal every
+// client can read the same way every time (endpoint.Refusal).
+func refuse(nc net.Conn) {
+	inner := nc
+	for i := 0; i < 8; i++ {
+		if tc, ok := inner.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+			break
+		}
+		u, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		inner = u.NetConn()
+	}
+	nc.Close()
 }
 
 func addrPort(a net.Addr) (netip.AddrPort, bool) {
@@ -229,13 +443,18 @@ func (s *Server) start(ctx context.Context, nc net.Conn, packet bool, done chan<
 	opt := s.Conn
 	opt.ID = s.nextID.Add(1)
 	opt.Packet = packet
+	opt.Accepted = true
 	if opt.Proto == "" {
 		opt.Proto = s.proto
 	}
+	opt.Unannounced = true
 	c := session.New(nc, opt)
 	s.mu.Lock()
 	s.conns[opt.ID] = c
 	s.mu.Unlock()
+	// Listed first, then announced: whoever sees "connected" and sends to
+	// every conversation (listen -k's stdin, the UI's peer list) finds it.
+	c.Announce()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sockit/sockit/internal/endpoint"
@@ -16,6 +19,11 @@ import (
 // grow without bound because one handler is slow.
 const queueLen = 512
 
+// maxQueued bounds the bytes of all the datagrams waiting for their
+// handlers, across peers: queueLen datagrams of up to 64 KiB for each of
+// DefaultMaxPeers peers would be 32 GiB.
+const maxQueued = 64 << 20
+
 // ServePacket reads datagrams on pc and sorts them by sender: a datagram
 // from a new address starts a conversation (a peer) whose replies go back
 // to that address; a peer ends when Handler returns, usually at its idle
@@ -25,14 +33,20 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	s.emit(&event.Event{Kind: event.Listen, Local: pc.LocalAddr().String()})
 	stop := context.AfterFunc(ctx, func() { pc.Close() })
 	defer stop()
+	defer s.refusedSummary()
 
 	var (
-		mu      sync.Mutex
+		mu      sync.Mutex // peers, and each peer's queue against its close
 		peers   = map[string]*udpPeer{}
 		refused = map[string]bool{}
 		first   string // with Once, the only peer served
 		fd      = -1
+		queued  = &s.queued // bytes waiting in all the peers' queues
+		budget  = int64(maxQueued)
 	)
+	if s.queueBudget > 0 {
+		budget = s.queueBudget
+	}
 	if s.Trace != nil {
 		fd = endpoint.FD(pc)
 	}
@@ -64,7 +78,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 			if s.Once && first != "" && key != first {
 				if !refused[key] && len(refused) < 1024 {
 					refused[key] = true
-					s.emit(&event.Event{Kind: event.Refused, Peer: key, Reason: "serving one peer only (use -k for many)"})
+					s.refused(key, "serving one peer only (use -k for many)")
 				}
 				continue
 			}
@@ -72,12 +86,16 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 				continue
 			}
 			first = key
-			p = &udpPeer{pc: pc, addr: addr, in: make(chan []byte, queueLen), closed: make(chan struct{}), trace: s.Trace, fd: fd}
+			p = &udpPeer{pc: pc, addr: addr, in: make(chan []byte, queueLen), closed: make(chan struct{}), trace: s.Trace, fd: fd, queued: queued}
 			p.onClose = func() {
 				mu.Lock()
 				if peers[key] == p {
 					delete(peers, key)
 				}
+				// What is still queued will never be read: give its bytes
+				// back. (Datagrams are queued under mu, so none can come
+				// after this.)
+				p.drain()
 				mu.Unlock()
 			}
 			mu.Lock()
@@ -85,23 +103,60 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 			mu.Unlock()
 			s.start(ctx, p, true, nil)
 		}
+		if queued.Add(int64(n)) > budget {
+			queued.Add(-int64(n))
+			s.drop(key)
+			continue
+		}
 		d := getBuf(n)
 		copy(d, buf[:n])
+		mu.Lock()
 		select {
-		case p.in <- d:
-		default:
+		case <-p.closed:
+			// Ended since it was looked up (its queue may be drained
+			// already): the datagram is lost, as it would be a moment
+			// later.
+			queued.Add(-int64(n))
 			putBuf(d)
-			if s.dropped.Add(1)%1000 == 1 {
-				s.emit(&event.Event{Kind: event.Error, Peer: key, Err: "datagrams dropped: the handler is not keeping up"})
+		default:
+			select {
+			case p.in <- d:
+			default:
+				queued.Add(-int64(n))
+				putBuf(d)
+				s.drop(key)
 			}
 		}
+		mu.Unlock()
 	}
 	s.closeAll("server shutting down")
 	s.wg.Wait()
+	if n := s.dropped.Load(); n > 0 {
+		s.emit(&event.Event{Kind: event.Error, Local: pc.LocalAddr().String(),
+			Err: fmt.Sprintf("%s dropped in all: the handler did not keep up", datagrams(n))})
+	}
 	return ctx.Err()
 }
 
-// Dropped is the number of datagrams dropped because a peer's queue was full.
+// drop counts a datagram dropped because its peer's handler, or all of
+// them, are not keeping up. It says so at the first drop and every
+// 1000th, with the count so far; the total comes when the server ends.
+func (s *Server) drop(peer string) {
+	if n := s.dropped.Add(1); n%1000 == 1 {
+		s.emit(&event.Event{Kind: event.Error, Peer: peer,
+			Err: fmt.Sprintf("%s dropped so far: the handler is not keeping up (%d wait per peer)", datagrams(n), queueLen)})
+	}
+}
+
+func datagrams(n int64) string {
+	if n == 1 {
+		return "1 datagram"
+	}
+	return strconv.FormatInt(n, 10) + " datagrams"
+}
+
+// Dropped is the number of datagrams dropped because a peer's queue, or
+// the bytes queued for all peers, were full.
 func (s *Server) Dropped() int64 { return s.dropped.Load() }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
@@ -132,6 +187,7 @@ type udpPeer struct {
 	onClose func()
 	trace   endpoint.Tracer
 	fd      int
+	queued  *atomic.Int64 // the server's bytes queued, this peer's included
 
 	dmu      sync.Mutex
 	deadline time.Time
@@ -161,6 +217,7 @@ func (p *udpPeer) Read(b []byte) (int, error) {
 		case d := <-p.in:
 			stopTimer(t)
 			n := copy(b, d)
+			p.queued.Add(-int64(len(d)))
 			putBuf(d)
 			return n, nil
 		case <-p.closed:
@@ -191,6 +248,19 @@ func (p *udpPeer) Write(b []byte) (int, error) {
 		p.trace("sendto(fd %d, %s) <- %d bytes", p.fd, p.addr, n)
 	}
 	return n, err
+}
+
+// drain empties the queue of a peer that has ended.
+func (p *udpPeer) drain() {
+	for {
+		select {
+		case d := <-p.in:
+			p.queued.Add(-int64(len(d)))
+			putBuf(d)
+		default:
+			return
+		}
+	}
 }
 
 func (p *udpPeer) Close() error {

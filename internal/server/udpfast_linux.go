@@ -1,3 +1,5 @@
+//go:build linux && !sockit_portable
+
 package server
 
 import (
@@ -114,6 +116,7 @@ func (s *Server) ServePacketEcho(ctx context.Context, pcs []net.PacketConn) erro
 	for _, t := range tables {
 		t.expire(time.Time{}, 0, "server shutting down")
 	}
+	s.refusedSummary()
 	if first != nil {
 		return first
 	}
@@ -157,18 +160,18 @@ func (t *peerTable) peer(ap netip.AddrPort, now time.Time) *fastPeer {
 		if len(t.refused) < 4096 {
 			t.refused[ap] = true
 		}
-		s.emit(&event.Event{Kind: event.Refused, Peer: ap.String(), Reason: why})
+		s.refused(ap.String(), why)
 		return nil
 	}
-	if s.MaxConns > 0 && int(s.fastActive.Load()) >= s.MaxConns {
+	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
 		// Not remembered: the sender gets in once a slot frees.
-		s.emit(&event.Event{Kind: event.Refused, Peer: ap.String(), Reason: "--max-conns " + strconv.Itoa(s.MaxConns) + " reached"})
+		s.refused(ap.String(), "--max-conns "+strconv.Itoa(max)+" reached")
 		return nil
 	}
 	p := &fastPeer{id: s.nextID.Add(1), addr: ap.String(), last: now}
 	t.peers[ap] = p
 	s.fastActive.Add(1)
-	t.event(&event.Event{Kind: event.Open, Conn: p.id, Peer: p.addr})
+	t.event(&event.Event{Kind: event.Connect, Conn: p.id, Peer: p.addr})
 	return p
 }
 
@@ -316,31 +319,14 @@ func addrPortOf(sa *unix.RawSockaddrAny) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 
-// ListenPacketPerCore binds n datagram sockets to ep's address with
-// SO_REUSEPORT (n = the number of cores when n <= 0), so that the kernel
-// spreads senders over them by address and each core serves its own
-// socket. The first socket picks the port when ep's is 0.
+// ListenPacketPerCore binds n datagram sockets to ep's address (n = the
+// number of cores when n <= 0), among which the kernel spreads senders by
+// address so that each core serves its own socket. The port is still
+// sockit's alone: see endpoint.ListenConfig.ListenPacketGroup, which may
+// return fewer sockets (one) where the kernel cannot keep it so.
 func ListenPacketPerCore(ctx context.Context, lc *endpoint.ListenConfig, ep endpoint.Endpoint, n int) ([]net.PacketConn, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	cfg := *lc
-	cfg.ReusePort = n > 1
-	var pcs []net.PacketConn
-	for i := 0; i < n; i++ {
-		pc, err := cfg.ListenPacket(ctx, ep)
-		if err != nil {
-			for _, pc := range pcs {
-				pc.Close()
-			}
-			return nil, err
-		}
-		if i == 0 {
-			if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-				ep.Port = ua.Port
-			}
-		}
-		pcs = append(pcs, pc)
-	}
-	return pcs, nil
+	return lc.ListenPacketGroup(ctx, ep, n)
 }

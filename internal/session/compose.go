@@ -5,21 +5,31 @@ import (
 
 	"github.com/sockit/sockit/internal/checksum"
 	"github.com/sockit/sockit/internal/codec"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/tmpl"
 )
 
 // Compose turns what a person typed or piped into the bytes of one
 // message, in this order: the text is read as hex (Hex), or with escapes
 // (Escapes) and placeholders (Template) and encoded (the send encoding);
-// the checksum is appended; then the end of line. Framing is the Conn's
-// job and comes last. The zero value sends UTF-8 text as it is.
+// the checksum is appended; then the end of line, encoded like the text.
+// Framing is the Conn's job and comes last. The zero value sends UTF-8
+// text as it is.
 type Compose struct {
-	Hex      bool           // the input is hex digits (--send-hex)
-	Escapes  bool           // interpret \r \n \t \0 \xNN \\ (--escapes)
-	Template bool           // expand {{seq}}, {{time}}… (--template)
-	EOL      []byte         // replaces the input's line end; nil keeps "\n" for text, nothing for hex
-	KeepEOL  bool           // EOL was set explicitly: also apply it to hex input
+	Hex      bool   // the input is hex digits (--send-hex)
+	Escapes  bool   // interpret \r \n \t \0 \xNN \\ (--escapes)
+	Template bool   // expand {{seq}}, {{time}}… (--template)
+	EOL      string // with KeepEOL, the line end as text ("\r\n", "" for none), encoded with the send encoding in force at each Message
+	// KeepEOL says EOL was chosen (--eol, -C, the UI's line end): it
+	// replaces the input's line end, for hex input too. Without it text
+	// keeps its "\n" (encoded) and hex input gets none.
+	KeepEOL  bool
 	Checksum *checksum.Algo // appended to each message (--checksum)
+	// Max is the largest message a template may expand to (--max-message;
+	// 0 for frame.DefaultMax), checked before expanding: {{rand:65536}}
+	// seventy thousand times must not take gigabytes.
+	Max int
 
 	enc atomic.Pointer[codec.Encoding]
 	seq atomic.Uint64
@@ -40,16 +50,17 @@ func (o *Compose) Encoding() *codec.Encoding {
 // Passthrough reports whether Message would return its input unchanged, so
 // pipe mode can move bytes without looking at them.
 func (o *Compose) Passthrough() bool {
-	return o == nil || (!o.Hex && !o.Escapes && !o.Template && o.EOL == nil && o.Checksum == nil && o.Encoding().IsUTF8())
+	return o == nil || (!o.Hex && !o.Escapes && !o.Template && !o.KeepEOL && o.Checksum == nil && o.Encoding().IsUTF8())
 }
 
 // Message appends the message for one line of input to dst. A trailing
-// "\n" (or "\r\n") on line is its line end: it is replaced by EOL.
+// "\n" (or "\r\n" with KeepEOL) on line is its line end: it is replaced
+// by EOL, in the current encoding.
 func (o *Compose) Message(dst, line []byte, peer string) ([]byte, error) {
 	body, nl := line, false
 	if n := len(body); n > 0 && body[n-1] == '\n' {
 		body, nl = body[:n-1], true
-		if n := len(body); n > 0 && body[n-1] == '\r' && o.EOL != nil {
+		if n := len(body); n > 0 && body[n-1] == '\r' && o.KeepEOL {
 			body = body[:n-1]
 		}
 	}
@@ -67,7 +78,12 @@ func (o *Compose) Message(dst, line []byte, peer string) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		if dst, err = t.Append(dst, tmpl.Vars{Seq: o.seq.Add(1), Peer: peer, Now: now()}); err != nil {
+		v := tmpl.Vars{Peer: peer, Now: now()}
+		if err := o.checkSize(t, v); err != nil {
+			return dst, err
+		}
+		v.Seq = o.seq.Add(1)
+		if dst, err = t.Append(dst, v); err != nil {
 			return dst, err
 		}
 	default:
@@ -81,20 +97,33 @@ func (o *Compose) Message(dst, line []byte, peer string) ([]byte, error) {
 	}
 	if nl {
 		switch {
-		case o.EOL != nil && (!o.Hex || o.KeepEOL):
-			dst = append(dst, o.EOL...)
-		case o.EOL == nil && !o.Hex:
+		case o.KeepEOL:
+			dst, err = o.Encoding().Append(dst, o.EOL)
+		case !o.Hex:
 			dst, err = o.Encoding().Append(dst, "\n")
 		}
 	}
 	return dst, err
 }
 
+// checkSize refuses a template that may expand past Max.
+func (o *Compose) checkSize(t *tmpl.Template, v tmpl.Vars) error {
+	limit := o.Max
+	if limit <= 0 {
+		limit = frame.DefaultMax
+	}
+	if n := t.MaxLen(v); n > limit {
+		return exitcode.WithHint("Note that each {{rand:N}} and {{randhex:N}} adds N or 2N bytes; --max-message raises the limit.",
+			"the template expands to up to %d bytes, more than the %d of --max-message", n, limit)
+	}
+	return nil
+}
+
 // Check returns the error Message would return for line (bad hex, a bad
 // escape or placeholder, text the encoding cannot carry) without counting
 // a message, so that bad input is reported before a connection is opened.
 func (o *Compose) Check(line []byte) error {
-	c := &Compose{Hex: o.Hex, Escapes: o.Escapes, Template: o.Template, EOL: o.EOL, KeepEOL: o.KeepEOL, Checksum: o.Checksum}
+	c := &Compose{Hex: o.Hex, Escapes: o.Escapes, Template: o.Template, EOL: o.EOL, KeepEOL: o.KeepEOL, Checksum: o.Checksum, Max: o.Max}
 	c.SetEncoding(o.Encoding())
 	_, err := c.Message(nil, line, "")
 	return err

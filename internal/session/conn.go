@@ -20,6 +20,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/frame"
 )
 
@@ -34,11 +35,20 @@ type Options struct {
 	IdleTimeout time.Duration // close after this long with no traffic either way; 0 never
 	Packet      bool          // each Read of the connection is one datagram
 	BufSize     int           // raw read buffer, 0 for 64 KiB
-	Tap         io.Writer     // gets every byte read, before framing (-o FILE, pipe stdout)
-	// NoData makes Sink a log of connection events only (open, close):
+	Tap         io.Writer     // gets every byte delivered, framing included (-o FILE, pipe stdout): see SetTap
+	// NoData makes Sink a log of connection events only (connect, close):
 	// no data events are built, so the conversation stays on the fast path
 	// (a server's stderr log, relay without --log).
 	NoData bool
+	// Accepted says a server accepted the connection; otherwise this side
+	// dialed it, and a reset before any byte arrived is reported as the
+	// server's refusal (endpoint.Refusal).
+	Accepted bool
+	// Unannounced leaves the connect event to Announce, so that a server
+	// can list the conversation first: whoever reads the event (a log
+	// line, a page) and then asks for the server's conversations finds
+	// it there.
+	Unannounced bool
 }
 
 // Conn is one conversation.
@@ -56,7 +66,14 @@ type Conn struct {
 	buf    []byte
 	idle   time.Duration
 	tap    io.Writer
+	// tapErr is set by the reading goroutine and read by the owner, who
+	// may look while a read is still under way (a run cancelled because
+	// the tap's output failed).
+	tapMu  sync.Mutex
 	tapErr error
+
+	accepted bool
+	shut     atomic.Bool // CloseWrite was called
 
 	bufSize int // of buf, made at the first Read
 
@@ -68,9 +85,11 @@ type Conn struct {
 
 	closeOnce sync.Once
 	reason    atomic.Pointer[string]
+	emu       sync.Mutex // orders data events before the close event
+	ended     bool       // the close event was emitted (under emu)
 }
 
-// New wraps nc and emits the open event.
+// New wraps nc and emits the connect event (unless opt.Unannounced).
 func New(nc net.Conn, opt Options) *Conn {
 	c := &Conn{
 		nc:     nc,
@@ -82,6 +101,8 @@ func New(nc net.Conn, opt Options) *Conn {
 		packet: opt.Packet,
 		idle:   opt.IdleTimeout,
 		tap:    opt.Tap,
+
+		accepted: opt.Accepted,
 	}
 	if a := nc.LocalAddr(); a != nil {
 		c.local = a.String()
@@ -103,13 +124,21 @@ func New(nc net.Conn, opt Options) *Conn {
 			c.bufSize = 64 << 10
 		}
 	}
-	open := &event.Event{Kind: event.Open}
+	if !opt.Unannounced {
+		c.Announce()
+	}
+	return c
+}
+
+// Announce emits the connect event. New does it, unless told not to;
+// call it once, before any Read or Write.
+func (c *Conn) Announce() {
+	conn := &event.Event{Kind: event.Connect}
 	if c.dec != nil {
 		// Recorded so that replay frames what it sends the same way.
-		open.Frame = opt.Frame.String()
+		conn.Frame = c.frame.String()
 	}
-	c.emit(open)
-	return c
+	c.emit(conn)
 }
 
 // ID is the conversation's number, unique within its server or client.
@@ -175,19 +204,34 @@ func (c *Conn) Read() ([]byte, error) {
 	var (
 		p   []byte
 		err error
+		n   int64 // bytes of p as they arrived, framing included
 	)
 	if c.dec != nil {
 		p, err = c.dec.Next()
 		if err != nil {
 			return nil, c.opError("recv", err)
 		}
+		// The tap and the count get the message as it arrived, framing
+		// and all, once it is delivered: a message the decoder refuses
+		// (too large, cut short) reaches neither.
+		wire := c.dec.Wire()
+		n = int64(len(wire))
+		if c.tap != nil {
+			if _, werr := c.tap.Write(wire); werr != nil {
+				c.setTapErr(werr)
+				c.in.Add(n)
+				// The local output is gone (a closed stdout pipe): stop
+				// rather than read data nobody can see.
+				return nil, werr
+			}
+		}
 	} else {
-		var n int
+		var k int
 		if c.buf == nil {
 			c.buf = make([]byte, c.bufSize)
 		}
-		n, err = idleReader{c}.Read(c.buf)
-		if n == 0 {
+		k, err = idleReader{c}.Read(c.buf)
+		if k == 0 {
 			if err == nil && !c.packet {
 				return c.Read()
 			}
@@ -195,22 +239,52 @@ func (c *Conn) Read() ([]byte, error) {
 				return nil, c.opError("recv", err)
 			}
 		}
-		p = c.buf[:n]
+		p = c.buf[:k]
 		err = nil
+		n = int64(k)
 	}
-	c.in.Add(int64(len(p)))
 	if c.sink != nil && !c.noData {
+		// Counted and reported together, and never after the close
+		// event: a Close from another goroutine (Ctrl-C, a failed
+		// output) waits for a message already read to be reported, so a
+		// transcript ends with the close and its counts add up.
+		c.emu.Lock()
+		defer c.emu.Unlock()
+		if c.ended {
+			return nil, net.ErrClosed
+		}
+		c.in.Add(n)
 		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
+		return p, nil
 	}
+	c.in.Add(n)
 	return p, nil
 }
 
-// SetTap makes w receive every byte read from now on, before framing. Call
-// it before the first Read.
+// SetTap makes w receive every byte read from now on: each chunk as it is
+// read, or with framing each message as it arrived (prefix or delimiter
+// included) when Read delivers it, so that a refused message is not
+// written. Call it before the first Read.
 func (c *Conn) SetTap(w io.Writer) { c.tap = w }
 
 // TapErr is the first error writing to the tap, if any.
-func (c *Conn) TapErr() error { return c.tapErr }
+func (c *Conn) TapErr() error {
+	c.tapMu.Lock()
+	defer c.tapMu.Unlock()
+	return c.tapErr
+}
+
+// setTapErr records err as the tap's error, and reports whether it was
+// the first.
+func (c *Conn) setTapErr(err error) bool {
+	c.tapMu.Lock()
+	defer c.tapMu.Unlock()
+	if c.tapErr != nil {
+		return false
+	}
+	c.tapErr = err
+	return true
+}
 
 // idleReader applies the idle timeout as a read deadline that is pushed
 // forward while the connection keeps writing.
@@ -218,9 +292,8 @@ type idleReader struct{ c *Conn }
 
 func (r idleReader) Read(p []byte) (int, error) {
 	n, err := r.read(p)
-	if n > 0 && r.c.tap != nil {
-		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.tapErr == nil {
-			r.c.tapErr = werr
+	if n > 0 && r.c.tap != nil && r.c.dec == nil {
+		if _, werr := r.c.tap.Write(p[:n]); werr != nil && r.c.setTapErr(werr) {
 			// The local output is gone (a closed stdout pipe): stop here
 			// rather than read data nobody can see.
 			return n, werr
@@ -302,6 +375,15 @@ func (c *Conn) payload(msg []byte) []byte {
 // opError names the conversation in errors that end it, and leaves the
 // normal ends (EOF, closed by us, idle) as they are for errors.Is.
 func (c *Conn) opError(op string, err error) error {
+	if !c.accepted && !c.packet {
+		if r := endpoint.Refusal(c.nc, c.proto+"://"+c.peer, err, c.shut.Load()); r != nil {
+			return r
+		}
+	}
+	var tlsErr *exitcode.TLSError
+	if errors.As(err, &tlsErr) {
+		return err // a TLS client's failure, worded whole by endpoint
+	}
 	var idle *IdleError
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &idle) {
 		return err
@@ -330,7 +412,13 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 		if msg != nil {
 			data = msg
 		}
+		c.emu.Lock()
+		if c.ended {
+			c.emu.Unlock()
+			return net.ErrClosed // no data event after the close event
+		}
 		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
+		c.emu.Unlock()
 	}
 	n, err := c.nc.Write(p)
 	if err != nil {
@@ -347,7 +435,10 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 // still read. It does nothing on datagram sockets.
 func (c *Conn) CloseWrite() error {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && !c.packet {
-		return cw.CloseWrite()
+		c.shut.Store(true)
+		if err := cw.CloseWrite(); err != nil {
+			return c.opError("shutdown", err)
+		}
 	}
 	return nil
 }
@@ -358,11 +449,22 @@ func (c *Conn) SetReason(reason string) {
 	c.reason.CompareAndSwap(nil, &reason)
 }
 
+// Reason is the reason given to SetReason so far, or "".
+func (c *Conn) Reason() string {
+	if r := c.reason.Load(); r != nil {
+		return *r
+	}
+	return ""
+}
+
 // Close closes the connection and emits the close event once, with the
 // reason given to SetReason or derived from err.
 func (c *Conn) Close(err error) {
 	c.closeOnce.Do(func() {
 		c.nc.Close()
+		c.emu.Lock()
+		defer c.emu.Unlock()
+		c.ended = true
 		e := &event.Event{Kind: event.Close, BytesIn: c.in.Load(), BytesOut: c.out.Load()}
 		if r := c.reason.Load(); r != nil {
 			e.Reason = *r

@@ -29,7 +29,7 @@ type Pipe struct {
 	// carries nothing would only make clients that stop on EOF leave early.
 	QuietKeepsOpen bool
 	Quit           time.Duration // after In ends, quit this much later; negative waits for the peer (-q)
-	HalfDuplex     bool          // keep sending after the peer shut down its write side
+	HalfDuplex     bool          // after the peer shut down its write side, send all of In, waiting for it (otherwise only what is ready: see Sender)
 	SendOnly       bool          // ignore what arrives; end when In ends
 	RecvOnly       bool          // never read In
 	Wait           time.Duration // datagrams: after In ends, wait this long after the last reply
@@ -51,6 +51,8 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 	up := make(chan error, 1)
 	down := make(chan error, 1)
 	var inDone atomic.Bool
+	snd := &Sender{In: p.In, Compose: p.Compose, Lines: p.Lines, MaxLine: p.MaxLine, Delay: p.Delay, Progress: p.Progress,
+		WaitsHint: " (--half-duplex keeps sending)"}
 
 	if p.RecvOnly || p.In == nil {
 		if !c.packet {
@@ -61,7 +63,7 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 			close(up)
 		}
 	} else {
-		go func() { up <- p.send(c) }()
+		go func() { up <- snd.Run(c) }()
 	}
 	go func() { down <- p.receive(c, &inDone) }()
 
@@ -98,128 +100,38 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 			if err != nil {
 				return err
 			}
-			if p.HalfDuplex && up != nil {
+			if up == nil || c.packet {
+				return nil
+			}
+			if p.HalfDuplex {
 				// The peer only shut down its side: finish sending first.
 				if err := <-up; err != nil {
 					return err
 				}
 				c.CloseWrite()
-			} else if up != nil && !c.packet {
-				// An EOF while input is still being sent may be a reset
-				// whose error the send side took first (the kernel reports
-				// it once): then nothing more was delivered, and that is
-				// not a clean end.
-				select {
-				case err := <-up:
-					if err != nil {
-						return err
-					}
-				default:
-				}
-				if resetByPeer(c.nc) {
-					return c.opError("send", syscall.ECONNRESET)
-				}
-				// Say so when input is left unsent: a peer that only
-				// shut down its write side (ncat --recv-only) still reads.
-				c.SetReason("peer closed first, before the input ended (--half-duplex keeps sending)")
+				return nil
 			}
-			return nil
+			// A FIN ends only the peer's sending: send the input that is
+			// ready, then close; do not wait for input not there yet.
+			return snd.Finish(ctx, c, up)
 		case <-quit:
 			c.SetReason("quit after input ended (-q)")
 			return nil
 		case <-ctx.Done():
-			c.SetReason("interrupted")
+			c.SetReason(stopReason(ctx))
 			return ctx.Err()
 		}
 	}
 }
 
-// send copies In to the peer.
-func (p *Pipe) send(c *Conn) error {
-	if p.Compose == nil && !p.Lines && !c.packet && !c.Observed() && p.Delay == 0 && !c.Framed() && !c.HasIdle() {
-		if p.Progress != nil {
-			return p.sendCounted(c)
-		}
-		if pipeInput(p.In) {
-			// A pipe: large copies (see pipeInput for why not splice).
-			buf := make([]byte, 1<<20)
-			n, err := io.CopyBuffer(struct{ io.Writer }{c.nc}, struct{ io.Reader }{p.In}, buf)
-			c.AddStats(0, n)
-			return sendErr(c, err)
-		}
-		// A regular file goes by sendfile.
-		n, err := io.Copy(c.nc, p.In)
-		c.AddStats(0, n)
-		return sendErr(c, err)
+// stopReason is why ctx ended, for the close event: "interrupted" (a
+// signal), or "stopped: " and the cause its canceller gave (the CLI's
+// outputs give the write that failed: "cannot write stdout: …").
+func stopReason(ctx context.Context) string {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return "stopped: " + cause.Error()
 	}
-	var (
-		msg  []byte
-		err  error
-		line []byte
-	)
-	max := p.MaxLine
-	if max <= 0 {
-		max = 16 << 20
-	}
-	chunk := 64 << 10
-	if c.packet {
-		chunk = 65507 // the largest UDP payload over IPv4
-	}
-	br := bufio.NewReaderSize(p.In, chunk)
-	buf := make([]byte, chunk)
-	first := true
-	for {
-		var unit []byte
-		if p.Lines {
-			line, err = readLine(br, line[:0], max)
-			unit = line
-		} else {
-			var n int
-			n, err = br.Read(buf)
-			unit = buf[:n]
-		}
-		if len(unit) > 0 {
-			if p.Delay > 0 && !first {
-				time.Sleep(p.Delay)
-			}
-			first = false
-			out := unit
-			if p.Compose != nil {
-				var cerr error
-				if msg, cerr = p.Compose(msg[:0], unit); cerr != nil {
-					return cerr
-				}
-				out = msg
-			}
-			if werr := c.Write(out); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// sendCounted is the fast path in chunks, reporting progress after each.
-func (p *Pipe) sendCounted(c *Conn) error {
-	var total int64
-	defer func() { c.AddStats(0, total) }()
-	for {
-		// io.CopyN's LimitedReader keeps sendfile working.
-		n, err := io.CopyN(c.nc, p.In, 4<<20)
-		total += n
-		p.Progress(total)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return sendErr(c, err)
-		}
-	}
+	return "interrupted"
 }
 
 // sendErr names the socket in a fast-path copy's error when the socket's
@@ -242,13 +154,26 @@ func outErrno(errno syscall.Errno) bool {
 	return false
 }
 
-// readLine reads one line including its "\n" (the last line may lack it).
-func readLine(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
+// LineTooLongError is ReadLine's refusal of a line longer than Max.
+type LineTooLongError struct{ Max int }
+
+func (e *LineTooLongError) Error() string {
+	return "input line longer than " + formatSize(int64(e.Max))
+}
+
+// ReadLine reads one line of br, its "\n" included (the last line may
+// lack it), appending to dst. A line longer than max bytes (0 for 16 MiB)
+// is an error, not a buffer that grows as long as the input has no line
+// end.
+func ReadLine(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
+	if max <= 0 {
+		max = 16 << 20
+	}
 	for {
 		frag, err := br.ReadSlice('\n')
 		dst = append(dst, frag...)
 		if len(dst) > max {
-			return dst, errors.New("input line longer than 16 MiB")
+			return dst, &LineTooLongError{Max: max}
 		}
 		if err != bufio.ErrBufferFull {
 			return dst, err

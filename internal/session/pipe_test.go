@@ -13,6 +13,7 @@ import (
 
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/platform"
 	"github.com/sockit/sockit/internal/sockittest"
 )
 
@@ -245,7 +246,16 @@ func TestPipeReset(t *testing.T) {
 		}
 		c := New(client, opt)
 		pr, pw := io.Pipe()
-		done := runPipe(t, &Pipe{In: pr, Out: io.Discard}, c)
+		got := &firstWrite{ch: make(chan struct{})}
+		done := runPipe(t, &Pipe{In: pr, Out: got}, c)
+		// A byte first: a reset before any byte is a refusal
+		// (TestPipeRefused), after one a conversation that broke.
+		server.Write([]byte("x"))
+		select {
+		case <-got.ch:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the byte never arrived")
+		}
 		server.SetLinger(0)
 		server.Close() // RST
 		err := wait(t, done)
@@ -254,6 +264,54 @@ func TestPipeReset(t *testing.T) {
 			!strings.HasSuffix(err.Error(), ": connection reset by peer") {
 			t.Errorf("observed=%v: Run = %v (exit %d), want recv tcp://…: connection reset by peer (exit 6)", observed, err, exitcode.Code(err))
 		}
+	}
+}
+
+// firstWrite closes ch at its first write.
+type firstWrite struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (w *firstWrite) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.ch) })
+	return len(p), nil
+}
+
+// A server that resets the connection before sending a byte refused it:
+// one message and exit 3, whether the client was sending or not.
+func TestPipeRefused(t *testing.T) {
+	if !platform.Fast {
+		t.Skip("only Linux tells a refusal from a reset (the TCP state, see endpoint.Refusal)")
+	}
+	for _, observed := range []bool{false, true} {
+		client, server := sockittest.Pair(t)
+		opt := Options{Proto: "tcp"}
+		if observed {
+			opt.Sink = func(*event.Event) {}
+		}
+		c := New(client, opt)
+		pr, pw := io.Pipe()
+		done := runPipe(t, &Pipe{In: pr, Out: io.Discard}, c)
+		server.SetLinger(0)
+		server.Close() // RST
+		err := wait(t, done)
+		pw.Close()
+		var r *exitcode.RefusedError
+		if !errors.As(err, &r) || exitcode.Code(err) != exitcode.Unreachable ||
+			!strings.HasSuffix(err.Error(), ": the server closed the connection at once: it may be full or refusing this address") {
+			t.Errorf("observed=%v: Run = %v (exit %d), want the refusal (exit 3)", observed, err, exitcode.Code(err))
+		}
+	}
+	// The same connection accepted by a server is not "refused" by its
+	// client: that would be the server's log misreading a client.
+	client, server := sockittest.Pair(t)
+	c := New(server, Options{Proto: "tcp", Accepted: true})
+	done := runPipe(t, &Pipe{Out: io.Discard}, c)
+	client.SetLinger(0)
+	client.Close()
+	if err := wait(t, done); exitcode.Code(err) != exitcode.Reset {
+		t.Errorf("accepted side: Run = %v (exit %d), want a reset (exit 6)", err, exitcode.Code(err))
 	}
 }
 

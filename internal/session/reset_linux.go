@@ -1,3 +1,5 @@
+//go:build linux && !sockit_portable
+
 package session
 
 import (

@@ -1,3 +1,5 @@
+//go:build linux && !sockit_portable
+
 package session
 
 import (
@@ -30,4 +32,27 @@ func pipeInput(r io.Reader) bool {
 		sc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
 	}
 	return true
+}
+
+// fileReady reports whether a read of f would return at once: bytes are
+// there, the writer has closed, or the descriptor is in error. It asks
+// poll(2) with a zero timeout, so it never blocks.
+func fileReady(f *os.File) bool {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	sc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			ready = err == nil && n > 0 && fds[0].Revents != 0
+			return
+		}
+	})
+	return ready
 }

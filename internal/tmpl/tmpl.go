@@ -211,6 +211,36 @@ func parsePlaceholder(ph string, offset int) (part, error) {
 // Append once and reuse the bytes.
 func (t *Template) Static() bool { return t.static }
 
+// MaxLen is the most bytes Append can add for v: literal bytes exactly,
+// each placeholder at its longest, so that a caller can refuse a template
+// that would expand past a limit before expanding it.
+func (t *Template) MaxLen(v Vars) int {
+	char := 1 // bytes per ASCII character in the encoding
+	if !t.enc.ASCIICompatible() {
+		char = 4
+	}
+	n := 0
+	for _, p := range t.parts {
+		switch p.kind {
+		case kLiteral:
+			n += len(p.lit)
+		case kSeq:
+			n += char * max(p.n, 20) // 20 digits hold any uint64
+		case kTime:
+			n += char * (len(timeLayout) + 6) // a five-digit year, a zone like +05:30
+		case kUnix, kUnixMs:
+			n += char * 20
+		case kRand:
+			n += p.n
+		case kRandHex:
+			n += char * 2 * p.n
+		case kPeer:
+			n += 4 * len(v.Peer)
+		}
+	}
+	return n
+}
+
 // Append appends the template expanded with v to dst. It does not
 // allocate when v.Rand is set and dst has room, for UTF-8 and every other
 // ASCII-compatible encoding. Errors come only from reading v.Rand and from

@@ -216,6 +216,30 @@ func BenchmarkAppendStatic(b *testing.B) {
 	}
 }
 
+// TestMaxLen: the bound holds for the longest value of every placeholder
+// and is not wildly loose.
+func TestMaxLen(t *testing.T) {
+	far := time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.FixedZone("", -(11*3600+30*60)))
+	for _, e := range []string{"utf-8", "utf-16le", "gbk"} {
+		tp, err := Compile("x{{seq}}{{seq:32}}{{time}}{{unix}}{{unix_ms}}{{rand:100}}{{randhex:100}}{{hex:0a0b}}{{peer}}", enc(t, e), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := Vars{Seq: ^uint64(0), Now: far, Peer: "[2001:db8::1]:65535", Rand: &counter{}}
+		got, err := tp.Append(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := tp.MaxLen(v); len(got) > n || (e == "utf-8" && n > 2*len(got)) {
+			t.Errorf("%s: %d bytes expanded, MaxLen %d", e, len(got), n)
+		}
+	}
+	tp, _ := Compile("{{rand:65536}}{{rand:65536}}", nil, false)
+	if n := tp.MaxLen(Vars{}); n != 2*65536 {
+		t.Errorf("MaxLen = %d, want %d", n, 2*65536)
+	}
+}
+
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{
 		"hello", "msg {{seq}}", "{{seq:5}}", "{{time}} {{unix}} {{unix_ms}}", "{{rand:3}}{{randhex:2}}",
@@ -239,6 +263,9 @@ func FuzzCompile(f *testing.F) {
 		a, err := tp.Append(nil, v)
 		if err != nil {
 			t.Fatalf("Append(%q): %v", s, err)
+		}
+		if n := tp.MaxLen(v); len(a) > n {
+			t.Fatalf("Append(%q) made %d bytes, more than MaxLen %d", s, len(a), n)
 		}
 		v.Rand = &counter{}
 		b, _ := tp.Append(nil, v)

@@ -108,8 +108,8 @@ func TestBrowserTCPServer(t *testing.T) {
 			out = append(out, b...)
 		}
 	}
-	if kinds[event.Listen] != 1 || kinds[event.Open] != 1 {
-		t.Errorf("events in the download: %v, want a listen and an open", kinds)
+	if kinds[event.Listen] != 1 || kinds[event.Connect] != 1 {
+		t.Errorf("events in the download: %v, want a listen and a connect", kinds)
 	}
 	if string(in) != gbkHello || text != "你好，世界" || string(out) != gbkReceived {
 		t.Errorf("download: in % x (text %q), out % x", in, text, out)

@@ -23,7 +23,7 @@ func TestLogbookCounts(t *testing.T) {
 	l.sink(e)
 	copy(buf, "XXXXX") // the engine reuses its buffers
 	l.sink(dataEvent(event.Out, "abcd"))
-	l.sink(&event.Event{Kind: event.Open})
+	l.sink(&event.Event{Kind: event.Connect})
 	recs, lost, next := l.since(0, 10, 1<<20)
 	if lost != 0 || next != 3 || len(recs) != 3 || string(recs[0].ev.Data) != "hello" {
 		t.Fatalf("since(0) = %d records (first %q), lost %d, next %d", len(recs), recs[0].ev.Data, lost, next)

@@ -276,7 +276,7 @@ func TestProtocol(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
 	r := bufio.NewReader(c)
-	w.event(sid, func(e wireEvent) bool { return e.Kind == "open" })
+	w.event(sid, func(e wireEvent) bool { return e.Kind == "connect" })
 
 	// Repeat with a template: numbered messages, then stop.
 	w.ok(map[string]any{"op": "send", "sid": sid, "data": "tick {{seq}}", "template": true, "eol": "lf", "every": 5, "count": 0})
@@ -461,7 +461,7 @@ func TestProtocolBlockedSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	w.event(sid, func(e wireEvent) bool { return e.Kind == "open" })
+	w.event(sid, func(e wireEvent) bool { return e.Kind == "connect" })
 	big := strings.Repeat("x", maxData)
 	w.ok(map[string]any{"op": "send", "sid": sid, "data": big, "every": 1, "count": 0})
 	// Once the buffers are full, this send blocks: its reply waits…

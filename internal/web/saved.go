@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/sockit/sockit/internal/optfile"
 )
 
 // savedMsg is a message kept for sending with one click: its text (or hex
@@ -42,7 +45,7 @@ type savedStore struct {
 
 func loadSaved(path string, logf func(string, ...any)) *savedStore {
 	s := &savedStore{path: path, logf: logf, version: 1}
-	b, err := os.ReadFile(path)
+	b, err := readSaved(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			logf("saved messages: %v", err)
@@ -137,4 +140,16 @@ func (s *savedStore) commit(list []savedMsg) error {
 	s.list = list
 	s.version++
 	return nil
+}
+
+// readSaved reads the saved messages' file if it is a regular file (a
+// FIFO put there must not hang sockit ui). Its size is bounded by what
+// sockit writes into it: maxSaved messages of at most maxData.
+func readSaved(path string) ([]byte, error) {
+	f, err := optfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }

@@ -32,12 +32,7 @@ func (s *sess) composer(c *command) (*session.Compose, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(eol) > 0 && !enc.IsUTF8() {
-		if eol, err = enc.Append(nil, string(eol)); err != nil {
-			return nil, err
-		}
-	}
-	comp.EOL = eol
+	comp.EOL = string(eol) // text: Compose encodes it with the message
 	if c.Checksum != "" {
 		if comp.Checksum, err = checksum.Lookup(c.Checksum); err != nil {
 			return nil, err

@@ -261,7 +261,7 @@ func newSess(m *manager, c *command) (*sess, error) {
 func (s *sess) sink(e *event.Event) {
 	s.log.sink(e)
 	switch e.Kind {
-	case event.Open, event.Close, event.Listen:
+	case event.Connect, event.Close, event.Listen:
 		s.touch()
 	}
 }

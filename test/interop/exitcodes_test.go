@@ -1,3 +1,5 @@
+//go:build linux
+
 package interop
 
 import (
@@ -37,6 +39,7 @@ func TestExitCodes(t *testing.T) {
 	t.Parallel()
 	_, echo := sockitListen(t, "", "", "--echo", "127.0.0.1:0")
 	_, sink := sockitListen(t, "", "", "--discard", "127.0.0.1:0")
+	_, sinkUDP := sockitListen(t, "", "", "-u", "--discard", "127.0.0.1:0")
 	closed := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t, false))
 	closedUDP := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t, true))
 	q := regexp.QuoteMeta
@@ -54,8 +57,8 @@ func TestExitCodes(t *testing.T) {
 
 		{"1/expect-no-match", "", []string{"send", "--expect", "^pong", echo, "ping"}, 1,
 			`^sockit: reply from tcp://` + q(echo) + ` did not match --expect "\^pong"$`},
-		{"1/no-reply-within-wait", "", []string{"send", "--wait", "0.3", sink, "hello?"}, 1,
-			`^sockit: no reply from tcp://` + q(sink) + ` within 300ms \(--wait\)$`},
+		{"1/no-reply-within-wait", "", []string{"send", "--wait", "0.3", "--expect", ".", sink, "hello?"}, 1,
+			`^sockit: no reply from tcp://` + q(sink) + ` within 300ms \(--wait\), so nothing matched --expect "\."$`},
 
 		{"2/bad-endpoint", "", []string{"connect", "foo://127.0.0.1:1"}, 2, `^sockit: bad endpoint "foo://127.0.0.1:1": unknown scheme "foo"$`},
 		{"2/port-range", "", []string{"connect", "127.0.0.1:70000"}, 2, `^sockit: bad endpoint "127.0.0.1:70000": port 70000 is out of range \(0-65535\)$`},
@@ -92,6 +95,17 @@ func TestExitCodes(t *testing.T) {
 		{"2/bad-proxy-port", "x", []string{"connect", "--proxy", "http://127.0.0.1:99999", echo}, 2,
 			`^sockit: bad --proxy "http://127.0.0.1:99999": port 99999 is out of range \(0-65535\)$`},
 	}
+	t.Run("ok/send-no-reply", func(t *testing.T) {
+		// Fire and forget (syslog, a device that only listens) is not a
+		// failure without --expect (SPEC §2.6): exit 0, and a note.
+		t.Parallel()
+		for _, ep := range []string{sink, "udp://" + sinkUDP} {
+			_, stderr, code := run(t, "", "send", "--wait", "0.3", ep, "hello?")
+			if code != 0 || !regexp.MustCompile(`^sockit: note: nothing came back from .* within 300ms \(--wait\); --expect \. makes a reply required\n$`).MatchString(stderr) {
+				t.Errorf("send to %s that never answers: exit %d, stderr %q; want 0 and the note", ep, code, stderr)
+			}
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -344,3 +344,26 @@ func TestInteractiveEncoding(t *testing.T) {
 	p.typeKeys("\x04")
 	p.wait(0)
 }
+
+// TestInteractiveEncodingEOL: the line end is encoded with the line, in
+// the encoding in force after /enc (issue 10: with -C, /enc utf-16le sent
+// 68 00 69 00 0d 0a, an odd-length UTF-16 message).
+func TestInteractiveEncodingEOL(t *testing.T) {
+	t.Parallel()
+	ln, conns := acceptTCP(t)
+	p := startPTY(t, "connect", "-C", ln.Addr().String())
+	peer := accepted(t, conns)
+	p.expect(`(?m)^> `)
+	p.typeLine("hi")
+	if got := readExactly(t, peer, 4); got != "hi\r\n" {
+		t.Errorf("peer got %q, want hi and CRLF", got)
+	}
+	p.typeLine("/enc utf-16le")
+	p.expect(`encoding is now utf-16le`)
+	p.typeLine("hi")
+	if got := readExactly(t, peer, 8); got != "h\x00i\x00\r\x00\n\x00" {
+		t.Errorf("peer got % x, want 68 00 69 00 0d 00 0a 00", got)
+	}
+	p.typeKeys("\x04")
+	p.wait(0)
+}

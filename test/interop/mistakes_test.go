@@ -324,7 +324,7 @@ udp_socket.recvfrom(1024)
 			}
 			exitCode(t, py, 0, "the python server")
 		},
-		"sockit send udp://127.0.0.1:8888 hello": func(t *testing.T, args []string) {
+		"sockit send --expect . udp://127.0.0.1:8888 hello": func(t *testing.T, args []string) {
 			py, p := pyPort(t, pyTutorialUDPServer)
 			out, stderr, code := run(t, "", onLoopback(t, args, "udp://127.0.0.1:8888", "udp://127.0.0.1:"+strconv.Itoa(p))...)
 			if want := "\xca\xd5\xb5\xbd\xa3\xbahello"; code != 0 || out != want { // 收到：hello in GBK, byte for byte in a pipe
@@ -333,8 +333,9 @@ udp_socket.recvfrom(1024)
 			exitCode(t, py, 0, "the python server")
 
 			// A server that does not answer: exit 1 after --wait, with
-			// the message the README quotes.
-			quote := quoted(t, s, "no reply from udp://127.0.0.1:8888 within 1s (--wait)")
+			// the message the README quotes (--expect . requires a reply:
+			// without it send exits 0, SPEC §2.6).
+			quote := quoted(t, s, `no reply from udp://127.0.0.1:8888 within 1s (--wait), so nothing matched --expect "."`)
 			sk, addr := sockitListen(t, "", "", "-u", "--discard", "127.0.0.1:0")
 			_, stderr, code = run(t, "", onLoopback(t, args, "udp://127.0.0.1:8888", "udp://"+addr)...)
 			if want := strings.Replace(quote, "127.0.0.1:8888", addr, 1); code != 1 || !strings.Contains(stderr, want) {

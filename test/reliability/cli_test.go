@@ -1,6 +1,8 @@
 package reliability
 
 import (
+	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -211,4 +213,28 @@ func relayMalformed(t *testing.T) [][]string {
 		[]string{"relay", "--impair", "chunk=1-16", "udp://127.0.0.1:0", "udp://127.0.0.1:1"}, // chunk on UDP
 		[]string{"relay", "--seed", "x", "--impair", "delay=1ms", "127.0.0.1:0", "127.0.0.1:1"},
 	)
+}
+
+// TestStdinIsADirectory: sockit connect … < / is bad input: exit 2 and
+// one line saying so (it was exit 1 and "readfrom tcp …: read
+// /dev/stdin: is a directory").
+func TestStdinIsADirectory(t *testing.T) {
+	t.Parallel()
+	echo := sockittest.Start(t, "listen", "-k", "--echo", "127.0.0.1:0")
+	for _, args := range [][]string{
+		{"connect", echo.Addr()},
+		{"send", echo.Addr()},
+	} {
+		cmd := exec.Command(sockittest.Binary(t), args...)
+		cmd.Stdin = mustOpen(t, t.TempDir())
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("%v: %v, want exit 2; stderr:\n%s", args, err, stderr.String())
+			continue
+		}
+		oneErrorLine(t, stderr.String(), "sockit: stdin is a directory, not something to send")
+	}
 }

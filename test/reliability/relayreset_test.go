@@ -190,13 +190,13 @@ func TestRelayCleanEndThroughPaths(t *testing.T) {
 				t.Fatalf("upstream: %v", err)
 			}
 			if code != 0 || !strings.HasSuffix(stdout, "got 1048576 bytes\n") {
-				t.Fatalf("connect exit %d, stdout %q; stderr: %s\nrelay: %s", code, tail(stdout), stderr, r.Stderr())
+				t.Fatalf("connect exit %d, stdout %q; stderr: %s\nrelay: %s", code, lastBytes(stdout), stderr, r.Stderr())
 			}
 		})
 	}
 }
 
-func tail(s string) string {
+func lastBytes(s string) string {
 	if len(s) > 64 {
 		return "…" + s[len(s)-64:]
 	}

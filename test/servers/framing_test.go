@@ -1,7 +1,11 @@
 package servers
 
 import (
+	"bytes"
 	"encoding/hex"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,8 +77,8 @@ func TestFramingMessagesArriveWhole(t *testing.T) {
 				}
 			}
 			for _, e := range events {
-				if e["event"] == "open" && e["frame"] != kind {
-					t.Errorf("open event frame %v, want %s", e["frame"], kind)
+				if e["event"] == "connect" && e["frame"] != kind {
+					t.Errorf("connect event frame %v, want %s", e["frame"], kind)
 				}
 			}
 		})
@@ -149,5 +153,33 @@ func TestFramingConnectLineJSON(t *testing.T) {
 	}
 	if code != 0 || strings.Join(texts, "|") != "one|two\r|three" {
 		t.Fatalf("exit %d, messages %q", code, texts)
+	}
+}
+
+// TestFramedOversizeNotDelivered: listen --frame line with one client
+// wrote a refused 16 MiB+1 line to stdout while its close line said
+// "received 0 B" (issue 9). A refused message goes nowhere (stdout, -o),
+// and the counts say what was delivered, framing included.
+func TestFramedOversizeNotDelivered(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "o.bin")
+	p, addr := listen(t, "--frame", "line", "-o", out)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("hello\n"))
+	c.Write(bytes.Repeat([]byte("x"), 16<<20+1))
+	c.(*net.TCPConn).CloseWrite()
+	p.Wait(30 * time.Second)
+	if got := p.Stdout(); got != "hello\n" {
+		t.Errorf("stdout has %d bytes (%.20q…), want only the line delivered", len(got), got)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "hello\n" {
+		t.Errorf("-o file has %d bytes, want only the line delivered", len(b))
+	}
+	if !strings.Contains(p.Stderr(), "exceeds --max-message") || !strings.Contains(p.Stderr(), "(received 6 B, sent 0 B)") {
+		t.Errorf("close line does not say the refusal and 6 B received:\n%s", p.Stderr())
 	}
 }

@@ -3,11 +3,14 @@ package servers
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,12 +113,19 @@ func checkSchema(t *testing.T, m map[string]any, line string) {
 		t.Errorf("bad or missing t: %s", line)
 	}
 	kind, _ := str("event")
+	if allowed, ok := documentedKinds(t)[kind]; ok {
+		for key := range m {
+			if !slices.Contains(allowed, key) {
+				t.Errorf("%s event carries field %q, which docs/events.md does not list for it: %s", kind, key, line)
+			}
+		}
+	}
 	switch kind {
 	case "listen":
 		if _, ok := str("local"); !ok {
 			t.Errorf("listen without local: %s", line)
 		}
-	case "open", "close":
+	case "connect", "close":
 		if _, ok := num("conn"); !ok {
 			t.Errorf("%s without conn: %s", kind, line)
 		}
@@ -158,6 +168,50 @@ func checkSchema(t *testing.T, m map[string]any, line string) {
 	default:
 		t.Errorf("unknown event %q: %s", kind, line)
 	}
+}
+
+var (
+	docKindsOnce sync.Once
+	docKinds     map[string][]string
+	docKindsErr  error
+)
+
+// documentedKinds reads the Kinds table of docs/events.md: each kind and
+// the fields it can carry.
+func documentedKinds(t *testing.T) map[string][]string {
+	t.Helper()
+	docKindsOnce.Do(func() {
+		b, err := os.ReadFile("../../docs/events.md")
+		if err != nil {
+			docKindsErr = err
+			return
+		}
+		code := regexp.MustCompile("`([a-z_]+)`")
+		docKinds = map[string][]string{}
+		in := false
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "## ") {
+				in = line == "## Kinds"
+				continue
+			}
+			cells := strings.Split(line, "|")
+			if !in || !strings.HasPrefix(line, "| `") || len(cells) < 4 {
+				continue
+			}
+			var fields []string
+			for _, m := range code.FindAllStringSubmatch(cells[3], -1) {
+				fields = append(fields, m[1])
+			}
+			docKinds[code.FindStringSubmatch(cells[1])[1]] = fields
+		}
+		if len(docKinds) == 0 {
+			docKindsErr = errors.New("docs/events.md has no Kinds table")
+		}
+	})
+	if docKindsErr != nil {
+		t.Fatal(docKindsErr)
+	}
+	return docKinds
 }
 
 // dataEvents returns the data events of one direction.

@@ -45,7 +45,7 @@ func TestJSONEveryLineHasTheSchema(t *testing.T) {
 	for _, e := range client {
 		kinds += e["event"].(string) + " "
 	}
-	if kinds != "open data data data data close " {
+	if kinds != "connect data data data data close " {
 		t.Errorf("client events: %s\n%s", kinds, out)
 	}
 	if outs := dataEvents(client, "out"); len(outs) != 2 || outs[0]["text"] != "PING" || outs[0]["hex"] != "50494e47" {
@@ -122,7 +122,7 @@ func TestRecordAndReplay(t *testing.T) {
 		t.Errorf("%d data fields in the recording, want 6:\n%s", n, b)
 	}
 	if recs[0].Frame != "line" {
-		t.Errorf("open event without the framing: %+v", recs[0])
+		t.Errorf("connect event without the framing: %+v", recs[0])
 	}
 
 	_, fresh := python(t, pyAnswerServer, `PONG\r\n`)

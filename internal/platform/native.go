@@ -1,0 +1,5 @@
+//go:build !sockit_portable
+
+package platform
+
+const portable = false

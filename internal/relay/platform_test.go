@@ -1,0 +1,17 @@
+package relay
+
+import (
+	"testing"
+
+	"github.com/sockit/sockit/internal/platform"
+	"github.com/sockit/sockit/internal/sockittest"
+)
+
+// TestPlatformSplice: only a Linux build lets the kernel splice relayed
+// streams; the portable build copies through the pooled buffer.
+func TestPlatformSplice(t *testing.T) {
+	a, b := sockittest.Pair(t)
+	if got := spliceable(a) && spliceable(b); got != platform.Fast {
+		t.Errorf("spliceable(TCP) = %v on a build with platform.Fast = %v", got, platform.Fast)
+	}
+}

@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sockit/sockit/internal/endpoint"
+	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/session"
+)
+
+// Listen for one TLS client: idle connections that never start a
+// handshake do not hold up the real client (each used to cost it the 10s
+// handshake timeout, one after another); the first handshake to complete
+// is the client, and the others are refused and closed at once.
+func TestOnceTLSHandshakesConcurrently(t *testing.T) {
+	t.Parallel()
+	cfg, _, err := endpoint.TLSOptions{}.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events
+	s := &Server{Handler: Echo, Once: true, Sink: ev.sink, Conn: session.Options{Sink: ev.sink, NoData: true}}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), tls.NewListener(raw, cfg)) }()
+	addr := raw.Addr().String()
+
+	var idle []net.Conn
+	for i := 0; i < 3; i++ {
+		c := dial(t, addr)
+		idle = append(idle, c)
+	}
+	// Accepted: the server has begun their handshakes.
+	for deadline := time.Now().Add(10 * time.Second); s.handshaking.Load() < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d handshakes in progress, want 3", s.handshaking.Load())
+		}
+	}
+	start := time.Now()
+	client, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= handshakeTimeout/2 {
+		t.Errorf("the client's handshake took %s behind 3 idle connections", d)
+	}
+	client.Write([]byte("hi"))
+	if got := readN(t, client, 2); got != "hi" {
+		t.Fatalf("echo %q", got)
+	}
+	// The idle ones are refused with a reset, as any refused client is,
+	// long before their timeout, and logged so.
+	for i, c := range idle {
+		c.SetReadDeadline(time.Now().Add(handshakeTimeout / 2))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("idle connection %d: %v; want it reset once the client got through", i, err)
+		}
+	}
+	refused := 0
+	for deadline := time.Now().Add(10 * time.Second); refused < 3 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		refused = 0
+		ev.mu.Lock()
+		for _, e := range ev.all {
+			if e.Kind == event.Refused && e.Reason == "serving one client only (use -k for many)" {
+				refused++
+			}
+			if e.Kind == event.Error {
+				t.Errorf("error event %+v", e)
+			}
+		}
+		ev.mu.Unlock()
+	}
+	if refused != 3 {
+		t.Errorf("%d refused events, want 3", refused)
+	}
+	// One client only: the listener is closed.
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Error("the listener still accepts")
+	}
+	client.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return after its one client left")
+	}
+	if n := s.handshaking.Load(); n != 0 {
+		t.Errorf("%d handshakes still counted", n)
+	}
+}
+
+// Handshakes in progress count toward --max-conns, so a flood of clients
+// that never finish one cannot get past the cap.
+func TestHandshakesCountTowardMaxConns(t *testing.T) {
+	t.Parallel()
+	cfg, _, err := endpoint.TLSOptions{}.Server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events
+	s := &Server{Handler: Echo, MaxConns: 2, Sink: ev.sink}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, tls.NewListener(raw, cfg)) }()
+	defer func() { cancel(); <-done }()
+	dial(t, raw.Addr().String())
+	dial(t, raw.Addr().String())
+	refusedWithReset(t, raw.Addr().String())
+	e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
+	if e.Reason != "--max-conns 2 reached" {
+		t.Errorf("refused %+v", e)
+	}
+}
+
+// A flood of refusals is not a flood of log lines: refusedBurst a second,
+// the rest counted in the next line and in the summary.
+func TestRefusalLogIsRateLimited(t *testing.T) {
+	var ev events
+	s := &Server{Sink: ev.sink}
+	for i := 0; i < 100; i++ {
+		s.refused("127.0.0.1:1", "denied by --deny")
+	}
+	s.refusedSummary()
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	lines, summary := 0, ""
+	for _, e := range ev.all {
+		switch e.Kind {
+		case event.Refused:
+			lines++
+		case event.Info:
+			summary = e.Msg
+		}
+	}
+	if s.Refused() != 100 {
+		t.Errorf("Refused() = %d, want 100", s.Refused())
+	}
+	// Normally all 100 land in one second; on a slow machine a second
+	// window may open and log a few more, each saying what it skipped.
+	if lines < refusedBurst || lines >= 100 {
+		t.Errorf("%d refusal lines for 100 refusals", lines)
+	}
+	if lines < 100 && !strings.HasPrefix(summary, "100 peers refused in all, ") {
+		t.Errorf("summary %q", summary)
+	}
+}
+
+// The datagrams waiting for handlers are bounded in bytes across peers,
+// and a peer that ends gives its waiting bytes back.
+func TestPacketQueueIsBoundedInBytes(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	s := &Server{
+		Handler: func(ctx context.Context, c *session.Conn) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		},
+		Conn:        session.Options{IdleTimeout: time.Minute},
+		queueBudget: 256 << 10,
+	}
+	addr := serveUDP(t, s)
+	msg := make([]byte, 16<<10)
+	for p := 0; p < 4; p++ {
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for i := 0; i < 16; i++ {
+			// One at a time, each seen (queued or dropped) before the
+			// next, so that the kernel's own buffer drops none.
+			seen := s.queued.Load() + s.Dropped()*int64(len(msg))
+			c.Write(msg)
+			for deadline := time.Now().Add(10 * time.Second); s.queued.Load()+s.Dropped()*int64(len(msg)) == seen; time.Sleep(100 * time.Microsecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("peer %d datagram %d never reached the server", p, i)
+				}
+			}
+			if q := s.queued.Load(); q > 256<<10 {
+				t.Fatalf("%d bytes waiting, budget 256 KiB", q)
+			}
+		}
+	}
+	// 1 MiB sent to handlers that do not read, 256 KiB may wait: 16
+	// datagrams; the other 48 are dropped.
+	if q, d := s.queued.Load(), s.Dropped(); q != 256<<10 || d != 48 {
+		t.Fatalf("%d bytes waiting and %d datagrams dropped; want 256 KiB and 48", q, d)
+	}
+	close(release) // the handlers end without reading: their queues go
+	for deadline := time.Now().Add(10 * time.Second); s.queued.Load() != 0 || s.Active() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes still counted as waiting after every peer ended (%d active)", s.queued.Load(), s.Active())
+		}
+	}
+}
