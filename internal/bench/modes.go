@@ -62,14 +62,13 @@ func (r *runner) take(n int64) int64 {
 // stopped records when this connection stopped counting.
 func (r *runner) stopped() { r.w.stop.Store(r.since()) }
 
-// pacer paces this connection's share of -b (bytes per second), or nil.
+// pacer paces this connection's share of -b (bytes per second) from now,
+// when its sending begins (a slow hello must not become a burst), or nil.
 func (r *runner) pacer() *pace.Pacer {
 	if r.cfg.Bitrate <= 0 {
 		return nil
 	}
-	p := pace.New(float64(r.cfg.Bitrate) / 8 / float64(r.cfg.Conns))
-	p.Start = r.start
-	return p
+	return pace.New(float64(r.cfg.Bitrate) / 8 / float64(r.cfg.Conns))
 }
 
 func pattern(n int) []byte {

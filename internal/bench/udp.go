@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/bench/wire"
+	"github.com/sockit/sockit/internal/pace"
 )
 
 // udp runs one socket of --mode udp: round trips against an echo server,
@@ -210,26 +211,22 @@ func (r *runner) echoReceiver() func([]byte) {
 	}
 }
 
-// paceEcho sends at this socket's share of Rate (or -b) until the end.
+// paceEcho sends at this socket's share of Rate (or -b) until the end,
+// paced from now, when its sending begins, and woken about once a
+// millisecond at most to send what is due.
 func (r *runner) paceEcho(c net.Conn, send func(int64) error, conns int) error {
 	rate := float64(r.cfg.Rate) / float64(conns)
 	if r.cfg.Bitrate > 0 {
 		rate = float64(r.cfg.Bitrate) / 8 / float64(r.cfg.Size) / float64(conns)
 	}
+	p := pace.New(rate)
+	step := max(int64(rate/1000), 1)
 	var seq int64
-	tick := time.Millisecond
-	if per := time.Duration(float64(time.Second) / rate); per > tick {
-		tick = per
-	}
-	t := time.NewTicker(tick)
-	defer t.Stop()
 	for {
-		now := time.Now()
-		if !now.Before(r.end) || r.ctx.Err() != nil {
+		if !p.Wait(r.ctx, seq+step-1, r.end) {
 			return nil
 		}
-		due := int64(now.Sub(r.start).Seconds()*rate) + 1
-		for ; seq < due; seq++ {
+		for due := p.Due(time.Now()) + 1; seq < due; seq++ {
 			if r.take(1) == 0 {
 				return nil
 			}
@@ -239,11 +236,6 @@ func (r *runner) paceEcho(c net.Conn, send func(int64) error, conns int) error {
 			if err := send(seq); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
 				return err
 			}
-		}
-		select {
-		case <-t.C:
-		case <-r.ctx.Done():
-			return nil
 		}
 	}
 }

@@ -103,13 +103,15 @@ func (r *runner) udpOneWay(c net.Conn, token uint32, conns int) {
 	if r.cfg.Rate > 0 {
 		rate = float64(r.cfg.Rate) / float64(conns)
 	}
+	// Paced from now, when the sending begins; woken about once a
+	// millisecond at most, to send what is due.
 	p := pace.New(rate)
-	p.Start = r.start
+	step := max(int64(rate/1000), 1)
 	snd := newUDPSender(c, size, r.cfg.NoTrains)
 	c.SetWriteDeadline(r.end)
 	var seq uint64
 	for {
-		if !p.Wait(r.ctx, int64(seq), r.end) {
+		if !p.Wait(r.ctx, int64(seq)+step-1, r.end) {
 			break
 		}
 		k := p.Due(time.Now()) + 1 - int64(seq)

@@ -37,7 +37,7 @@ func TestBenchPrintGolden(t *testing.T) {
 		{bench.RR, nil,
 			&bench.Result{Mode: bench.RR, Conns: 100, Size: 64, Depth: 1, Seconds: 5, Bytes: 64 << 20, BitsPerSec: 107374182.4, Ops: 1 << 20, OpsPerSec: 209715.2,
 				Latency: &bench.Latency{Count: 1 << 20, Min: 11.5, Mean: 40, P50: 38.1, P90: 61.2, P99: 120.3, P999: 900.7, Max: 12345.6},
-				Agents: 3, Hosts: []string{"web1", "web2", "web3"}, Errors: 1, FirstError: "connect: connection refused"}},
+				Agents:  3, Hosts: []string{"web1", "web2", "web3"}, Errors: 1, FirstError: "connect: connection refused"}},
 	} {
 		p := &benchPrinter{w: &out, mode: c.mode}
 		for _, iv := range c.ivs {

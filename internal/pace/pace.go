@@ -1,8 +1,9 @@
 // Package pace holds a sender to a rate, as a token bucket refilled by
 // the clock: after sending n units since the start, the sender waits
-// until start + n/rate. Lateness is not made up with a burst larger than
-// the one write that was due, so a sender that falls behind (a loaded
-// machine) catches up at once and then keeps the rate.
+// until start + n/rate. A sender that falls behind (a loaded machine, a
+// slow start) catches up, but with at most Burst's worth at once: older
+// debt is forgiven, as a token bucket of that depth forgets tokens, so
+// that a late start does not become a flood that the path then drops.
 //
 // It measures nothing and owns no goroutine.
 package pace
@@ -12,10 +13,15 @@ import (
 	"time"
 )
 
+// DefaultBurst is how far behind a Pacer lets its sender be before it
+// forgives the rest.
+const DefaultBurst = 50 * time.Millisecond
+
 // Pacer paces one sender. The zero value (Rate 0) never waits.
 type Pacer struct {
-	Rate  float64 // units (bytes, datagrams) per second
-	Start time.Time
+	Rate  float64       // units (bytes, datagrams) per second
+	Start time.Time     // when the sending began (moved on by forgiven debt)
+	Burst time.Duration // how far behind the sender may be; 0 is DefaultBurst
 	timer *time.Timer
 }
 
@@ -28,13 +34,23 @@ func (p *Pacer) Wait(ctx context.Context, sent int64, end time.Time) bool {
 	if p == nil || p.Rate <= 0 {
 		return true
 	}
+	now := time.Now()
 	due := p.Start.Add(time.Duration(float64(sent) / p.Rate * float64(time.Second)))
+	burst := p.Burst
+	if burst <= 0 {
+		burst = DefaultBurst
+	}
+	if lag := now.Sub(due); lag > burst {
+		// Too far behind: forgive what is beyond the burst.
+		p.Start = p.Start.Add(lag - burst)
+		due = now.Add(-burst)
+	}
 	if !end.IsZero() && !due.Before(end) {
 		due = end
 	}
-	d := time.Until(due)
+	d := due.Sub(now)
 	if d <= 0 {
-		return end.IsZero() || time.Now().Before(end)
+		return end.IsZero() || now.Before(end)
 	}
 	if p.timer == nil {
 		p.timer = time.NewTimer(d)

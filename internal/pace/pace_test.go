@@ -45,3 +45,24 @@ func TestWaitStops(t *testing.T) {
 		t.Fatal("Wait went on past the end")
 	}
 }
+
+// TestBurst: after a stall (here: a start a second ago), the sender may
+// catch up with at most Burst's worth, not the whole second's.
+func TestBurst(t *testing.T) {
+	p := &Pacer{Rate: 1000, Start: time.Now().Add(-time.Second), Burst: 50 * time.Millisecond}
+	// As many units as Wait lets through at once.
+	var sent int64
+	for ; sent < 2000; sent++ {
+		t0 := time.Now()
+		p.Wait(context.Background(), sent, time.Time{})
+		if time.Since(t0) > 500*time.Microsecond {
+			break // it waited: caught up
+		}
+	}
+	if sent > 80 {
+		t.Fatalf("%d units at once after a 1 s stall at 1000/s (burst 50 ms: about 50)", sent)
+	}
+	if due := p.Due(time.Now()); due > sent+10 {
+		t.Fatalf("Due = %d after %d sent: the debt was not forgiven", due, sent)
+	}
+}
