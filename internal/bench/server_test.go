@@ -198,6 +198,7 @@ type mangler struct {
 	dropped, duped, swapped int64
 	held                    []byte // 10k+7, until 10k+8 comes
 	dropHellos              int    // HELLOs still to drop
+	dropOnly                bool   // drop 10k+3, nothing else
 }
 
 // counts: a datagram still held at the end never got through either.
@@ -256,7 +257,11 @@ func newMangler(t *testing.T, to string, dropHellos int) *mangler {
 			}
 			_, seq, _, _ := wire.ParseHeader(b)
 			m.mu.Lock()
-			switch seq % 10 {
+			mod := seq % 10
+			if m.dropOnly && mod != 3 {
+				mod = 0
+			}
+			switch mod {
 			case 3:
 				m.dropped++
 			case 5:
@@ -678,5 +683,24 @@ func TestBenchServerTLS(t *testing.T) {
 		if mode != RX && r.Receiver.Bytes != r.Bytes {
 			t.Fatalf("%s over TLS: sent %d, the server received %d", mode, r.Bytes, r.Receiver.Bytes)
 		}
+	}
+}
+
+// TestPacedEchoCountWithLoss: paced udp echo with -n ends once the
+// replies stop coming, not at -d (here ten minutes): a lost reply left
+// the reader waiting for the run's end.
+func TestPacedEchoCountWithLoss(t *testing.T) {
+	relay := newMangler(t, sockittest.EchoUDP(t), 0)
+	relay.mu.Lock()
+	relay.dropOnly = true // drops 10k+3 (duplicates would make up the count)
+	relay.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := Run(ctx, Config{Mode: UDP, Rate: 2000, Count: 300, Duration: 10 * time.Minute, Dial: dial("udp", relay.addr)})
+	if err != nil {
+		t.Fatalf("Run: %v (the reader waited for -d)", err)
+	}
+	if r.UDP.Sent != 300 || r.UDP.Lost < 20 || r.Seconds > 30 {
+		t.Fatalf("%+v in %.1fs", r.UDP, r.Seconds)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -11,9 +12,26 @@ import (
 	"github.com/sockit/sockit/internal/pace"
 )
 
+// udpReadBuffer is the receive buffer bench asks for on its UDP sockets.
+const udpReadBuffer = 4 << 20
+
+// After the sending ends, udp echo waits for the replies still in flight
+// while they keep coming: up to straggle after the last one, straggleMax
+// after the end at most. A reply late but there is not a loss.
+const (
+	straggle    = 250 * time.Millisecond
+	straggleMax = 3 * time.Second
+)
+
 // udp runs one socket of --mode udp: round trips against an echo server,
 // or one way to a bench server, which counts what arrives.
 func (r *runner) udp(c net.Conn, conns int) {
+	if uc, ok := c.(*net.UDPConn); ok {
+		// Room for the replies while this process is not scheduled: a
+		// datagram the load generator's own socket drops is not the
+		// path's loss. (Capped by net.core.rmem_max.)
+		uc.SetReadBuffer(udpReadBuffer)
+	}
 	if !r.cfg.Plain {
 		bench, token, err := r.udpHello(c)
 		if err != nil {
@@ -63,12 +81,16 @@ func (r *runner) udpEcho(c net.Conn, conns int) {
 
 	if r.cfg.Rate > 0 || r.cfg.Bitrate > 0 {
 		var perr error
+		var ended atomic.Int64 // when the sending ended, UnixNano
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			perr = r.paceEcho(c, send, conns)
+			now := time.Now()
+			ended.Store(now.UnixNano())
+			c.SetReadDeadline(now.Add(straggle))
 		}()
-		c.SetReadDeadline(r.end.Add(250 * time.Millisecond))
+		c.SetReadDeadline(r.end.Add(straggle))
 		for {
 			n, err := c.Read(in)
 			if err != nil {
@@ -78,7 +100,7 @@ func (r *runner) udpEcho(c net.Conn, conns int) {
 					if w.err == nil {
 						w.err = err
 					}
-					if time.Now().Before(r.end) {
+					if ended.Load() == 0 {
 						continue
 					}
 					break
@@ -89,8 +111,12 @@ func (r *runner) udpEcho(c net.Conn, conns int) {
 				break
 			}
 			receive(in[:n])
-			if r.sendingOver() && w.recv >= w.sentSoFar() {
-				break
+			if e := ended.Load(); e != 0 {
+				if w.recv >= w.sentSoFar() {
+					break
+				}
+				// Late replies are replies: wait while they come.
+				c.SetReadDeadline(straggleDeadline(time.Unix(0, e)))
 			}
 		}
 		<-done
@@ -125,15 +151,16 @@ func (r *runner) udpEcho(c net.Conn, conns int) {
 		r.fail(err)
 		return
 	}
+	var ended time.Time
 	for {
 		sending := !r.sendingOver()
 		dl := time.Now().Add(refill)
 		if !sending {
-			// Wait a little for the replies still in flight.
-			dl = time.Now().Add(250 * time.Millisecond)
-			if end := r.end.Add(250 * time.Millisecond); time.Now().Before(r.end) && end.Before(dl) {
-				dl = end
+			// Wait for the replies still in flight.
+			if ended.IsZero() {
+				ended = time.Now()
 			}
+			dl = straggleDeadline(ended)
 		}
 		c.SetReadDeadline(dl)
 		n, err := c.Read(in)
@@ -178,6 +205,16 @@ func (r *runner) udpEcho(c net.Conn, conns int) {
 			return
 		}
 	}
+}
+
+// straggleDeadline is when to stop waiting for more replies, the sending
+// having ended at ended.
+func straggleDeadline(ended time.Time) time.Time {
+	dl := time.Now().Add(straggle)
+	if last := ended.Add(straggleMax); dl.After(last) {
+		return last
+	}
+	return dl
 }
 
 // sendingOver reports whether the run's sending has ended (time or -n).

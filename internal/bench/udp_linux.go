@@ -234,14 +234,16 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 		return true
 	}
 	inflight := int(seq)
+	var ended time.Time
 	for {
 		sending := !r.sendingOver()
 		dl := time.Now().Add(refill)
 		if !sending {
-			dl = time.Now().Add(250 * time.Millisecond)
-			if end := r.end.Add(250 * time.Millisecond); time.Now().Before(r.end) && end.Before(dl) {
-				dl = end
+			// Wait for the replies still in flight.
+			if ended.IsZero() {
+				ended = time.Now()
 			}
+			dl = straggleDeadline(ended)
 		}
 		uc.SetReadDeadline(dl)
 		n, err := recv()
