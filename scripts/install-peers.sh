@@ -2,8 +2,10 @@
 # Installs, if missing, the real programs sockit's tests talk to: ncat,
 # OpenBSD nc, socat, iperf3, openssl, Python 3, SOCKS5 servers, tmux,
 # Chromium, and what the network-namespace fault tests in test/reliability
-# use (ip netns and veth from iproute2, tc's tbf qdisc, nftables). Safe to
-# run again: it installs only what is missing, and does nothing when
+# use (ip netns and veth from iproute2, tc's tbf qdisc, nftables), and
+# Node with the ws package (the WebSocket peer of test/endpoints, installed
+# into test/endpoints/node/node_modules, which git ignores). Safe to run
+# again: it installs only what is missing, and does nothing when
 # everything is there.
 #
 # On a busy machine another apt may hold the dpkg lock (unattended
@@ -31,23 +33,22 @@ want tc iproute2
 want nft nftables
 want hexdump bsdextrautils
 want hyperfine hyperfine
+want node nodejs
+want npm npm
 want qemu-aarch64 qemu-user   # build-all.sh runs the arm64 event loops
 want dpkg-deb dpkg            # release-check.sh lists the .deb
 [ -d /usr/share/fonts/opentype/noto ] || pkgs+=(fonts-noto-cjk)
 # The tests run /usr/bin/python3 where PATH's python3 may be a slow shim.
 [ -x /usr/bin/python3 ] || pkgs+=(python3)
 
-if [ ${#pkgs[@]} -eq 0 ]; then
-  exit 0
-fi
-# One package may be wanted for several commands.
-mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
-
-sudo=""
-[ "$(id -u)" = 0 ] || sudo="sudo"
-echo "installing: ${pkgs[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt=($sudo apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -qq)
+# npm peers, after apt has brought node and npm.
+npm_peers() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/test/endpoints/node"
+  [ -f "$dir/node_modules/ws/package.json" ] && return 0
+  echo "installing: ws (npm) into $dir" >&2
+  try npm install --prefix "$dir" --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null
+}
 
 try() { # try CMD...: up to 3 times, for locks and mirrors that come back
   local n
@@ -59,5 +60,19 @@ try() { # try CMD...: up to 3 times, for locks and mirrors that come back
   done
   return 1
 }
+
+if [ ${#pkgs[@]} -eq 0 ]; then
+  npm_peers
+  exit 0
+fi
+# One package may be wanted for several commands.
+mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+echo "installing: ${pkgs[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt=($sudo apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -qq)
 try "${apt[@]}" update
 try "${apt[@]}" install -y --no-install-recommends "${pkgs[@]}" >/dev/null
+npm_peers

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -23,6 +24,7 @@ type pipeFlags struct {
 	noShutdown bool
 	quit       time.Duration
 	halfDuplex bool
+	shutNull   bool
 }
 
 func (f *pipeFlags) register(cmd *cobra.Command) {
@@ -31,6 +33,7 @@ func (f *pipeFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.noShutdown, "no-shutdown", false, "keep the write side open when stdin ends (no FIN)")
 	fs.VarP(seconds{d: &f.quit}, "quit", "q", "after stdin ends, quit this long later even if the peer has not closed")
 	fs.BoolVar(&f.halfDuplex, "half-duplex", false, "after the peer shut down its write side, keep sending stdin, waiting for what is still to come (by default only what is already there is sent)")
+	fs.BoolVar(&f.shutNull, "shut-null", false, "UDP: when stdin ends, send one empty datagram (socat's shut-null)")
 }
 
 // clientFlags are everything connect takes.
@@ -95,8 +98,20 @@ func runConnect(ctx context.Context, st *stdio, f *clientFlags, arg string) erro
 	if err != nil {
 		return err
 	}
+	f.showPeerCert(st, nc)
 	c := session.New(nc, conv.options(ep, 1))
 	return conv.run(ctx, st, c)
+}
+
+// showPeerCert prints, with -v, the certificate a TLS, wss or DTLS
+// server presented.
+func (f *clientFlags) showPeerCert(st *stdio, nc net.Conn) {
+	if !f.net.verbose {
+		return
+	}
+	if cert := endpoint.PeerCertificate(nc); cert != nil {
+		st.errorf("%s", endpoint.DescribeCertificate(cert))
+	}
 }
 
 // target parses a client's endpoint (with --tls) and builds its Dialer.
@@ -123,6 +138,9 @@ func (f *clientFlags) dialer(st *stdio, ep endpoint.Endpoint) (*endpoint.Dialer,
 		NoDNS:     f.net.noDNS,
 		Proxy:     f.net.proxy,
 		Trace:     f.net.tracer(st.err),
+	}
+	if err := f.net.ep.dialer(d, st.err); err != nil {
+		return nil, err
 	}
 	if ep.IsTLS() {
 		cfg, err := f.tls.options().Client()
@@ -159,8 +177,8 @@ func (f *clientFlags) conversation(st *stdio, ep endpoint.Endpoint, server bool)
 	if cv.spec, err = f.data.framing(); err != nil {
 		return nil, err
 	}
-	if ep.IsPacket() && !cv.spec.IsRaw() && cv.spec.Kind != frame.Line {
-		return nil, exitcode.WithHint("Note that each UDP datagram is already one message; --frame line splits stdin into one datagram per line.",
+	if ep.Messages() && !cv.spec.IsRaw() && cv.spec.Kind != frame.Line {
+		return nil, exitcode.WithHint("Note that each UDP datagram (WebSocket message, DTLS record) is already one message; --frame line splits stdin into one message per line.",
 			"--frame %s is for streams, not %s", cv.spec, ep.Scheme)
 	}
 	if cv.compose, err = f.data.compose(cv.send); err != nil {
@@ -251,7 +269,7 @@ func (cv *conversation) options(ep endpoint.Endpoint, id uint64) session.Options
 		MaxMessage:  cv.f.data.maxMsg(),
 		Sink:        cv.obs.sink(),
 		IdleTimeout: cv.f.net.idle,
-		Packet:      ep.IsPacket(),
+		Packet:      ep.Messages(),
 		Tap:         cv.tap,
 		NoData:      cv.obs.noData(),
 	}
@@ -280,6 +298,7 @@ func (cv *conversation) run(ctx context.Context, st *stdio, c *session.Conn) err
 		NoShutdown: cv.f.pipe.noShutdown,
 		Quit:       cv.f.pipe.quit,
 		HalfDuplex: cv.f.pipe.halfDuplex,
+		ShutNull:   cv.f.pipe.shutNull,
 		SendOnly:   cv.f.net.sendOnly,
 		RecvOnly:   cv.f.net.recvOnly,
 		Wait:       cv.f.net.wait,

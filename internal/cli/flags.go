@@ -32,6 +32,7 @@ type netFlags struct {
 	proxy                  string
 	trace                  bool
 	verbose                bool
+	ep                     endpointFlags
 }
 
 func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
@@ -47,6 +48,7 @@ func (f *netFlags) register(fs *pflag.FlagSet, listen bool) {
 	fs.VarP(seconds{d: &f.delay}, "delay", "d", "pause between messages sent, e.g. 100ms")
 	fs.BoolVar(&f.trace, "trace", false, "print each socket step (socket, bind, listen, accept, connect, send, recv, close) on stderr")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "report connections and closes on stderr in pipe mode")
+	f.ep.register(fs, !listen, listen)
 	if listen {
 		fs.BoolVar(&f.reuseaddr, "reuseaddr", true, "SO_REUSEADDR: restart on a port still in TIME_WAIT (Windows: always SO_EXCLUSIVEADDRUSE instead)")
 		return
@@ -326,13 +328,13 @@ func (f *tlsFlags) apply(ep endpoint.Endpoint) (endpoint.Endpoint, error) {
 		if name := f.given(); name != "" && !ep.IsTLS() {
 			// A TLS option on a plain endpoint would be ignored: the
 			// user meant TLS, or the option is a slip.
-			return ep, exitcode.WithHint("Note that TLS options take a tls:// endpoint, or --tls.",
+			return ep, exitcode.WithHint("Note that TLS options take a tls://, wss:// or dtls:// endpoint, or --tls.",
 				"--%s applies to TLS, and %s is not a TLS endpoint", name, ep)
 		}
 		return ep, nil
 	}
-	if ep.IsPacket() || ep.IsUnix() {
-		return ep, exitcode.Usagef("--tls needs a TCP endpoint, not %s", ep.Scheme)
+	if ep.IsPacket() || ep.IsUnix() || ep.IsSerial() || ep.Scheme == "dtls" {
+		return ep, exitcode.Usagef("--tls needs a TCP or ws:// endpoint, not %s", ep.Scheme)
 	}
 	return ep.WithTLS(), nil
 }

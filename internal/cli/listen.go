@@ -35,6 +35,7 @@ type serverFlags struct {
 	echo     bool
 	discard  bool
 	chat     bool
+	broker   bool
 	reply    string
 	respond  []string
 	exec     string
@@ -52,6 +53,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
 	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
+	fs.BoolVar(&f.broker, "broker", false, "send the bytes each client sends, unchanged, to all the other clients (ncat --broker)")
 	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
 	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
 	fs.StringVar(&f.exec, "exec", "", "run CMD for each connection (via /bin/sh -c; cmd /c on Windows), its stdin and stdout wired to the socket")
@@ -158,8 +160,8 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	}
 	srv.PacketEcho = behaviour == "echo"
 	srv.PacketBench = behaviour == "bench"
-	if ep.IsUDP() && f.net.idle == 0 {
-		srv.Conn.IdleTimeout = 60 * time.Second // UDP peers expire (SPEC §2.4)
+	if (ep.IsUDP() || ep.Scheme == "dtls") && f.net.idle == 0 {
+		srv.Conn.IdleTimeout = 60 * time.Second // UDP and DTLS peers expire (SPEC §2.4): one that vanishes says nothing
 	}
 	if behaviour != "stdio" {
 		// A behaviour answers by itself: stdin is not read, and every
@@ -173,6 +175,9 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 	}
 
 	lc := &endpoint.ListenConfig{NoReuseAddr: !f.net.reuseaddr, Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
+	if err := f.net.ep.listen(lc); err != nil {
+		return err
+	}
 	if ep.IsTLS() {
 		cfg, fp, err := f.tls.options().Server()
 		if err != nil {
@@ -274,6 +279,7 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 	pick(f.srv.echo, "echo")
 	pick(f.srv.discard, "discard")
 	pick(f.srv.chat, "chat")
+	pick(f.srv.broker, "broker")
 	// --reply with --respond is one behaviour: --reply answers what no
 	// pattern matches.
 	pick(len(f.srv.respond) > 0, "respond")
@@ -302,6 +308,8 @@ func (f *listenFlags) behaviour(st *stdio) (string, server.Handler, error) {
 		return "bench", server.Bench, nil
 	case "chat":
 		return "chat", f.chat(), nil
+	case "broker":
+		return "broker", (&server.Broker{}).Handle, nil
 	case "reply", "respond":
 		r, err := f.responder()
 		if err != nil {
@@ -469,7 +477,7 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 			}
 			br := bufio.NewReaderSize(st.in, 64<<10)
 			buf := make([]byte, 64<<10)
-			passthrough := conv.compose.Passthrough() && conv.spec.IsRaw() && !ep.IsPacket()
+			passthrough := conv.compose.Passthrough() && conv.spec.IsRaw() && !ep.Messages()
 			for {
 				var (
 					unit []byte

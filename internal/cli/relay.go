@@ -33,6 +33,7 @@ type relayFlags struct {
 	insecure                bool
 	alpn, tlsMin            string
 	imp                     impairFlags
+	ep                      endpointFlags
 }
 
 func newRelay(st *stdio) *cobra.Command {
@@ -105,6 +106,7 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.StringVar(&f.alpn, "alpn", "", "ALPN protocols, comma-separated")
 	fs.StringVar(&f.tlsMin, "tls-min", "1.2", "lowest TLS version: 1.2 or 1.3")
 	f.imp.register(fs)
+	f.ep.register(fs, true, true)
 	return cmd
 }
 
@@ -133,6 +135,9 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	}
 	tracer := (&netFlags{trace: f.trace}).tracer(st.err)
 	lc := &endpoint.ListenConfig{Buffer: int(f.buffer), Trace: tracer}
+	if err := f.ep.listen(lc); err != nil {
+		return err
+	}
 	if from.IsTLS() {
 		cfg, fp, err := endpoint.TLSOptions{Cert: f.cert, Key: f.key, ALPN: alpn, Min: f.tlsMin}.Server()
 		if err != nil {
@@ -146,6 +151,9 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 		return exitcode.Usagef("--cert/--key are for a tls:// FROM, not %s", from.Scheme)
 	}
 	d := &endpoint.Dialer{Timeout: f.timeout, Buffer: int(f.buffer), Trace: tracer}
+	if err := f.ep.dialer(d, st.err); err != nil {
+		return err
+	}
 	if to.IsTLS() {
 		cfg, err := endpoint.TLSOptions{CA: f.ca, Pin: f.pin, Insecure: f.insecure, SNI: f.sni,
 			ClientCert: f.clientCert, ClientKey: f.clientKey, ALPN: alpn, Min: f.tlsMin}.Client()

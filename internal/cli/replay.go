@@ -107,7 +107,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	if ep, err = f.tls.apply(ep); err != nil {
 		return err
 	}
-	if f.data.frame == "" && script.Frame != "" && !ep.IsPacket() {
+	if f.data.frame == "" && script.Frame != "" && !ep.Messages() {
 		f.data.frame = script.Frame // send and compare the messages as they were framed
 	}
 	pst := *st
@@ -123,7 +123,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		Timing:     f.timing,
 		Expect:     f.expect,
 		Wait:       f.net.wait,
-		PerMessage: ep.IsPacket() || !conv.spec.IsRaw(),
+		PerMessage: ep.Messages() || !conv.spec.IsRaw(),
 	}
 	play := func(ctx context.Context, c *session.Conn) error {
 		c.SetTap(conv.received()) // stdout and -o FILE
@@ -169,6 +169,9 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 		},
 	}
 	lc := &endpoint.ListenConfig{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err)}
+	if err := f.net.ep.listen(lc); err != nil {
+		return err
+	}
 	if ep.IsTLS() {
 		cfg, fp, err := f.tls.options().Server()
 		if err != nil {

@@ -273,6 +273,7 @@ in the browser, and a benchmark, with one way of naming endpoints:
 		newPing(st),
 		newScan(st),
 		newReplay(st),
+		newPorts(st),
 		newVersion(st),
 		newUI(st),
 	)

@@ -143,6 +143,7 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 	if err != nil {
 		return err
 	}
+	f.showPeerCert(st, nc)
 	c := session.New(nc, conv.options(ep, 1))
 	c.SetTap(conv.received()) // stdout and -o FILE
 
@@ -324,7 +325,7 @@ func (f *sendFlags) input(st *stdio, args []string, conv *conversation, ep endpo
 		limit = frame.DefaultMax
 	}
 	spec := conv.spec
-	oneMessage := ep.IsPacket() || spec.Kind == frame.Fixed || spec.Kind >= frame.Len8 || f.data.checksum != ""
+	oneMessage := ep.Messages() || spec.Kind == frame.Fixed || spec.Kind >= frame.Len8 || f.data.checksum != ""
 	if oneMessage || (in.r != nil && in.file == nil && f.count > 1) {
 		// Read it whole, but never more than one message can hold.
 		if in.r != nil {

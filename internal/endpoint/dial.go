@@ -29,16 +29,28 @@ type Dialer struct {
 	Buffer    int           // SO_SNDBUF and SO_RCVBUF, 0 for the default
 	NoDNS     bool          // refuse host names (-n)
 	Proxy     string        // socks5://[user:pass@]host:port or http://host:port
-	TLS       *tls.Config   // for tls:// endpoints; nil uses system roots and the host as name
+	TLS       *tls.Config   // for tls://, wss:// and dtls:// endpoints; nil uses system roots and the host as name
 	Trace     Tracer        // socket steps (--trace); nil is off
 	// Control, if set, is called on the socket before it connects, for
 	// socket options of the caller's own (bench's TCP_MAXSEG).
 	Control func(fd uintptr) error
+
+	Sockopts            // --ttl, --tos, --bind-dev, --broadcast
+	Multicast Multicast // sending to a multicast group: --iface, --multicast-loop
+	WebSocket WebSocket // ws:// and wss://: -H, --ws-protocol, --ws-binary, --ws-ping
+	Retry     Retry     // --retry, --retry-delay, --forever
 }
 
 // Dial connects to ep. For udp:// it returns a connected UDP socket, so
-// ICMP port-unreachable surfaces as "connection refused" on the next read.
+// ICMP port-unreachable surfaces as "connection refused" on the next read
+// (to a multicast group or a broadcast address, an unconnected one that
+// reads replies from anyone). With Retry set, a failed connect is tried
+// again after a growing pause.
 func (d *Dialer) Dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
+	return d.Retry.do(ctx, ep, d.dialOnce)
+}
+
+func (d *Dialer) dialOnce(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	c, err := d.dial(ctx, ep)
 	if err != nil {
 		var refused *exitcode.RefusedError
@@ -52,6 +64,33 @@ func (d *Dialer) Dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 }
 
 func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
+	switch {
+	case ep.IsSerial():
+		if d.Proxy != "" {
+			return nil, exitcode.Usagef("--proxy carries TCP only, not %s", ep.Scheme)
+		}
+		return openSerial(ep, d.Trace)
+	case ep.IsWebSocket():
+		if d.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+			defer cancel()
+		}
+		return d.dialWS(ctx, ep)
+	case ep.Scheme == "dtls":
+		if d.Proxy != "" {
+			return nil, exitcode.Usagef("--proxy carries TCP only, not %s", ep.Scheme)
+		}
+		if d.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+			defer cancel()
+		}
+		return d.dialDTLS(ctx, ep)
+	}
+	if err := d.Sockopts.Check(); err != nil {
+		return nil, err
+	}
 	if err := checkScheme(ep); err != nil {
 		return nil, err
 	}
@@ -93,6 +132,8 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 			return nil, exitcode.Usagef("--proxy carries TCP only, not %s", ep.Scheme)
 		}
 		c, err = d.dialProxy(ctx, nd, ep)
+	} else if ep.IsUDP() && (IsMulticast(ep.Host) || isBroadcast(ep.Host)) {
+		c, err = d.dialGroup(ctx, ep, nd)
 	} else {
 		start := time.Now()
 		c, err = nd.DialContext(ctx, ep.Network(), ep.Address())
@@ -167,7 +208,7 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 	// back to. Go does not bind an empty name, so bind here: on Linux the
 	// kernel then picks an abstract one (autobind, unix(7)).
 	autobound := ep.Scheme == "unixgram" && d.Source == "" && abstractAutobind
-	if d.Buffer == 0 && d.Trace == nil && !autobound && d.Control == nil {
+	if d.Buffer == 0 && d.Trace == nil && !autobound && d.Sockopts.empty() && d.Control == nil {
 		return nil
 	}
 	return func(network, address string, c syscall.RawConn) error {
@@ -183,6 +224,9 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 				if serr = autobind(fd); serr != nil {
 					return
 				}
+			}
+			if serr = d.Sockopts.apply(int(fd), network, d.Trace); serr != nil {
+				return
 			}
 			if serr = setBuffers(fd, d.Buffer, d.Trace); serr == nil && d.Control != nil {
 				serr = d.Control(fd)
@@ -358,6 +402,9 @@ func (e *OpError) Error() string {
 	msg := e.Op + " " + e.Endpoint + ": " + Cause(e.Err)
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.ECONNREFUSED) {
 		msg += " (an ICMP port unreachable came back: nothing listens on that UDP port)"
+	}
+	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EACCES) {
+		msg += " (sending to a broadcast address needs --broadcast)"
 	}
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EMSGSIZE) {
 		msg += " (a UDP datagram carries at most 65,507 bytes over IPv4, 65,527 over IPv6)"

@@ -1,7 +1,14 @@
 // Package endpoint parses sockit's one endpoint syntax (tcp://HOST:PORT,
-// udp://…, tls://…, unix:///path, HOST:PORT, :PORT) and dials and listens
-// on what it names, with the socket options, proxies and --trace hooks the
-// CLI and the web UI share.
+// udp://…, tls://…, unix:///path, unix://@name, serial:///dev/ttyUSB0?…,
+// ws://…/path, wss://…, dtls://…, HOST:PORT, :PORT) and dials and listens
+// on what it names, with the socket options, proxies, retries and --trace
+// hooks the CLI and the web UI share.
+//
+// Every kind comes back as a net.Conn (or a net.Listener of them, or a
+// net.PacketConn for udp and unixgram), so that the packages above see one
+// interface. Conns that carry whole messages rather than a byte stream
+// (WebSocket, DTLS) say so through Messages, and session treats each of
+// their reads as one message, as it does a datagram.
 //
 // It does not move data: that is the job of session, server and relay.
 package endpoint
@@ -25,8 +32,9 @@ type Endpoint struct {
 	Scheme string // tcp, tcp4, tcp6, udp, udp4, udp6, tls, unix, unixgram (tcp4 and udp4 always with Family 4, and so on)
 	Host   string // host name or IP literal without brackets; empty means all interfaces
 	Port   int
-	Path   string // unix and unixgram only
+	Path   string // unix, unixgram: the socket path (@name: abstract); serial: the device; ws, wss: the request path and query
 	Family int    // 0, 4 or 6: tcp4/udp4/-4 give 4, tcp6/udp6/-6 give 6
+	Serial Serial // serial only: the line settings
 }
 
 // Options change how Parse reads the shorthand forms.
@@ -36,11 +44,15 @@ type Options struct {
 	Family int  // 4 or 6 forces the family (-4/-6)
 }
 
-const forms = "tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, tcp4|tcp6|udp4|udp6://…, unix:///PATH, unixgram:///PATH, HOST:PORT, [IPv6]:PORT, :PORT"
+const forms = "tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, tcp4|tcp6|udp4|udp6://…, unix:///PATH, unix://@NAME, unixgram:///PATH, serial:///DEV?baud=N, ws://HOST:PORT/PATH, wss://…, dtls://HOST:PORT, HOST:PORT, [IPv6]:PORT, :PORT"
 
 func bad(input, format string, args ...any) error {
+	return badForm("Note that endpoints take these forms: "+forms, input, format, args...)
+}
+
+func badForm(hint, input, format string, args ...any) error {
 	msg := fmt.Sprintf("bad endpoint %q: "+format, append([]any{input}, args...)...)
-	return exitcode.WithHint("Note that endpoints take these forms: "+forms, "%s", printable(msg))
+	return exitcode.WithHint(hint, "%s", printable(msg))
 }
 
 // printable escapes what would break the one-line message: parts of the
@@ -64,7 +76,7 @@ func printable(s string) string {
 func notPrint(r rune) bool { return !unicode.IsPrint(r) }
 
 // schemes are the endpoint schemes, for "Did you mean …?" lines.
-var schemes = []string{"tcp", "udp", "tls", "unix", "unixgram", "tcp4", "tcp6", "udp4", "udp6"}
+var schemes = []string{"tcp", "udp", "tls", "unix", "unixgram", "tcp4", "tcp6", "udp4", "udp6", "serial", "ws", "wss", "dtls"}
 
 // Parse reads one endpoint. Errors are *exitcode.UsageError values that name
 // the bad part and list the accepted forms, or, when the input looks like a
@@ -105,7 +117,7 @@ func schemeSlip(s string) string {
 		if !ok || rest == "" {
 			continue
 		}
-		if strings.HasPrefix(k, "unix") {
+		if strings.HasPrefix(k, "unix") || k == "serial" && strings.HasPrefix(rest, "/") {
 			return k + ":///" + strings.TrimLeft(rest, "/")
 		}
 		return k + "://" + strings.TrimLeft(rest, "/")
@@ -123,15 +135,13 @@ func parse(s string, opt Options) (Endpoint, error) {
 		scheme = strings.ToLower(s[:i])
 		s = s[i+3:]
 		switch scheme {
-		case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "tls", "ssl":
+		case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "tls", "ssl", "dtls":
 		case "unix", "unixgram":
-			if s == "" {
-				return Endpoint{}, bad(in, "missing socket path")
-			}
-			if strings.ContainsRune(s, 0) {
-				return Endpoint{}, bad(in, "socket path contains a NUL byte")
-			}
-			return Endpoint{Scheme: scheme, Path: s}, nil
+			return parseUnix(in, scheme, s)
+		case "serial":
+			return parseSerial(in, s)
+		case "ws", "wss":
+			return parseWS(in, scheme, s, opt)
 		default:
 			return Endpoint{}, bad(in, "unknown scheme %q", scheme)
 		}
@@ -165,39 +175,56 @@ func parse(s string, opt Options) (Endpoint, error) {
 	if i := strings.IndexAny(s, "/?#"); i >= 0 {
 		return Endpoint{}, bad(in, "unexpected %q after the port", s[i:])
 	}
+	host, port, err := hostPort(in, s, opt)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	if err := checkHost(in, host, ep.Family); err != nil {
+		return Endpoint{}, err
+	}
+	ep.Host, ep.Port = host, port
+	return ep, nil
+}
 
+// hostPort reads HOST:PORT, and on the listen side PORT and :PORT.
+func hostPort(in, s string, opt Options) (string, int, error) {
 	host, port, err := splitHostPort(s)
 	if err != nil {
 		if !opt.Listen || strings.ContainsAny(s, ":[]") {
-			return Endpoint{}, bad(in, "%v", err)
+			return "", 0, bad(in, "%v", err)
 		}
 		// A bare PORT on the listen side.
 		host, port = "", s
 	}
 	p, err := parsePort(port)
 	if err != nil {
-		return Endpoint{}, bad(in, "%v", err)
+		return "", 0, bad(in, "%v", err)
 	}
 	if host == "" && !opt.Listen {
-		return Endpoint{}, bad(in, "missing host (a client needs HOST:PORT)")
+		return "", 0, bad(in, "missing host (a client needs HOST:PORT)")
 	}
+	return host, p, nil
+}
+
+// checkHost refuses what cannot be a host name or IP literal, and a
+// literal of the other family than the one asked for.
+func checkHost(in, host string, family int) error {
 	if strings.HasPrefix(host, "[") || strings.ContainsAny(host, "[] \t/\\") {
-		return Endpoint{}, bad(in, "bad host %q", host)
+		return bad(in, "bad host %q", host)
 	}
 	if strings.Contains(host, ":") {
 		// Only an IPv6 literal may contain colons.
 		a, err := netip.ParseAddr(host)
 		if err != nil || !a.Is6() {
-			return Endpoint{}, bad(in, "bad IPv6 address %q", host)
+			return bad(in, "bad IPv6 address %q", host)
 		}
-		if ep.Family == 4 {
-			return Endpoint{}, bad(in, "IPv6 address %s with an IPv4-only scheme or -4", host)
+		if family == 4 {
+			return bad(in, "IPv6 address %s with an IPv4-only scheme or -4", host)
 		}
-	} else if a, err := netip.ParseAddr(host); err == nil && a.Is4() && ep.Family == 6 {
-		return Endpoint{}, bad(in, "IPv4 address %s with an IPv6-only scheme or -6", host)
+	} else if a, err := netip.ParseAddr(host); err == nil && a.Is4() && family == 6 {
+		return bad(in, "IPv4 address %s with an IPv6-only scheme or -6", host)
 	}
-	ep.Host, ep.Port = host, p
-	return ep, nil
+	return nil
 }
 
 // splitHostPort is net.SplitHostPort with messages written for sockit's users.
@@ -268,14 +295,15 @@ func parsePort(s string) (int, error) {
 
 func isLetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }
 
-// Network is the Go network name for net.Dial and net.Listen.
+// Network is the Go network name for net.Dial and net.Listen (for ws and
+// wss the TCP underneath, for dtls the UDP; "serial" for a serial port).
 func (e Endpoint) Network() string {
 	switch e.Scheme {
-	case "unix", "unixgram":
+	case "unix", "unixgram", "serial":
 		return e.Scheme
 	}
 	base := "tcp"
-	if e.IsUDP() {
+	if e.IsUDP() || e.Scheme == "dtls" {
 		base = "udp"
 	}
 	switch e.Family {
@@ -289,32 +317,49 @@ func (e Endpoint) Network() string {
 
 // Address is the host:port or path part, as net.Dial wants it.
 func (e Endpoint) Address() string {
-	if e.IsUnix() {
+	if e.IsUnix() || e.IsSerial() {
 		return e.Path
 	}
 	return net.JoinHostPort(e.Host, strconv.Itoa(e.Port))
 }
 
-// IsUDP reports whether e is a UDP endpoint.
+// IsUDP reports whether e is a plain UDP endpoint (not dtls).
 func (e Endpoint) IsUDP() bool { return strings.HasPrefix(e.Scheme, "udp") }
 
 // IsUnix reports whether e is a Unix socket endpoint.
 func (e Endpoint) IsUnix() bool { return strings.HasPrefix(e.Scheme, "unix") }
 
-// IsTLS reports whether e asks for TLS.
-func (e Endpoint) IsTLS() bool { return e.Scheme == "tls" }
+// IsTLS reports whether e asks for TLS or DTLS, and so takes the TLS
+// options (certificates, --pin, --insecure…): tls, wss and dtls.
+func (e Endpoint) IsTLS() bool { return e.Scheme == "tls" || e.Scheme == "wss" || e.Scheme == "dtls" }
 
-// IsPacket reports whether e carries datagrams (udp, unixgram) rather than a stream.
+// IsPacket reports whether e is a datagram socket (udp, unixgram), opened
+// with ListenPacket on the listen side. dtls carries datagrams too, but
+// listens like a stream: one Conn per peer (see Messages).
 func (e Endpoint) IsPacket() bool { return e.IsUDP() || e.Scheme == "unixgram" }
 
-// Proto is the short protocol name used in events: tcp, udp, tls, unix, unixgram.
+// IsWebSocket reports whether e is a ws:// or wss:// endpoint.
+func (e Endpoint) IsWebSocket() bool { return e.Scheme == "ws" || e.Scheme == "wss" }
+
+// IsSerial reports whether e is a serial port.
+func (e Endpoint) IsSerial() bool { return e.Scheme == "serial" }
+
+// Messages reports whether each read of e's connections is one whole
+// message and each write sends one: datagrams, WebSocket messages, DTLS
+// records. Such endpoints have no byte stream to frame, and no half-close.
+func (e Endpoint) Messages() bool {
+	return e.IsPacket() || e.IsWebSocket() || e.Scheme == "dtls"
+}
+
+// Proto is the short protocol name used in events: tcp, udp, tls, unix,
+// unixgram, serial, ws, wss, dtls.
 func (e Endpoint) Proto() string {
 	switch {
 	case e.IsUDP():
 		return "udp"
-	case e.IsTLS():
+	case e.Scheme == "tls":
 		return "tls"
-	case e.IsUnix():
+	case e.IsUnix(), e.IsSerial(), e.IsWebSocket(), e.Scheme == "dtls":
 		return e.Scheme
 	}
 	return "tcp"
@@ -322,8 +367,13 @@ func (e Endpoint) Proto() string {
 
 // String is the canonical form: Parse(e.String()) gives e back.
 func (e Endpoint) String() string {
-	if e.IsUnix() {
+	switch {
+	case e.IsUnix():
 		return e.Scheme + "://" + e.Path
+	case e.IsSerial():
+		return "serial://" + e.Path + "?" + e.Serial.String()
+	case e.IsWebSocket():
+		return e.Scheme + "://" + e.Address() + e.Path
 	}
 	scheme := e.Scheme
 	if e.Family != 0 && (scheme == "tcp" || scheme == "udp") {
@@ -332,10 +382,14 @@ func (e Endpoint) String() string {
 	return scheme + "://" + e.Address()
 }
 
-// WithTLS returns e with TLS turned on (the --tls flag).
+// WithTLS returns e with TLS turned on (the --tls flag): tcp becomes tls,
+// ws becomes wss.
 func (e Endpoint) WithTLS() Endpoint {
-	if e.Scheme == "tcp" || e.Scheme == "tcp4" || e.Scheme == "tcp6" {
+	switch e.Scheme {
+	case "tcp", "tcp4", "tcp6":
 		e.Scheme = "tls"
+	case "ws":
+		e.Scheme = "wss"
 	}
 	return e
 }

@@ -24,14 +24,21 @@ import (
 type ListenConfig struct {
 	NoReuseAddr bool        // --reuseaddr=false
 	Buffer      int         // SO_SNDBUF and SO_RCVBUF, 0 for the default
-	TLS         *tls.Config // server config for tls:// endpoints
+	TLS         *tls.Config // server config for tls://, wss:// and dtls:// endpoints
 	Trace       Tracer
+
+	Sockopts            // --ttl, --tos, --bind-dev
+	Multicast Multicast // joining a group (udp://GROUP:PORT): --iface, --join-source, --multicast-loop
+	WebSocket WebSocket // ws:// and wss://: --ws-protocol, --ws-binary, --ws-ping
 }
 
 // Listen opens a stream listener (tcp, tls, unix) on ep.
 func (lc *ListenConfig) Listen(ctx context.Context, ep Endpoint) (net.Listener, error) {
 	if ep.IsPacket() {
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("datagram endpoint needs ListenPacket")}
+	}
+	if ln, err, ok := lc.listenKind(ctx, ep); ok {
+		return ln, err
 	}
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
@@ -64,6 +71,9 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.Pack
 	}
 	if err := checkScheme(ep); err != nil {
 		return nil, err
+	}
+	if ep.IsUDP() && IsMulticast(ep.Host) {
+		return lc.listenMulticast(ctx, ep)
 	}
 	if ep.IsUnix() {
 		removeStaleSocket(ep.Path)
@@ -98,6 +108,9 @@ func (lc *ListenConfig) control(ep Endpoint, join func(fd int) error) func(netwo
 				serr = lc.bindOptions(ifd, ep)
 			}
 			if serr != nil {
+				return
+			}
+			if serr = lc.Sockopts.apply(int(fd), network, lc.Trace); serr != nil {
 				return
 			}
 			if serr = setBuffers(fd, lc.Buffer, lc.Trace); serr != nil {

@@ -47,7 +47,7 @@ type Relay struct {
 // forwarded to datagrams: it has no message boundaries to cut them at,
 // and a datagram upstream has no end to pass back to the client.
 func Check(from, to endpoint.Endpoint) error {
-	if !from.IsPacket() && to.IsPacket() {
+	if !from.Messages() && to.IsPacket() {
 		return exitcode.WithHint(
 			"Note that relay forwards stream to stream, datagram to datagram, and datagrams to a stream (udp:// to tcp://, one connection per client address).",
 			"cannot forward a stream (%s) to datagrams (%s): a byte stream has no message boundaries to cut datagrams at", from, to)

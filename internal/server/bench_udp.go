@@ -19,11 +19,8 @@ import (
 // (which could drop datagrams the kernel delivered and report the
 // server's own losses as the network's). Each sender's stream costs a
 // fixed amount (a wire.Arrivals window of 8 KiB); the number of streams
-// is capped (--max-conns, else maxBenchStreams).
-
-// maxBenchStreams caps the UDP streams served at once when --max-conns
-// is not given: 4,096 streams hold about 33 MiB of windows.
-const maxBenchStreams = 4096
+// is capped as a datagram server's peers are (--max-conns, else
+// DefaultMaxPeers: 1,024 streams hold about 8 MiB of windows).
 
 // benchDoneKeep is how long a finished stream's report is kept to answer
 // a repeated DONE (the RESULT datagram may be lost).
@@ -277,19 +274,12 @@ func (t *benchTable) open(from netip.AddrPort, h *wire.HelloMsg, now time.Time) 
 		if len(t.refused) < maxBenchNotes {
 			t.refused[from] = true
 		}
-		s.emit(&event.Event{Kind: event.Refused, Peer: from.String(), Reason: why})
+		s.refused(from.String(), why)
 		return nil, ""
 	}
-	limit := s.MaxConns
-	if limit <= 0 {
-		limit = maxBenchStreams
-	}
-	if int(s.fastActive.Load()) >= limit {
-		why := "--max-conns " + strconv.Itoa(s.MaxConns) + " reached"
-		if s.MaxConns <= 0 {
-			why = strconv.Itoa(maxBenchStreams) + " streams at once already (the server's limit; --max-conns sets another)"
-		}
-		s.emit(&event.Event{Kind: event.Refused, Peer: from.String(), Reason: why})
+	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
+		why := "--max-conns " + strconv.Itoa(max) + " reached"
+		s.refused(from.String(), why)
 		return nil, "busy: " + why
 	}
 	st := &benchStream{

@@ -98,7 +98,9 @@ func New(nc net.Conn, opt Options) *Conn {
 		sink:   opt.Sink,
 		noData: opt.NoData,
 		frame:  opt.Frame,
-		packet: opt.Packet,
+		// A WebSocket or DTLS conn keeps message boundaries as a
+		// datagram socket does, whoever made the conversation.
+		packet: opt.Packet || endpoint.PreservesMessages(nc),
 		idle:   opt.IdleTimeout,
 		tap:    opt.Tap,
 
@@ -231,6 +233,18 @@ func (c *Conn) Read() ([]byte, error) {
 			c.buf = make([]byte, c.bufSize)
 		}
 		k, err = idleReader{c}.Read(c.buf)
+		for err == nil && c.packet && k == len(c.buf) {
+			// A WebSocket message larger than the buffer: the rest is
+			// already read, so take it too, as one message.
+			rest := endpoint.MessageRemaining(c.nc)
+			if rest == 0 {
+				break
+			}
+			c.buf = append(c.buf, make([]byte, rest)...)
+			var m int
+			m, err = idleReader{c}.Read(c.buf[k:])
+			k += m
+		}
 		if k == 0 {
 			if err == nil && !c.packet {
 				return c.Read()
@@ -487,6 +501,9 @@ func (c *Conn) Close(err error) {
 		if e.Reason == "" {
 			if err == nil || errors.Is(err, io.EOF) {
 				e.Reason = "peer closed"
+				if pc := endpoint.PeerClose(c.nc); pc != "" {
+					e.Reason = "peer closed: " + pc
+				}
 			} else {
 				e.Reason = "error"
 			}

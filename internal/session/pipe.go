@@ -33,6 +33,7 @@ type Pipe struct {
 	SendOnly       bool          // ignore what arrives; end when In ends
 	RecvOnly       bool          // never read In
 	Wait           time.Duration // datagrams: after In ends, wait this long after the last reply
+	ShutNull       bool          // datagrams: when In ends, send one empty datagram (socat's shut-null), the end-of-data mark some servers wait for
 	Delay          time.Duration // pause between messages sent (-d)
 	Compose        Composer      // nil passes input through untouched
 	Lines          bool          // split In into lines, each one message
@@ -76,6 +77,11 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 				return err
 			}
 			inDone.Store(true)
+			if c.packet && p.ShutNull && !p.RecvOnly {
+				if err := c.WriteRaw(nil); err != nil {
+					return err
+				}
+			}
 			if c.packet {
 				// Datagrams have no end: wait for the replies still coming.
 				if p.Wait <= 0 {
