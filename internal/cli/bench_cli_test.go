@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/creack/pty"
 
 	"github.com/sockit/sockit/internal/sockittest"
 	"github.com/sockit/sockit/internal/tcpsock"
@@ -428,5 +430,33 @@ func TestBenchCongestionCLI(t *testing.T) {
 	}
 	if mss := num(s, "tcp", "mss"); mss <= 0 || mss > 1200 {
 		t.Fatalf("--mss 1200: the sender's MSS is %v", mss)
+	}
+}
+
+// TestBenchMergeTerminal: bench merge with no FILE and a terminal on
+// stdin says what it needs (exit 2) instead of waiting for typed NDJSON.
+func TestBenchMergeTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	cmd := exec.Command(sockittest.Binary(t), "bench", "merge")
+	cmd.Stdin = tty
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "FILE arguments, or on stdin") {
+			t.Fatalf("exit %v, stderr %q", err, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("bench merge waited on the terminal")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit/internal/bench"
+	"github.com/sockit/sockit/internal/exitcode"
 )
 
 func newBenchMerge(st *stdio) *cobra.Command {
@@ -30,6 +31,9 @@ lines, README.md ("Many hosts") how to start the agents.`,
   for h in web1 web2; do ssh $h sockit bench --json -d 10 db:5201 & done | sockit bench merge --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
+				if st.inTTY {
+					return exitcode.WithHint("Run 'sockit bench merge --help' for examples.", "bench merge needs the agents' NDJSON: FILE arguments, or on stdin")
+				}
 				args = []string{"-"}
 			}
 			var all []*bench.Result
