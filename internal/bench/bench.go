@@ -141,8 +141,10 @@ type worker struct {
 	// Owned by the worker until it returns.
 	err        error
 	errs       int64
-	sent, recv int64 // udp: datagrams sent after -O; replies of any kind
-	sentBytes  int64 // udp one-way: their payload
+	sent, recv int64  // udp: datagrams sent after -O; replies of any kind
+	token      uint32 // udp to a bench server: the stream's token
+	dead       bool   // its hello failed: the connection is not used
+	sentBytes  int64  // udp one-way: their payload
 	arr        *wire.Arrivals
 	report     *wire.ReportMsg // what a bench server counted
 	bench      bool            // the peer is a bench server
@@ -270,6 +272,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}()
 	}
 	test := testID()
+	if !cfg.Plain && (cfg.Mode == RR || cfg.Mode == UDP) {
+		// rr and udp wait for the answer to their hello: before the
+		// clock starts, as the connections' own handshakes are.
+		if err := helloAll(ctx, &cfg, conns, workers, test); err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return nil, err
+		}
+	}
 
 	hist := newHistograms(cfg.Conns)
 	start := time.Now()
@@ -304,18 +316,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			r.rrLoops(conns, workers, hist)
 		}()
 	} else {
+		// rr: the connections the event loops can take (a bench server's,
+		// after the hello) go to them; the others get a goroutine each.
 		var loopConns []net.Conn
 		var loopWorkers []*worker
-		var loopMu sync.Mutex
-		var hellos sync.WaitGroup
 		for i, w := range workers {
 			if cfg.Mode == TX || cfg.Mode == Bidir {
 				w.conn = conns[i] // for the reporter's TCP_INFO
 			}
-			wg.Add(1)
-			if cfg.Mode == RR {
-				hellos.Add(1)
+			if w.dead {
+				continue
 			}
+			if cfg.Mode == RR && cfg.Size*cfg.Depth <= 4096 && !cfg.Goroutines && loopable(conns[i:i+1]) {
+				loopConns = append(loopConns, conns[i])
+				loopWorkers = append(loopWorkers, w)
+				continue
+			}
+			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				r := newRunner(i)
@@ -323,21 +340,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				case TX, RX, Bidir:
 					r.stream(conns[i])
 				case RR:
-					// Say hello, then take the connection to the event
-					// loops if they can, else serve it here.
-					ok := r.rrHello(conns[i])
-					if ok && cfg.Size*cfg.Depth <= 4096 && !cfg.Goroutines && loopable(conns[i:i+1]) {
-						loopMu.Lock()
-						loopConns = append(loopConns, conns[i])
-						loopWorkers = append(loopWorkers, w)
-						loopMu.Unlock()
-						hellos.Done()
-						return
-					}
-					hellos.Done()
-					if ok {
-						r.rr(conns[i])
-					}
+					r.rr(conns[i])
 				case Connect:
 					r.connect()
 				case UDP:
@@ -345,14 +348,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				}
 			}()
 		}
-		if cfg.Mode == RR {
+		if len(loopConns) > 0 {
+			r := newRunner(0)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				hellos.Wait()
-				if len(loopConns) > 0 {
-					newRunner(0).rrLoops(loopConns, loopWorkers, hist)
-				}
+				r.rrLoops(loopConns, loopWorkers, hist)
 			}()
 		}
 	}
@@ -378,13 +379,51 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, w := range workers {
 		var refused *errRefused
 		if errors.As(w.err, &refused) {
-			return res, w.err
+			return res, w.err // a stream refused during the run
 		}
 	}
 	if res.Ops == 0 && res.Bytes == 0 && res.RecvBytes == 0 && res.Errors > 0 {
 		return res, fmt.Errorf("bench: nothing got through: %s", res.FirstError)
 	}
 	return res, nil
+}
+
+// helloAll says hello on every rr or udp connection, up to 1024 at a
+// time (a sink answers no hello: each waits its full time), and waits for the answers: it marks the workers of bench servers
+// (and, for udp, their tokens) and those whose connection failed. A
+// bench server's refusal is returned: nothing would be measured right.
+func helloAll(ctx context.Context, cfg *Config, conns []net.Conn, workers []*worker, test string) error {
+	sem := make(chan struct{}, 1024)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := &runner{cfg: cfg, w: workers[i], ctx: ctx, end: time.Now().Add(24 * time.Hour),
+				omit: int64(cfg.Omit), bud: &budget{cancel: func() {}}, test: test, id: i}
+			if cfg.Mode == RR {
+				workers[i].dead = !r.rrHello(c)
+				return
+			}
+			bench, token, err := r.udpHello(c)
+			switch {
+			case err != nil:
+				r.fail(err)
+				workers[i].dead = true
+			case bench:
+				workers[i].bench, workers[i].token = true, token
+			}
+		}()
+	}
+	wg.Wait()
+	for _, w := range workers {
+		var refused *errRefused
+		if errors.As(w.err, &refused) {
+			return w.err
+		}
+	}
+	return nil
 }
 
 // testID names a run for the servers' logs.

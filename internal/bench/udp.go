@@ -32,25 +32,9 @@ func (r *runner) udp(c net.Conn, conns int) {
 		// path's loss. (Capped by net.core.rmem_max.)
 		uc.SetReadBuffer(udpReadBuffer)
 	}
-	if !r.cfg.Plain {
-		bench, token, err := r.udpHello(c)
-		if err != nil {
-			var refused *errRefused
-			if errors.As(err, &refused) {
-				r.w.errs++
-				r.w.err = err
-				r.bud.cancel()
-			} else {
-				r.fail(err)
-			}
-			r.stopped()
-			return
-		}
-		if bench {
-			r.w.bench = true
-			r.udpOneWay(c, token, conns)
-			return
-		}
+	if r.w.bench {
+		r.udpOneWay(c, r.w.token, conns) // the hello was answered OK (helloAll)
+		return
 	}
 	r.udpEcho(c, conns)
 }
