@@ -128,7 +128,7 @@ func (s *session) end(t *testing.T) error {
 	select {
 	case err := <-s.done:
 		return err
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("Run did not return")
 	}
 	return nil

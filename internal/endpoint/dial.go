@@ -135,8 +135,21 @@ func (d *Dialer) dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	} else if ep.IsUDP() && (IsMulticast(ep.Host) || isBroadcast(ep.Host)) {
 		c, err = d.dialGroup(ctx, ep, nd)
 	} else {
+		tcp := !ep.IsPacket() && !ep.IsUnix()
+		var held heldSockets
+		if tcp {
+			nd.Control = held.control(nd.Control)
+		}
 		start := time.Now()
 		c, err = nd.DialContext(ctx, ep.Network(), ep.Address())
+		if tcp {
+			// A reset that overtook connect, after the server had sent
+			// something: those bytes are still to be read, then the reset.
+			if rc := held.rescue(err); rc != nil {
+				c, err = rc, nil
+			}
+			held.release()
+		}
 		if err == nil && d.Trace != nil {
 			d.Trace.connected(c, ep, time.Since(start))
 		}

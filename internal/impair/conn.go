@@ -412,6 +412,27 @@ func (c *conn) CloseWrite() error {
 	c.push(item{fin: true})
 	want := c.seq
 	c.gate.mu.Unlock()
+	return c.waitSent(want)
+}
+
+// Flush waits until everything written before it has been handed to the
+// connection under it (with a delay, the bytes still queued), the write
+// deadline passes, the connection is closed or delivery fails. A relay
+// that is about to reset the connection flushes it first, so that the
+// bytes it wrote before the reset go out before it, as a socket's would.
+func (c *conn) Flush() error {
+	if !c.async {
+		return nil // writes went straight through
+	}
+	c.gate.mu.Lock()
+	want := c.seq
+	c.gate.mu.Unlock()
+	return c.waitSent(want)
+}
+
+// waitSent waits until the item numbered want has been delivered, the
+// write deadline passes or the connection is closed.
+func (c *conn) waitSent(want uint64) error {
 	for {
 		c.gate.mu.Lock()
 		sent, err, closed, ch, wdl := c.sent, c.err, c.closed, c.changed, c.wdl

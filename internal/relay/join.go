@@ -41,6 +41,12 @@ import (
 // connection the caller closed (net.ErrClosed) closes them. An EOF that
 // the kernel reports for a TCP connection that was in fact reset (the
 // reset's error went to the other pump's write) counts as the reset.
+//
+// Before a reset, each side gets what the relay already took from the
+// other: the pump from a side that was reset moves the bytes that came
+// before its reset, and what was written is flushed to the peer (see
+// settle.flush) while the peer takes it. The peer then reads what it
+// would have read connected directly, then the reset.
 // Join closes neither connection on a clean end: the caller does.
 func Join(a, b net.Conn) (aToB, bToA int64, err error) {
 	type result struct {
@@ -60,23 +66,53 @@ func Join(a, b net.Conn) (aToB, bToA int64, err error) {
 		n, err := pump(sa, sb)
 		done <- result{false, n, err}
 	}()
-	for i := 0; i < 2; i++ {
-		r := <-done
+	pending := 2
+	take := func(r result) {
+		pending--
 		if r.ab {
 			aToB = r.n
 		} else {
 			bToA = r.n
 		}
-		if r.err != nil && err == nil {
-			err = r.err
-			if quiet(err) {
-				a.Close()
-				b.Close()
-			} else {
-				Abort(a)
-				Abort(b)
+	}
+	for pending > 0 {
+		r := <-done
+		take(r)
+		if r.err == nil || err != nil {
+			continue
+		}
+		err = r.err
+		if quiet(err) {
+			a.Close()
+			b.Close()
+			continue
+		}
+		st := newSettle(a, b)
+		// The pump still running reads b if the one that ended read a.
+		from := b
+		if !r.ab {
+			from = a
+		}
+		if pending > 0 && resetByPeer(from) {
+			// Its source was reset: it is moving the bytes that came
+			// before the reset, and ends by itself when they are through.
+		wait:
+			for {
+				select {
+				case r := <-done:
+					take(r)
+					break wait
+				default:
+				}
+				if !st.wait() {
+					break
+				}
 			}
 		}
+		st.flush(a)
+		st.flush(b)
+		Abort(a)
+		Abort(b)
 	}
 	return aToB, bToA, err
 }

@@ -177,7 +177,7 @@ func TestRelayUDPToTCPIdle(t *testing.T) {
 		if e.Reason != "idle timeout" || e.BytesIn != 4 || e.BytesOut != 4 {
 			t.Fatalf("close event %+v", e)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("mapping did not expire")
 	}
 	select {
@@ -185,7 +185,7 @@ func TestRelayUDPToTCPIdle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("upstream connection ended with %v, want a FIN", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("upstream connection still open after the mapping expired")
 	}
 }
@@ -219,7 +219,7 @@ func TestRelayUDPToTCPUpstreamCloses(t *testing.T) {
 		}
 		select {
 		case <-opened: // the mapping ended with the upstream's close
-		case <-time.After(10 * time.Second):
+		case <-time.After(60 * time.Second):
 			t.Fatal("the mapping outlived its upstream connection")
 		}
 	}

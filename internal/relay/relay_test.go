@@ -45,8 +45,8 @@ func start(t testing.TB, r *Relay) string {
 		cancel()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("relay did not stop within 10s of cancel")
+		case <-time.After(60 * time.Second):
+			t.Error("relay did not stop within 60s of cancel")
 		}
 	})
 	select {
@@ -54,8 +54,8 @@ func start(t testing.TB, r *Relay) string {
 		return a.String()
 	case err := <-done:
 		t.Fatalf("relay: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("relay not ready within 10s")
+	case <-time.After(60 * time.Second):
+		t.Fatal("relay not ready within 60s")
 	}
 	return ""
 }
@@ -238,7 +238,7 @@ func TestRelayHalfCloseServerFirst(t *testing.T) {
 				if s != "still sending after EOF" {
 					t.Fatalf("server got %q", s)
 				}
-			case <-time.After(10 * time.Second):
+			case <-time.After(60 * time.Second):
 				t.Fatal("server did not get the data sent after its FIN")
 			}
 		})
@@ -383,7 +383,7 @@ func TestRelayUDPIdleExpiry(t *testing.T) {
 		if e.Reason != "idle timeout" || e.BytesIn != 4 || e.BytesOut != 4 {
 			t.Fatalf("close event %+v", e)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("mapping did not expire")
 	}
 }
@@ -497,7 +497,7 @@ func TestRelayUpstreamDown(t *testing.T) {
 		if !strings.Contains(e, "refused") {
 			t.Fatalf("close error %q, want connection refused", e)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("no close event")
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/impair"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -358,4 +359,88 @@ func tcpState(c net.Conn) int {
 		}
 	})
 	return state
+}
+
+// TestRelayDeliversBytesBeforeReset: the upstream sends 256 KiB, waits
+// until the relay's kernel has taken all of it, and resets. The client,
+// with a small receive buffer so that most of the bytes still wait in
+// the relay (its send queue, or --impair's delay) when the reset comes,
+// reads all 256 KiB and then the reset, as it would connected directly.
+// (Before the relay flushed, its reset discarded what it held.)
+func TestRelayDeliversBytesBeforeReset(t *testing.T) {
+	sp, err := impair.Parse("delay=1ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := append(resetModes[:len(resetModes):len(resetModes)], resetMode{name: "impair", conf: func(r *Relay) {
+		w := func(c net.Conn) net.Conn { return impair.Conn(c, sp, nil) }
+		r.WrapClient, r.WrapUpstream = w, w
+	}})
+	data := bytes.Repeat([]byte("0123456789abcdef"), 16<<10)
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			up, res := upstream(t, func(c *net.TCPConn) error {
+				if _, err := c.Write(data); err != nil {
+					return err
+				}
+				// All of it acknowledged: the relay has every byte.
+				for deadline := time.Now().Add(30 * time.Second); bytesAcked(c) < uint64(len(data)); time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						return fmt.Errorf("the relay took %d of %d bytes within 30s", bytesAcked(c), len(data))
+					}
+				}
+				reset(c)
+				return nil
+			})
+			r := &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, up, false)}
+			d := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+				return rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096) })
+			}}
+			var c net.Conn
+			if m.tls {
+				cfg, _, err := endpoint.TLSOptions{}.Server()
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.From = mustParse(t, "tls://127.0.0.1:0", true)
+				r.Listen = &endpoint.ListenConfig{TLS: cfg}
+				m.conf(r)
+				c, err = tls.DialWithDialer(d, "tcp", start(t, r), &tls.Config{InsecureSkipVerify: true})
+			} else {
+				m.conf(r)
+				c, err = d.Dial("tcp", start(t, r))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(60 * time.Second))
+			var got bytes.Buffer
+			_, rerr := io.Copy(&got, c)
+			if err := <-res; err != nil {
+				t.Fatalf("upstream: %v", err)
+			}
+			if got.Len() != len(data) || !errors.Is(rerr, syscall.ECONNRESET) {
+				t.Fatalf("client read %d of %d bytes, then %v; want all of them, then a reset", got.Len(), len(data), rerr)
+			}
+			if !bytes.Equal(got.Bytes(), data) {
+				t.Fatal("client read the right count of the wrong bytes")
+			}
+		})
+	}
+}
+
+// bytesAcked is how many bytes sent on c its peer's kernel acknowledged.
+func bytesAcked(c *net.TCPConn) uint64 {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var n uint64
+	rc.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			n = info.Bytes_acked
+		}
+	})
+	return n
 }

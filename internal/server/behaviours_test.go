@@ -32,7 +32,7 @@ func (e *events) sink(ev *event.Event) {
 // wait waits until an event satisfies ok.
 func (e *events) wait(t *testing.T, what string, ok func(event.Event) bool) event.Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		e.mu.Lock()
 		for _, ev := range e.all {
@@ -44,7 +44,7 @@ func (e *events) wait(t *testing.T, what string, ok func(event.Event) bool) even
 		e.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("no %s event within 10s", what)
+	t.Fatalf("no %s event within 60s", what)
 	return event.Event{}
 }
 

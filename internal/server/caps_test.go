@@ -35,39 +35,37 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 	go func() { done <- s.Serve(context.Background(), tls.NewListener(raw, cfg)) }()
 	addr := raw.Addr().String()
 
+	// Seven: one after another, they would hold the client up for 70s,
+	// past its dial timeout.
 	var idle []net.Conn
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 7; i++ {
 		c := dial(t, addr)
 		idle = append(idle, c)
 	}
 	// Accepted: the server has begun their handshakes.
-	for deadline := time.Now().Add(10 * time.Second); s.handshaking.Load() < 3; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); s.handshaking.Load() < 7; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d handshakes in progress, want 3", s.handshaking.Load())
+			t.Fatalf("%d handshakes in progress, want 7", s.handshaking.Load())
 		}
 	}
-	start := time.Now()
-	client, err := tls.DialWithDialer(&net.Dialer{Timeout: 30 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	client, err := tls.DialWithDialer(&net.Dialer{Timeout: 60 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if d := time.Since(start); d >= handshakeTimeout/2 {
-		t.Errorf("the client's handshake took %s behind 3 idle connections", d)
 	}
 	client.Write([]byte("hi"))
 	if got := readN(t, client, 2); got != "hi" {
 		t.Fatalf("echo %q", got)
 	}
 	// The idle ones are refused with a reset, as any refused client is,
-	// long before their timeout, and logged so.
+	// not closed (with a FIN) at their handshake timeout, and logged so.
 	for i, c := range idle {
-		c.SetReadDeadline(time.Now().Add(handshakeTimeout / 2))
+		c.SetReadDeadline(time.Now().Add(60 * time.Second))
 		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
 			t.Errorf("idle connection %d: %v; want it reset once the client got through", i, err)
 		}
 	}
 	refused := 0
-	for deadline := time.Now().Add(10 * time.Second); refused < 3 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); refused < 7 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		refused = 0
 		ev.mu.Lock()
 		for _, e := range ev.all {
@@ -80,8 +78,8 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 		}
 		ev.mu.Unlock()
 	}
-	if refused != 3 {
-		t.Errorf("%d refused events, want 3", refused)
+	if refused != 7 {
+		t.Errorf("%d refused events, want 7", refused)
 	}
 	// One client only: the listener is closed.
 	if c, err := net.Dial("tcp", addr); err == nil {
@@ -94,7 +92,7 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 		if err != nil {
 			t.Errorf("Serve = %v", err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("Serve did not return after its one client left")
 	}
 	if n := s.handshaking.Load(); n != 0 {
@@ -211,5 +209,43 @@ func TestPacketQueueIsBoundedInBytes(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d bytes still counted as waiting after every peer ended (%d active)", s.queued.Load(), s.Active())
 		}
+	}
+}
+
+// Listen without -k is done with its listener once it has its client:
+// by the time the client is announced ("connected"), a second client is
+// refused by the kernel, as with nc -l, not taken into a backlog nobody
+// accepts from. The sink dials at the announcement, so the order of
+// closing and announcing decides the result every time.
+func TestOnceClosesListenerBeforeAnnouncing(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	second := make(chan error, 1)
+	sink := func(e *event.Event) {
+		if e.Kind != event.Connect {
+			return
+		}
+		c, err := net.DialTimeout("tcp", addr, 30*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		second <- err
+	}
+	s := &Server{Handler: Echo, Once: true, Sink: sink, Conn: session.Options{Sink: sink, NoData: true}}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), ln) }()
+	c := dial(t, addr)
+	if err := <-second; !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("a second client, once the first was announced: %v; want connection refused", err)
+	}
+	c.Close()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Serve did not return within 60s of its one client leaving")
 	}
 }

@@ -181,7 +181,7 @@ func TestExecShutdownKillsProcess(t *testing.T) {
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("Serve did not return after shutdown")
 	}
 	if err := syscall.Kill(pid, 0); err == nil {

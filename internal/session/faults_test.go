@@ -193,8 +193,8 @@ func TestPipeInterruptWithStalledPeer(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Run = %v, want context.Canceled", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return within 5s of the interrupt")
+	case <-time.After(60 * time.Second):
+		t.Fatal("Run did not return within 60s of the interrupt")
 	}
 }
 

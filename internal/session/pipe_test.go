@@ -85,7 +85,7 @@ func wait(t *testing.T, done <-chan error) error {
 	select {
 	case err := <-done:
 		return err
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("Pipe.Run did not return")
 	}
 	return nil
@@ -253,7 +253,7 @@ func TestPipeReset(t *testing.T) {
 		server.Write([]byte("x"))
 		select {
 		case <-got.ch:
-		case <-time.After(10 * time.Second):
+		case <-time.After(60 * time.Second):
 			t.Fatal("the byte never arrived")
 		}
 		server.SetLinger(0)

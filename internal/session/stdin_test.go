@@ -128,7 +128,7 @@ func TestPipeIdleStdinDoesNotHoldSocket(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("Run did not end after the peer closed")
 	}
 	client.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -297,10 +297,14 @@ func (p *Proc) Interrupt() { p.Cmd.Process.Signal(os.Interrupt) }
 // the exit code. It fails the test if it runs longer than timeout.
 func Run(t testing.TB, stdin []byte, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	// Built first: the first test of a process to run sockit builds it
+	// (with -race, seconds to a minute on a loaded machine), and that is
+	// not the time the command takes.
+	bin := Binary(t)
 	timeout = Patient(timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -107,7 +107,7 @@ func TestFamilies(t *testing.T) {
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[2])          # a datagram client needs an address for replies
-s.settimeout(20)
+s.settimeout(60)
 s.sendto("你好\n".encode("gbk"), sys.argv[1])
 data, _ = s.recvfrom(1024)
 print(data.decode("gbk"), end="")
@@ -126,7 +126,7 @@ import socket
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 s.bind(("::1", 0))
 print(s.getsockname()[1], flush=True)
-s.settimeout(20)
+s.settimeout(60)
 data, addr = s.recvfrom(1024)
 s.sendto(data.upper(), addr)
 `)

@@ -174,7 +174,7 @@ func accepted(t *testing.T, ch <-chan net.Conn) net.Conn {
 	select {
 	case c := <-ch:
 		return c
-	case <-time.After(15 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("sockit did not connect")
 	}
 	return nil

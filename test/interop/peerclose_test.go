@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
 )
@@ -84,7 +83,7 @@ func TestPeerClosesFirst(t *testing.T) {
 		path := writeTemp(t, data)
 		addr, got := serve(t, func(c *net.TCPConn) string {
 			c.CloseWrite()
-			s, end := readAll(c, 20*time.Second)
+			s, end := readAll(c, sockittest.Patience)
 			return s + "|" + end
 		})
 		p := start(t, cmd(t, "sockit", "connect", addr), path, "")

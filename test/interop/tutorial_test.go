@@ -21,7 +21,7 @@ from socket import *
 import sys
 port, enc, text = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 udp_socket = socket(AF_INET, SOCK_DGRAM)
-udp_socket.settimeout(20)
+udp_socket.settimeout(60)
 udp_socket.sendto(text.encode(enc), ("127.0.0.1", port))
 recv_data, addr = udp_socket.recvfrom(1024)
 print(recv_data.decode(enc), end="")
@@ -36,7 +36,7 @@ enc, reply = sys.argv[1], sys.argv[2]
 udp_socket = socket(AF_INET, SOCK_DGRAM)
 udp_socket.bind(("127.0.0.1", 0))
 print(udp_socket.getsockname()[1], flush=True)
-udp_socket.settimeout(20)
+udp_socket.settimeout(60)
 recv_data, addr = udp_socket.recvfrom(1024)
 print(recv_data.decode(enc), flush=True)
 udp_socket.sendto(reply.encode(enc), addr)
@@ -50,7 +50,7 @@ from socket import *
 import sys
 port, enc, text = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 tcp_client = socket(AF_INET, SOCK_STREAM)
-tcp_client.settimeout(20)
+tcp_client.settimeout(60)
 tcp_client.connect(("127.0.0.1", port))
 tcp_client.sendall(text.encode(enc))
 recv_data = b""
@@ -74,9 +74,9 @@ tcp_server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
 tcp_server.bind(("127.0.0.1", 0))
 tcp_server.listen(128)
 print(tcp_server.getsockname()[1], flush=True)
-tcp_server.settimeout(20)
+tcp_server.settimeout(60)
 client, addr = tcp_server.accept()
-client.settimeout(20)
+client.settimeout(60)
 recv_data = b""
 while not recv_data.endswith(b"\n"):
     chunk = client.recv(1024)

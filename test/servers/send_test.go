@@ -157,16 +157,16 @@ print(s.getsockname()[1])
 while True:
     c, _ = s.accept()
     c.sendall(b'SSH-2.0-OpenSSH_9.2 fake\r\n')
-    time.sleep(30)  # then says nothing more and never closes
+    time.sleep(600)  # then says nothing more and never closes
 `)
+	// A match ends the connection at once: a client that waited for
+	// more would wait out --wait 10m, past Run's patience, and fail.
 	start := time.Now()
-	out, stderr, code := sockittestRun(t, "", "connect", banner, "--expect", `^SSH-2\.0-`, "--wait", "10s")
+	out, stderr, code := sockittestRun(t, "", "connect", banner, "--expect", `^SSH-2\.0-`, "--wait", "10m")
 	if code != 0 || !strings.HasPrefix(out, "SSH-2.0-") {
 		t.Fatalf("match: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("a match took %s to end the connection; want at once", d)
-	}
+	t.Logf("a match ended the connection after %s", time.Since(start))
 	_, stderr, code = sockittestRun(t, "", "connect", banner, "--expect", `^HTTP/`, "--wait", "300ms")
 	if code != 1 || !strings.Contains(stderr, `matched --expect "^HTTP/" within 300ms`) {
 		t.Fatalf("no match: exit %d, stderr %q", code, stderr)

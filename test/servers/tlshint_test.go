@@ -1,12 +1,13 @@
 package servers
 
 import (
+	"errors"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,12 +64,13 @@ func TestTLSHintOffersThePin(t *testing.T) {
 // listen --tls for one client runs the handshakes side by side: idle
 // connections that never start one do not hold up the real client (each
 // used to cost it the 10s handshake timeout: three, 29.6s), and once it
-// is through they are refused and closed at once.
+// is through they are refused and closed at once. Seven of them would
+// cost 70s, past Run's patience: a client held up fails the test.
 func TestListenTLSIdleConnectionsDoNotDelayTheClient(t *testing.T) {
 	t.Parallel()
 	p, addr := listen(t, "--tls", "127.0.0.1:0")
 	var idle []net.Conn
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 7; i++ {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -81,16 +83,14 @@ func TestListenTLSIdleConnectionsDoNotDelayTheClient(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("send: exit %d, %q", code, stderr)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the client took %s behind 3 idle connections", d)
-	} else {
-		t.Logf("the client's whole run took %s behind 3 idle connections", d)
-	}
+	t.Logf("the client's whole run took %s behind 7 idle connections", time.Since(start))
 	waitStdout(t, p, "hello", func(s string) bool { return s == "hello" })
+	// Refused with a reset, as any refused client is; one left to its
+	// handshake timeout would be closed with a FIN 10s later instead.
 	for i, c := range idle {
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Read(make([]byte, 1)); err == nil || os.IsTimeout(err) {
-			t.Errorf("idle connection %d: %v; want it closed once the client got through", i, err)
+		c.SetReadDeadline(time.Now().Add(sockittest.Patience))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("idle connection %d: %v; want it reset once the client got through", i, err)
 		}
 	}
 	if code := p.Wait(30 * time.Second); code != 0 {
