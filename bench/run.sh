@@ -7,13 +7,14 @@
 #   bench/run.sh --only 4,5 only those targets (numbers as in bench/RESULTS.md)
 #   bench/run.sh --runs 5   more runs per figure (the median is reported; default 3)
 #
-# Installs its peers (iperf3, netcat-openbsd, ncat, socat) with apt when they
-# are missing, builds sockit and the Go peers in bench/peers (their own
+# Installs its peers (iperf3, netcat-openbsd, ncat, socat, haproxy) with apt
+# when they are missing (waiting for another apt's dpkg lock), builds sockit and the Go peers in bench/peers (their own
 # module, so gnet never enters sockit's go.mod), and runs every figure on
 # 127.0.0.1 only. Every run is bounded in time; the script stops by itself.
 # Compare ratios from one run: the machine is shared and absolute figures move.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin" # haproxy
 
 quick=0
 only=""
@@ -34,12 +35,14 @@ command -v iperf3 >/dev/null || need+=(iperf3)
 command -v nc.openbsd >/dev/null || need+=(netcat-openbsd)
 command -v ncat >/dev/null || need+=(ncat)
 command -v socat >/dev/null || need+=(socat)
+PATH="$PATH:/usr/sbin:/sbin" command -v haproxy >/dev/null || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "run.sh: installing ${need[*]}" >&2
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO=sudo
-	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+	apt=($SUDO apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -qq)
+	"${apt[@]}" update
+	DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 tmp=$(mktemp -d)

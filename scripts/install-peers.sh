@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, if missing, the real programs sockit's tests talk to: ncat,
-# OpenBSD nc, socat, iperf3, openssl, Python 3, SOCKS5 servers, tmux,
-# redis-server and redis-cli, Chromium, and what the network-namespace
+# OpenBSD nc, socat, iperf3, haproxy, openssl, Python 3, SOCKS5 servers,
+# tmux, redis-server and redis-cli, Chromium, and what the network-namespace
 # fault tests in test/reliability use (ip netns and veth from iproute2,
 # tc's tbf qdisc, nftables), and
 # Node with the ws package (the WebSocket peer of test/endpoints, installed
@@ -36,6 +36,7 @@ want hexdump bsdextrautils
 want hyperfine hyperfine
 want redis-server redis-server   # test/servers records it for replay --match
 want redis-cli redis-tools       # the clients of that test
+want haproxy haproxy          # bench/run.sh: the relay to beat (mode tcp, splice)
 want node nodejs
 want npm npm
 want qemu-aarch64 qemu-user   # build-all.sh runs the arm64 event loops

@@ -24,7 +24,7 @@ func newHistograms(conns int) *histograms {
 	n := min(conns, 16)
 	hs := &histograms{shards: make([]*shard, n)}
 	for i := range hs.shards {
-		hs.shards[i] = &shard{h: hdrhistogram.New(1, histMax, 3)}
+		hs.shards[i] = &shard{h: newHist()}
 	}
 	return hs
 }
@@ -43,16 +43,29 @@ func (s *shard) record(ns int64) {
 	s.mu.Unlock()
 }
 
-func (hs *histograms) latency() *Latency {
-	all := hdrhistogram.New(1, histMax, 3)
+// latency merges the shards into the summary's percentiles and the
+// histogram's encoding (see Result.Histogram).
+func (hs *histograms) latency() (*Latency, string) {
+	all := newHist()
 	for _, s := range hs.shards {
 		s.mu.Lock()
 		all.Merge(s.h)
 		s.mu.Unlock()
 	}
 	if all.TotalCount() == 0 {
-		return nil
+		return nil, ""
 	}
+	enc, err := all.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		enc = nil // the percentiles stand without it
+	}
+	return percentiles(all), string(enc)
+}
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, histMax, 3) }
+
+// percentiles reads the summary figures off a histogram of nanoseconds.
+func percentiles(all *hdrhistogram.Histogram) *Latency {
 	us := func(ns int64) float64 { return float64(ns) / 1e3 }
 	return &Latency{
 		Count: all.TotalCount(),

@@ -2,13 +2,16 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"os"
-	"syscall"
+	"sync"
 	"time"
+
+	"github.com/sockit/sockit/internal/bench/wire"
+	"github.com/sockit/sockit/internal/pace"
+	"github.com/sockit/sockit/internal/tcpsock"
 )
 
 // runner runs one connection's loop.
@@ -19,6 +22,10 @@ type runner struct {
 	start time.Time
 	end   time.Time
 	ctx   context.Context
+	omit  int64 // ns: -O
+	bud   *budget
+	test  string
+	id    int // the connection's index
 }
 
 // fail counts an error; the first one is kept for the summary. The normal
@@ -40,48 +47,304 @@ func (r *runner) over(err error) bool {
 // since is nanoseconds since the run began, on the monotonic clock.
 func (r *runner) since() int64 { return int64(time.Since(r.start)) }
 
+// counting reports whether now (ns since the start) is past -O.
+func (r *runner) counting(now int64) bool { return now >= r.omit }
+
+// take claims n units of -n for what is sent now; during -O nothing is
+// claimed.
+func (r *runner) take(n int64) int64 {
+	if !r.bud.on || !r.counting(r.since()) {
+		return n
+	}
+	return r.bud.take(n)
+}
+
+// stopped records when this connection stopped counting.
+func (r *runner) stopped() { r.w.stop.Store(r.since()) }
+
+// pacer paces this connection's share of -b (bytes per second) from now,
+// when its sending begins (a slow hello must not become a burst), or nil.
+func (r *runner) pacer() *pace.Pacer {
+	if r.cfg.Bitrate <= 0 {
+		return nil
+	}
+	return pace.New(float64(r.cfg.Bitrate) / 8 / float64(r.cfg.Conns))
+}
+
 func pattern(n int) []byte {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = byte('a' + i%26)
+		b[i] = byte('a' + i%26) // never a newline: see readReport
 	}
 	return b
 }
 
+// bare reports whether c is a plain TCP or Unix stream, whose writes may
+// be cut by a deadline and still be half-closed afterwards (a TLS
+// connection's may not).
+func bare(c net.Conn) bool {
+	switch c.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
+}
+
+// stream runs tx, rx or bidir on one connection: with a bench server
+// (the hello answered), the server's report is read at the end.
+func (r *runner) stream(c net.Conn) {
+	mode := r.cfg.Mode
+	send := mode == TX || mode == Bidir
+	if r.cfg.ZeroCopy && r.txZeroCopy(c) {
+		return
+	}
+	if r.cfg.Plain {
+		if mode == Bidir {
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r.read(c, nil, nil)
+			}()
+			r.tx(c)
+			wg.Wait()
+			return
+		}
+		if send {
+			r.tx(c)
+		} else {
+			r.read(c, nil, nil)
+		}
+		return
+	}
+	hello := wire.Format(wire.Hello, r.hello(mode))
+	if _, err := c.Write(hello); err != nil {
+		r.fail(err)
+		r.stopped()
+		return
+	}
+	if bitrate := r.cfg.Bitrate; bitrate > 0 && send {
+		// Best effort: the kernel smooths the token bucket's bursts.
+		tcpsock.SetMaxPacingRate(c, bitrate/8/int64(r.cfg.Conns))
+	}
+	helloAt := time.Now()
+	st := &streamState{writerDone: make(chan struct{}), answered: make(chan struct{})}
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		r.read(c, hello, st)
+	}()
+	if send {
+		r.tx(c)
+	}
+	close(st.writerDone)
+	if mode == TX {
+		// A bench server answers the hello at once: give it a moment if the
+		// run was shorter than that (-n).
+		t := time.NewTimer(time.Until(helloAt.Add(txAnswerWait)))
+		select {
+		case <-st.answered:
+		case <-t.C:
+		}
+		t.Stop()
+		st.mu.Lock()
+		if !st.bench {
+			// No answer to the hello: a plain sink. Stop listening for one.
+			st.abandoned = true
+			c.SetReadDeadline(time.Now())
+		}
+		st.mu.Unlock()
+	}
+	<-readerDone
+}
+
+// streamState is what a stream's writer and reader share.
+type streamState struct {
+	mu         sync.Mutex
+	bench      bool // the hello was answered with OK
+	abandoned  bool // the writer gave up waiting for an answer
+	writerDone chan struct{}
+	answered   chan struct{} // closed when the reader knows what the server is
+}
+
+// txAnswerWait is how long after its hello a tx connection that has
+// finished sending still waits to learn whether the server is a bench
+// server (then it reports) or a plain sink (which never answers).
+const txAnswerWait = time.Second
+
+// read is the reading side of tx, rx and bidir. It counts what arrives
+// (rx, bidir) until the end, and with a hello (st not nil) first finds
+// out what the server is, and after the end reads a bench server's
+// report.
+func (r *runner) read(c net.Conn, hello []byte, st *streamState) {
+	mode := r.cfg.Mode
+	count := mode == RX || mode == Bidir
+	w := r.w
+	buf := make([]byte, max(r.cfg.Size, wire.MaxLine))
+	c.SetReadDeadline(r.end)
+	if !count {
+		// tx: nothing to count; the writer's end decides how long to wait.
+		c.SetReadDeadline(r.end.Add(reportWait))
+	}
+	countBytes := func(n int) bool {
+		got := int64(n)
+		if mode == RX {
+			got = r.take(got)
+		}
+		if got > 0 {
+			if mode == Bidir {
+				w.rxBytes.Add(got)
+			} else {
+				w.bytes.Add(got)
+			}
+			w.ops.Add(1)
+		}
+		return got == int64(n)
+	}
+	if st != nil {
+		s, err := sniff(c, hello, buf)
+		close(st.answered)
+		if err != nil && len(s.rest) == 0 {
+			var refused *errRefused
+			if errors.As(err, &refused) {
+				w.errs++
+				w.err = err
+				r.bud.cancel() // a refused connection ends the run: nothing else will be measured right
+			} else if !(mode == TX && errors.Is(err, os.ErrDeadlineExceeded)) && !errors.Is(err, io.EOF) {
+				r.fail(err)
+			}
+			if count {
+				r.stopped()
+			}
+			return
+		}
+		if count && len(s.rest) > 0 && !countBytes(len(s.rest)) {
+			r.stopped()
+			return
+		}
+		st.mu.Lock()
+		if st.abandoned {
+			st.mu.Unlock()
+			return
+		}
+		st.bench = s.bench
+		st.mu.Unlock()
+		w.bench = s.bench
+		if err != nil {
+			if count {
+				r.fail(err)
+				r.stopped()
+			}
+			return
+		}
+	}
+	if count {
+		for {
+			n, err := c.Read(buf[:r.cfg.Size])
+			if n > 0 && !countBytes(n) {
+				break
+			}
+			if err != nil {
+				if !errors.Is(err, io.EOF) || time.Now().Before(r.end) {
+					r.fail(err)
+				}
+				break
+			}
+		}
+		r.stopped()
+	}
+	if st == nil || !st.bench {
+		return
+	}
+	// A bench server: once our side is done, half-close, and it reports.
+	<-st.writerDone
+	if err := closeWrite(c); err != nil {
+		r.fail(err)
+		return
+	}
+	rep, err := readReport(c, count, buf)
+	if err != nil {
+		w.errs++
+		if w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	w.report = rep
+}
+
+// tx sends until the end, -n or an error; -b paces it.
 func (r *runner) tx(c net.Conn) {
-	buf := pattern(r.cfg.Size)
-	c.SetWriteDeadline(r.end)
+	defer r.stopped()
+	size := r.cfg.Size
+	buf := pattern(size)
+	exact := bare(c)
+	if exact {
+		c.SetWriteDeadline(r.end)
+	} else {
+		// A TLS write cut by its deadline breaks the connection for the
+		// half-close and report that follow: stop between writes instead.
+		c.SetWriteDeadline(r.end.Add(reportWait))
+	}
+	p := r.pacer()
+	var sent int64
 	for {
-		n, err := c.Write(buf)
+		// Paced first, then claimed: the claim of -n's last bytes ends the
+		// run's context.
+		if !p.Wait(r.ctx, sent, r.end) {
+			return
+		}
+		chunk := r.take(int64(size))
+		if chunk == 0 {
+			return
+		}
+		n, err := c.Write(buf[:chunk])
+		sent += int64(n)
 		r.w.bytes.Add(int64(n))
 		if err != nil {
 			r.fail(err)
 			return
 		}
 		r.w.ops.Add(1)
+		if !exact && !time.Now().Before(r.end) {
+			return
+		}
 	}
 }
 
-func (r *runner) rx(c net.Conn) {
-	buf := make([]byte, r.cfg.Size)
-	c.SetReadDeadline(r.end)
-	for {
-		n, err := c.Read(buf)
-		r.w.bytes.Add(int64(n))
-		if err != nil {
-			if !errors.Is(err, io.EOF) || time.Now().Before(r.end) {
-				r.fail(err)
-			}
-			return
-		}
-		r.w.ops.Add(1)
+// rrHello says hello on an rr connection and waits (a little) for the
+// answer. It reports false when the connection cannot be used.
+func (r *runner) rrHello(c net.Conn) bool {
+	if r.cfg.Plain {
+		return true
 	}
+	hello := wire.Format(wire.Hello, r.hello(wire.ModeRR))
+	if _, err := c.Write(hello); err != nil {
+		r.fail(err)
+		return false
+	}
+	c.SetReadDeadline(time.Now().Add(rrHelloWait))
+	s, err := sniff(c, hello, make([]byte, wire.MaxLine))
+	c.SetReadDeadline(time.Time{})
+	var refused *errRefused
+	switch {
+	case errors.As(err, &refused):
+		r.w.errs++
+		r.w.err = err
+		return false
+	case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+		r.fail(err)
+		return false
+	}
+	r.w.bench = s.bench
+	return true
 }
 
 // rr keeps Depth requests in flight: it writes Depth requests, then one
 // more after each response. TCP keeps them in order, so the send times
 // wait in a ring.
 func (r *runner) rr(c net.Conn) {
+	defer r.stopped()
 	size, depth := r.cfg.Size, r.cfg.Depth
 	req := pattern(size * depth)
 	resp := make([]byte, size)
@@ -103,10 +366,15 @@ func (r *runner) rr(c net.Conn) {
 			return
 		}
 		now := r.since()
-		r.h.record(now - ring[head])
+		if r.take(1) == 0 {
+			return
+		}
+		if r.counting(ring[head]) {
+			r.h.record(now - ring[head])
+		}
 		r.w.bytes.Add(int64(size))
 		r.w.ops.Add(1)
-		if now >= int64(r.cfg.Duration) {
+		if now >= r.omit+int64(r.cfg.Duration) {
 			return
 		}
 		ring[head] = now
@@ -122,6 +390,7 @@ func (r *runner) rr(c net.Conn) {
 }
 
 func (r *runner) connect() {
+	defer r.stopped()
 	for r.ctx.Err() == nil {
 		t0 := r.since()
 		c, err := r.cfg.Dial(r.ctx)
@@ -133,7 +402,13 @@ func (r *runner) connect() {
 			}
 			continue
 		}
-		r.h.record(r.since() - t0)
+		if r.take(1) == 0 {
+			c.Close()
+			return
+		}
+		if r.counting(t0) {
+			r.h.record(r.since() - t0)
+		}
 		r.w.ops.Add(1)
 		// An RST instead of a FIN: the client keeps no TIME_WAIT socket,
 		// so a long run does not use up the ephemeral ports.
@@ -155,232 +430,4 @@ func tcpConn(c net.Conn) *net.TCPConn {
 			return nil
 		}
 	}
-}
-
-// udpHeader is what each bench datagram carries before its padding: a
-// sequence number and the send time.
-const udpHeader = 16
-
-// udp sends datagrams carrying a sequence number and a timestamp and
-// reads the echoes: loss, reordering, duplicates, jitter and round-trip
-// latency. Without a rate it keeps Depth datagrams in flight (refilling
-// the window if replies stop coming, as they do when datagrams are lost);
-// with one, a second goroutine paces the sending.
-func (r *runner) udp(c net.Conn, conns int) {
-	size := r.cfg.Size
-	out := pattern(size)
-	in := make([]byte, 65536)
-	seen := newBitmap(1 << 16)
-	var maxSeq, prevRTT int64 = -1, -1
-	w := r.w
-
-	send := func(seq int64) error {
-		binary.LittleEndian.PutUint64(out[0:], uint64(seq))
-		binary.LittleEndian.PutUint64(out[8:], uint64(r.since()))
-		_, err := c.Write(out)
-		return err
-	}
-	receive := func(b []byte) {
-		if len(b) < udpHeader {
-			w.errs++
-			return
-		}
-		seq := int64(binary.LittleEndian.Uint64(b[0:]))
-		ts := int64(binary.LittleEndian.Uint64(b[8:]))
-		if seq < 0 || seq >= w.sentSoFar() {
-			w.errs++ // not ours
-			return
-		}
-		if seen.testAndSet(seq) {
-			w.duplicates++
-			return
-		}
-		rtt := r.since() - ts
-		r.h.record(rtt)
-		w.recv++
-		w.bytes.Add(int64(len(b)))
-		w.ops.Add(1)
-		if seq < maxSeq {
-			w.reordered++
-		} else {
-			maxSeq = seq
-		}
-		if prevRTT >= 0 {
-			d := float64(rtt - prevRTT)
-			if d < 0 {
-				d = -d
-			}
-			w.jitter += (d - w.jitter) / 16
-		}
-		prevRTT = rtt
-	}
-
-	if r.cfg.Rate > 0 {
-		var perr error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			perr = r.pace(c, send, conns)
-		}()
-		c.SetReadDeadline(r.end.Add(250 * time.Millisecond))
-		for {
-			n, err := c.Read(in)
-			if err != nil {
-				if errors.Is(err, syscall.ECONNREFUSED) {
-					// An ICMP port unreachable: nothing listens there.
-					w.errs++
-					if w.err == nil {
-						w.err = err
-					}
-					if time.Now().Before(r.end) {
-						continue
-					}
-					break
-				}
-				if !errors.Is(err, os.ErrDeadlineExceeded) {
-					r.fail(err)
-				}
-				break
-			}
-			receive(in[:n])
-			if !time.Now().Before(r.end) && w.recv >= w.sentSoFar() {
-				break
-			}
-		}
-		<-done
-		if perr != nil {
-			r.fail(perr)
-		}
-		return
-	}
-
-	// Window mode.
-	if r.udpBatched(c, receive) {
-		return
-	}
-	const refill = 200 * time.Millisecond
-	inflight := 0
-	var seq int64
-	for ; inflight < r.cfg.Depth; inflight++ {
-		if err := send(seq); err != nil {
-			r.fail(err)
-			return
-		}
-		seq++
-		w.setSent(seq)
-	}
-	for {
-		dl := time.Now().Add(refill)
-		sending := time.Now().Before(r.end)
-		if !sending {
-			// Wait a little for the replies still in flight.
-			dl = r.end.Add(250 * time.Millisecond)
-		}
-		c.SetReadDeadline(dl)
-		n, err := c.Read(in)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if !sending || !time.Now().Before(r.end) {
-					return
-				}
-				// Replies stopped: count the window as lost and refill it.
-				inflight = 0
-				for ; inflight < r.cfg.Depth; inflight++ {
-					if err := send(seq); err != nil {
-						r.fail(err)
-						return
-					}
-					seq++
-					w.setSent(seq)
-				}
-				continue
-			}
-			if errors.Is(err, syscall.ECONNREFUSED) {
-				w.errs++
-				if w.err == nil {
-					w.err = err
-				}
-				if !sending {
-					return
-				}
-				continue
-			}
-			r.fail(err)
-			return
-		}
-		receive(in[:n])
-		if inflight > 0 {
-			inflight--
-		}
-		if !time.Now().Before(r.end) {
-			if w.recv >= seq {
-				return
-			}
-			continue
-		}
-		for inflight < r.cfg.Depth {
-			if err := send(seq); err != nil {
-				r.fail(err)
-				return
-			}
-			seq++
-			w.setSent(seq)
-			inflight++
-		}
-	}
-}
-
-// pace sends at this socket's share of Rate until the end.
-func (r *runner) pace(c net.Conn, send func(int64) error, conns int) error {
-	rate := float64(r.cfg.Rate) / float64(conns)
-	var seq int64
-	tick := time.Millisecond
-	if per := time.Duration(float64(time.Second) / rate); per > tick {
-		tick = per
-	}
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		now := time.Now()
-		if !now.Before(r.end) || r.ctx.Err() != nil {
-			return nil
-		}
-		due := int64(now.Sub(r.start).Seconds()*rate) + 1
-		for ; seq < due; seq++ {
-			// Counted before it leaves, so that the receiver never sees
-			// a reply to a datagram it does not know was sent.
-			r.w.setSent(seq + 1)
-			if err := send(seq); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
-				return err
-			}
-		}
-		select {
-		case <-t.C:
-		case <-r.ctx.Done():
-			return nil
-		}
-	}
-}
-
-func (w *worker) setSent(n int64) {
-	w.sentAtomic.Store(n)
-	w.sent = n
-}
-
-func (w *worker) sentSoFar() int64 { return w.sentAtomic.Load() }
-
-// bitmap records which sequence numbers have arrived (duplicates).
-type bitmap struct{ w []uint64 }
-
-func newBitmap(n int) *bitmap { return &bitmap{w: make([]uint64, n/64)} }
-
-func (b *bitmap) testAndSet(i int64) bool {
-	k := int(i / 64)
-	for k >= len(b.w) {
-		b.w = append(b.w, make([]uint64, len(b.w)+1)...)
-	}
-	m := uint64(1) << (i % 64)
-	was := b.w[k]&m != 0
-	b.w[k] |= m
-	return was
 }

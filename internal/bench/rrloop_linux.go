@@ -80,6 +80,9 @@ func (r *runner) rrLoops(conns []net.Conn, workers []*worker, hist *histograms) 
 		}()
 	}
 	wg.Wait()
+	for _, w := range workers {
+		w.stop.Store(r.since())
+	}
 }
 
 // dupConn duplicates a bare TCP or Unix stream socket's descriptor, or
@@ -199,8 +202,13 @@ func (r *runner) rrLoop(conns []*rrConn) {
 			c.got += m
 			done := c.got / size
 			c.got %= size
+			if r.bud.on {
+				done = int(r.take(int64(done))) // the claim of the last one ends the run
+			}
 			for k := 0; k < done; k++ {
-				c.h.record(now - c.ring[c.head])
+				if r.counting(c.ring[c.head]) {
+					c.h.record(now - c.ring[c.head])
+				}
 				c.ring[c.head] = now
 				c.head++
 				if c.head == depth {
@@ -209,7 +217,7 @@ func (r *runner) rrLoop(conns []*rrConn) {
 			}
 			c.w.bytes.Add(int64(done * size))
 			c.w.ops.Add(int64(done))
-			if now >= int64(r.cfg.Duration) {
+			if now >= r.omit+int64(r.cfg.Duration) {
 				continue
 			}
 			c.owe += done * size

@@ -3,7 +3,6 @@
 package bench
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sockit/sockit/internal/bench/wire"
 	"github.com/sockit/sockit/internal/udpbatch"
 )
 
@@ -24,19 +24,6 @@ type mmsgs struct {
 	iovs []unix.Iovec
 	bufs [][]byte
 	ctls [][64]byte
-}
-
-// gso sends a window as one train of equal datagrams (UDP_SEGMENT): one
-// system call and one trip through the stack for the lot, split into
-// datagrams by the kernel. A server that enables UDP_GRO may take the
-// train whole; any other receives the datagrams one by one, as usual.
-type gso struct {
-	buf []byte
-	hdr unix.Msghdr
-	iov unix.Iovec
-	ctl [64]byte
-	max int // datagrams per train
-	off bool
 }
 
 func newMmsgs(n, size int) *mmsgs {
@@ -51,10 +38,139 @@ func newMmsgs(n, size int) *mmsgs {
 	return m
 }
 
-// udpBatched is the window mode of udp with recvmmsg and sendmmsg, so
-// that the load generator spends a few system calls per window rather
-// than two per datagram and the server is what gets measured. It returns
-// false when c is not a UDP socket it can batch on.
+// batchSender sends runs of datagrams with few system calls: each run as
+// one train of equal datagrams (UDP_SEGMENT: one trip through the stack
+// for the lot, split into datagrams by the kernel; a server that enables
+// UDP_GRO may take the train whole, any other receives the datagrams one
+// by one), or, where the kernel refuses trains, with sendmmsg.
+type batchSender struct {
+	rc   syscall.RawConn
+	size int
+	out  *mmsgs // sendmmsg slots
+	// the train
+	buf    []byte
+	hdr    unix.Msghdr
+	iov    unix.Iovec
+	ctl    [64]byte
+	max    int // datagrams per train
+	trains bool
+}
+
+// batchMax is the most datagrams one send call takes.
+const batchMax = 64
+
+func newBatchSender(rc syscall.RawConn, size int, noTrains bool) *batchSender {
+	s := &batchSender{rc: rc, size: size, out: newMmsgs(batchMax, size), max: min(batchMax, 65000/size)}
+	for _, b := range s.out.bufs {
+		copy(b, pattern(size))
+	}
+	s.trains = s.max >= 2 && !noTrains
+	if s.trains {
+		s.buf = pattern(size * s.max)
+		s.hdr.Iov = &s.iov
+		s.hdr.SetIovlen(1)
+		s.hdr.Control = &s.ctl[0]
+	}
+	return s
+}
+
+// newUDPSender is the batch sender for a UDP socket, else one write per
+// datagram.
+func newUDPSender(c net.Conn, size int, noTrains bool) udpSender {
+	if uc, ok := c.(*net.UDPConn); ok {
+		if rc, err := uc.SyscallConn(); err == nil {
+			return newBatchSender(rc, size, noTrains)
+		}
+	}
+	return &plainSender{c: c, buf: pattern(size)}
+}
+
+func (s *batchSender) send(token uint32, seq uint64, k int, now int64) (int, error) {
+	defer runtime.KeepAlive(s)
+	done := 0
+	for done < k {
+		n := min(k-done, batchMax)
+		var got int
+		var err error
+		if s.trains && n > 1 {
+			var ok bool
+			got, ok, err = s.train(token, seq+uint64(done), min(n, s.max), now)
+			if !ok {
+				s.trains = false // no UDP_SEGMENT here: sendmmsg from now on
+				continue
+			}
+		} else {
+			got, err = s.mmsg(token, seq+uint64(done), n, now)
+		}
+		done += got
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// train sends n datagrams as one UDP_SEGMENT train; ok is false when the
+// kernel refuses trains (nothing was sent).
+func (s *batchSender) train(token uint32, seq uint64, n int, now int64) (sent int, ok bool, err error) {
+	for i := 0; i < n; i++ {
+		wire.PutHeader(s.buf[i*s.size:], token, seq+uint64(i), now)
+	}
+	s.iov.Base = &s.buf[0]
+	s.iov.SetLen(n * s.size)
+	s.hdr.SetControllen(udpbatch.PutSegment(s.ctl[:], s.size))
+	for {
+		var errno syscall.Errno
+		werr := s.rc.Write(func(fd uintptr) bool {
+			_, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.hdr)), unix.MSG_DONTWAIT)
+			return errno != unix.EAGAIN
+		})
+		if werr != nil {
+			return 0, true, werr
+		}
+		switch errno {
+		case 0:
+			return n, true, nil
+		case unix.EINTR:
+			continue
+		case unix.ECONNREFUSED:
+			// An ICMP port unreachable for an earlier datagram: these were
+			// not sent. Count them lost and go on.
+			return n, true, errno
+		}
+		return 0, false, nil
+	}
+}
+
+// mmsg sends n datagrams with sendmmsg.
+func (s *batchSender) mmsg(token uint32, seq uint64, n int, now int64) (int, error) {
+	for i := 0; i < n; i++ {
+		wire.PutHeader(s.out.bufs[i], token, seq+uint64(i), now)
+	}
+	hdrs := s.out.hdrs[:n]
+	done := 0
+	for done < n {
+		m, errno, err := udpbatch.Send(s.rc, hdrs[done:])
+		if err != nil {
+			return done, err
+		}
+		switch errno {
+		case 0:
+			done += m
+		case unix.EINTR:
+		case unix.ECONNREFUSED:
+			return done + 1, errno
+		default:
+			return done, errno
+		}
+	}
+	return n, nil
+}
+
+// udpBatched is the window mode of udp echo with recvmmsg and trains (or
+// sendmmsg), so that the load generator spends a few system calls per
+// window rather than two per datagram and the server is what gets
+// measured. It returns false when c is not a UDP socket it can batch on.
 func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 	uc, ok := c.(*net.UDPConn)
 	if !ok {
@@ -64,108 +180,36 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 	if err != nil {
 		return false
 	}
-	depth, size := r.cfg.Depth, r.cfg.Size
-	out := newMmsgs(depth, size)
+	depth := r.cfg.Depth
+	snd := newBatchSender(rc, r.cfg.Size, r.cfg.NoTrains || depth < 2)
 	in := newMmsgs(depth, 65536) // a coalesced train (UDP_GRO) can be 64 KiB
-	defer runtime.KeepAlive(out)
 	defer runtime.KeepAlive(in)
-	for _, b := range out.bufs {
-		copy(b, pattern(size))
-	}
 	gro := udpbatch.SetGRO(rc)
-	g := &gso{max: min(64, 65000/size)}
-	if g.max < 2 || depth < 2 || r.cfg.NoTrains {
-		g.off = true
-	} else {
-		g.buf = pattern(size * depth)
-		g.hdr.Iov = &g.iov
-		g.hdr.SetIovlen(1)
-		g.hdr.Control = &g.ctl[0]
-	}
-	defer runtime.KeepAlive(g)
 	w := r.w
 	var seq int64
-	// train sends datagrams seq0… of g.buf as trains; it reports false
-	// when the kernel refuses UDP_SEGMENT, and the caller falls back.
-	train := func(k int) (bool, error) {
-		now := uint64(r.since())
-		for i := 0; i < k; i++ {
-			b := g.buf[i*size:]
-			binary.LittleEndian.PutUint64(b[0:], uint64(seq+int64(i)))
-			binary.LittleEndian.PutUint64(b[8:], now)
-		}
-		for off := 0; off < k; {
-			cnt := min(g.max, k-off)
-			g.iov.Base = &g.buf[off*size]
-			g.iov.SetLen(cnt * size)
-			g.hdr.SetControllen(udpbatch.PutSegment(g.ctl[:], size))
-			var errno syscall.Errno
-			err := rc.Write(func(fd uintptr) bool {
-				_, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&g.hdr)), unix.MSG_DONTWAIT)
-				return errno != unix.EAGAIN
-			})
-			if err != nil {
-				return true, err
-			}
-			switch errno {
-			case 0:
-				off += cnt
-			case unix.EINTR:
-			case unix.ECONNREFUSED:
-				w.errs++
-				if w.err == nil {
-					w.err = errno
-				}
-				off += cnt
-			default:
-				if off == 0 {
-					return false, nil
-				}
-				return true, errno
-			}
-		}
-		w.setSent(seq + int64(k))
-		seq += int64(k)
-		return true, nil
-	}
 	send := func(k int) error {
-		if !g.off && k > 1 {
-			ok, err := train(k)
-			if ok {
-				return err
-			}
-			g.off = true // no UDP_SEGMENT here: one datagram each from now on
+		k = int(r.take(int64(k)))
+		if k == 0 {
+			return nil
 		}
-		now := uint64(r.since())
-		for i := 0; i < k; i++ {
-			binary.LittleEndian.PutUint64(out.bufs[i][0:], uint64(seq+int64(i)))
-			binary.LittleEndian.PutUint64(out.bufs[i][8:], now)
-		}
+		now := r.since()
+		// Counted before they leave, so that the receiver never sees a
+		// reply to a datagram it does not know was sent.
 		w.setSent(seq + int64(k))
-		seq += int64(k)
-		hdrs := out.hdrs[:k]
-		for len(hdrs) > 0 {
-			n, errno, err := udpbatch.Send(rc, hdrs)
-			if err != nil {
-				return err
-			}
-			switch errno {
-			case 0:
-				hdrs = hdrs[n:]
-			case unix.EINTR:
-			case unix.ECONNREFUSED:
-				// An ICMP port unreachable for an earlier datagram: this
-				// one was not sent. Count it lost and go on.
-				w.errs++
-				if w.err == nil {
-					w.err = errno
-				}
-				hdrs = hdrs[1:]
-			default:
-				return errno
-			}
+		n, err := snd.send(0, uint64(seq), k, now)
+		if r.counting(now) {
+			w.sent += int64(n)
 		}
-		return nil
+		seq += int64(n)
+		w.setSent(seq)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			w.errs++
+			if w.err == nil {
+				w.err = err
+			}
+			return nil
+		}
+		return err
 	}
 	recv := func() (int, error) {
 		if gro {
@@ -189,19 +233,24 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 		r.fail(err)
 		return true
 	}
-	inflight := depth
+	inflight := int(seq)
+	var ended time.Time
 	for {
-		sending := time.Now().Before(r.end)
+		sending := !r.sendingOver()
 		dl := time.Now().Add(refill)
 		if !sending {
-			dl = r.end.Add(250 * time.Millisecond)
+			// Wait for the replies still in flight.
+			if ended.IsZero() {
+				ended = time.Now()
+			}
+			dl = straggleDeadline(ended)
 		}
 		uc.SetReadDeadline(dl)
 		n, err := recv()
 		if err != nil {
 			switch {
 			case errors.Is(err, os.ErrDeadlineExceeded):
-				if !sending || !time.Now().Before(r.end) {
+				if !sending || r.sendingOver() {
 					return true
 				}
 				// Replies stopped: count the window lost and refill it.
@@ -243,18 +292,19 @@ func (r *runner) udpBatched(c net.Conn, receive func([]byte)) bool {
 			}
 		}
 		inflight = max(inflight-got, 0)
-		if !time.Now().Before(r.end) {
+		if r.sendingOver() {
 			if w.recv >= seq {
 				return true
 			}
 			continue
 		}
 		if k := depth - inflight; k > 0 {
+			before := seq
 			if err := send(k); err != nil {
 				r.fail(err)
 				return true
 			}
-			inflight = depth
+			inflight += int(seq - before)
 		}
 	}
 }

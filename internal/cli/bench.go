@@ -4,17 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sockit/sockit/internal/bench"
+	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/talk"
+	"github.com/sockit/sockit/internal/tcpsock"
+	"github.com/sockit/sockit/internal/units"
 )
 
 type benchFlags struct {
@@ -30,6 +31,15 @@ type benchFlags struct {
 	noTrains        bool
 	tls             tlsFlags
 	opt             talk.Options // TLS
+
+	bidir      bool
+	count      int64
+	omit       time.Duration
+	bitrate    int64
+	congestion string
+	mss        int
+	zeroCopy   bool
+	plain      bool
 }
 
 func newBench(st *stdio) *cobra.Command {
@@ -42,25 +52,51 @@ func newBench(st *stdio) *cobra.Command {
 
   --mode tx       send as fast as possible (to sockit listen -k --discard, or any sink)
   --mode rx       receive as fast as possible (from sockit listen -k --source)
+  --mode bidir    both at once on each connection (--bidir)
   --mode rr       request/response with an echo server: requests/s and latency
                   percentiles (p50, p90, p99, p99.9, max); --depth pipelines requests
   --mode connect  connections opened per second, and connect latency
   --mode udp      datagrams to a UDP echo server: round trips, loss, reordering,
-                  duplicates, jitter; --rate paces the sending
+                  duplicates, jitter; --rate or -b paces the sending
+
+Against a sockit bench server (sockit listen -k --bench, TCP or -u) each
+connection says hello first, and the server counts what arrives and
+reports it back: received bytes, its own TCP sending side for rx, and for
+--mode udp a one-way test with the receiver's loss, reordering, duplicates
+and jitter (at -b, 1 Mbit/s by default, as iperf3 -u). Any number of
+clients may test one server at once. --plain skips the hello.
+
+iperf3's knobs: -n stops after a number of bytes (datagrams, requests,
+connections); -O leaves out the first seconds (slow start); -b paces the
+sending, in bits/s over all connections (not per connection, as iperf3);
+-c opens parallel connections, reported one by one and summed; -C picks
+the congestion control (Linux: what /proc/sys/net/ipv4/
+tcp_available_congestion_control lists); --mss sets the segment size;
+--zerocopy sends with MSG_ZEROCOPY (Linux).
+
+On Linux, tx and bidir show the sender's TCP state each interval, as
+iperf3 does: retransmits, congestion window and round-trip time (from
+TCP_INFO). Other systems print no such columns.
 
 With --depth N > 1, udp sends each window of N datagrams as one train
 (UDP_SEGMENT, on Linux): a server that enables UDP_GRO can take the train
 whole, any other receives the datagrams one by one; --no-trains sends each
 with its own system call.
 
-A line per --interval, like iperf3, then a summary (--json: as JSON on
-stdout). The run ends by itself after -d.`,
+A line per --interval, like iperf3, then a summary. --json prints NDJSON on
+stdout: an object per interval as it ends, then the summary
+(docs/bench-json.md); the interval lines go to stderr. Summaries of several
+agents run at once add up with 'sockit bench merge'. The run ends by itself
+after -d (or -n).`,
 		Example: `  sockit listen -k --discard 127.0.0.1:9000 &  sockit bench 127.0.0.1:9000
   sockit listen -k --source 127.0.0.1:9000 &   sockit bench --mode rx 127.0.0.1:9000
   sockit listen -k --echo 127.0.0.1:7 &        sockit bench --mode rr -c 100 -d 5s 127.0.0.1:7
   sockit bench --mode connect -c 4 127.0.0.1:80
   sockit listen -u -k --echo 127.0.0.1:7 &     sockit bench --mode udp -c 4 --rate 100000 udp://127.0.0.1:7
-  sockit bench --mode rr --json 127.0.0.1:7 | jq .latency_us.p99`,
+  sockit listen -k --bench 127.0.0.1:5201 &    sockit bench --bidir -c 4 -O 1 -C bbr 127.0.0.1:5201
+  sockit listen -u --bench 127.0.0.1:5201 &    sockit bench --mode udp -b 100M udp://127.0.0.1:5201
+  sockit bench -n 1G -b 500M --json 127.0.0.1:5201 > run.ndjson
+  sockit bench merge agent-*.ndjson`,
 		Args: exactArgs(1, "the endpoint to load, such as 127.0.0.1:9000"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), st, &f, args[0])
@@ -68,35 +104,76 @@ stdout). The run ends by itself after -d.`,
 	}
 	fs := cmd.Flags()
 	f.mode = bench.TX
-	fs.VarP(choice{&f.mode, []string{bench.TX, bench.RX, bench.RR, bench.Connect, bench.UDP}}, "mode", "m", "tx, rx, rr, connect or udp")
+	fs.VarP(choice{&f.mode, bench.Modes}, "mode", "m", "tx, rx, bidir, rr, connect or udp")
 	f.conns, f.depth, f.duration, f.interval = 1, 1, 10*time.Second, time.Second
 	fs.VarP(intFlag{n: &f.conns, min: 1, max: 100000}, "conns", "c", "connections (udp: sockets) at once")
 	fs.VarP(seconds{d: &f.duration, min: time.Millisecond, max: 24 * time.Hour}, "duration", "d", "how long to run")
-	fs.Var(byteSize{n: &f.size, min: 1, max: 64 << 20}, "size", "bytes per write (tx), read (rx), request (rr), datagram (udp); default 128k for tx/rx, 64 otherwise")
+	fs.Var(byteSize{n: &f.size, min: 1, max: 64 << 20}, "size", "bytes per write (tx), read (rx), request (rr), datagram (udp); default 128k for tx/rx/bidir, 64 otherwise")
 	fs.Var(intFlag{n: &f.depth, min: 1, max: 4096}, "depth", "requests in flight per connection (rr, udp)")
 	fs.Var(intFlag{n: &f.rate, max: 100_000_000, zero: "as fast as --depth allows"}, "rate", "udp: datagrams per second over all sockets (0: as fast as --depth allows)")
-	fs.BoolVar(&f.json, "json", false, "print the summary as JSON on stdout (interval lines go to stderr)")
+	fs.BoolVar(&f.json, "json", false, "print NDJSON on stdout: an object per interval, then the summary (interval lines go to stderr)")
 	fs.Var(seconds{d: &f.interval}, "interval", "report every this long; 0 for the summary only")
 	fs.BoolVarP(&f.udp, "udp", "u", false, "HOST:PORT means udp://")
 	fs.BoolVarP(&f.ipv4, "ipv4", "4", false, "IPv4 only")
 	fs.BoolVarP(&f.ipv6, "ipv6", "6", false, "IPv6 only")
 	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting after this long (0: the system's own limit)")
 	fs.BoolVar(&f.noTrains, "no-trains", false, "udp: one system call per datagram, not each window as one UDP_SEGMENT train")
+	fs.BoolVar(&f.bidir, "bidir", false, "send and receive at once on each connection (--mode bidir)")
+	fs.VarP(byteSize{n: &f.count, min: 1, max: 1 << 50}, "count", "n", "stop after this many bytes sent (tx, bidir) or received (rx), datagrams (udp), requests (rr), connections (connect): 1G, 100k")
+	fs.VarP(seconds{d: &f.omit, max: 24 * time.Hour}, "omit", "O", "run this long first without counting it (TCP slow start), then -d more")
+	fs.VarP(bitrateFlag{&f.bitrate}, "bitrate", "b", "pace the sending at this many bits/s over all connections: 100M, 1.5G (one-way udp: 1M unless set)")
+	fs.StringVarP(&f.congestion, "congestion", "C", "", "TCP congestion control, such as cubic or bbr (Linux; a bench server uses it too for rx)")
+	fs.Var(intFlag{n: &f.mss, min: 88, max: 32767, zero: "the system's"}, "mss", "TCP maximum segment size (TCP_MAXSEG), both ways")
+	fs.BoolVar(&f.zeroCopy, "zerocopy", false, "tx: send with MSG_ZEROCOPY (Linux 4.14+; loopback copies anyway)")
+	fs.BoolVar(&f.plain, "plain", false, "never say hello: treat the server as a plain sink, source or echo even if it is a bench server")
 	f.tls.register(fs, &f.opt, tlsClient)
+	cmd.AddCommand(newBenchMerge(st))
 	return cmd
 }
 
+// bitrateFlag is -b: bits per second, k/M/G/T as powers of ten.
+type bitrateFlag struct{ n *int64 }
+
+func (b bitrateFlag) String() string {
+	if b.n == nil || *b.n == 0 {
+		return "0"
+	}
+	return formatBits(float64(*b.n))
+}
+
+func (b bitrateFlag) Set(v string) error {
+	n, err := units.ParseBitrate(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a bit rate (use 500k, 100M, 1.5G: bits per second, k = 1000)", v)
+	}
+	*b.n = n
+	return nil
+}
+
+func (b bitrateFlag) Type() string { return "bits/s" }
+
 func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
-	d, err := dialing(&f.opt, &f.tls, arg, f.udp || f.mode == bench.UDP, f.ipv4, f.ipv6, f.timeout)
+	mode := f.mode
+	if f.bidir {
+		if mode != bench.TX && mode != bench.RX && mode != bench.Bidir {
+			return exitcode.Usagef("--bidir goes with tx or rx, not --mode %s", mode)
+		}
+		mode = bench.Bidir
+	}
+	setup, err := dialing(&f.opt, &f.tls, arg, f.udp || mode == bench.UDP, f.ipv4, f.ipv6, f.timeout)
 	if err != nil {
 		return err
 	}
-	ep := d.Endpoint()
-	if f.mode == bench.UDP && !ep.IsPacket() {
+	ep := setup.Endpoint()
+	if mode == bench.UDP && !ep.IsPacket() {
 		return exitcode.Usagef("--mode udp needs a udp:// endpoint, not %s", ep.Scheme)
 	}
-	if f.mode != bench.UDP && ep.IsPacket() {
-		return exitcode.WithHint("Note that --mode udp measures a UDP echo server.", "--mode %s needs a stream endpoint, not %s", f.mode, ep.Scheme)
+	if mode != bench.UDP && ep.IsPacket() {
+		return exitcode.WithHint("Note that --mode udp measures a UDP echo server, or a sockit bench server one way.", "--mode %s needs a stream endpoint, not %s", mode, ep.Scheme)
+	}
+	d := setup.Dialer()
+	if err := f.socketOptions(d, ep, mode); err != nil {
+		return err
 	}
 
 	// Interval lines go to stdout, or to stderr when stdout carries JSON.
@@ -104,18 +181,30 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 	if f.json {
 		lines = st.err
 	}
-	pr := &benchPrinter{w: lines, mode: f.mode, progress: st.errTTY, errw: st.err, duration: f.duration}
+	pr := &benchPrinter{w: lines, mode: mode, progress: st.errTTY, errw: st.err, duration: f.omit + f.duration}
+	if f.json {
+		pr.ndjson = json.NewEncoder(st.out)
+	}
 	cfg := bench.Config{
-		Mode:     f.mode,
-		Conns:    f.conns,
-		Duration: f.duration,
-		Size:     int(f.size),
-		Depth:    f.depth,
-		Rate:     f.rate,
-		Interval: f.interval,
-		NoTrains: f.noTrains,
-		Dial:     func(ctx context.Context) (net.Conn, error) { return d.Dialer().Dial(ctx, ep) },
-		Report:   pr.interval,
+		Mode:       mode,
+		Conns:      f.conns,
+		Duration:   f.duration,
+		Size:       int(f.size),
+		Depth:      f.depth,
+		Rate:       f.rate,
+		Interval:   f.interval,
+		NoTrains:   f.noTrains,
+		Count:      f.count,
+		Omit:       f.omit,
+		Bitrate:    f.bitrate,
+		Congestion: f.congestion,
+		Plain:      f.plain,
+		ZeroCopy:   f.zeroCopy,
+		Dial:       func(ctx context.Context) (net.Conn, error) { return d.Dial(ctx, ep) },
+		Report:     pr.interval,
+	}
+	if f.count > 0 && !durationSet(f) {
+		cfg.Duration = 0 // -n alone: as long as it takes (24 h at most)
 	}
 	if st.errTTY {
 		cfg.Progress = pr.showProgress
@@ -124,21 +213,22 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 		return err // a usage error, before anything is printed
 	}
 	if !f.json {
-		fmt.Fprintf(st.out, "sockit bench --mode %s %s: %d connection%s, %s\n", f.mode, ep, f.conns, plural(f.conns), f.duration)
+		fmt.Fprintf(st.out, "sockit bench --mode %s %s: %d connection%s, %s\n", mode, ep, f.conns, plural(f.conns), runLength(f))
 	}
 	res, err := bench.Run(ctx, cfg)
 	pr.clearProgress()
 	if err != nil && exitcode.Hint(err) == "" && exitcode.Code(err) != exitcode.Interrupted {
-		err = &hinted{err, "Note that --mode " + f.mode + " needs " + benchServer[f.mode] + "."}
+		err = &hinted{err, "Note that --mode " + mode + " needs " + benchServer[mode] + "."}
 	}
 	if res == nil {
 		return err
 	}
 	res.Target = ep.String()
+	if f.congestion != "" && len(res.Streams) > 0 {
+		res.Congestion = f.congestion
+	}
 	if f.json {
-		enc := json.NewEncoder(st.out)
-		enc.SetIndent("", "  ")
-		if jerr := enc.Encode(res); jerr != nil {
+		if jerr := pr.ndjson.Encode(res); jerr != nil {
 			return jerr
 		}
 	} else {
@@ -147,150 +237,82 @@ func runBench(ctx context.Context, st *stdio, f *benchFlags, arg string) error {
 	return err
 }
 
+// durationSet tells -d given from -d left at its default.
+func durationSet(f *benchFlags) bool { return f.duration != 10*time.Second }
+
+func runLength(f *benchFlags) string {
+	var parts []string
+	if f.count > 0 {
+		parts = append(parts, "-n "+sizeText(f.count))
+	}
+	if f.count == 0 || durationSet(f) {
+		parts = append(parts, f.duration.String())
+	}
+	if f.omit > 0 {
+		parts = append(parts, "after "+f.omit.String()+" omitted")
+	}
+	if f.bitrate > 0 {
+		parts = append(parts, "at "+formatBits(float64(f.bitrate)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// socketOptions checks -C, --mss and --zerocopy and sets d up to apply
+// them to each socket before it connects.
+func (f *benchFlags) socketOptions(d *endpoint.Dialer, ep endpoint.Endpoint, mode string) error {
+	if f.congestion == "" && f.mss == 0 && !f.zeroCopy {
+		return nil
+	}
+	name := "-C"
+	if f.congestion == "" {
+		name = "--mss"
+		if f.mss == 0 {
+			name = "--zerocopy"
+		}
+	}
+	if ep.Scheme != "tcp" && ep.Scheme != "tls" {
+		return exitcode.Usagef("%s is for TCP, not %s", name, ep.Scheme)
+	}
+	if f.zeroCopy && (ep.IsTLS() || !bench.ZeroCopy) {
+		if ep.IsTLS() {
+			return exitcode.Usagef("--zerocopy sends from a buffer the kernel reads: not over TLS, which encrypts into its own")
+		}
+		return exitcode.Usagef("--zerocopy needs MSG_ZEROCOPY (Linux 4.14 or later)")
+	}
+	if (f.congestion != "" || f.mss != 0) && !tcpsock.Supported {
+		return exitcode.Usagef("%s needs Linux", name)
+	}
+	if f.congestion != "" {
+		if err := tcpsock.CheckCongestion(f.congestion); err != nil {
+			return exitcode.WithHint("Note that an algorithm built as a module may need loading first: modprobe tcp_"+f.congestion+" (as root).", "%v", err)
+		}
+		if mode == bench.Connect || mode == bench.UDP {
+			return exitcode.Usagef("-C is for the modes that move data over TCP, not %s", mode)
+		}
+	}
+	cc, mss := f.congestion, f.mss
+	d.Control = func(fd uintptr) error {
+		if cc != "" {
+			if err := tcpsock.SetCongestionFD(fd, cc); err != nil {
+				return exitcode.WithHint("Note that without root only the algorithms in /proc/sys/net/ipv4/tcp_allowed_congestion_control may be chosen.", "%v", err)
+			}
+		}
+		if mss != 0 {
+			if err := tcpsock.SetMSSFD(fd, mss); err != nil {
+				return fmt.Errorf("--mss %d: %w", mss, err)
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
 // benchServer is what each mode needs at the other end.
 var benchServer = map[string]string{
-	bench.TX:      "a sink (sockit listen -k --discard)",
-	bench.RX:      "a source (sockit listen -k --source)",
+	bench.TX:      "a sink (sockit listen -k --discard) or a bench server (sockit listen -k --bench)",
+	bench.RX:      "a source (sockit listen -k --source) or a bench server (sockit listen -k --bench)",
+	bench.Bidir:   "a server that reads and sends at once (sockit listen -k --bench, or --source)",
 	bench.RR:      "an echo server (sockit listen -k --echo)",
 	bench.Connect: "a server that accepts connections",
-	bench.UDP:     "a UDP echo server (sockit listen -u -k --echo)",
-}
-
-// benchPrinter writes interval lines and, on a terminal, a progress line
-// on stderr that the interval lines overwrite.
-type benchPrinter struct {
-	mu       sync.Mutex
-	w, errw  io.Writer
-	mode     string
-	progress bool
-	shown    bool
-	header   bool
-	duration time.Duration
-}
-
-func (p *benchPrinter) interval(iv bench.Interval) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clearLocked()
-	if !p.header {
-		p.header = true
-		fmt.Fprintf(p.w, "%-13s  %10s  %14s  %12s\n", "interval", "transfer", "bitrate", opsName(p.mode))
-	}
-	fmt.Fprintf(p.w, "%6.2f-%-6.2f  %10s  %14s  %12s\n", iv.Start, iv.End, formatBytes(iv.Bytes), formatBits(iv.Bits), formatRate(iv.OpsRate))
-}
-
-func (p *benchPrinter) showProgress(elapsed time.Duration, bytes, ops int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	frac := min(elapsed.Seconds()/p.duration.Seconds(), 1)
-	const width = 20
-	bar := strings.Repeat("=", int(frac*width)) + strings.Repeat(" ", width-int(frac*width))
-	fmt.Fprintf(p.errw, "\r\x1b[K[%s] %4.1fs/%s  %s  %s", bar, elapsed.Seconds(), p.duration, formatBytes(bytes), formatCount(ops))
-	p.shown = true
-}
-
-func (p *benchPrinter) clearProgress() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.clearLocked()
-}
-
-func (p *benchPrinter) clearLocked() {
-	if p.shown {
-		fmt.Fprint(p.errw, "\r\x1b[K")
-		p.shown = false
-	}
-}
-
-func opsName(mode string) string {
-	switch mode {
-	case bench.RR:
-		return "requests/s"
-	case bench.Connect:
-		return "connects/s"
-	case bench.UDP:
-		return "replies/s"
-	}
-	return "ops/s"
-}
-
-func printSummary(w io.Writer, r *bench.Result) {
-	fmt.Fprintf(w, "- - - - - - - - - - - - - - - - - - - - - - - - -\n")
-	fmt.Fprintf(w, "summary      %s, %d connection%s, %d B messages, %.2f s\n", r.Mode, r.Conns, plural(r.Conns), r.Size, r.Seconds)
-	switch r.Mode {
-	case bench.TX:
-		fmt.Fprintf(w, "sent         %s  %s\n", formatBytes(r.Bytes), formatBits(r.BitsPerSec))
-	case bench.RX:
-		fmt.Fprintf(w, "received     %s  %s\n", formatBytes(r.Bytes), formatBits(r.BitsPerSec))
-	case bench.RR:
-		fmt.Fprintf(w, "requests     %d  %s req/s  (%s echoed, %s)\n", r.Ops, formatRate(r.OpsPerSec), formatBytes(r.Bytes), formatBits(r.BitsPerSec))
-	case bench.Connect:
-		fmt.Fprintf(w, "connections  %d  %s conn/s\n", r.Ops, formatRate(r.OpsPerSec))
-	case bench.UDP:
-		u := r.UDP
-		fmt.Fprintf(w, "datagrams    sent %d  received %d  lost %d (%.3f%%)  reordered %d  duplicates %d\n", u.Sent, u.Received, u.Lost, u.LossPercent, u.Reordered, u.Duplicates)
-		fmt.Fprintf(w, "replies      %s/s  %s  jitter %.1f µs\n", formatRate(r.OpsPerSec), formatBits(r.BitsPerSec), u.JitterUS)
-	}
-	if l := r.Latency; l != nil {
-		fmt.Fprintf(w, "latency      min %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-			formatUS(l.Min), formatUS(l.P50), formatUS(l.P90), formatUS(l.P99), formatUS(l.P999), formatUS(l.Max))
-	}
-	if r.Errors > 0 {
-		fmt.Fprintf(w, "errors       %d (first: %s)\n", r.Errors, r.FirstError)
-	}
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
-}
-
-func formatBytes(n int64) string {
-	f := float64(n)
-	for _, u := range []string{"B", "KiB", "MiB", "GiB", "TiB"} {
-		if f < 1024 || u == "TiB" {
-			if u == "B" {
-				return fmt.Sprintf("%d B", n)
-			}
-			return fmt.Sprintf("%.2f %s", f, u)
-		}
-		f /= 1024
-	}
-	return ""
-}
-
-func formatBits(bps float64) string {
-	for _, u := range []string{"bit/s", "kbit/s", "Mbit/s", "Gbit/s"} {
-		if bps < 1000 || u == "Gbit/s" {
-			return fmt.Sprintf("%.2f %s", bps, u)
-		}
-		bps /= 1000
-	}
-	return ""
-}
-
-func formatRate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.2fM", r/1e6)
-	case r >= 1e4:
-		return fmt.Sprintf("%.1fk", r/1e3)
-	}
-	return fmt.Sprintf("%.0f", r)
-}
-
-func formatCount(n int64) string {
-	return formatRate(float64(n))
-}
-
-func formatUS(us float64) string {
-	switch {
-	case us >= 1e6:
-		return fmt.Sprintf("%.2fs", us/1e6)
-	case us >= 1e3:
-		return fmt.Sprintf("%.2fms", us/1e3)
-	}
-	return fmt.Sprintf("%.1fµs", us)
+	bench.UDP:     "a UDP echo server (sockit listen -u -k --echo) or bench server (sockit listen -u --bench)",
 }

@@ -30,6 +30,7 @@ type serverFlags struct {
 	discard  bool
 	chat     bool
 	broker   bool
+	bench    bool
 	reply    string
 	respond  []string
 	exec     string
@@ -48,6 +49,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
 	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
 	fs.BoolVar(&f.broker, "broker", false, "send the bytes each client sends, unchanged, to all the other clients (ncat --broker)")
+	fs.BoolVar(&f.bench, "bench", false, "the receiving end of sockit bench: counts what arrives and reports it back (any number of clients)")
 	fs.StringVar(&f.reply, "reply", "", "answer each message with TEXT, @FILE or hex:BYTES (--escapes, --template apply)")
 	fs.StringArrayVar(&f.respond, "respond", nil, "'PATTERN=>REPLY': answer messages the regexp matches (repeatable; first match wins; --reply answers the rest)")
 	fs.StringVar(&f.exec, "exec", "", "run CMD for each connection (via /bin/sh -c; cmd /c on Windows), its stdin and stdout wired to the socket")
@@ -181,6 +183,7 @@ func (f *serverFlags) apply(o *talk.Options) error {
 	pick(f.exec != "", "exec")
 	pick(f.source, "source")
 	pick(f.forward != "", "forward")
+	pick(f.bench, "bench")
 	if len(chosen) > 1 {
 		return exitcode.WithHint("Note that --reply and --respond go together; the other behaviours do not.",
 			"--%s and --%s exclude each other: a server has one behaviour", chosen[0], chosen[1])
@@ -206,6 +209,7 @@ func (f *serverFlags) apply(o *talk.Options) error {
 var behaviours = map[string]talk.Behaviour{
 	"echo": talk.Echo, "discard": talk.Discard, "chat": talk.Chat, "reply": talk.Reply, "respond": talk.Reply,
 	"exec": talk.Exec, "source": talk.Source, "forward": talk.Forward, "broker": talk.Broker,
+	"bench": talk.Bench,
 }
 
 // serveHub runs a server whose clients all share stdin and stdout: what

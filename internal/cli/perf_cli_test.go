@@ -168,8 +168,10 @@ func TestBenchAgainstSockitServers(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
+			// NDJSON: interval objects, then the summary.
+			lines := strings.Split(strings.TrimSpace(out), "\n")
 			var r benchResult
-			if err := json.Unmarshal([]byte(out), &r); err != nil {
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
 				t.Fatalf("not JSON: %v\n%s", err, out)
 			}
 			if r.Mode != tc.mode || r.Ops <= 0 || r.Seconds <= 0 || r.Errors != 0 {

@@ -31,6 +31,9 @@ type Dialer struct {
 	Proxy     string        // socks5://[user:pass@]host:port or http://host:port
 	TLS       *tls.Config   // for tls://, wss:// and dtls:// endpoints; nil uses system roots and the host as name
 	Trace     Tracer        // socket steps (--trace); nil is off
+	// Control, if set, is called on the socket before it connects, for
+	// socket options of the caller's own (bench's TCP_MAXSEG).
+	Control func(fd uintptr) error
 
 	Sockopts            // --ttl, --tos, --bind-dev, --broadcast
 	Multicast Multicast // sending to a multicast group: --iface, --multicast-loop
@@ -218,7 +221,7 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 	// back to. Go does not bind an empty name, so bind here: on Linux the
 	// kernel then picks an abstract one (autobind, unix(7)).
 	autobound := ep.Scheme == "unixgram" && d.Source == "" && abstractAutobind
-	if d.Buffer == 0 && d.Trace == nil && !autobound && d.Sockopts.empty() {
+	if d.Buffer == 0 && d.Trace == nil && !autobound && d.Sockopts.empty() && d.Control == nil {
 		return nil
 	}
 	return func(network, address string, c syscall.RawConn) error {
@@ -238,7 +241,9 @@ func (d *Dialer) control(ep Endpoint) func(network, address string, c syscall.Ra
 			if serr = d.Sockopts.apply(int(fd), network, d.Trace); serr != nil {
 				return
 			}
-			serr = setBuffers(fd, d.Buffer, d.Trace)
+			if serr = setBuffers(fd, d.Buffer, d.Trace); serr == nil && d.Control != nil {
+				serr = d.Control(fd)
+			}
 		})
 		if err != nil {
 			return err

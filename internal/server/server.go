@@ -51,6 +51,9 @@ type Server struct {
 	// PacketEcho says that Handler is Echo, so that a datagram server may
 	// take the batched path (FastPacketEcho, ServePacketEcho).
 	PacketEcho bool
+	// PacketBench says that Handler is Bench, so that a datagram server
+	// counts datagrams on its sockets' own goroutines (ServePacketBench).
+	PacketBench bool
 
 	// OnOpen, if set, is called for each new conversation before Handler.
 	OnOpen func(c *session.Conn)

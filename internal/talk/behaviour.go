@@ -26,9 +26,10 @@ const (
 	Source                   // send endless data
 	Forward                  // relay each conversation to Forward
 	Broker                   // send the bytes each client sends, unchanged, to the others
+	Bench                    // the receiving end of sockit bench: count what arrives, report it back
 )
 
-var behaviourNames = [...]string{"stdio", "echo", "discard", "chat", "reply", "exec", "source", "forward", "broker"}
+var behaviourNames = [...]string{"stdio", "echo", "discard", "chat", "reply", "exec", "source", "forward", "broker", "bench"}
 
 // String is the behaviour's name, which is also how its option is named
 // in errors (fail.Option): "echo", "reply".
@@ -69,6 +70,11 @@ func (s *Setup) serverSide() error {
 		s.handler = server.Source
 	case b == Broker:
 		s.handler = (&server.Broker{}).Handle
+	case b == Bench:
+		if s.ep.IsPacket() && !s.ep.IsUDP() {
+			return fail.Inputf("%s on datagrams needs a udp:// endpoint, not %s", fail.Option(b.String()), s.ep.Scheme)
+		}
+		s.handler = server.Bench
 	case b == Chat:
 		s.handler = s.chat()
 	case b == Reply:
@@ -211,6 +217,7 @@ func (s *Setup) Server() *server.Server {
 		srv.MaxConns = server.DefaultMaxExec // every conversation is a process
 	}
 	srv.PacketEcho = opt.Behaviour == Echo && opt.Handler == nil
+	srv.PacketBench = opt.Behaviour == Bench && opt.Handler == nil
 	return srv
 }
 

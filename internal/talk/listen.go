@@ -56,9 +56,10 @@ func NewListening(ep endpoint.Endpoint, opt Options) (*Listening, error) {
 // a datagram socket, or for the batched UDP echo one datagram socket per
 // core.
 type Socket struct {
-	ln  net.Listener
-	pc  net.PacketConn
-	pcs []net.PacketConn
+	ln    net.Listener
+	pc    net.PacketConn
+	pcs   []net.PacketConn
+	bench bool // pcs count bench datagrams rather than echo them
 }
 
 // Open opens the listening socket. For a datagram server that only
@@ -72,6 +73,21 @@ func (l *Listening) Open(ctx context.Context, srv *server.Server) (*Socket, erro
 			return nil, err
 		}
 		return &Socket{ln: ln}, nil
+	}
+	if srv != nil && srv.PacketBench && ep.IsUDP() {
+		// Datagrams counted on one socket per core, with room for the
+		// bursts of a one-way sender that nothing slows down.
+		cfg := l.Config
+		if cfg.Buffer == 0 {
+			c := *cfg
+			c.Buffer = 4 << 20
+			cfg = &c
+		}
+		pcs, err := server.ListenPacketPerCore(ctx, cfg, ep, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &Socket{pcs: pcs, bench: true}, nil
 	}
 	if srv != nil && srv.PacketEcho && ep.IsUDP() && srv.FastPacketEcho() {
 		pcs, err := server.ListenPacketPerCore(ctx, l.Config, ep, 0)
@@ -110,6 +126,8 @@ func (so *Socket) Serve(ctx context.Context, srv *server.Server) error {
 		return srv.Serve(ctx, so.ln)
 	case so.pc != nil:
 		return srv.ServePacket(ctx, so.pc)
+	case so.bench:
+		return srv.ServePacketBench(ctx, so.pcs)
 	}
 	return srv.ServePacketEcho(ctx, so.pcs)
 }

@@ -28,3 +28,31 @@ func FuzzParseSize(f *testing.F) {
 		}
 	})
 }
+
+func TestParseBitrate(t *testing.T) {
+	for in, want := range map[string]int64{
+		"1": 1, "500k": 500_000, "100M": 100_000_000, "100m": 100_000_000, "1.5G": 1_500_000_000,
+		"10G": 10_000_000_000, "1T": 1_000_000_000_000, "100Mbit/s": 100_000_000, "100Mbps": 100_000_000,
+		" 2mbit ": 2_000_000, "64kbits/s": 64_000,
+	} {
+		if got, err := ParseBitrate(in); err != nil || got != want {
+			t.Errorf("ParseBitrate(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1M", "M", "abc", "1x", "NaN", "11T", "1e400", "0.5", "inf", "100MB"} {
+		if _, err := ParseBitrate(in); err == nil {
+			t.Errorf("ParseBitrate(%q) accepted", in)
+		}
+	}
+}
+
+func FuzzParseBitrate(f *testing.F) {
+	for _, s := range []string{"100M", "1.5G", "64kbit/s", "-1", "nan", "1e9t", "0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := ParseBitrate(s); err == nil && (n < 1 || n > MaxBitrate) {
+			t.Fatalf("ParseBitrate(%q) = %d", s, n)
+		}
+	})
+}
