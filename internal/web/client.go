@@ -42,6 +42,7 @@ type client struct {
 	known   map[int]uint64 // session id → version of the state sent
 	cursors map[int]*cursor
 	saved   uint64 // version of the saved list sent
+	restore uint64 // version of the restore offer sent
 }
 
 type cursor struct {
@@ -52,21 +53,23 @@ type cursor struct {
 // message is what the server sends the page; Type says which fields are
 // set.
 type message struct {
-	Type      string      `json:"type"`
-	Req       string      `json:"req,omitempty"`
-	SID       int         `json:"sid,omitempty"`
-	Error     string      `json:"error,omitempty"`
-	Version   string      `json:"version,omitempty"`
-	Encodings []string    `json:"encodings,omitempty"`
-	Checksums []string    `json:"checksums,omitempty"`
-	Session   *sessState  `json:"session,omitempty"`
-	Events    []wireEvent `json:"events,omitempty"`
-	Hidden    uint64      `json:"hidden,omitempty"`  // reset: older events the page does not get
-	Skipped   uint64      `json:"skipped,omitempty"` // events: events skipped before these
-	Stats     *counters   `json:"stats,omitempty"`
-	Peers     []peerState `json:"peers,omitempty"`
-	Saved     []savedMsg  `json:"saved,omitempty"`
-	Confirm   string      `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
+	Type      string        `json:"type"`
+	Req       string        `json:"req,omitempty"`
+	SID       int           `json:"sid,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	Version   string        `json:"version,omitempty"`
+	Encodings []string      `json:"encodings,omitempty"`
+	Checksums []string      `json:"checksums,omitempty"`
+	Session   *sessState    `json:"session,omitempty"`
+	Events    []wireEvent   `json:"events,omitempty"`
+	Hidden    uint64        `json:"hidden,omitempty"`  // reset: older events the page does not get
+	Skipped   uint64        `json:"skipped,omitempty"` // events: events skipped before these
+	Stats     *counters     `json:"stats,omitempty"`
+	Peers     []peerState   `json:"peers,omitempty"`
+	Saved     []savedMsg    `json:"saved,omitempty"`
+	Confirm   string        `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
+	Active    string        `json:"active,omitempty"`  // hello: the key of the tab shown last
+	Restore   []restoreInfo `json:"restore,omitempty"` // restore: sessions of the last run the page may reopen
 }
 
 // wireEvent is an event as the page gets it: the text already decoded and
@@ -194,6 +197,11 @@ func (u *UI) handle(c *command) (int, error) {
 		return 0, u.saved.remove(c.Name)
 	case "close":
 		return 0, m.close(c.SID)
+	case "restore":
+		return 0, m.restore(c.Key)
+	case "forget":
+		m.forget(c.Key)
+		return 0, nil
 	}
 	s, err := m.get(c.SID)
 	if err != nil {
@@ -209,6 +217,14 @@ func (u *UI) handle(c *command) (int, error) {
 		return 0, nil
 	case "kick":
 		return 0, s.kick(c.Peer)
+	case "view":
+		if c.Active {
+			u.ws.setActive(s.key)
+		}
+		if c.View != "" {
+			s.setView(viewState{Mode: c.View, Filter: c.Filter})
+		}
+		return 0, nil
 	case "rules":
 		return 0, s.setRules(c.Rules)
 	case "setenc":
@@ -241,7 +257,7 @@ func (cl *client) send(ctx context.Context, m *message) error {
 // writeLoop sends the hello, then batches of what changed, until ctx ends
 // (nil) or the page goes away (the error).
 func (cl *client) writeLoop(ctx context.Context) error {
-	hello := &message{Type: "hello", Version: cl.u.version, Encodings: codec.CommonNames(), Checksums: checksum.Names()}
+	hello := &message{Type: "hello", Version: cl.u.version, Encodings: codec.CommonNames(), Checksums: checksum.Names(), Active: cl.u.ws.active()}
 	if err := cl.send(ctx, hello); err != nil {
 		return err
 	}
@@ -341,6 +357,13 @@ func (cl *client) flush(ctx context.Context, full bool) (more bool, err error) {
 			return false, err
 		}
 		cl.saved = v
+	}
+	if v := cl.u.ws.pendingVersion(); v != cl.restore {
+		list, v := cl.u.ws.pending()
+		if err := cl.send(ctx, &message{Type: "restore", Restore: list}); err != nil {
+			return false, err
+		}
+		cl.restore = v
 	}
 	return more, nil
 }

@@ -80,6 +80,16 @@ type command struct {
 
 	// rules
 	Rules []string `json:"rules,omitempty"`
+
+	// view: how the page shows the session, and that it is the tab shown
+	View   string `json:"view,omitempty"`
+	Filter string `json:"filter,omitempty"`
+	Active bool   `json:"active,omitempty"`
+
+	// restore, forget: one session of the last run ("" all of them)
+	Key string `json:"key,omitempty"`
+
+	saved *savedSession // open: a session of the workspace, reopened
 }
 
 // ops lists the commands and whether each is about a session.
@@ -96,6 +106,9 @@ var ops = map[string]bool{
 	"reset":     true,
 	"save":      false,
 	"unsave":    false,
+	"view":      true,
+	"restore":   false,
+	"forget":    false,
 }
 
 // parseCommand reads and checks one command.
@@ -135,6 +148,7 @@ func (c *command) check() error {
 	for name, v := range map[string]string{
 		"req": c.Req, "kind": c.Kind, "remote": c.Remote, "local": c.Local, "frame": c.Frame,
 		"encoding": c.Encoding, "eol": c.EOL, "checksum": c.Checksum, "to": c.To, "peer": c.Peer,
+		"view": c.View, "filter": c.Filter, "key": c.Key,
 	} {
 		if len(v) > maxField {
 			return fmt.Errorf("%s is too long (%d bytes, limit %d)", name, len(v), maxField)
@@ -181,6 +195,10 @@ func (c *command) check() error {
 	case "send":
 		if c.Every == 0 && c.Count > 1 {
 			return errors.New("repeating needs an interval (every N ms)")
+		}
+	case "view":
+		if c.View != "" && c.View != "text" && c.View != "hex" {
+			return fmt.Errorf("unknown view %q (want text or hex)", c.View)
 		}
 	case "kick":
 		if c.Peer == "" {

@@ -23,6 +23,7 @@ type manager struct {
 	ctx  context.Context
 	sig  *signal // poked on any change a page should see
 	logf func(format string, args ...any)
+	ws   *workspace // nil in tests that make a manager alone
 
 	mu       sync.Mutex
 	sessions []*sess
@@ -84,7 +85,52 @@ func (m *manager) open(c *command) (*sess, error) {
 	m.sessions = append(m.sessions, s)
 	m.mu.Unlock()
 	m.sig.poke()
+	m.changed()
 	return s, nil
+}
+
+// changed says the workspace has something new to keep.
+func (m *manager) changed() {
+	if m.ws != nil {
+		m.ws.changed()
+	}
+}
+
+// collect is the open sessions as the workspace keeps them.
+func (m *manager) collect() []savedSession {
+	var out []savedSession
+	for _, s := range m.list() {
+		out = append(out, s.saved())
+	}
+	return out
+}
+
+// restore reopens sessions of the last run, all of them or the one keyed
+// key; those that fail to open stay on offer, and the error names them.
+func (m *manager) restore(key string) error {
+	var failed []savedSession
+	var errs []string
+	for _, ss := range m.ws.take(key) {
+		c := ss.Open
+		c.Op, c.Confirm = "open", true // confirmed when first opened
+		c.saved = &ss
+		if _, err := m.open(&c); err != nil {
+			failed = append(failed, ss)
+			errs = append(errs, ss.Title+": "+oneLine(err.Error()))
+		}
+	}
+	m.ws.putBack(failed)
+	m.sig.poke()
+	if len(errs) > 0 {
+		return errors.New("not reopened: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// forget drops the sessions of the last run that were not reopened.
+func (m *manager) forget(key string) {
+	m.ws.take(key)
+	m.sig.poke()
 }
 
 // close closes a session's sockets and forgets it.
@@ -103,6 +149,7 @@ func (m *manager) close(id int) error {
 	m.mu.Unlock()
 	s.stop()
 	m.sig.poke()
+	m.changed()
 	return nil
 }
 
@@ -119,9 +166,11 @@ func (m *manager) closeAll() {
 // sorts datagrams by sender, session frames, composes and reports events.
 type sess struct {
 	id     int
+	key    string // names it in the workspace, across runs
 	m      *manager
 	kind   kind
 	name   string
+	opened command // the open command, kept in the workspace
 	log    *logbook
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -147,6 +196,7 @@ type sess struct {
 	hub     *server.Hub
 	local   string
 	history []string
+	view    viewState
 	rep     *repeater
 	closing bool // stop has begun: no new goroutines
 }
@@ -213,8 +263,16 @@ func (c *command) options() (talk.Options, error) {
 }
 
 func newSess(m *manager, c *command) (*sess, error) {
-	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name)}
+	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name), key: newKey(), opened: *c}
+	s.opened.Op, s.opened.Req, s.opened.saved = "", "", nil
 	s.log = newLogbook(m.sig.poke)
+	if ss := c.saved; ss != nil {
+		s.key, s.view = ss.Key, ss.View
+		s.history = append([]string(nil), ss.History...)
+		if len(s.history) > maxHistory {
+			s.history = s.history[len(s.history)-maxHistory:]
+		}
+	}
 	opt, err := c.options()
 	if err != nil {
 		return nil, err
@@ -247,8 +305,38 @@ func newSess(m *manager, c *command) (*sess, error) {
 			}
 		}
 	}
+	if ss := c.saved; ss != nil && len(ss.Rules) > 0 {
+		rs, err := parseRules(ss.Rules, s.enc)
+		if err != nil {
+			return nil, fmt.Errorf("its auto-reply rules: %v", err)
+		}
+		s.rules.Store(rs)
+	}
 	s.ctx, s.cancel = context.WithCancel(m.ctx)
 	return s, nil
+}
+
+// saved is the session as the workspace keeps it: how it was opened (in
+// the encoding it has now), its rules, history and view.
+func (s *sess) saved() savedSession {
+	ss := savedSession{Key: s.key, Open: s.opened, Rules: s.rules.Load().list()}
+	s.mu.Lock()
+	ss.Open.Encoding = s.enc.Name()
+	ss.History = append([]string(nil), s.history...)
+	ss.View = s.view
+	local := s.local
+	s.mu.Unlock()
+	ss.Title = s.title(local)
+	return ss
+}
+
+// setView keeps how the page shows the session's log.
+func (s *sess) setView(v viewState) {
+	s.mu.Lock()
+	s.view = v
+	s.mu.Unlock()
+	s.touch()
+	s.m.changed()
 }
 
 // sink receives the session's events: they go to the log, and opens and
@@ -472,4 +560,5 @@ func (s *sess) addHistory(data string) {
 		}
 	}
 	s.mu.Unlock()
+	s.m.changed()
 }

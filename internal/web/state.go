@@ -19,6 +19,8 @@ type peerState struct {
 // sessState is what the page shows of a session besides its log.
 type sessState struct {
 	SID         int         `json:"sid"`
+	Key         string      `json:"key"`
+	View        viewState   `json:"view"`
 	Kind        kind        `json:"kind"`
 	Title       string      `json:"title"`
 	State       state       `json:"state"`
@@ -58,6 +60,7 @@ func (s *sess) peers() []peerState {
 func (s *sess) snapshot(now time.Time) sessState {
 	st := sessState{
 		SID:         s.id,
+		Key:         s.key,
 		Kind:        s.kind,
 		Frame:       s.setup.Frame().String(),
 		TLS:         s.ep.IsTLS(),
@@ -77,6 +80,7 @@ func (s *sess) snapshot(now time.Time) sessState {
 	st.Encoding = s.enc.Name()
 	st.Local = s.local
 	st.History = append([]string{}, s.history...)
+	st.View = s.view
 	if s.rep != nil {
 		info := s.rep.info()
 		st.Repeat = &info

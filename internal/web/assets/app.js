@@ -35,6 +35,7 @@
   const app = {
     ws: null, connected: false, sessions: new Map(), active: 0,
     encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0,
+    synced: false, activeKey: '', restore: [],
   };
   window.sockit = app; // for a look from the console (and the browser tests)
 
@@ -80,7 +81,8 @@
     const s = m.sid ? app.sessions.get(m.sid) : null;
     switch (m.type) {
       case 'hello': onHello(m); break;
-      case 'synced': if (!app.sessions.size) showForm(true); break; // every open session is here now
+      case 'synced': onSynced(); break; // every open session is here now
+      case 'restore': app.restore = m.restore || []; renderRestore(); break;
       case 'state': upsert(m.session); break;
       case 'closed': removeSession(m.sid); break;
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
@@ -105,11 +107,52 @@
   }
 
   function onHello(m) {
+    app.synced = false;
+    app.activeKey = m.active || '';
+    // Where the user was (the tab, its view and filter) is kept by sockit:
+    // the sessions come back with it, after a reconnect or a restart.
     for (const sid of Array.from(app.sessions.keys())) removeSession(sid);
     app.encodings = m.encodings || ['utf-8'];
     app.checksums = m.checksums || [];
     fillSelect($('#new-encoding'), app.encodings, 'utf-8');
     document.title = 'sockit ui';
+  }
+
+  function onSynced() {
+    app.synced = true;
+    if (!app.sessions.size) { showForm(true); return; }
+    activateKey(app.activeKey);
+  }
+
+  // activateKey shows the session with the workspace key key, if open.
+  function activateKey(key) {
+    for (const s of app.sessions.values()) {
+      if (key && s.st.key === key) { activate(s.sid); return true; }
+    }
+    return false;
+  }
+
+  // ---- Sessions of the last run ------------------------------------------------
+
+  function renderRestore() {
+    const list = app.restore;
+    $('#restore').hidden = !list.length;
+    $('#restore-error').textContent = '';
+    if (!list.length) return;
+    const names = list.map((r) => r.title || r.key).join(', ');
+    $('#restore-text').textContent = (list.length === 1 ? '1 session' : list.length + ' sessions') + ' from last time: ' + names;
+  }
+
+  function restoreSessions() {
+    $('#restore-open').disabled = true;
+    cmd('restore', {}).then(() => {
+      $('#restore-open').disabled = false;
+      activateKey(app.activeKey);
+    }, (e) => {
+      $('#restore-open').disabled = false;
+      activateKey(app.activeKey);
+      $('#restore-error').textContent = e.message;
+    });
   }
 
   function fillSelect(sel, names, value, first) {
@@ -250,6 +293,10 @@
     if (s.dirty) renderLog(s);
     else if (s.pending.length) drawPending();
     if ($('.autoscroll', s.el).checked) scrollDown(s);
+    if (app.synced && app.activeKey !== s.st.key) {
+      app.activeKey = s.st.key;
+      cmd('view', { sid: sid, active: true }).catch(() => {});
+    }
   }
 
   function removeSession(sid) {
@@ -291,7 +338,10 @@
     tab.addEventListener('auxclick', (ev) => { if (ev.button === 1) closeSession(s); });
     wirePanel(s);
     renderSaved(s);
-    renderLog(s);
+    const v = st.view || {};
+    if (v.filter) { q(s, '.filter').value = v.filter; s.filter = v.filter.trim().toLowerCase(); }
+    if (v.mode === 'hex') setView(s, 'hex', true);
+    else renderLog(s);
     return s;
   }
 
@@ -321,7 +371,7 @@
     let ft = 0;
     q(s, '.filter').addEventListener('input', (ev) => {
       clearTimeout(ft);
-      ft = setTimeout(() => { s.filter = ev.target.value.trim().toLowerCase(); renderLog(s); }, 120);
+      ft = setTimeout(() => { s.filter = ev.target.value.trim().toLowerCase(); renderLog(s); keepView(s); }, 120);
     });
     q(s, '.autoscroll').addEventListener('change', (ev) => { if (ev.target.checked) scrollDown(s); });
     q(s, '.log').addEventListener('scroll', () => {
@@ -363,10 +413,16 @@
     });
   }
 
-  function setView(s, view) {
+  function setView(s, view, restoring) {
     s.view = view;
     for (const b of $$('.view button', s.el)) b.classList.toggle('on', b.dataset.view === view);
     renderLog(s);
+    if (!restoring) keepView(s);
+  }
+
+  // keepView has sockit keep the session's view and filter (the workspace).
+  function keepView(s) {
+    cmd('view', { sid: s.sid, view: s.view, filter: q(s, '.filter').value }).catch(() => {});
   }
 
   function setMode(s, mode) {
@@ -821,6 +877,8 @@
   document.addEventListener('DOMContentLoaded', () => {
     for (const b of $$('.kinds button')) b.addEventListener('click', () => setKind(b.dataset.kind));
     $('#new-session').addEventListener('click', () => showForm(true));
+    $('#restore-open').addEventListener('click', restoreSessions);
+    $('#restore-forget').addEventListener('click', () => cmd('forget', {}).catch((e) => { $('#restore-error').textContent = e.message; }));
     $('#new-open').addEventListener('click', openSession);
     $('#confirm-yes').addEventListener('click', () => $('#confirm').close('yes'));
     $('#confirm-no').addEventListener('click', () => $('#confirm').close('no'));
