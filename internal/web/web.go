@@ -167,6 +167,7 @@ func (u *UI) routes(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", u.serveFile("index.html"))
 	mux.HandleFunc("GET /app.js", u.serveFile("app.js"))
+	mux.HandleFunc("GET /i18n.js", u.serveFile("i18n.js"))
 	mux.HandleFunc("GET /app.css", u.serveFile("app.css"))
 	mux.HandleFunc("GET /favicon.svg", u.serveFile("favicon.svg"))
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { u.serveWS(ctx, w, r) })

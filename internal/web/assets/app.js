@@ -9,6 +9,9 @@
   const MAX_ITEMS = 10000; // messages a session keeps in the page
   const MAX_ROWS = 1000;   // rows in the log; older ones are counted, not drawn
 
+  const I = window.sockitI18n;
+  const t = I.t, tr = I.tr;
+
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
   function h(tag, cls, text) {
@@ -48,10 +51,10 @@
   }
 
   function connect() {
-    setLink('connecting…', 'wait');
+    setLink(t('link.connecting'), 'wait');
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
     app.ws = ws;
-    ws.addEventListener('open', () => { app.connected = true; setLink('connected', 'ok'); });
+    ws.addEventListener('open', () => { app.connected = true; setLink(t('link.connected'), 'ok'); });
     ws.addEventListener('message', (ev) => {
       let m;
       try { m = JSON.parse(ev.data); } catch (e) { return; }
@@ -60,9 +63,9 @@
     ws.addEventListener('close', () => {
       if (app.ws !== ws) return;
       app.connected = false;
-      for (const r of app.reqs.values()) r.reject(new Error('lost the connection to sockit'));
+      for (const r of app.reqs.values()) r.reject(new Error(t('err.lost')));
       app.reqs.clear();
-      setLink('disconnected: is sockit ui still running? retrying…', 'bad');
+      setLink(t('link.lost'), 'bad');
       setTimeout(connect, 2000);
     });
   }
@@ -70,7 +73,7 @@
   // cmd sends one command and resolves with the reply (rejects on an error).
   function cmd(op, fields) {
     return new Promise((resolve, reject) => {
-      if (!app.connected) { reject(new Error('not connected to sockit')); return; }
+      if (!app.connected) { reject(new Error(t('err.notConnected'))); return; }
       const req = String(++app.seq);
       app.reqs.set(req, { resolve, reject });
       app.ws.send(JSON.stringify(Object.assign({ op: op, req: req }, fields)));
@@ -114,8 +117,26 @@
     for (const sid of Array.from(app.sessions.keys())) removeSession(sid);
     app.encodings = m.encodings || ['utf-8'];
     app.checksums = m.checksums || [];
-    fillSelect($('#new-encoding'), app.encodings, 'utf-8');
-    document.title = 'sockit ui';
+    fillEncodings();
+    document.title = t('app.title');
+  }
+
+  // encodings: the list in the order the user reads it. Chinese users'
+  // devices speak GBK far more often than anything else, so with the page
+  // in Chinese GBK (then GB18030) comes first and is the default.
+  function encodings() {
+    if (I.lang !== 'zh-CN') return app.encodings;
+    const first = ['gbk', 'gb18030'].filter((n) => app.encodings.includes(n));
+    return first.concat(app.encodings.filter((n) => !first.includes(n)));
+  }
+  const defaultEncoding = () => encodings()[0] || 'utf-8';
+
+  // fillEncodings fills the new-session form's list, keeping a choice the
+  // user made.
+  function fillEncodings() {
+    const sel = $('#new-encoding');
+    const keep = sel.dataset.chosen ? sel.value : defaultEncoding();
+    fillSelect(sel, encodings(), keep);
   }
 
   function onSynced() {
@@ -168,24 +189,19 @@
   // ---- New session form ------------------------------------------------------
 
   const form = { kind: 'tcp-client' };
-  const kindHelp = {
-    'tcp-client': 'Connects to a TCP (or TLS) server. Local is an optional source address or port.',
-    'tcp-server': 'Listens for TCP (or TLS) clients; shows each one, sends to one or all.',
-    'udp': 'A bound UDP socket: shows every datagram with its sender; sends to the default remote or to any peer.',
-  };
 
   function setKind(kind) {
     form.kind = kind;
     for (const b of $$('.kinds button')) b.classList.toggle('on', b.dataset.kind === kind);
-    $('#kind-help').textContent = kindHelp[kind];
+    $('#kind-help').textContent = t('help.' + kind);
     const remote = $('.f-remote'), local = $('.f-local');
     remote.hidden = kind === 'tcp-server';
-    $('#lbl-remote').textContent = kind === 'udp' ? 'Default remote (optional)' : 'Remote';
-    $('#lbl-local').textContent = kind === 'tcp-client' ? 'Local (optional)' : kind === 'udp' ? 'Local (bind)' : 'Listen on';
+    $('#lbl-remote').textContent = t(kind === 'udp' ? 'form.remoteUDP' : 'form.remote');
+    $('#lbl-local').textContent = t(kind === 'tcp-client' ? 'form.localClient' : kind === 'udp' ? 'form.localUDP' : 'form.listen');
     const loc = $('#new-local');
-    if (kind === 'tcp-client') { loc.placeholder = 'any'; if (form.lastKind !== kind) loc.value = ''; }
-    if (kind === 'tcp-server') { loc.placeholder = '127.0.0.1:8888 (0.0.0.0:PORT for every interface)'; if (!loc.value) loc.value = '127.0.0.1:8888'; }
-    if (kind === 'udp') { loc.placeholder = ':PORT listens on every interface'; if (!loc.value || form.lastKind === 'tcp-server') loc.value = '127.0.0.1:0'; }
+    if (kind === 'tcp-client') { loc.placeholder = t('form.any'); if (form.lastKind !== kind) loc.value = ''; }
+    if (kind === 'tcp-server') { loc.placeholder = t('form.listen.ph'); if (!loc.value) loc.value = '127.0.0.1:8888'; }
+    if (kind === 'udp') { loc.placeholder = t('form.bind.ph'); if (!loc.value || form.lastKind === 'tcp-server') loc.value = '127.0.0.1:0'; }
     $('#new-remote').placeholder = kind === 'udp' ? '127.0.0.1:9000' : '127.0.0.1:8888';
     $('.f-frame').hidden = kind === 'udp';
     $('#new-tls-box').hidden = kind === 'udp';
@@ -244,11 +260,11 @@
         // A server other machines (or users) can reach: ask first.
         askConfirm(e.confirm).then((yes) => {
           if (yes) doOpen(Object.assign({}, f, { confirm: true }));
-          else $('#new-error').textContent = 'Not opened.';
+          else $('#new-error').textContent = t('form.notOpened');
         });
         return;
       }
-      $('#new-error').textContent = e.message;
+      $('#new-error').textContent = tr(e.message);
     });
   }
 
@@ -321,7 +337,7 @@
     tab.dataset.sid = st.sid;
     tab.append(h('span', 'dot'), h('span', 'title'), h('span', 'badge'));
     const x = h('span', 'x', '×');
-    x.title = 'Close session';
+    x.title = t('panel.close');
     tab.append(x);
     const s = {
       sid: st.sid, st: st, el: el, tab: tab, items: [], hidden: 0, dropped: 0, skipped: 0,
@@ -353,9 +369,9 @@
 
   function wirePanel(s) {
     const el = s.el;
-    fillSelect(q(s, '.enc'), app.encodings, s.st.encoding);
-    fillSelect(q(s, '.send-enc'), app.encodings, '', ['', 'session']);
-    fillSelect(q(s, '.checksum'), app.checksums, '', ['', 'none']);
+    fillSelect(q(s, '.enc'), encodings(), s.st.encoding);
+    fillSelect(q(s, '.send-enc'), encodings(), '', ['', t('send.session')]);
+    fillSelect(q(s, '.checksum'), app.checksums, '', ['', t('send.none')]);
     q(s, '.dl-jsonl').href = '/log/' + s.sid + '.jsonl';
     q(s, '.dl-text').href = '/log/' + s.sid + '.txt';
 
@@ -396,14 +412,15 @@
     q(s, '.to').addEventListener('change', (ev) => { s.target = ev.target.value; renderPeers(s); });
     q(s, '.rules-text').addEventListener('input', () => {
       s.rulesEdited = true;
-      q(s, '.rules-info').textContent = 'not applied yet';
+      q(s, '.rules-info').textContent = t('rules.pending');
     });
     q(s, '.apply-rules').addEventListener('click', () => {
       const rules = q(s, '.rules-text').value.split('\n').map((r) => r.trim()).filter((r) => r !== '');
       cmd('rules', { sid: s.sid, rules: rules }).then(() => {
         s.rulesEdited = false;
-        q(s, '.rules-info').textContent = rules.length ? rules.length + (rules.length === 1 ? ' rule' : ' rules') + ' active' : 'no rules';
-      }, (e) => { q(s, '.rules-info').textContent = e.message; });
+        s.rulesApplied = rules.length;
+        q(s, '.rules-info').textContent = rules.length ? t('rules.active', { n: rules.length }) : t('rules.none');
+      }, (e) => { q(s, '.rules-info').textContent = tr(e.message); });
     });
     q(s, '.send-text').addEventListener('keydown', (ev) => {
       if ((ev.ctrlKey || ev.metaKey) && (ev.key === 'ArrowUp' || ev.key === 'ArrowDown')) {
@@ -428,16 +445,19 @@
   function setMode(s, mode) {
     s.mode = mode;
     for (const b of $$('.mode button', s.el)) b.classList.toggle('on', b.dataset.mode === mode);
-    const ta = q(s, '.send-text');
-    ta.placeholder = mode === 'hex' ? 'Hex bytes: 48 65 6c 6c 6f, 48656c6c6f or 0x48,0x65 · Ctrl+Enter sends' : 'Message · Ctrl+Enter sends';
+    sendPlaceholder(s);
     q(s, '.eol').value = mode === 'hex' ? 'none' : 'lf';
     q(s, '.send-enc').disabled = mode === 'hex';
     q(s, '.escapes').disabled = mode === 'hex';
   }
 
+  function sendPlaceholder(s) {
+    q(s, '.send-text').placeholder = t(s.mode === 'hex' ? 'send.hex.ph' : 'send.ph');
+  }
+
   function setPaused(s, on) {
     s.paused = on;
-    q(s, '.pause').textContent = on ? 'Resume' : 'Pause';
+    q(s, '.pause').textContent = t(on ? 'log.resume' : 'log.pause');
     q(s, '.pause').classList.toggle('primary', on);
     if (!on) { s.pendingWhilePaused = 0; renderLog(s); }
     else renderInfo(s);
@@ -448,7 +468,7 @@
   }
 
   function showSendError(s, e) {
-    q(s, '.send-error').textContent = e ? e.message || String(e) : '';
+    q(s, '.send-error').textContent = e ? tr(e.message || String(e)) : '';
   }
 
   function send(s, repeat) {
@@ -481,7 +501,7 @@
 
   function save(s) {
     const name = q(s, '.save-name').value.trim();
-    if (!name) { showSendError(s, new Error('give the message a name to save it')); q(s, '.save-name').focus(); return; }
+    if (!name) { showSendError(s, new Error(t('send.needName'))); q(s, '.save-name').focus(); return; }
     cmd('save', {
       name: name, data: q(s, '.send-text').value, hex: s.mode === 'hex', encoding: q(s, '.send-enc').value,
       eol: q(s, '.eol').value, escapes: s.mode !== 'hex' && q(s, '.escapes').checked,
@@ -499,22 +519,21 @@
 
   function renderState(s) {
     const st = s.st;
-    $('.title', s.tab).textContent = st.title;
-    s.tab.title = st.title + ' · ' + st.status;
+    $('.title', s.tab).textContent = tr(st.title);
+    s.tab.title = tr(st.title) + ' · ' + tr(st.status);
     $('.dot', s.tab).className = 'dot ' + st.state;
     q(s, '.statusbar .dot').className = 'dot ' + st.state;
     const status = q(s, '.status');
-    status.textContent = st.status;
+    status.textContent = tr(st.status);
     status.classList.toggle('failed', st.state === 'failed');
     const chips = q(s, '.chips');
     chips.textContent = '';
-    const kinds = { 'tcp-client': 'tcp client', 'tcp-server': 'tcp server', 'udp': 'udp' };
-    const parts = [kinds[st.kind]];
-    if (st.tls) parts.push('tls');
-    if (st.kind !== 'udp') parts.push('frame ' + st.frame);
+    const parts = [t('chip.' + st.kind)];
+    if (st.tls) parts.push(t('chip.tls'));
+    if (st.kind !== 'udp') parts.push(t('chip.frame', { f: st.frame }));
     for (const p of parts) chips.append(h('span', 'chip', p));
     const enc = q(s, '.enc');
-    if (enc.value !== st.encoding) fillSelect(enc, app.encodings, st.encoding);
+    if (enc.value !== st.encoding) fillSelect(enc, encodings(), st.encoding);
     const client = st.kind === 'tcp-client';
     q(s, '.reconnect').hidden = !client || !(st.state === 'closed' || st.state === 'failed');
     q(s, '.disconnect').hidden = !client || st.state !== 'connected';
@@ -527,7 +546,7 @@
       s.historyKey = hkey;
       const hs = q(s, '.history');
       hs.textContent = '';
-      hs.append(new Option('History (' + history.length + ')', ''));
+      hs.append(new Option(t('send.historyN', { n: history.length }), ''));
       for (const d of history.slice().reverse()) hs.append(new Option(d.length > 60 ? d.slice(0, 60) + '…' : d, d));
     }
     // Repeat
@@ -536,7 +555,7 @@
     q(s, '.stop-repeat').hidden = !active;
     q(s, '.start-repeat').hidden = active;
     q(s, '.repeat-info').textContent = r
-      ? (active ? 'sending: ' : 'sent ') + num(r.sent) + (r.total ? ' of ' + num(r.total) : active ? ' (until stopped)' : '')
+      ? t(active ? 'repeat.sending' : 'repeat.sent', { n: num(r.sent) }) + (r.total ? t('repeat.of', { n: num(r.total) }) : active ? t('repeat.forever') : '')
       : '';
     // Rules, unless the text has edits not applied yet.
     if (!s.rulesEdited) q(s, '.rules-text').value = (st.rules || []).join('\n');
@@ -559,7 +578,7 @@
     const st = s.st;
     if (st.kind === 'tcp-client') return;
     const peers = st.peers || [];
-    const meta = (p) => human(p.in) + ' in · ' + human(p.out) + ' out';
+    const meta = (p) => t('peers.meta', { in: human(p.in), out: human(p.out) });
     // Counts change every second; the list and the "To" choice only when
     // peers come and go (rebuilding an open list would close it).
     const key = peers.map((p) => p.id + ' ' + p.addr).join(',') + '|' + s.target + '|' + (st.remote || '');
@@ -575,7 +594,7 @@
     const ul = q(s, '.peer-list');
     ul.textContent = '';
     if (!peers.length) {
-      ul.append(h('li', 'none', st.kind === 'udp' ? 'No datagrams received yet.' : 'No clients connected.'));
+      ul.append(h('li', 'none', t(st.kind === 'udp' ? 'peers.noUDP' : 'peers.noTCP')));
     }
     for (const p of peers) {
       const li = h('li');
@@ -584,18 +603,18 @@
       li.dataset.peer = p.addr;
       li.dataset.id = p.id;
       const addr = h('span', 'addr', p.addr);
-      addr.title = 'conversation #' + p.id;
+      addr.title = t('peers.conv', { id: p.id });
       const m = h('span', 'meta', meta(p));
-      const to = h('button', 'linkbtn to-peer', s.target === key ? 'to all' : 'send to');
+      const to = h('button', 'linkbtn to-peer', t(s.target === key ? 'peers.toAll' : 'peers.sendTo'));
       to.type = 'button';
-      to.title = s.target === key ? 'Send to every peer again' : 'Send only to this peer';
+      to.title = t(s.target === key ? 'peers.toAll.title' : 'peers.sendTo.title');
       to.addEventListener('click', () => {
         s.target = s.target === key ? '' : key;
         renderPeers(s);
       });
       const kick = h('button', 'linkbtn kick', '×');
       kick.type = 'button';
-      kick.title = st.kind === 'udp' ? 'Forget this peer' : 'Disconnect';
+      kick.title = t(st.kind === 'udp' ? 'peers.forget' : 'peers.kick');
       kick.addEventListener('click', () => cmd('kick', { sid: s.sid, peer: key }).catch((e) => showSendError(s, e)));
       li.append(addr, m, to, kick);
       ul.append(li);
@@ -604,10 +623,10 @@
     const sel = q(s, '.to');
     const opts = [];
     if (st.kind === 'udp') {
-      if (st.remote) opts.push(['remote', 'default remote ' + st.remote.replace(/^udp:\/\//, '')]);
-      opts.push(['all', 'all peers']);
+      if (st.remote) opts.push(['remote', t('to.remote', { addr: st.remote.replace(/^udp:\/\//, '') })]);
+      opts.push(['all', t('to.allPeers')]);
     } else {
-      opts.push(['all', 'all clients']);
+      opts.push(['all', t('to.allClients')]);
     }
     for (const p of peers) opts.push(['#' + p.id, p.addr + ' (#' + p.id + ')']);
     if (s.target && !opts.some((o) => o[0] === s.target)) s.target = '';
@@ -619,20 +638,20 @@
   function renderSaved(s) {
     const ul = q(s, '.saved-list');
     ul.textContent = '';
-    if (!app.saved.length) ul.append(h('li', 'none', 'Type a message, give it a name and Save: it stays here, one click to send.'));
+    if (!app.saved.length) ul.append(h('li', 'none', t('saved.empty')));
     for (const m of app.saved) {
       const li = h('li');
       li.dataset.name = m.name;
       const go = h('button', 'btn go', '▶');
       go.type = 'button';
-      go.title = 'Send ' + m.name;
+      go.title = t('saved.send', { name: m.name });
       go.addEventListener('click', () => sendSaved(s, m));
       const name = h('span', 'name', m.name);
       const pv = h('span', 'pv', (m.hex ? 'hex ' : '') + m.data);
       pv.title = m.data;
-      const load = h('button', 'linkbtn load', 'edit');
+      const load = h('button', 'linkbtn load', t('saved.edit'));
       load.type = 'button';
-      load.title = 'Put it in the send box';
+      load.title = t('saved.edit.title');
       load.addEventListener('click', () => {
         setMode(s, m.hex ? 'hex' : 'text');
         q(s, '.send-text').value = m.data;
@@ -644,7 +663,7 @@
       });
       const del = h('button', 'linkbtn del', '×');
       del.type = 'button';
-      del.title = 'Delete';
+      del.title = t('saved.delete');
       del.addEventListener('click', () => cmd('unsave', { name: m.name }).catch((e) => showSendError(s, e)));
       li.append(go, name, pv, load, del);
       ul.append(li);
@@ -731,7 +750,7 @@
     }
     s.shown = rows.length;
     if (!rows.length) {
-      log.append(h('div', 'empty-log', s.items.length ? 'Nothing matches the filter.' : 'Nothing yet: what is sent and received shows here.'));
+      log.append(h('div', 'empty-log', t(s.items.length ? 'log.nomatch' : 'log.empty')));
     } else {
       const frag = document.createDocumentFragment();
       for (let i = rows.length - 1; i >= 0; i--) frag.append(row(s, rows[i]));
@@ -748,15 +767,15 @@
     const kept = s.items.length;
     const older = s.hidden + s.dropped;
     const parts = [];
-    if (s.filter) parts.push(num(shown) + ' shown of ' + num(kept) + ' (filtered)');
-    else parts.push(kept > shown ? 'showing the last ' + num(shown) + ' of ' + num(kept) + ' events' : num(kept) + (kept === 1 ? ' event' : ' events'));
-    if (older) parts.push(num(older) + ' older hidden');
-    if (s.skipped) parts.push(num(s.skipped) + ' skipped while the page caught up');
-    if (older || s.skipped) parts.push('the download has all that sockit keeps');
+    if (s.filter) parts.push(t('info.filtered', { shown: num(shown), kept: num(kept) }));
+    else parts.push(kept > shown ? t('info.last', { shown: num(shown), kept: num(kept) }) : t('info.events', { n: kept === 1 ? 1 : num(kept) }));
+    if (older) parts.push(t('info.older', { n: num(older) }));
+    if (s.skipped) parts.push(t('info.skipped', { n: num(s.skipped) }));
+    if (older || s.skipped) parts.push(t('info.download'));
     info.append(document.createTextNode(parts.join(' · ')));
     if (s.paused) {
       info.append(' · ');
-      info.append(h('span', 'paused', 'paused' + (s.pendingWhilePaused ? ', ' + num(s.pendingWhilePaused) + ' new' : '')));
+      info.append(h('span', 'paused', s.pendingWhilePaused ? t('info.pausedNew', { n: num(s.pendingWhilePaused) }) : t('info.paused')));
     }
     info.dataset.shown = shown;
     info.dataset.kept = kept;
@@ -782,8 +801,8 @@
     d.append(h('span', 'n', data ? num(e.len) + ' B' : ''));
     const x = h('span', 'x');
     if (data && s.view === 'hex') hexView(x, e);
-    else textView(x, e.text || '');
-    if (data && e.more) x.append(h('span', 'more', ' … ' + num(e.more) + ' more bytes (in the download)'));
+    else textView(x, (data ? e.text : tr(e.text)) || '');
+    if (data && e.more) x.append(h('span', 'more', t('log.more', { n: num(e.more) })));
     d.append(x);
     return d;
   }
@@ -846,7 +865,7 @@
       line.append(h('span', 'a', '  |' + asc + '|'));
       x.append(line);
     }
-    if (!b.length) x.append(h('span', 'esc', '(empty)'));
+    if (!b.length) x.append(h('span', 'esc', t('log.emptyMsg')));
   }
 
   // ---- Keys ------------------------------------------------------------------------
@@ -872,6 +891,55 @@
     }
   });
 
+  // ---- Theme ------------------------------------------------------------------
+
+  // The theme is the one chosen in the page (remembered), or the system's
+  // (followed as it changes): html[data-theme] is light or dark.
+  const THEME = 'sockit.theme';
+  const darkQuery = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+  function themeChoice() {
+    let c = null;
+    try { c = localStorage.getItem(THEME); } catch (e) { /* not remembered */ }
+    return c === 'light' || c === 'dark' ? c : 'auto';
+  }
+  function applyTheme() {
+    const c = themeChoice();
+    const light = c === 'light' || (c === 'auto' && darkQuery && !darkQuery.matches && window.matchMedia('(prefers-color-scheme: light)').matches);
+    document.documentElement.dataset.theme = light ? 'light' : 'dark';
+    $('#theme').value = c;
+  }
+  function setTheme(c) {
+    try { if (c === 'auto') localStorage.removeItem(THEME); else localStorage.setItem(THEME, c); } catch (e) { /* not remembered */ }
+    applyTheme();
+  }
+
+  // relabel draws the texts that code set again, in the language just
+  // chosen (the ones named in the HTML are done by then).
+  function relabel() {
+    $('#lang').value = I.lang;
+    document.title = t('app.title');
+    setLink(t(app.connected ? 'link.connected' : 'link.connecting'), app.connected ? 'ok' : 'wait');
+    setKind(form.kind);
+    fillEncodings();
+    const frameArg = $('#new-frame-arg');
+    if ($('#new-frame').value === 'fixed') frameArg.placeholder = t('frame.bytes');
+    for (const s of app.sessions.values()) {
+      I.apply(s.el);
+      $('.x', s.tab).title = t('panel.close');
+      fillSelect(q(s, '.send-enc'), encodings(), q(s, '.send-enc').value, ['', t('send.session')]);
+      fillSelect(q(s, '.enc'), encodings(), s.st.encoding);
+      q(s, '.checksum').options[0].textContent = t('send.none');
+      sendPlaceholder(s);
+      q(s, '.pause').textContent = t(s.paused ? 'log.resume' : 'log.pause');
+      if (!s.rulesEdited && s.rulesApplied != null) q(s, '.rules-info').textContent = s.rulesApplied ? t('rules.active', { n: s.rulesApplied }) : t('rules.none');
+      s.historyKey = null;
+      s.peersKey = null;
+      renderState(s);
+      renderSaved(s);
+      renderLog(s);
+    }
+  }
+
   // ---- Start -------------------------------------------------------------------------
 
   document.addEventListener('DOMContentLoaded', () => {
@@ -889,9 +957,20 @@
     $('#new-frame').addEventListener('change', (ev) => {
       const arg = $('#new-frame-arg');
       arg.hidden = ev.target.value !== 'delim' && ev.target.value !== 'fixed';
-      arg.placeholder = ev.target.value === 'fixed' ? 'bytes' : '0d0a';
+      arg.placeholder = ev.target.value === 'fixed' ? t('frame.bytes') : '0d0a';
     });
     fillSelect($('#new-encoding'), ['utf-8'], 'utf-8');
+    $('#new-encoding').addEventListener('change', (ev) => { ev.target.dataset.chosen = '1'; });
+    I.applyPage();
+    const lang = $('#lang');
+    for (const l of I.langs) lang.append(new Option(I.name(l), l));
+    lang.value = I.lang;
+    lang.addEventListener('change', () => I.set(lang.value));
+    document.addEventListener('sockit-lang', relabel);
+    applyTheme();
+    $('#theme').addEventListener('change', (ev) => setTheme(ev.target.value));
+    if (darkQuery) darkQuery.addEventListener('change', applyTheme);
+    if (window.matchMedia) window.matchMedia('(prefers-color-scheme: light)').addEventListener('change', applyTheme);
     setKind('tcp-client');
     connect();
   });
