@@ -44,16 +44,19 @@ func TestBrowserRestart(t *testing.T) {
 	p.wait(has(".tab.active .title", "devices"))
 }
 
-// TestBrowserRestartForget: the offer can be declined; it does not come
-// back.
+// TestBrowserRestartForget, in Chinese: the offer can be declined; it
+// does not come back.
 func TestBrowserRestartForget(t *testing.T) {
 	u := startUI(t)
 	p := newPage(t, 1280, 800)
+	p.browserLanguage("zh-CN,zh;q=0.9")
 	p.run(chromedp.Navigate(u.url))
 	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "name": "old"})
 	u.stop()
 	u2 := startUIAt(t, u.dir, u.addr, defaultLimits)
 	p.wait(`window.sockit.connected && !document.querySelector('#restore').hidden`)
+	p.wait(has("#restore-text", "上次的 1 个会话：old"))
+	p.wait(has("#restore-forget", "丢弃"))
 	p.click("#restore-forget")
 	p.wait(`document.querySelector('#restore').hidden && !document.querySelector('#new-form').hidden`)
 	u2.stop()

@@ -161,7 +161,7 @@
     $('#restore-error').textContent = '';
     if (!list.length) return;
     const names = list.map((r) => r.title || r.key).join(', ');
-    $('#restore-text').textContent = (list.length === 1 ? '1 session' : list.length + ' sessions') + ' from last time: ' + names;
+    $('#restore-text').textContent = t('restore.text', { n: list.length, names: names });
   }
 
   function restoreSessions() {
@@ -920,6 +920,7 @@
     document.title = t('app.title');
     setLink(t(app.connected ? 'link.connected' : 'link.connecting'), app.connected ? 'ok' : 'wait');
     setKind(form.kind);
+    renderRestore();
     fillEncodings();
     const frameArg = $('#new-frame-arg');
     if ($('#new-frame').value === 'fixed') frameArg.placeholder = t('frame.bytes');

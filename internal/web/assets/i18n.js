@@ -27,6 +27,12 @@
     'link.lost': 'disconnected: is sockit ui still running? retrying…',
     'err.lost': 'lost the connection to sockit',
     'err.notConnected': 'not connected to sockit',
+    // uiback: workspace, log cap, reconnect, files, multicast, advanced
+    'restore.text': '{n} sessions from last time: {names}',
+    'restore.text.one': '1 session from last time: {names}',
+    'restore.open': 'Reopen',
+    'restore.forget': 'Forget',
+    // uiback end
 
     'form.title': 'New session',
     'form.kind': 'Kind',
@@ -207,6 +213,12 @@
     'link.lost': '连接已断开：sockit ui 是否仍在运行？正在重试…',
     'err.lost': '与 sockit 的连接已断开',
     'err.notConnected': '未连接到 sockit',
+    // uiback: workspace, log cap, reconnect, files, multicast, advanced
+    'restore.text': '上次的 {n} 个会话：{names}',
+    'restore.text.one': '上次的 1 个会话：{names}',
+    'restore.open': '重新打开',
+    'restore.forget': '丢弃',
+    // uiback end
 
     'form.title': '新建会话',
     'form.kind': '类型',
