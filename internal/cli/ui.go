@@ -10,6 +10,7 @@ import (
 
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/units"
 	"github.com/sockit/sockit/internal/web"
 )
 
@@ -17,6 +18,7 @@ type uiFlags struct {
 	addr    string
 	addrSet bool // --addr was given: no going back to the last address
 	open    bool
+	maxLog  string
 }
 
 func newUI(st *stdio) *cobra.Command {
@@ -52,6 +54,7 @@ $SOCKIT_CONFIG_DIR, or in sockit/ under your configuration directory
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "address to serve the UI on (HOST:PORT)")
+	fs.StringVar(&f.maxLog, "max-log", "64MiB", "memory each session's log may hold; the oldest events go first (SIZE: 16MiB, 1G)")
 	fs.BoolVar(&f.open, "open", false, "open the page in the default browser ("+browserOpener()+")")
 	return cmd
 }
@@ -67,7 +70,11 @@ func runUI(ctx context.Context, st *stdio, f *uiFlags) error {
 	if !web.IsLoopback(ep.Address()) {
 		st.errorf("warning: the UI on %s can be reached from other machines; anyone who has the URL can open sockets from this one", ep.Address())
 	}
-	ui := web.New(web.Options{Version: Version, Logf: func(format string, args ...any) { st.errorf(format, args...) }})
+	maxLog, err := units.ParseSize(f.maxLog)
+	if err != nil || maxLog < 1<<20 {
+		return exitcode.Usagef("--max-log %q: want a size of 1MiB or more, such as 64MiB or 1G", f.maxLog)
+	}
+	ui := web.New(web.Options{Version: Version, MaxLog: maxLog, Logf: func(format string, args ...any) { st.errorf(format, args...) }})
 	lc := &endpoint.ListenConfig{}
 	var ln net.Listener
 	if last := ui.LastAddr(); !f.addrSet && last != "" && web.IsLoopback(last) {

@@ -65,6 +65,7 @@ type message struct {
 	Hidden    uint64        `json:"hidden,omitempty"`  // reset: older events the page does not get
 	Skipped   uint64        `json:"skipped,omitempty"` // events: events skipped before these
 	Stats     *counters     `json:"stats,omitempty"`
+	Log       *logInfo      `json:"log,omitempty"`
 	Peers     []peerState   `json:"peers,omitempty"`
 	Saved     []savedMsg    `json:"saved,omitempty"`
 	Confirm   string        `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
@@ -345,8 +346,8 @@ func (cl *client) flush(ctx context.Context, full bool) (more bool, err error) {
 		}
 		more = more || left
 		if (full || sent) && !sentState {
-			st := s.log.stats(now)
-			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Peers: s.peers()}); err != nil {
+			st, li := s.log.stats(now), s.log.info()
+			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Log: &li, Peers: s.peers()}); err != nil {
 				return false, err
 			}
 		}

@@ -67,19 +67,23 @@ func startUIWith(t testing.TB, limits httpLimits) *testUI {
 
 // startUIAt is startUI with a given config directory and address (a
 // restart: the same directory and address as a UI stopped before).
-func startUIAt(t testing.TB, dir, addr string, limits httpLimits) *testUI {
+func startUIAt(t testing.TB, dir, addr string, limits httpLimits, opts ...func(*Options)) *testUI {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := &logLines{}
-	u := New(Options{ConfigDir: dir, Logf: func(format string, args ...any) {
+	o := Options{ConfigDir: dir, Logf: func(format string, args ...any) {
 		t.Logf(format, args...)
 		log.mu.Lock()
 		log.lines = append(log.lines, fmt.Sprintf(format, args...))
 		log.mu.Unlock()
-	}})
+	}}
+	for _, f := range opts {
+		f(&o)
+	}
+	u := New(o)
 	u.limits = limits
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -20,10 +20,11 @@ import (
 
 // manager holds the open sessions, in the order they were opened.
 type manager struct {
-	ctx  context.Context
-	sig  *signal // poked on any change a page should see
-	logf func(format string, args ...any)
-	ws   *workspace // nil in tests that make a manager alone
+	ctx    context.Context
+	sig    *signal // poked on any change a page should see
+	logf   func(format string, args ...any)
+	ws     *workspace // nil in tests that make a manager alone
+	maxLog int        // each session's log bound in bytes (Options.MaxLog)
 
 	mu       sync.Mutex
 	sessions []*sess
@@ -265,7 +266,7 @@ func (c *command) options() (talk.Options, error) {
 func newSess(m *manager, c *command) (*sess, error) {
 	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name), key: newKey(), opened: *c}
 	s.opened.Op, s.opened.Req, s.opened.saved = "", "", nil
-	s.log = newLogbook(m.sig.poke)
+	s.log = newLogbook(m.sig.poke, m.maxLog)
 	if ss := c.saved; ss != nil {
 		s.key, s.view = ss.Key, ss.View
 		s.history = append([]string(nil), ss.History...)

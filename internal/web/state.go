@@ -36,6 +36,7 @@ type sessState struct {
 	History     []string    `json:"history"`
 	Repeat      *repeatInfo `json:"repeat,omitempty"`
 	Stats       counters    `json:"stats"`
+	Log         logInfo     `json:"log"`
 }
 
 func (s *sess) peers() []peerState {
@@ -68,6 +69,7 @@ func (s *sess) snapshot(now time.Time) sessState {
 		Rules:       s.rules.Load().list(),
 		Peers:       s.peers(),
 		Stats:       s.log.stats(now),
+		Log:         s.log.info(),
 	}
 	switch {
 	case s.kind == kindClient:

@@ -44,6 +44,7 @@ type Options struct {
 	Token     string                           // required on every request; "" is the workspace's (or a new random one)
 	ConfigDir string                           // where saved.json and workspace.json live; "" is DefaultConfigDir()
 	Version   string                           // shown on the page
+	MaxLog    int64                            // memory a session's log may hold, in bytes; 0 is DefaultMaxLog
 	Logf      func(format string, args ...any) // problems worth a line on stderr; nil is silent
 }
 
@@ -51,6 +52,7 @@ type Options struct {
 type UI struct {
 	token   string
 	version string
+	maxLog  int
 	logf    func(format string, args ...any)
 	mgr     *manager
 	saved   *savedStore
@@ -84,6 +86,7 @@ func New(opt Options) *UI {
 	if u.logf == nil {
 		u.logf = func(string, ...any) {}
 	}
+	u.maxLog = int(min(opt.MaxLog, 1<<40))
 	if u.version == "" {
 		u.version = "dev"
 	}
@@ -127,6 +130,7 @@ func (u *UI) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	u.mgr = newManager(ctx, u.logf)
 	u.mgr.ws = u.ws
+	u.mgr.maxLog = u.maxLog
 	u.ws.setAddr(ln.Addr().String())
 	wctx, wcancel := context.WithCancel(ctx)
 	wdone := make(chan struct{})

@@ -52,12 +52,12 @@ func TestWorkspaceRestart(t *testing.T) {
 	}
 
 	// A restart on the same directory: same token; nothing reopened yet.
+	if a := New(Options{ConfigDir: u.dir}).LastAddr(); a != u.addr {
+		t.Errorf("LastAddr %q, want %q", a, u.addr)
+	}
 	u2 := startUIAt(t, u.dir, "127.0.0.1:0", defaultLimits)
 	if u2.Token() != token {
 		t.Fatalf("token %q after a restart, want the kept %q", u2.Token(), token)
-	}
-	if u2.LastAddr() != u.addr {
-		t.Errorf("LastAddr %q, want %q", u2.LastAddr(), u.addr)
 	}
 	w2 := dialWS(t, u2)
 	r := w2.until(func(m message) bool { return m.Type == "restore" })

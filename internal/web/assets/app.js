@@ -91,7 +91,7 @@
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
       case 'events': if (s) addEvents(s, m.events || [], m.skipped || 0); break;
       case 'stats':
-        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; renderStats(s); renderPeers(s); }
+        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; renderStats(s); renderPeers(s); }
         break;
       case 'saved':
         app.saved = m.saved || [];
@@ -572,6 +572,19 @@
     set('.m-out', num(c.msgsOut), c.msgsOut || 0);
     set('.r-in', human(c.rateIn) + '/s', c.rateIn || 0);
     set('.r-out', human(c.rateOut) + '/s', c.rateOut || 0);
+    renderLogUse(s);
+  }
+
+  // renderLogUse: how much of its bound the session's log in sockit holds,
+  // and how many of the oldest events it dropped to stay within it.
+  function renderLogUse(s) {
+    const l = s.st.log || {};
+    const held = q(s, '.log-held');
+    held.textContent = t('log.use', { held: human(l.held), cap: human(l.cap) });
+    held.dataset.n = l.held || 0;
+    const d = q(s, '.log-dropped');
+    d.textContent = l.dropped ? t('log.dropped', { n: l.dropped, bytes: human(l.droppedBytes) }) : '';
+    d.dataset.n = l.dropped || 0;
   }
 
   function renderPeers(s) {

@@ -32,6 +32,10 @@
     'restore.text.one': '1 session from last time: {names}',
     'restore.open': 'Reopen',
     'restore.forget': 'Forget',
+    'log.use': 'Log holds {held} of {cap}',
+    'log.use.title': 'sockit ui keeps each session\'s log within this much memory (sockit ui --max-log); the oldest events go first',
+    'log.dropped': '{n} oldest events dropped ({bytes} of data)',
+    'log.dropped.one': '1 oldest event dropped ({bytes} of data)',
     // uiback end
 
     'form.title': 'New session',
@@ -218,6 +222,10 @@
     'restore.text.one': '上次的 1 个会话：{names}',
     'restore.open': '重新打开',
     'restore.forget': '丢弃',
+    'log.use': '日志占用 {held} / {cap}',
+    'log.use.title': 'sockit ui 把每个会话的日志限制在这么多内存内（sockit ui --max-log），超出时先丢弃最早的事件',
+    'log.dropped': '已丢弃最早的 {n} 个事件（数据 {bytes}）',
+    'log.dropped.one': '已丢弃最早的 1 个事件（数据 {bytes}）',
     // uiback end
 
     'form.title': '新建会话',
