@@ -211,6 +211,8 @@ func (u *UI) handle(c *command) (int, error) {
 	switch c.Op {
 	case "reconnect":
 		return 0, s.reconnect()
+	case "autoreconnect":
+		return 0, s.setAutoReconnect(c.AutoReconnect)
 	case "send":
 		return 0, s.send(c)
 	case "stop":

@@ -57,6 +57,9 @@ type command struct {
 	Local  string     `json:"local,omitempty"`
 	Frame  string     `json:"frame,omitempty"`
 	TLS    *tlsConfig `json:"tls,omitempty"`
+	// AutoReconnect: a client connects again when its connection ends
+	// or fails (open, and the autoreconnect command).
+	AutoReconnect bool `json:"autoReconnect,omitempty"`
 	// Confirm says the person at the page agreed to open a server that
 	// other machines or users can reach (see exposure.go).
 	Confirm bool `json:"confirm,omitempty"`
@@ -94,21 +97,22 @@ type command struct {
 
 // ops lists the commands and whether each is about a session.
 var ops = map[string]bool{
-	"open":      false,
-	"close":     true,
-	"reconnect": true,
-	"send":      true,
-	"stop":      true,
-	"kick":      true,
-	"rules":     true,
-	"setenc":    true,
-	"clear":     true,
-	"reset":     true,
-	"save":      false,
-	"unsave":    false,
-	"view":      true,
-	"restore":   false,
-	"forget":    false,
+	"open":          false,
+	"close":         true,
+	"reconnect":     true,
+	"send":          true,
+	"stop":          true,
+	"kick":          true,
+	"rules":         true,
+	"setenc":        true,
+	"clear":         true,
+	"reset":         true,
+	"save":          false,
+	"unsave":        false,
+	"view":          true,
+	"autoreconnect": true,
+	"restore":       false,
+	"forget":        false,
 }
 
 // parseCommand reads and checks one command.

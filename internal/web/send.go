@@ -57,7 +57,7 @@ func (s *sess) target(to string) (*target, error) {
 	switch s.kind {
 	case kindClient:
 		if s.conn == nil {
-			return nil, errors.New("not connected: nothing sent (Reconnect first)")
+			return nil, errNotConnected
 		}
 		t.conn, t.peer = s.conn, s.conn.Peer()
 		return t, nil
@@ -121,27 +121,50 @@ func (s *sess) sendTo(msg []byte, addr *net.UDPAddr) error {
 	return nil
 }
 
+var errNotConnected = errors.New("not connected: nothing sent (Reconnect first)")
+
+// waiting reports whether a send failed only because nobody is there to
+// send to yet: a client between connections, a server with no clients.
+// A repeating send skips the message and goes on.
+func waiting(err error) bool {
+	return errors.Is(err, errNotConnected) || errors.Is(err, server.ErrNoPeers)
+}
+
 // send sends what the page asked for, once or repeatedly.
 func (s *sess) send(c *command) error {
 	comp, err := s.composer(c)
 	if err != nil {
 		return err
 	}
-	t, err := s.target(c.To)
-	if err != nil {
-		return err
-	}
 	line := []byte(c.Data + "\n")
-	msg, err := comp.Message(nil, line, t.peer)
-	if err != nil {
-		return err
-	}
-	s.addHistory(c.Data)
 	if c.Every == 0 || c.Count == 1 {
-		err := t.write(msg)
+		t, err := s.target(c.To)
+		if err != nil {
+			return err
+		}
+		msg, err := comp.Message(nil, line, t.peer)
+		if err != nil {
+			return err
+		}
+		s.addHistory(c.Data)
+		err = t.write(msg)
 		s.touch()
 		return err
 	}
+	// A repeat starts, and goes on, while nobody is connected: it skips
+	// the messages it cannot send (counted as missed) and sends again
+	// once a client (re)connects. What cannot work at all fails now: a
+	// message that does not compose (checked on a composer of its own, so
+	// the repeat's {{seq}} starts at 1), a peer that is gone.
+	if check, err := s.composer(c); err != nil {
+		return err
+	} else if _, err := check.Message(nil, line, ""); err != nil {
+		return err
+	}
+	if _, err := s.target(c.To); err != nil && !waiting(err) {
+		return err
+	}
+	s.addHistory(c.Data)
 	s.stopRepeat()
 	ctx, cancel := context.WithCancel(s.ctx)
 	r := &repeater{cancel: cancel, total: c.Count, every: c.Every, active: true}
@@ -157,17 +180,36 @@ func (s *sess) send(c *command) error {
 	s.touch()
 	go func() {
 		defer s.wg.Done()
-		err := r.run(ctx, func(first bool) error {
-			if !first && c.Template {
-				var err error
+		var msg []byte
+		missing := false // the last message was missed: say so once
+		err := r.run(ctx, func() (bool, error) {
+			t, err := s.target(c.To)
+			if err == nil {
 				if msg, err = comp.Message(msg[:0], line, t.peer); err != nil {
-					return err
+					return false, err
 				}
+				err = t.write(msg)
 			}
-			return t.write(msg)
+			if err == nil {
+				if missing {
+					missing = false
+					s.note(event.Info, "", "repeat: sending again")
+				}
+				return true, nil
+			}
+			if waiting(err) || c.To == "" || c.To == "all" || c.To == "remote" {
+				// Nobody there, or the connection broke under the send:
+				// skip it; a reconnect or a new client brings the rest.
+				if !missing {
+					missing = true
+					s.note(event.Info, "", "repeat: "+err.Error()+"; skipping until someone is connected")
+				}
+				return false, nil
+			}
+			return false, err
 		}, s.touch)
 		if err != nil && ctx.Err() == nil {
-			s.note(event.Error, t.peer, "repeat stopped: "+err.Error())
+			s.note(event.Error, "", "repeat stopped: "+err.Error())
 		}
 		r.finish()
 		s.touch()
@@ -195,12 +237,14 @@ type repeater struct {
 
 	mu     sync.Mutex
 	sent   int
+	missed int // skipped: nobody connected
 	active bool
 }
 
 type repeatInfo struct {
 	Active bool `json:"active"`
 	Sent   int  `json:"sent"`
+	Missed int  `json:"missed,omitempty"`
 	Total  int  `json:"total"`
 	Every  int  `json:"every"`
 }
@@ -208,7 +252,7 @@ type repeatInfo struct {
 func (r *repeater) info() repeatInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return repeatInfo{Active: r.active, Sent: r.sent, Total: r.total, Every: r.every}
+	return repeatInfo{Active: r.active, Sent: r.sent, Missed: r.missed, Total: r.total, Every: r.every}
 }
 
 func (r *repeater) finish() {
@@ -217,7 +261,10 @@ func (r *repeater) finish() {
 	r.mu.Unlock()
 }
 
-func (r *repeater) run(ctx context.Context, send func(first bool) error, progress func()) error {
+// run calls send every r.every ms, r.total times (0: until stopped); a
+// send that reports false was missed (nobody to send to) and counts
+// towards the total as well, so a repeat of 10 ends after 10 ticks.
+func (r *repeater) run(ctx context.Context, send func() (bool, error), progress func()) error {
 	tick := time.NewTicker(time.Duration(r.every) * time.Millisecond)
 	defer tick.Stop()
 	for i := 0; r.total == 0 || i < r.total; i++ {
@@ -228,11 +275,16 @@ func (r *repeater) run(ctx context.Context, send func(first bool) error, progres
 			case <-tick.C:
 			}
 		}
-		if err := send(i == 0); err != nil {
+		ok, err := send()
+		if err != nil {
 			return err
 		}
 		r.mu.Lock()
-		r.sent++
+		if ok {
+			r.sent++
+		} else {
+			r.missed++
+		}
 		r.mu.Unlock()
 		progress()
 	}

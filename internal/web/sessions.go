@@ -200,6 +200,14 @@ type sess struct {
 	view    viewState
 	rep     *repeater
 	closing bool // stop has begun: no new goroutines
+
+	// A client's reconnecting.
+	autoReconnect bool
+	dialing       bool          // dial runs (connecting, connected, or waiting to reconnect)
+	retry         *retryInfo    // waiting to reconnect
+	userClosed    bool          // the user disconnected: no reconnecting this time
+	wakeDial      bool          // connect now, even with auto-reconnect off
+	wake          chan struct{} // ends a wait to reconnect
 }
 
 // kind is what a session is, as the page names it.
@@ -264,7 +272,8 @@ func (c *command) options() (talk.Options, error) {
 }
 
 func newSess(m *manager, c *command) (*sess, error) {
-	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name), key: newKey(), opened: *c}
+	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name), key: newKey(), opened: *c, wake: make(chan struct{}, 1)}
+	s.autoReconnect = c.AutoReconnect && s.kind == kindClient
 	s.opened.Op, s.opened.Req, s.opened.saved = "", "", nil
 	s.log = newLogbook(m.sig.poke, m.maxLog)
 	if ss := c.saved; ss != nil {
@@ -400,6 +409,9 @@ func (s *sess) open() error {
 
 func (s *sess) start() error {
 	if s.kind == kindClient {
+		s.mu.Lock()
+		s.dialing = true
+		s.mu.Unlock()
 		s.wg.Add(1)
 		go s.dial()
 		return nil
@@ -439,18 +451,94 @@ func (s *sess) serve() {
 	}()
 }
 
-// dial connects a client session and talks until the connection ends.
+// dial connects a client session and talks until the connection ends;
+// with auto-reconnect on, it connects again after a pause that doubles
+// with each failed attempt (reconnectFirst up to reconnectMax), until
+// the session closes, the user disconnects, or auto-reconnect is off.
 func (s *sess) dial() {
 	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		s.dialing = false
+		s.mu.Unlock()
+	}()
+	attempt := 0
+	for {
+		if s.dialOnce() {
+			attempt = 0
+		}
+		if s.ctx.Err() != nil {
+			return
+		}
+		s.mu.Lock()
+		again := s.autoReconnect && !s.userClosed
+		s.userClosed = false
+		s.mu.Unlock()
+		if !again {
+			return
+		}
+		attempt++
+		d := reconnectFirst << min(attempt-1, 16)
+		if d > reconnectMax {
+			d = reconnectMax
+		}
+		s.mu.Lock()
+		s.retry = &retryInfo{Attempt: attempt, At: time.Now().Add(d).UnixMilli(), Delay: d.Milliseconds()}
+		s.mu.Unlock()
+		s.touch()
+		select { // a wake from before the wait is stale
+		case <-s.wake:
+		default:
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-s.wake: // Reconnect clicked, or auto-reconnect turned off
+			t.Stop()
+		}
+		s.mu.Lock()
+		s.retry = nil
+		again = s.autoReconnect || s.wakeDial
+		s.wakeDial = false
+		s.mu.Unlock()
+		if !again {
+			s.touch()
+			return
+		}
+	}
+}
+
+// How long a client with auto-reconnect waits before connecting again:
+// reconnectFirst after the first failure, twice as long after each
+// failure after it, at most reconnectMax.
+const (
+	reconnectFirst = 500 * time.Millisecond
+	reconnectMax   = 30 * time.Second
+)
+
+// retryInfo is a client's wait before it connects again, as the page
+// shows it.
+type retryInfo struct {
+	Attempt int   `json:"attempt"` // the failed attempts in a row so far
+	At      int64 `json:"at"`      // unix ms of the next attempt
+	Delay   int64 `json:"delay"`   // ms of this wait
+}
+
+// dialOnce connects once and talks until the connection ends. It reports
+// whether it connected.
+func (s *sess) dialOnce() bool {
 	s.setState(stateConnecting, "connecting to "+s.ep.String()+"…")
 	nc, err := s.setup.Dialer().Dial(s.ctx, s.ep)
 	if err != nil {
 		if s.ctx.Err() != nil {
-			return
+			return false
 		}
 		s.note(event.Error, s.ep.Address(), err.Error())
 		s.setState(stateFailed, err.Error())
-		return
+		return false
 	}
 	s.mu.Lock()
 	s.connSeq++
@@ -468,7 +556,7 @@ func (s *sess) dial() {
 	s.conn = nil
 	s.mu.Unlock()
 	if s.ctx.Err() != nil {
-		return
+		return true
 	}
 	why := "closed by the peer"
 	if err != nil && !errors.Is(err, net.ErrClosed) {
@@ -477,6 +565,36 @@ func (s *sess) dial() {
 		why = "disconnected"
 	}
 	s.setState(stateClosed, why)
+	return true
+}
+
+// setAutoReconnect turns a client's auto-reconnect on or off; off ends a
+// wait to reconnect, on starts connecting again if it is not connected.
+func (s *sess) setAutoReconnect(on bool) error {
+	if s.kind != kindClient {
+		return errors.New("only a client session reconnects")
+	}
+	s.mu.Lock()
+	s.autoReconnect = on
+	s.opened.AutoReconnect = on
+	waiting := s.dialing
+	s.mu.Unlock()
+	if waiting {
+		s.poke()
+	} else if on {
+		s.reconnect()
+	}
+	s.touch()
+	s.m.changed()
+	return nil
+}
+
+// poke wakes a client waiting to reconnect.
+func (s *sess) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // goTracked runs f on a goroutine the session waits for when it closes,
@@ -502,13 +620,23 @@ func (s *sess) reconnect() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == stateConnecting || s.state == stateConnected {
-		return errors.New("already connected or connecting")
-	}
 	if s.closing {
 		return errors.New("session closed")
 	}
+	if s.dialing {
+		if s.retry == nil {
+			return errors.New("already connected or connecting")
+		}
+		// Waiting to reconnect: now.
+		s.wakeDial = true
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		return nil
+	}
 	s.state = stateConnecting // so a second click does not dial twice
+	s.dialing = true
 	s.wg.Add(1)
 	go s.dial()
 	return nil
@@ -540,13 +668,39 @@ func (s *sess) kick(peer string) error {
 	s.mu.Unlock()
 	if c == nil {
 		if s.kind == kindClient {
+			if s.setAutoReconnectOffWait() {
+				return nil
+			}
 			return errors.New("not connected")
 		}
 		return fmt.Errorf("no peer %s (gone already?)", peer)
 	}
+	if s.kind == kindClient {
+		s.mu.Lock()
+		s.userClosed = true // not to be reconnected
+		s.mu.Unlock()
+	}
 	c.SetReason("disconnected by you")
 	c.NetConn().Close()
 	return nil
+}
+
+// setAutoReconnectOffWait ends a client's wait to reconnect, as
+// Disconnect does while it waits; it reports whether there was one.
+func (s *sess) setAutoReconnectOffWait() bool {
+	s.mu.Lock()
+	waiting := s.retry != nil
+	if waiting {
+		s.userClosed = true
+		s.autoReconnect = false
+		s.opened.AutoReconnect = false
+	}
+	s.mu.Unlock()
+	if waiting {
+		s.poke()
+		s.touch()
+	}
+	return waiting
 }
 
 func (s *sess) addHistory(data string) {

@@ -18,25 +18,27 @@ type peerState struct {
 
 // sessState is what the page shows of a session besides its log.
 type sessState struct {
-	SID         int         `json:"sid"`
-	Key         string      `json:"key"`
-	View        viewState   `json:"view"`
-	Kind        kind        `json:"kind"`
-	Title       string      `json:"title"`
-	State       state       `json:"state"`
-	Status      string      `json:"status"`
-	Encoding    string      `json:"encoding"`
-	Frame       string      `json:"frame"`
-	Local       string      `json:"local,omitempty"`
-	Remote      string      `json:"remote,omitempty"`
-	TLS         bool        `json:"tls,omitempty"`
-	Fingerprint string      `json:"fingerprint,omitempty"`
-	Peers       []peerState `json:"peers"`
-	Rules       []string    `json:"rules"`
-	History     []string    `json:"history"`
-	Repeat      *repeatInfo `json:"repeat,omitempty"`
-	Stats       counters    `json:"stats"`
-	Log         logInfo     `json:"log"`
+	SID           int         `json:"sid"`
+	Key           string      `json:"key"`
+	View          viewState   `json:"view"`
+	Kind          kind        `json:"kind"`
+	Title         string      `json:"title"`
+	State         state       `json:"state"`
+	Status        string      `json:"status"`
+	Encoding      string      `json:"encoding"`
+	Frame         string      `json:"frame"`
+	Local         string      `json:"local,omitempty"`
+	Remote        string      `json:"remote,omitempty"`
+	TLS           bool        `json:"tls,omitempty"`
+	Fingerprint   string      `json:"fingerprint,omitempty"`
+	Peers         []peerState `json:"peers"`
+	Rules         []string    `json:"rules"`
+	History       []string    `json:"history"`
+	Repeat        *repeatInfo `json:"repeat,omitempty"`
+	AutoReconnect bool        `json:"autoReconnect,omitempty"`
+	Retry         *retryInfo  `json:"retry,omitempty"` // a client waiting to reconnect
+	Stats         counters    `json:"stats"`
+	Log           logInfo     `json:"log"`
 }
 
 func (s *sess) peers() []peerState {
@@ -83,6 +85,11 @@ func (s *sess) snapshot(now time.Time) sessState {
 	st.Local = s.local
 	st.History = append([]string{}, s.history...)
 	st.View = s.view
+	st.AutoReconnect = s.autoReconnect
+	if s.retry != nil {
+		r := *s.retry
+		st.Retry = &r
+	}
 	if s.rep != nil {
 		info := s.rep.info()
 		st.Repeat = &info

@@ -207,6 +207,7 @@
     $('#new-tls-box').hidden = kind === 'udp';
     $('#new-tls-box').classList.toggle('client', kind === 'tcp-client');
     $('#new-tls-box').classList.toggle('server', kind === 'tcp-server');
+    for (const e of $$('#new-form [data-kinds]')) e.hidden = !e.dataset.kinds.split(' ').includes(kind);
     local.hidden = false;
     form.lastKind = kind;
   }
@@ -238,6 +239,7 @@
       encoding: $('#new-encoding').value,
       frame: kind === 'udp' ? '' : frameValue(),
     };
+    if (kind === 'tcp-client' && $('#new-autoreconnect').checked) f.autoReconnect = true;
     if (kind !== 'udp' && $('#new-tls').checked) {
       f.tls = kind === 'tcp-client'
         ? { on: true, insecure: $('#new-insecure').checked, pin: $('#new-pin').value.trim(), sni: $('#new-sni').value.trim(), ca: $('#new-ca').value.trim() }
@@ -377,6 +379,9 @@
 
     q(s, '.close-session').addEventListener('click', () => closeSession(s));
     q(s, '.reconnect').addEventListener('click', () => cmd('reconnect', { sid: s.sid }).catch((e) => showSendError(s, e)));
+    q(s, '.auto-reconnect').addEventListener('change', (ev) => {
+      cmd('autoreconnect', { sid: s.sid, autoReconnect: ev.target.checked }).catch((e) => showSendError(s, e));
+    });
     q(s, '.disconnect').addEventListener('click', () => cmd('kick', { sid: s.sid, peer: 'connection' }).catch((e) => showSendError(s, e)));
     q(s, '.enc').addEventListener('change', (ev) => {
       cmd('setenc', { sid: s.sid, encoding: ev.target.value }).catch((e) => { showSendError(s, e); ev.target.value = s.st.encoding; });
@@ -484,8 +489,17 @@
       to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value,
     };
     if (repeat) {
-      f.every = Math.max(1, parseInt(q(s, '.every').value, 10) || 1000);
-      f.count = Math.max(0, parseInt(q(s, '.count').value, 10) || 0);
+      // Out of range is said next to the field, not changed behind the
+      // user's back.
+      const every = Number(q(s, '.every').value), count = Number(q(s, '.count').value);
+      const badEvery = !Number.isInteger(every) || every < 1 || every > 3600000;
+      const badCount = !Number.isInteger(count) || count < 0 || count > 1000000000;
+      q(s, '.every').classList.toggle('bad', badEvery);
+      q(s, '.count').classList.toggle('bad', badCount);
+      q(s, '.repeat-error').textContent = badEvery ? t('repeat.badEvery') : badCount ? t('repeat.badCount') : '';
+      if (badEvery || badCount) return;
+      f.every = every;
+      f.count = count;
       if (f.count === 1) f.every = 0;
     }
     s.hist = -1;
@@ -555,8 +569,16 @@
     q(s, '.stop-repeat').hidden = !active;
     q(s, '.start-repeat').hidden = active;
     q(s, '.repeat-info').textContent = r
-      ? t(active ? 'repeat.sending' : 'repeat.sent', { n: num(r.sent) }) + (r.total ? t('repeat.of', { n: num(r.total) }) : active ? t('repeat.forever') : '')
+      ? t(active ? 'repeat.sending' : 'repeat.sent', { n: num(r.sent) }) + (r.total ? t('repeat.of', { n: num(r.total) }) : active ? t('repeat.forever') : '') +
+        (r.missed ? t('repeat.missed', { n: num(r.missed) }) : '')
       : '';
+    q(s, '.repeat-info').dataset.missed = r ? r.missed || 0 : 0;
+    // A client's reconnecting.
+    q(s, '.auto-reconnect-label').hidden = !client;
+    q(s, '.auto-reconnect').checked = !!st.autoReconnect;
+    const retry = q(s, '.retry-info');
+    retry.textContent = st.retry ? t('retry.wait', { s: (st.retry.delay / 1000).toFixed(1), n: st.retry.attempt }) : '';
+    retry.dataset.attempt = st.retry ? st.retry.attempt : 0;
     // Rules, unless the text has edits not applied yet.
     if (!s.rulesEdited) q(s, '.rules-text').value = (st.rules || []).join('\n');
     renderStats(s);

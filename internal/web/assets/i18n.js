@@ -36,6 +36,12 @@
     'log.use.title': 'sockit ui keeps each session\'s log within this much memory (sockit ui --max-log); the oldest events go first',
     'log.dropped': '{n} oldest events dropped ({bytes} of data)',
     'log.dropped.one': '1 oldest event dropped ({bytes} of data)',
+    'form.autoReconnect': 'Auto-reconnect',
+    'form.autoReconnect.title': 'When the connection ends or fails, connect again after 0.5 s, then 1 s, 2 s… up to 30 s',
+    'retry.wait': 'reconnecting in {s} s (attempt {n})',
+    'repeat.missed': ' · {n} missed (nobody connected)',
+    'repeat.badEvery': 'Interval: a whole number of ms from 1 to 3600000',
+    'repeat.badCount': 'Count: a whole number from 0 (until stopped) to 1000000000',
     // uiback end
 
     'form.title': 'New session',
@@ -223,9 +229,15 @@
     'restore.open': '重新打开',
     'restore.forget': '丢弃',
     'log.use': '日志占用 {held} / {cap}',
-    'log.use.title': 'sockit ui 把每个会话的日志限制在这么多内存内（sockit ui --max-log），超出时先丢弃最早的事件',
+    'log.use.title': 'sockit ui 把每个会话的日志限制在这么多内存内（启动 sockit ui 时可以调整），超出时先丢弃最早的事件',
     'log.dropped': '已丢弃最早的 {n} 个事件（数据 {bytes}）',
     'log.dropped.one': '已丢弃最早的 1 个事件（数据 {bytes}）',
+    'form.autoReconnect': '自动重连',
+    'form.autoReconnect.title': '连接断开或失败后自动重连：先等 0.5 秒，之后 1 秒、2 秒……最长 30 秒',
+    'retry.wait': '{s} 秒后重连（第 {n} 次）',
+    'repeat.missed': ' · {n} 条未发出（无连接）',
+    'repeat.badEvery': '间隔须为 1 到 3600000 之间的整数毫秒',
+    'repeat.badCount': '次数须为 0（直到停止）到 1000000000 之间的整数',
     // uiback end
 
     'form.title': '新建会话',
