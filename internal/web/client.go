@@ -66,6 +66,7 @@ type message struct {
 	Skipped   uint64        `json:"skipped,omitempty"` // events: events skipped before these
 	Stats     *counters     `json:"stats,omitempty"`
 	Log       *logInfo      `json:"log,omitempty"`
+	RecvFile  *fileInfo     `json:"recvFile,omitempty"` // stats: the file received to, as it grows
 	Peers     []peerState   `json:"peers,omitempty"`
 	Saved     []savedMsg    `json:"saved,omitempty"`
 	Confirm   string        `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
@@ -211,6 +212,14 @@ func (u *UI) handle(c *command) (int, error) {
 	switch c.Op {
 	case "reconnect":
 		return 0, s.reconnect()
+	case "recvfile":
+		return 0, s.startRecvFile(c.Path)
+	case "stoprecv":
+		return 0, s.stopRecvFile()
+	case "sendfile":
+		return 0, s.sendFile(c)
+	case "stopfile":
+		return 0, s.stopFile()
 	case "autoreconnect":
 		return 0, s.setAutoReconnect(c.AutoReconnect)
 	case "send":
@@ -349,7 +358,7 @@ func (cl *client) flush(ctx context.Context, full bool) (more bool, err error) {
 		more = more || left
 		if (full || sent) && !sentState {
 			st, li := s.log.stats(now), s.log.info()
-			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Log: &li, Peers: s.peers()}); err != nil {
+			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Log: &li, Peers: s.peers(), RecvFile: s.recvInfo()}); err != nil {
 				return false, err
 			}
 		}

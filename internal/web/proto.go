@@ -78,6 +78,12 @@ type command struct {
 	Every    int    `json:"every,omitempty"` // send: repeat every this many ms…
 	Count    int    `json:"count,omitempty"` // …this many times in all (0: until stopped)
 
+	// recvfile, sendfile: a file on the machine sockit runs on; sendfile:
+	// bytes a chunk (0: the default) and ms between chunks
+	Path  string `json:"path,omitempty"`
+	Chunk int    `json:"chunk,omitempty"`
+	Delay int    `json:"delay,omitempty"`
+
 	// kick
 	Peer string `json:"peer,omitempty"`
 
@@ -111,6 +117,10 @@ var ops = map[string]bool{
 	"unsave":        false,
 	"view":          true,
 	"autoreconnect": true,
+	"recvfile":      true,
+	"stoprecv":      true,
+	"sendfile":      true,
+	"stopfile":      true,
 	"restore":       false,
 	"forget":        false,
 }
@@ -152,7 +162,7 @@ func (c *command) check() error {
 	for name, v := range map[string]string{
 		"req": c.Req, "kind": c.Kind, "remote": c.Remote, "local": c.Local, "frame": c.Frame,
 		"encoding": c.Encoding, "eol": c.EOL, "checksum": c.Checksum, "to": c.To, "peer": c.Peer,
-		"view": c.View, "filter": c.Filter, "key": c.Key,
+		"view": c.View, "filter": c.Filter, "key": c.Key, "path": c.Path,
 	} {
 		if len(v) > maxField {
 			return fmt.Errorf("%s is too long (%d bytes, limit %d)", name, len(v), maxField)

@@ -98,6 +98,18 @@ func (t *target) write(msg []byte) error {
 	return t.s.sendTo(msg, t.addr)
 }
 
+// writeRaw sends p as it is, without the conversation's framing: a
+// chunk of a file (on datagrams, one datagram).
+func (t *target) writeRaw(p []byte) error {
+	switch {
+	case t.conn != nil:
+		return t.conn.WriteRaw(p)
+	case t.hub != nil:
+		return t.hub.WriteTo(t.to, p, true)
+	}
+	return t.s.sendTo(p, t.addr)
+}
+
 // sendTo sends one datagram from a UDP session's socket. When the address
 // is a peer already, its conversation sends (and reports) it; otherwise
 // the socket sends it and the session reports it the same way, so the log

@@ -201,6 +201,9 @@ type sess struct {
 	rep     *repeater
 	closing bool // stop has begun: no new goroutines
 
+	recv    *recvFile // receiving to a file (or done)
+	sending *fileSend // a file being sent (or done)
+
 	// A client's reconnecting.
 	autoReconnect bool
 	dialing       bool          // dial runs (connecting, connected, or waiting to reconnect)
@@ -353,6 +356,14 @@ func (s *sess) setView(v viewState) {
 // closes change the peer list.
 func (s *sess) sink(e *event.Event) {
 	s.log.sink(e)
+	if e.Kind == event.Data && e.Dir == event.In {
+		s.mu.Lock()
+		r := s.recv
+		s.mu.Unlock()
+		if r != nil {
+			r.write(e.Data)
+		}
+	}
 	switch e.Kind {
 	case event.Connect, event.Close, event.Listen:
 		s.touch()
@@ -642,9 +653,18 @@ func (s *sess) reconnect() error {
 	return nil
 }
 
-// stop closes the session's sockets and waits for its goroutines.
+// stop closes the session's sockets and waits for its goroutines, and
+// the file it receives to.
 func (s *sess) stop() {
 	s.stopRepeat()
+	defer func() {
+		s.mu.Lock()
+		r := s.recv
+		s.mu.Unlock()
+		if r != nil {
+			r.close()
+		}
+	}()
 	s.mu.Lock()
 	s.closing = true
 	if s.conn != nil {

@@ -37,6 +37,8 @@ type sessState struct {
 	Repeat        *repeatInfo `json:"repeat,omitempty"`
 	AutoReconnect bool        `json:"autoReconnect,omitempty"`
 	Retry         *retryInfo  `json:"retry,omitempty"` // a client waiting to reconnect
+	RecvFile      *fileInfo   `json:"recvFile,omitempty"`
+	SendFile      *fileInfo   `json:"sendFile,omitempty"`
 	Stats         counters    `json:"stats"`
 	Log           logInfo     `json:"log"`
 }
@@ -86,6 +88,14 @@ func (s *sess) snapshot(now time.Time) sessState {
 	st.History = append([]string{}, s.history...)
 	st.View = s.view
 	st.AutoReconnect = s.autoReconnect
+	if s.recv != nil {
+		i := s.recv.snapshot()
+		st.RecvFile = &i
+	}
+	if s.sending != nil {
+		i := s.sending.snapshot()
+		st.SendFile = &i
+	}
 	if s.retry != nil {
 		r := *s.retry
 		st.Retry = &r

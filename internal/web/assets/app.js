@@ -91,7 +91,7 @@
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
       case 'events': if (s) addEvents(s, m.events || [], m.skipped || 0); break;
       case 'stats':
-        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; renderStats(s); renderPeers(s); }
+        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; if (m.recvFile) { s.st.recvFile = m.recvFile; renderFiles(s); } renderStats(s); renderPeers(s); }
         break;
       case 'saved':
         app.saved = m.saved || [];
@@ -379,6 +379,20 @@
 
     q(s, '.close-session').addEventListener('click', () => closeSession(s));
     q(s, '.reconnect').addEventListener('click', () => cmd('reconnect', { sid: s.sid }).catch((e) => showSendError(s, e)));
+    // Files: receive to one, send one.
+    const fileError = (e) => { q(s, '.file-error').textContent = e ? e.message || String(e) : ''; };
+    q(s, '.recv-start').addEventListener('click', () => {
+      cmd('recvfile', { sid: s.sid, path: q(s, '.recv-path').value.trim() }).then(() => fileError(null), fileError);
+    });
+    q(s, '.recv-stop').addEventListener('click', () => cmd('stoprecv', { sid: s.sid }).then(() => fileError(null), fileError));
+    q(s, '.send-file').addEventListener('click', () => {
+      const f = { sid: s.sid, path: q(s, '.send-path').value.trim(), to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value };
+      const chunk = q(s, '.file-chunk').value, delay = q(s, '.file-delay').value;
+      if (chunk !== '') f.chunk = Number(chunk);
+      if (delay !== '') f.delay = Number(delay);
+      cmd('sendfile', f).then(() => fileError(null), fileError);
+    });
+    q(s, '.stop-file').addEventListener('click', () => cmd('stopfile', { sid: s.sid }).catch(fileError));
     q(s, '.auto-reconnect').addEventListener('change', (ev) => {
       cmd('autoreconnect', { sid: s.sid, autoReconnect: ev.target.checked }).catch((e) => showSendError(s, e));
     });
@@ -579,6 +593,7 @@
     const retry = q(s, '.retry-info');
     retry.textContent = st.retry ? t('retry.wait', { s: (st.retry.delay / 1000).toFixed(1), n: st.retry.attempt }) : '';
     retry.dataset.attempt = st.retry ? st.retry.attempt : 0;
+    renderFiles(s);
     // Rules, unless the text has edits not applied yet.
     if (!s.rulesEdited) q(s, '.rules-text').value = (st.rules || []).join('\n');
     renderStats(s);
@@ -595,6 +610,31 @@
     set('.r-in', human(c.rateIn) + '/s', c.rateIn || 0);
     set('.r-out', human(c.rateOut) + '/s', c.rateOut || 0);
     renderLogUse(s);
+  }
+
+  // renderFiles: the file received to and the file sent, with progress.
+  function renderFiles(s) {
+    const r = s.st.recvFile, f = s.st.sendFile;
+    const recvOn = !!(r && r.active), sendOn = !!(f && f.active);
+    q(s, '.recv-start').hidden = recvOn;
+    q(s, '.recv-stop').hidden = !recvOn;
+    q(s, '.recv-path').disabled = recvOn;
+    const ri = q(s, '.recv-info');
+    ri.textContent = r ? t(recvOn ? 'files.recv.active' : 'files.recv.done', { bytes: human(r.bytes) }) + (r.error ? ' · ' + r.error : '') : '';
+    ri.dataset.bytes = r ? r.bytes : 0;
+    q(s, '.send-file').hidden = sendOn;
+    q(s, '.stop-file').hidden = !sendOn;
+    const pr = q(s, '.file-progress');
+    pr.hidden = !f;
+    const fi = q(s, '.file-info');
+    if (f) {
+      pr.value = f.total ? f.bytes / f.total : (sendOn ? 0 : 1);
+      fi.textContent = t('files.sent', { bytes: human(f.bytes), total: human(f.total) }) + (f.error ? ' · ' + f.error : '');
+      fi.dataset.bytes = f.bytes;
+      fi.dataset.done = sendOn ? '' : (f.error ? 'error' : 'ok');
+    } else {
+      fi.textContent = '';
+    }
   }
 
   // renderLogUse: how much of its bound the session's log in sockit holds,
