@@ -57,6 +57,16 @@ type command struct {
 	Local  string     `json:"local,omitempty"`
 	Frame  string     `json:"frame,omitempty"`
 	TLS    *tlsConfig `json:"tls,omitempty"`
+	// UDP: send to broadcast addresses (SO_BROADCAST); join a multicast
+	// group (GROUP: the local endpoint's port on that group) on an
+	// interface; the TTL of datagrams sent (to groups too); no loop of
+	// our own datagrams to a group back to this host.
+	Broadcast bool   `json:"broadcast,omitempty"`
+	Group     string `json:"group,omitempty"`
+	Iface     string `json:"iface,omitempty"`
+	TTL       int    `json:"ttl,omitempty"`
+	NoLoop    bool   `json:"noLoop,omitempty"`
+
 	// AutoReconnect: a client connects again when its connection ends
 	// or fails (open, and the autoreconnect command).
 	AutoReconnect bool `json:"autoReconnect,omitempty"`
@@ -163,6 +173,7 @@ func (c *command) check() error {
 		"req": c.Req, "kind": c.Kind, "remote": c.Remote, "local": c.Local, "frame": c.Frame,
 		"encoding": c.Encoding, "eol": c.EOL, "checksum": c.Checksum, "to": c.To, "peer": c.Peer,
 		"view": c.View, "filter": c.Filter, "key": c.Key, "path": c.Path,
+		"group": c.Group, "iface": c.Iface,
 	} {
 		if len(v) > maxField {
 			return fmt.Errorf("%s is too long (%d bytes, limit %d)", name, len(v), maxField)

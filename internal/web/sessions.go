@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -270,6 +271,24 @@ func (c *command) options() (talk.Options, error) {
 		if opt.Endpoint == "" {
 			opt.Endpoint = ":0"
 		}
+		opt.ListenSends = true
+		opt.Sockopts = endpoint.Sockopts{Broadcast: c.Broadcast, TTL: c.TTL}
+		opt.Multicast = endpoint.Multicast{Iface: strings.TrimSpace(c.Iface), NoLoop: c.NoLoop}
+		if g := strings.TrimSpace(c.Group); g != "" {
+			// Joining a group is listening on GROUP:PORT (as on the
+			// command line); the port is the local endpoint's.
+			ep, err := endpoint.Parse(opt.Endpoint, endpoint.Options{UDP: true, Listen: true})
+			if err != nil {
+				return opt, err
+			}
+			if !endpoint.IsMulticast(g) {
+				return opt, fmt.Errorf("%s is not a multicast group (224.0.0.0/4, ff00::/8)", g)
+			}
+			if ep.Port == 0 {
+				return opt, errors.New("joining a multicast group needs a port: local :PORT")
+			}
+			opt.Endpoint = "udp://" + net.JoinHostPort(g, strconv.Itoa(ep.Port))
+		}
 	}
 	return opt, nil
 }
@@ -441,6 +460,9 @@ func (s *sess) serve() {
 	status := "listening on " + s.local
 	if s.kind == kindUDP {
 		status = "bound to " + s.local
+		if endpoint.IsMulticast(s.ep.Host) {
+			status += ", joined " + s.ep.Host
+		}
 		if s.udpRemote != nil {
 			status += ", default remote " + s.udpRemote.String()
 		}

@@ -25,6 +25,9 @@ func TestBrowserRestart(t *testing.T) {
 	// Back to the first tab: the one to come back to.
 	p.click(`.tab[data-sid="1"]`)
 	p.wait(`document.querySelector('.panel.active').dataset.sid === '1'`)
+	// Every command the page sent (the view, the tab shown) has its reply:
+	// sockit has it.
+	p.wait(`window.sockit.reqs.size === 0`)
 	waitUntil(t, func() bool {
 		f := readWorkspaceQuiet(u.dir)
 		return f != nil && len(f.Sessions) == 2 && f.Active == f.Sessions[0].Key && f.Sessions[0].View.Filter == "beef"

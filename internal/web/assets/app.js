@@ -240,6 +240,13 @@
       frame: kind === 'udp' ? '' : frameValue(),
     };
     if (kind === 'tcp-client' && $('#new-autoreconnect').checked) f.autoReconnect = true;
+    if (kind === 'udp') {
+      if ($('#new-broadcast').checked) f.broadcast = true;
+      f.group = $('#new-group').value.trim();
+      f.iface = $('#new-iface').value.trim();
+      if ($('#new-ttl').value !== '') f.ttl = Number($('#new-ttl').value);
+      if (!$('#new-loop').checked) f.noLoop = true;
+    }
     if (kind !== 'udp' && $('#new-tls').checked) {
       f.tls = kind === 'tcp-client'
         ? { on: true, insecure: $('#new-insecure').checked, pin: $('#new-pin').value.trim(), sni: $('#new-sni').value.trim(), ca: $('#new-ca').value.trim() }

@@ -58,6 +58,16 @@
     'files.delay': 'delay',
     'files.delay.title': 'Pause between chunks, ms',
     'files.sent': '{bytes} of {total}',
+    'form.broadcast': 'Broadcast',
+    'form.broadcast.title': 'Allow sending to broadcast addresses (SO_BROADCAST), such as 192.168.1.255',
+    'form.group': 'Multicast group',
+    'form.group.ph': 'e.g. 239.1.2.3 (joins on the local port)',
+    'form.iface': 'Interface',
+    'form.iface.ph': 'name or address; empty: the system\'s',
+    'form.ttl': 'TTL',
+    'form.ttl.ph': 'system\'s',
+    'form.loop': 'Multicast loop',
+    'form.loop.title': 'Deliver our own datagrams to a group back to this host',
     // uiback end
 
     'form.title': 'New session',
@@ -270,6 +280,16 @@
     'files.delay': '间隔',
     'files.delay.title': '每块之间的停顿（毫秒）',
     'files.sent': '{bytes} / {total}',
+    'form.broadcast': '广播',
+    'form.broadcast.title': '允许发送到广播地址（SO_BROADCAST），例如 192.168.1.255',
+    'form.group': '组播组',
+    'form.group.ph': '例如 239.1.2.3（在本地端口上加入）',
+    'form.iface': '网卡',
+    'form.iface.ph': '名称或地址；留空由系统选择',
+    'form.ttl': 'TTL',
+    'form.ttl.ph': '系统默认',
+    'form.loop': '组播回环',
+    'form.loop.title': '把自己发往组播组的数据报也送回本机',
     // uiback end
 
     'form.title': '新建会话',
