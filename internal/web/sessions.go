@@ -351,8 +351,9 @@ func newSess(m *manager, c *command) (*sess, error) {
 // saved is the session as the workspace keeps it: how it was opened (in
 // the encoding it has now), its rules, history and view.
 func (s *sess) saved() savedSession {
-	ss := savedSession{Key: s.key, Open: s.opened, Rules: s.rules.Load().list()}
+	ss := savedSession{Key: s.key, Rules: s.rules.Load().list()}
 	s.mu.Lock()
+	ss.Open = s.opened // AutoReconnect changes under s.mu
 	ss.Open.Encoding = s.enc.Name()
 	ss.History = append([]string(nil), s.history...)
 	ss.View = s.view
