@@ -35,7 +35,8 @@ const englishLeft = `(() => {
 	const allowed = new Set(['sockit', 'tcp', 'udp', 'tls', 'sni', 'pem', 'sha', 'json', 'lines', 'record', 'replay',
 		'ctrl', 'enter', 'alt', 'lf', 'crlf', 'cr', 'eol', 'hex', 'ping', 'pong', 'time', 'seq', 'unix_ms', 'rand', 'peer',
 		'be', 'le', 'len8', 'len16', 'len16le', 'len32', 'len32le', 'ssl', 'ca', 'kib', 'mib', 'gib', 'ui', 'gbk', 'utf', 'raw', 'delim', 'line',
-		'fixed', 'ms', 'at', 'reply', 'pattern', 'txt', 'len', 'xnn']);
+		'fixed', 'ms', 'at', 'reply', 'pattern', 'txt', 'len', 'xnn',
+		'unix', 'unixgram', 'socks', 'http', 'alpn']);
 	const bad = [];
 	const look = (where, s) => {
 		for (const w of (s || '').match(/[A-Za-z_]{2,}/g) || []) {

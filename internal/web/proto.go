@@ -42,6 +42,13 @@ type tlsConfig struct {
 	CA       string `json:"ca,omitempty"`       // PEM file of roots
 	Cert     string `json:"cert,omitempty"`     // server: PEM files; empty makes an ephemeral certificate
 	Key      string `json:"key,omitempty"`
+	// Advanced: a client's certificate (PEM files), the ALPN protocols
+	// offered or accepted (comma-separated), the lowest TLS version
+	// ("1.0"…"1.3"; "" is 1.2).
+	ClientCert string `json:"clientCert,omitempty"`
+	ClientKey  string `json:"clientKey,omitempty"`
+	ALPN       string `json:"alpn,omitempty"`
+	Min        string `json:"min,omitempty"`
 }
 
 // command is one message from the page. Which fields matter depends on Op.
@@ -57,6 +64,17 @@ type command struct {
 	Local  string     `json:"local,omitempty"`
 	Frame  string     `json:"frame,omitempty"`
 	TLS    *tlsConfig `json:"tls,omitempty"`
+	// Advanced: a client's proxy (socks5://, http://); checking the
+	// checksum (an algorithm) that ends each message received; closing a
+	// conversation idle this many seconds; a server's address lists
+	// (CIDR,… or @FILE) and cap on conversations at once.
+	Proxy    string `json:"proxy,omitempty"`
+	Verify   string `json:"verify,omitempty"`
+	Idle     int    `json:"idle,omitempty"`
+	Allow    string `json:"allow,omitempty"`
+	Deny     string `json:"deny,omitempty"`
+	MaxConns int    `json:"maxConns,omitempty"`
+
 	// UDP: send to broadcast addresses (SO_BROADCAST); join a multicast
 	// group (GROUP: the local endpoint's port on that group) on an
 	// interface; the TTL of datagrams sent (to groups too); no loop of
@@ -173,14 +191,14 @@ func (c *command) check() error {
 		"req": c.Req, "kind": c.Kind, "remote": c.Remote, "local": c.Local, "frame": c.Frame,
 		"encoding": c.Encoding, "eol": c.EOL, "checksum": c.Checksum, "to": c.To, "peer": c.Peer,
 		"view": c.View, "filter": c.Filter, "key": c.Key, "path": c.Path,
-		"group": c.Group, "iface": c.Iface,
+		"group": c.Group, "iface": c.Iface, "proxy": c.Proxy, "verify": c.Verify, "allow": c.Allow, "deny": c.Deny,
 	} {
 		if len(v) > maxField {
 			return fmt.Errorf("%s is too long (%d bytes, limit %d)", name, len(v), maxField)
 		}
 	}
 	if t := c.TLS; t != nil {
-		for _, v := range []string{t.Pin, t.SNI, t.CA, t.Cert, t.Key} {
+		for _, v := range []string{t.Pin, t.SNI, t.CA, t.Cert, t.Key, t.ClientCert, t.ClientKey, t.ALPN, t.Min} {
 			if len(v) > maxField {
 				return fmt.Errorf("a TLS field is too long (limit %d bytes)", maxField)
 			}
@@ -194,6 +212,12 @@ func (c *command) check() error {
 	}
 	if c.Every < 0 || c.Every > maxEvery {
 		return fmt.Errorf("every %d ms is out of range (0-%d)", c.Every, maxEvery)
+	}
+	if c.Idle < 0 || c.Idle > 7*86400 {
+		return fmt.Errorf("idle timeout %d s is out of range (0-%d)", c.Idle, 7*86400)
+	}
+	if c.MaxConns < 0 || c.MaxConns > 1_000_000 {
+		return fmt.Errorf("max conns %d is out of range (0-1000000)", c.MaxConns)
 	}
 	if c.Count < 0 || c.Count > maxCount {
 		return fmt.Errorf("count %d is out of range (0-%d)", c.Count, maxCount)

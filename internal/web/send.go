@@ -43,7 +43,7 @@ type target struct {
 	conn *session.Conn // a client's conversation
 	hub  *server.Hub   // a server's conversations…
 	to   string        // …this one ("" every one)
-	addr *net.UDPAddr  // UDP: this address, whether or not it is a peer yet
+	addr net.Addr      // datagrams: this address, whether or not it is a peer yet
 	peer string        // for {{peer}}
 }
 
@@ -114,7 +114,7 @@ func (t *target) writeRaw(p []byte) error {
 // is a peer already, its conversation sends (and reports) it; otherwise
 // the socket sends it and the session reports it the same way, so the log
 // and the counters do not depend on who spoke first.
-func (s *sess) sendTo(msg []byte, addr *net.UDPAddr) error {
+func (s *sess) sendTo(msg []byte, addr net.Addr) error {
 	s.mu.Lock()
 	srv, pc, local := s.srv, s.sock.PacketConn(), s.local
 	s.mu.Unlock()
@@ -125,10 +125,10 @@ func (s *sess) sendTo(msg []byte, addr *net.UDPAddr) error {
 	}
 	n, err := pc.WriteTo(msg, addr)
 	if n > 0 || err == nil {
-		s.log.sink(&event.Event{Time: time.Now(), Kind: event.Data, Proto: "udp", Local: local, Peer: addr.String(), Dir: event.Out, Data: msg[:n]})
+		s.log.sink(&event.Event{Time: time.Now(), Kind: event.Data, Proto: s.ep.Proto(), Local: local, Peer: addr.String(), Dir: event.Out, Data: msg[:n]})
 	}
 	if err != nil {
-		return &endpoint.OpError{Op: "sendto", Endpoint: "udp://" + addr.String(), Err: err}
+		return &endpoint.OpError{Op: "sendto", Endpoint: s.ep.Scheme + "://" + addr.String(), Err: err}
 	}
 	return nil
 }

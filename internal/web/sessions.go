@@ -182,8 +182,8 @@ type sess struct {
 	setup     *talk.Setup
 	ep        endpoint.Endpoint // client: where to connect; server, udp: where to listen
 	remoteEP  endpoint.Endpoint // udp: the default remote (Scheme "" when none)
-	udpRemote *net.UDPAddr
-	sock      *talk.Socket // server, udp: the listening socket, until served
+	udpRemote net.Addr          // udp, unixgram: the default remote, resolved
+	sock      *talk.Socket      // server, udp: the listening socket, until served
 
 	version atomic.Uint64 // bumps on every change of state a page shows
 	rules   atomic.Pointer[ruleSet]
@@ -252,26 +252,41 @@ func (c *command) options() (talk.Options, error) {
 		t = &tlsConfig{}
 	}
 	opt.TLS = t.On
+	// The advanced fold: each the command line's option of the same name,
+	// checked by talk as there.
+	opt.Idle = time.Duration(c.Idle) * time.Second
+	if c.Verify != "" {
+		opt.VerifyChecksum, opt.Input.Checksum = true, c.Verify
+	}
+	var alpn []string
+	for _, p := range strings.Split(t.ALPN, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			alpn = append(alpn, p)
+		}
+	}
 	switch kind(c.Kind) {
 	case kindClient:
 		if c.Remote == "" {
 			return opt, errors.New("a TCP client needs a remote endpoint (HOST:PORT)")
 		}
 		opt.Role, opt.Endpoint = talk.Client, c.Remote
-		opt.Source, opt.Timeout = c.Local, dialTimeout
-		opt.TLSOptions = endpoint.TLSOptions{Insecure: t.Insecure, Pin: t.Pin, SNI: t.SNI, CA: t.CA}
+		opt.Source, opt.Timeout, opt.Proxy = c.Local, dialTimeout, strings.TrimSpace(c.Proxy)
+		opt.TLSOptions = endpoint.TLSOptions{Insecure: t.Insecure, Pin: t.Pin, SNI: t.SNI, CA: t.CA,
+			ClientCert: t.ClientCert, ClientKey: t.ClientKey, ALPN: alpn, Min: t.Min}
 	case kindServer:
 		if c.Local == "" {
 			return opt, errors.New("a TCP server needs a local endpoint to listen on (such as 127.0.0.1:8888)")
 		}
 		opt.Role, opt.Endpoint, opt.KeepOpen = talk.Server, c.Local, true
-		opt.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, CA: t.CA}
+		opt.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, CA: t.CA, ALPN: alpn, Min: t.Min}
+		opt.MaxConns = c.MaxConns
 	case kindUDP:
 		opt.Role, opt.Endpoint, opt.UDP, opt.KeepOpen = talk.Server, c.Local, true, true
 		if opt.Endpoint == "" {
 			opt.Endpoint = ":0"
 		}
 		opt.ListenSends = true
+		opt.MaxConns = c.MaxConns
 		opt.Sockopts = endpoint.Sockopts{Broadcast: c.Broadcast, TTL: c.TTL}
 		opt.Multicast = endpoint.Multicast{Iface: strings.TrimSpace(c.Iface), NoLoop: c.NoLoop}
 		if g := strings.TrimSpace(c.Group); g != "" {
@@ -289,6 +304,19 @@ func (c *command) options() (talk.Options, error) {
 			}
 			opt.Endpoint = "udp://" + net.JoinHostPort(g, strconv.Itoa(ep.Port))
 		}
+	}
+	if c.Kind != string(kindClient) {
+		if a := strings.TrimSpace(c.Allow); a != "" {
+			opt.Allow = &a
+		}
+		if d := strings.TrimSpace(c.Deny); d != "" {
+			opt.Deny = &d
+		}
+	} else if c.Allow != "" || c.Deny != "" || c.MaxConns != 0 {
+		return opt, errors.New("allow, deny and max conns are a server's")
+	}
+	if c.Kind != string(kindClient) && c.Proxy != "" {
+		return opt, errors.New("a proxy is a client's")
 	}
 	return opt, nil
 }
@@ -322,17 +350,20 @@ func newSess(m *manager, c *command) (*sess, error) {
 			return nil, fmt.Errorf("%s is a datagram endpoint: open a UDP session for it", opt.Endpoint)
 		}
 	case kindUDP:
-		if !s.ep.IsUDP() {
-			return nil, fmt.Errorf("%s is not a UDP endpoint", c.Local)
+		// A datagram session: UDP, or a unixgram socket (a path).
+		if !s.ep.IsPacket() || s.ep.Scheme == "dtls" {
+			return nil, fmt.Errorf("%s is not a UDP (or unixgram) endpoint", c.Local)
 		}
 		if c.Remote != "" {
 			if s.remoteEP, err = endpoint.Parse(c.Remote, endpoint.Options{UDP: true}); err != nil {
 				return nil, err
 			}
-			if !s.remoteEP.IsUDP() {
-				return nil, fmt.Errorf("%s is not a UDP endpoint", c.Remote)
+			if s.remoteEP.IsUnix() != s.ep.IsUnix() || !s.remoteEP.IsPacket() || s.remoteEP.Scheme == "dtls" {
+				return nil, fmt.Errorf("%s is not a %s endpoint", c.Remote, s.ep.Scheme)
 			}
-			if s.udpRemote, err = net.ResolveUDPAddr(s.remoteEP.Network(), s.remoteEP.Address()); err != nil {
+			if s.remoteEP.IsUnix() {
+				s.udpRemote = &net.UnixAddr{Name: s.remoteEP.Address(), Net: "unixgram"}
+			} else if s.udpRemote, err = net.ResolveUDPAddr(s.remoteEP.Network(), s.remoteEP.Address()); err != nil {
 				return nil, &endpoint.OpError{Op: "resolve", Endpoint: s.remoteEP.String(), Err: err}
 			}
 		}

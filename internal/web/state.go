@@ -123,6 +123,9 @@ func (s *sess) title(local string) string {
 		return "TCP server " + local
 	}
 	t := "UDP " + local
+	if s.ep.IsUnix() {
+		t = "unixgram " + hostPort(s.ep)
+	}
 	if s.udpRemote != nil {
 		t += " → " + s.udpRemote.String()
 	}

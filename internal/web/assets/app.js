@@ -117,6 +117,7 @@
     for (const sid of Array.from(app.sessions.keys())) removeSession(sid);
     app.encodings = m.encodings || ['utf-8'];
     app.checksums = m.checksums || [];
+    fillSelect($('#new-verify'), app.checksums, $('#new-verify').value || '', ['', t('adv.verify.none')]);
     fillEncodings();
     document.title = t('app.title');
   }
@@ -251,6 +252,21 @@
       f.tls = kind === 'tcp-client'
         ? { on: true, insecure: $('#new-insecure').checked, pin: $('#new-pin').value.trim(), sni: $('#new-sni').value.trim(), ca: $('#new-ca').value.trim() }
         : { on: true, cert: $('#new-cert').value.trim(), key: $('#new-key').value.trim() };
+    }
+    // The advanced fold.
+    const v = (id) => $(id).value.trim();
+    if (f.tls) {
+      f.tls.alpn = v('#new-alpn');
+      f.tls.min = $('#new-tls-min').value;
+      if (kind === 'tcp-client') { f.tls.clientCert = v('#new-client-cert'); f.tls.clientKey = v('#new-client-key'); }
+    }
+    if (kind === 'tcp-client') f.proxy = v('#new-proxy');
+    f.verify = $('#new-verify').value;
+    if (v('#new-idle') !== '') f.idle = Number(v('#new-idle'));
+    if (kind !== 'tcp-client') {
+      f.allow = v('#new-allow');
+      f.deny = v('#new-deny');
+      if (v('#new-max-conns') !== '') f.maxConns = Number(v('#new-max-conns'));
     }
     doOpen(f);
   }
@@ -1003,6 +1019,7 @@
     setLink(t(app.connected ? 'link.connected' : 'link.connecting'), app.connected ? 'ok' : 'wait');
     setKind(form.kind);
     renderRestore();
+    if ($('#new-verify').options.length) $('#new-verify').options[0].textContent = t('adv.verify.none');
     fillEncodings();
     const frameArg = $('#new-frame-arg');
     if ($('#new-frame').value === 'fixed') frameArg.placeholder = t('frame.bytes');
