@@ -45,7 +45,7 @@ const englishLeft = `(() => {
 	};
 	for (const e of document.querySelectorAll('body *')) {
 		if (e.closest('[hidden]') || e.offsetParent === null && getComputedStyle(e).position !== 'fixed') continue;
-		if (e.closest('.log, .chips, select.enc, select.send-enc, select.checksum, #new-encoding, .addr, .pv, .name, .history, #lang, .to, .status')) continue;
+		if (e.closest('.hint, .log, .chips, select.enc, select.send-enc, select.checksum, #new-encoding, .addr, .pv, .name, .history, #lang, .to, .status')) continue;
 		for (const n of e.childNodes) if (n.nodeType === 3) look(e.tagName.toLowerCase() + '.' + e.className, n.nodeValue);
 		if (e.placeholder && !/^\d/.test(e.placeholder)) look('placeholder of .' + e.className, e.placeholder);
 		if (e.title) look('title of .' + e.className, e.title);

@@ -113,6 +113,18 @@ func (s *sess) title(local string) string {
 	if s.name != "" {
 		return s.name
 	}
+	switch s.ep.Scheme {
+	case "serial":
+		return "serial " + s.ep.Path
+	case "ws", "wss", "unix":
+		if s.kind == kindClient {
+			return s.ep.String()
+		}
+		if local != "" && s.ep.Scheme != "unix" {
+			return s.ep.Scheme + "://" + local
+		}
+		return s.ep.String()
+	}
 	switch s.kind {
 	case kindClient:
 		return "TCP client " + hostPort(s.ep)

@@ -195,6 +195,7 @@
     form.kind = kind;
     for (const b of $$('.kinds button')) b.classList.toggle('on', b.dataset.kind === kind);
     $('#kind-help').textContent = t('help.' + kind);
+    $('#kind-more').textContent = t('form.more.' + kind);
     const remote = $('.f-remote'), local = $('.f-local');
     remote.hidden = kind === 'tcp-server';
     $('#lbl-remote').textContent = t(kind === 'udp' ? 'form.remoteUDP' : 'form.remote');

@@ -89,6 +89,9 @@
     'adv.acl.ph': 'CIDR,… or @FILE',
     'adv.maxConns': 'Max connections',
     'adv.maxConns.ph': 'default',
+    'form.more.tcp-client': 'Remote may also be ws://HOST:PORT/PATH, wss://…, serial:///dev/ttyUSB0?baud=115200 (serial:///COM3 on Windows) or unix:///path',
+    'form.more.tcp-server': 'Local may also be ws://HOST:PORT/PATH, wss://… or unix:///path',
+    'form.more.udp': 'Local may also be unixgram:///path',
     // uiback end
 
     'form.title': 'New session',
@@ -332,6 +335,9 @@
     'adv.acl.ph': '网段,… 或 @文件',
     'adv.maxConns': '最大连接数',
     'adv.maxConns.ph': '默认',
+    'form.more.tcp-client': '“远程”也可以填 ws://主机:端口/路径、wss://…、serial:///dev/ttyUSB0?baud=115200（Windows 上为 serial:///COM3）或 unix:///路径',
+    'form.more.tcp-server': '“本地”也可以填 ws://主机:端口/路径、wss://… 或 unix:///路径',
+    'form.more.udp': '“本地”也可以填 unixgram:///路径',
     // uiback end
 
     'form.title': '新建会话',
