@@ -44,7 +44,10 @@ func TestRecvAndSendFile(t *testing.T) {
 	if _, err := c.Write(data); err != nil {
 		t.Fatal(err)
 	}
-	w.state(sid, func(s *sessState) bool { return s.RecvFile != nil && s.RecvFile.Bytes == int64(len(data)) })
+	// The file's growth comes with the counters.
+	w.until(func(m message) bool {
+		return m.Type == "stats" && m.SID == sid && m.RecvFile != nil && m.RecvFile.Bytes == int64(len(data))
+	})
 	w.ok(map[string]any{"op": "stoprecv", "sid": sid})
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, data) {
 		t.Fatalf("the file has %d bytes, want the %d received", len(got), len(data))
