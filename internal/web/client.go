@@ -67,6 +67,7 @@ type message struct {
 	Stats     *counters     `json:"stats,omitempty"`
 	Log       *logInfo      `json:"log,omitempty"`
 	RecvFile  *fileInfo     `json:"recvFile,omitempty"` // stats: the file received to, as it grows
+	Loss      *lossInfo     `json:"loss,omitempty"`
 	Peers     []peerState   `json:"peers,omitempty"`
 	Saved     []savedMsg    `json:"saved,omitempty"`
 	Confirm   string        `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
@@ -220,6 +221,9 @@ func (u *UI) handle(c *command) (int, error) {
 		return 0, s.sendFile(c)
 	case "stopfile":
 		return 0, s.stopFile()
+	case "seqcheck":
+		s.setSeqCheck(c.SeqCheck)
+		return 0, nil
 	case "autoreconnect":
 		return 0, s.setAutoReconnect(c.AutoReconnect)
 	case "send":
@@ -246,6 +250,8 @@ func (u *UI) handle(c *command) (int, error) {
 		return 0, nil
 	case "reset":
 		s.log.clear(true)
+		s.seq.zero()
+		s.zeroDrops()
 		s.touch()
 		return 0, nil
 	}
@@ -358,7 +364,7 @@ func (cl *client) flush(ctx context.Context, full bool) (more bool, err error) {
 		more = more || left
 		if (full || sent) && !sentState {
 			st, li := s.log.stats(now), s.log.info()
-			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Log: &li, Peers: s.peers(), RecvFile: s.recvInfo()}); err != nil {
+			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Log: &li, Peers: s.peers(), RecvFile: s.recvInfo(), Loss: s.loss(now)}); err != nil {
 				return false, err
 			}
 		}

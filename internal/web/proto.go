@@ -85,6 +85,10 @@ type command struct {
 	TTL       int    `json:"ttl,omitempty"`
 	NoLoop    bool   `json:"noLoop,omitempty"`
 
+	// SeqCheck: count gaps in the sequence numbers of messages received
+	// (open, and the seqcheck command).
+	SeqCheck bool `json:"seqCheck,omitempty"`
+
 	// AutoReconnect: a client connects again when its connection ends
 	// or fails (open, and the autoreconnect command).
 	AutoReconnect bool `json:"autoReconnect,omitempty"`
@@ -145,6 +149,7 @@ var ops = map[string]bool{
 	"unsave":        false,
 	"view":          true,
 	"autoreconnect": true,
+	"seqcheck":      true,
 	"recvfile":      true,
 	"stoprecv":      true,
 	"sendfile":      true,

@@ -202,6 +202,12 @@ type sess struct {
 	rep     *repeater
 	closing bool // stop has begun: no new goroutines
 
+	seq        seqCounter // gaps in the peers' sequence numbers
+	dropsAt    time.Time  // when drops was read
+	drops      uint64     // the kernel's count for the socket
+	dropsBase  uint64     // …at the last reset
+	dropsKnown bool
+
 	recv    *recvFile // receiving to a file (or done)
 	sending *fileSend // a file being sent (or done)
 
@@ -324,6 +330,7 @@ func (c *command) options() (talk.Options, error) {
 func newSess(m *manager, c *command) (*sess, error) {
 	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name), key: newKey(), opened: *c, wake: make(chan struct{}, 1)}
 	s.autoReconnect = c.AutoReconnect && s.kind == kindClient
+	s.seq.set(c.SeqCheck)
 	s.opened.Op, s.opened.Req, s.opened.saved = "", "", nil
 	s.log = newLogbook(m.sig.poke, m.maxLog)
 	if ss := c.saved; ss != nil {
@@ -408,6 +415,7 @@ func (s *sess) setView(v viewState) {
 func (s *sess) sink(e *event.Event) {
 	s.log.sink(e)
 	if e.Kind == event.Data && e.Dir == event.In {
+		s.seq.see(e.Peer, e.Data)
 		s.mu.Lock()
 		r := s.recv
 		s.mu.Unlock()
@@ -757,6 +765,17 @@ func (s *sess) kick(peer string) error {
 	c.SetReason("disconnected by you")
 	c.NetConn().Close()
 	return nil
+}
+
+// setSeqCheck turns counting gaps in sequence numbers on or off (and
+// starts counting again).
+func (s *sess) setSeqCheck(on bool) {
+	s.seq.set(on)
+	s.mu.Lock()
+	s.opened.SeqCheck = on
+	s.mu.Unlock()
+	s.touch()
+	s.m.changed()
 }
 
 // setAutoReconnectOffWait ends a client's wait to reconnect, as

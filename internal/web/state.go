@@ -41,6 +41,7 @@ type sessState struct {
 	SendFile      *fileInfo   `json:"sendFile,omitempty"`
 	Stats         counters    `json:"stats"`
 	Log           logInfo     `json:"log"`
+	Loss          *lossInfo   `json:"loss"`
 }
 
 func (s *sess) peers() []peerState {
@@ -74,6 +75,7 @@ func (s *sess) snapshot(now time.Time) sessState {
 		Peers:       s.peers(),
 		Stats:       s.log.stats(now),
 		Log:         s.log.info(),
+		Loss:        s.loss(now),
 	}
 	switch {
 	case s.kind == kindClient:

@@ -91,7 +91,7 @@
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
       case 'events': if (s) addEvents(s, m.events || [], m.skipped || 0); break;
       case 'stats':
-        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; if (m.recvFile) { s.st.recvFile = m.recvFile; renderFiles(s); } renderStats(s); renderPeers(s); }
+        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; if (m.recvFile) { s.st.recvFile = m.recvFile; renderFiles(s); } if (m.loss) s.st.loss = m.loss; renderStats(s); renderPeers(s); }
         break;
       case 'saved':
         app.saved = m.saved || [];
@@ -417,6 +417,9 @@
       cmd('sendfile', f).then(() => fileError(null), fileError);
     });
     q(s, '.stop-file').addEventListener('click', () => cmd('stopfile', { sid: s.sid }).catch(fileError));
+    q(s, '.seq-check').addEventListener('change', (ev) => {
+      cmd('seqcheck', { sid: s.sid, seqCheck: ev.target.checked }).catch((e) => showSendError(s, e));
+    });
     q(s, '.auto-reconnect').addEventListener('change', (ev) => {
       cmd('autoreconnect', { sid: s.sid, autoReconnect: ev.target.checked }).catch((e) => showSendError(s, e));
     });
@@ -634,6 +637,23 @@
     set('.r-in', human(c.rateIn) + '/s', c.rateIn || 0);
     set('.r-out', human(c.rateOut) + '/s', c.rateOut || 0);
     renderLogUse(s);
+    renderLoss(s);
+  }
+
+  // renderLoss: the kernel's drops for a UDP socket, and the gaps in the
+  // peers' sequence numbers when counted.
+  function renderLoss(s) {
+    const l = s.st.loss || {};
+    const d = q(s, '.drops');
+    d.hidden = !l.dropsKnown;
+    d.textContent = t('loss.drops', { n: num(l.drops) });
+    d.dataset.n = l.drops || 0;
+    q(s, '.seq-check').checked = !!l.seqCheck;
+    const g = q(s, '.gaps');
+    g.hidden = !l.seqCheck;
+    g.textContent = t('loss.gaps', { gaps: num(l.gaps), late: num(l.reordered) });
+    g.dataset.gaps = l.gaps || 0;
+    g.dataset.late = l.reordered || 0;
   }
 
   // renderFiles: the file received to and the file sent, with progress.

@@ -92,6 +92,11 @@
     'form.more.tcp-client': 'Remote may also be ws://HOST:PORT/PATH, wss://…, serial:///dev/ttyUSB0?baud=115200 (serial:///COM3 on Windows) or unix:///path',
     'form.more.tcp-server': 'Local may also be ws://HOST:PORT/PATH, wss://… or unix:///path',
     'form.more.udp': 'Local may also be unixgram:///path',
+    'loss.drops': 'Kernel drops: {n}',
+    'loss.drops.title': 'Datagrams the system dropped because this socket\'s receive queue was full (SO_RXQ_OVFL)',
+    'loss.seq': 'Count gaps in sequence numbers',
+    'loss.seq.title': 'Where each message carries a number (as {{seq}} writes it), count the numbers that never came',
+    'loss.gaps': 'gaps: {gaps} · out of order: {late}',
     // uiback end
 
     'form.title': 'New session',
@@ -338,6 +343,11 @@
     'form.more.tcp-client': '“远程”也可以填 ws://主机:端口/路径、wss://…、serial:///dev/ttyUSB0?baud=115200（Windows 上为 serial:///COM3）或 unix:///路径',
     'form.more.tcp-server': '“本地”也可以填 ws://主机:端口/路径、wss://… 或 unix:///路径',
     'form.more.udp': '“本地”也可以填 unixgram:///路径',
+    'loss.drops': '内核丢弃：{n}',
+    'loss.drops.title': '因本套接字接收队列已满而被系统丢弃的数据报',
+    'loss.seq': '统计序号缺口',
+    'loss.seq.title': '如果每条消息都带有序号（如 {{seq}} 生成的），统计没有收到的序号',
+    'loss.gaps': '缺口：{gaps} · 乱序：{late}',
     // uiback end
 
     'form.title': '新建会话',
