@@ -98,7 +98,7 @@ func TestBrowserUDPLoss(t *testing.T) {
 			}
 			p.wait(`document.querySelector('.panel.active .m-in').dataset.n === '7'`)
 			p.wait(`document.querySelector('.panel.active .gaps').dataset.gaps === '3'`) // 4, 7, 8
-			fmt.Fprintf(c, "reading 4\n") // late
+			fmt.Fprintf(c, "reading 4\n")                                                // late
 			p.wait(`document.querySelector('.panel.active .gaps').dataset.late === '1' && document.querySelector('.panel.active .gaps').dataset.gaps === '2'`)
 
 			// Reset, then a flood the socket cannot hold.
