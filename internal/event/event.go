@@ -55,6 +55,7 @@ type Event struct {
 	Peer     string
 	Dir      Dir
 	Data     []byte
+	Wire     int // data: bytes on the wire, framing included (0: len(Data)); not in the JSON
 	Err      string
 	Reason   string // close and refused: why
 	Msg      string // info: the note

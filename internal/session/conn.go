@@ -268,7 +268,7 @@ func (c *Conn) Read() ([]byte, error) {
 			return nil, net.ErrClosed
 		}
 		c.in.Add(n)
-		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p})
+		c.emit(&event.Event{Kind: event.Data, Dir: event.In, Data: p, Wire: int(n)})
 		return p, nil
 	}
 	c.in.Add(n)
@@ -430,7 +430,7 @@ func (c *Conn) writeMsg(p, msg []byte) error {
 			c.emu.Unlock()
 			return net.ErrClosed // no data event after the close event
 		}
-		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data})
+		c.emit(&event.Event{Kind: event.Data, Dir: event.Out, Data: data, Wire: len(p)})
 		c.emu.Unlock()
 	}
 	n, err := c.nc.Write(p)

@@ -244,3 +244,25 @@ func TestBrowserTheme(t *testing.T) {
 	p.wait(`window.sockit && window.sockit.connected`)
 	p.wait(`document.documentElement.dataset.theme === 'light' && document.querySelector('#theme').value === 'auto'`)
 }
+
+// TestBrowserEventsInChinese: what sockit says about connections (a client
+// connecting and closing) reads in Chinese in a Chinese page.
+func TestBrowserEventsInChinese(t *testing.T) {
+	u := startUI(t)
+	p := newPage(t, 1280, 800)
+	p.browserLanguage("zh-CN")
+	p.run(chromedp.Navigate(u.url))
+	p.open(kindServer, map[string]string{"local": "127.0.0.1:0"})
+	p.wait(has(active(".status"), "正在监听"))
+	addr := zhListeningRE.FindStringSubmatch(p.text(active(".status")))[1]
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.wait(has(active(".log"), "已连接（#1，tcp）"))
+	c.Close()
+	p.wait(has(active(".log"), "已断开：对方关闭了连接（收 0 B，发 0 B）"))
+	if log := p.text(active(".log")); strings.Contains(log, "connected") || strings.Contains(log, "closed") {
+		t.Errorf("English left in the log: %s", log)
+	}
+}

@@ -19,6 +19,11 @@ import (
 // the page and said in the download; Clear gives the memory back.
 type logbook struct {
 	poke func() // called after each new event (wakes the WebSocket writers)
+	// crlf: line framing, where a line may end in "\r\n" as well as "\n":
+	// a "\r" ending a message is part of its line end, not of the line.
+	crlf bool
+	// perConn counts each live conversation's messages, in and out.
+	perConn map[uint64]*[2]int64
 
 	mu      sync.Mutex
 	recs    []record // recs[start:] are live
@@ -101,13 +106,39 @@ func (l *logbook) sink(e *event.Event) {
 	}
 	l.mu.Lock()
 	if ev.Kind == event.Data {
+		// The counters count what crossed the wire, framing included;
+		// the message is the payload, a line without its "\r\n" too.
+		wire := int64(ev.Wire)
+		if wire == 0 {
+			wire = int64(len(ev.Data))
+		}
+		if l.crlf && len(ev.Data) > 0 && ev.Data[len(ev.Data)-1] == '\r' {
+			ev.Data = ev.Data[:len(ev.Data)-1]
+		}
 		if ev.Dir == event.In {
-			l.c.BytesIn += int64(len(ev.Data))
+			l.c.BytesIn += wire
 			l.c.MsgsIn++
 		} else {
-			l.c.BytesOut += int64(len(ev.Data))
+			l.c.BytesOut += wire
 			l.c.MsgsOut++
 		}
+		if ev.Conn != 0 {
+			if l.perConn == nil {
+				l.perConn = map[uint64]*[2]int64{}
+			}
+			n := l.perConn[ev.Conn]
+			if n == nil {
+				n = new([2]int64)
+				l.perConn[ev.Conn] = n
+			}
+			if ev.Dir == event.In {
+				n[0]++
+			} else {
+				n[1]++
+			}
+		}
+	} else if ev.Kind == event.Close && ev.Conn != 0 {
+		delete(l.perConn, ev.Conn)
 	}
 	l.recs = append(l.recs, record{seq: l.next, ev: ev})
 	l.next++
@@ -169,6 +200,16 @@ func (l *logbook) evictedCount() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.evicted
+}
+
+// peerMsgs is how many messages conversation id received and sent.
+func (l *logbook) peerMsgs(id uint64) (in, out int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := l.perConn[id]; n != nil {
+		return n[0], n[1]
+	}
+	return 0, 0
 }
 
 // all returns every event held and how many were dropped before them.

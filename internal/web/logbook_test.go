@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/event"
 )
 
@@ -204,4 +205,51 @@ func TestLogbookMemory(t *testing.T) {
 		t.Errorf("after Clear: %+v", li)
 	}
 	runtime.KeepAlive(l)
+}
+
+// TestRenderLeavesOutRawForPlainText: a message whose text is its bytes
+// goes to the page without its bytes a second time (base64); any message
+// the text does not give back exactly keeps them.
+func TestRenderLeavesOutRawForPlainText(t *testing.T) {
+	utf8, _ := codec.Lookup("utf-8")
+	gbk, _ := codec.Lookup("gbk")
+	for _, c := range []struct {
+		enc  *codec.Encoding
+		data string
+		raw  bool
+	}{
+		{utf8, "flood 00000001 0123456789abcdef", false},
+		{utf8, "你好", false},
+		{utf8, "a\\b", true},     // shown as a\\b
+		{utf8, "ok\r", true},     // shown as ok\r
+		{utf8, "\x01\x03", true}, // escapes
+		{gbk, gbkHello, true},    // decoded text is other bytes
+		{utf8, strings.Repeat("x", previewBytes+1), true},
+	} {
+		r := &record{seq: 1, ev: *dataEvent(event.In, c.data)}
+		w := render(r, c.enc, false)
+		if got := w.Raw != nil; got != c.raw {
+			t.Errorf("%q in %s: raw sent %v, want %v", c.data, c.enc.Name(), got, c.raw)
+		}
+	}
+}
+
+// TestLogbookWireAndCRLF: the counters count the bytes on the wire that
+// the engine reports (framing included), and with line framing a "\r"
+// ending a line is part of its line end, not of the message.
+func TestLogbookWireAndCRLF(t *testing.T) {
+	l := newLogbook(nil, 0)
+	l.crlf = true
+	e := dataEvent(event.In, "OK\r")
+	e.Wire = 4
+	l.sink(e)
+	l.sink(dataEvent(event.Out, "x")) // no Wire: its data is what was sent
+	c := l.stats(time.Now())
+	if c.BytesIn != 4 || c.BytesOut != 1 {
+		t.Errorf("counted %d in, %d out; want 4, 1", c.BytesIn, c.BytesOut)
+	}
+	recs, _ := l.all()
+	if got := string(recs[0].ev.Data); got != "OK" {
+		t.Errorf("message %q, want OK", got)
+	}
 }

@@ -106,6 +106,7 @@ type command struct {
 	Escapes  bool   `json:"escapes,omitempty"`
 	Template bool   `json:"template,omitempty"`
 	Checksum string `json:"checksum,omitempty"`
+	ATCR     bool   `json:"atcr,omitempty"`  // save: the page's "AT: auto CR" (the page picks the line end of each send)
 	To       string `json:"to,omitempty"`    // send: "", "all", "remote", or a peer ("#3" or its address)
 	Every    int    `json:"every,omitempty"` // send: repeat every this many ms…
 	Count    int    `json:"count,omitempty"` // …this many times in all (0: until stopped)

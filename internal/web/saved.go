@@ -14,7 +14,8 @@ import (
 )
 
 // savedMsg is a message kept for sending with one click: its text (or hex
-// digits) and how to send it.
+// digits) and every setting it is sent with, so that it goes out exactly
+// as it did when saved.
 type savedMsg struct {
 	Name     string `json:"name"`
 	Data     string `json:"data"`
@@ -22,6 +23,9 @@ type savedMsg struct {
 	Encoding string `json:"encoding,omitempty"` // "" is the session's
 	EOL      string `json:"eol,omitempty"`
 	Escapes  bool   `json:"escapes,omitempty"`
+	Template bool   `json:"template,omitempty"`
+	Checksum string `json:"checksum,omitempty"`
+	ATCR     bool   `json:"atcr,omitempty"` // "AT: auto CR": a message beginning with AT ends in CR
 }
 
 // savedFile is the file's shape: an object, so fields can be added.

@@ -15,13 +15,19 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-var update = flag.Bool("update", false, "write the screenshot to docs/ui.png")
+var update = flag.Bool("update", false, "write the screenshots to docs/ui.png and docs/ui-zh-CN.png")
 
 // TestBrowserScreenshot stages the main screen as a person uses it (a GBK
 // TCP server with two clients, an auto-reply rule, saved messages, more
 // sessions in tabs) and takes a 1280x800 screenshot: a test artifact
 // ($SOCKIT_ARTIFACTS/ui.png), and docs/ui.png with -update.
-func TestBrowserScreenshot(t *testing.T) {
+func TestBrowserScreenshot(t *testing.T) { screenshot(t, "en", "ui") }
+
+// TestBrowserScreenshotChinese is the same screen in Chinese, in the light
+// theme (docs/ui-zh-CN.png, for README.zh-CN.md).
+func TestBrowserScreenshotChinese(t *testing.T) { screenshot(t, "zh-CN", "ui-zh-CN") }
+
+func screenshot(t *testing.T, lang, name string) {
 	echo, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,18 +48,31 @@ func TestBrowserScreenshot(t *testing.T) {
 	}()
 	u := startUI(t)
 	p := newPage(t, 1280, 800)
+	p.browserLanguage(lang)
 	p.run(chromedp.Navigate(u.url))
+	// One picture in each theme: English dark, Chinese light.
+	p.wait(`window.sockit && window.sockit.connected`)
+	if lang == "en" {
+		p.set("#theme", "dark")
+	} else {
+		p.set("#theme", "light")
+	}
 
-	p.open(kindClient, map[string]string{"remote": echo.Addr().String(), "name": "Device console"})
+	names := map[string]string{"console": "Device console", "greeting": "greeting", "modbus read": "modbus read", "reset": "reset"}
+	if lang == "zh-CN" {
+		names = map[string]string{"console": "设备控制台", "greeting": "问候", "modbus read": "读寄存器", "reset": "复位"}
+	}
+	p.open(kindClient, map[string]string{"remote": echo.Addr().String(), "name": names["console"]})
 	p.wait(has(active(".log"), "+OK device ready"))
 	p.open(kindUDP, map[string]string{"local": "127.0.0.1:0", "remote": "127.0.0.1:9"})
 	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "encoding": "gbk", "frame": "line"})
-	p.wait(has(active(".status"), "listening on"))
-	addr := listeningRE.FindStringSubmatch(p.text(active(".status")))[1]
+	p.wait(`/127\.0\.0\.1:\d+/.test(document.querySelector('.panel.active .status').textContent)`)
+	var addr string
+	p.eval(`document.querySelector('.panel.active .status').textContent.match(/127\.0\.0\.1:\d+/)[0]`, &addr)
 
 	p.set(active(".rules-text"), `^PING$=>PONG\n`)
 	p.click(active(".apply-rules"))
-	p.wait(has(active(".rules-info"), "1 rule active"))
+	p.wait(`/1/.test(document.querySelector('.panel.active .rules-info').textContent)`)
 
 	dial := func() (net.Conn, *bufio.Reader) {
 		c, err := net.Dial("tcp", addr)
@@ -79,9 +98,9 @@ func TestBrowserScreenshot(t *testing.T) {
 	p.wait(has(active(".log"), "PONG"))
 
 	for _, m := range []struct{ name, data, mode string }{
-		{"greeting", "你好，设备", "text"},
-		{"modbus read", "01 03 00 00 00 0a c5 cd", "hex"},
-		{"reset", "RESET", "text"},
+		{names["greeting"], "你好，设备", "text"},
+		{names["modbus read"], "01 03 00 00 00 0a c5 cd", "hex"},
+		{names["reset"], "RESET", "text"},
 	} {
 		p.click(active(`.mode button[data-mode="` + m.mode + `"]`))
 		p.set(active(".send-text"), m.data)
@@ -107,9 +126,9 @@ func TestBrowserScreenshot(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 800 {
 		t.Errorf("screenshot is %dx%d, want 1280x800", b.Dx(), b.Dy())
 	}
-	saveArtifact(t, "ui.png", shot)
+	saveArtifact(t, name+".png", shot)
 	if *update {
-		if err := os.WriteFile(filepath.Join("..", "..", "docs", "ui.png"), shot, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", name+".png"), shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,13 +136,13 @@ func TestBrowserScreenshot(t *testing.T) {
 	// More views, for people to look at: hex, the new-session form.
 	p.click(active(`.view button[data-view="hex"]`))
 	p.run(chromedp.CaptureScreenshot(&shot))
-	saveArtifact(t, "ui-hex.png", shot)
+	saveArtifact(t, name+"-hex.png", shot)
 	p.click(active(`.view button[data-view="text"]`))
 	p.click("#new-session")
 	p.click("#kind-tcp-server")
 	p.check("#new-tls", true)
 	p.run(chromedp.CaptureScreenshot(&shot))
-	saveArtifact(t, "ui-new.png", shot)
+	saveArtifact(t, name+"-new.png", shot)
 	p.run(chromedp.KeyEvent("\x1b"))
 	p.wait(`document.querySelector('#new-form').hidden`)
 
@@ -142,10 +161,10 @@ func TestBrowserScreenshot(t *testing.T) {
 		t.Error("no send button in a narrow window")
 	}
 	p.run(chromedp.CaptureScreenshot(&shot))
-	saveArtifact(t, "ui-narrow-send.png", shot)
+	saveArtifact(t, name+"-narrow-send.png", shot)
 	p.eval(`window.scrollTo(0, 0), document.querySelector('.panel.active .log').scrollIntoView(), true`, nil)
 	p.run(chromedp.CaptureScreenshot(&shot))
-	saveArtifact(t, "ui-narrow.png", shot)
+	saveArtifact(t, name+"-narrow.png", shot)
 }
 
 // saveArtifact keeps a file for people to look at when $SOCKIT_ARTIFACTS

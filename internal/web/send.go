@@ -144,6 +144,10 @@ func waiting(err error) bool {
 
 // send sends what the page asked for, once or repeatedly.
 func (s *sess) send(c *command) error {
+	if c.Data == "" {
+		// Not even a line end: an empty box sends nothing.
+		return errors.New("nothing to send: the message is empty")
+	}
 	comp, err := s.composer(c)
 	if err != nil {
 		return err

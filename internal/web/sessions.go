@@ -14,6 +14,7 @@ import (
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
 	"github.com/sockit/sockit/internal/talk"
@@ -350,6 +351,7 @@ func newSess(m *manager, c *command) (*sess, error) {
 		return nil, err
 	}
 	s.ep = s.setup.Endpoint()
+	s.log.crlf = s.setup.Frame().Kind == frame.Line
 	s.enc, _ = s.setup.Encodings()
 	switch s.kind {
 	case kindClient, kindServer:

@@ -14,6 +14,10 @@ type peerState struct {
 	Addr string `json:"addr"`
 	In   int64  `json:"in"`
 	Out  int64  `json:"out"`
+	// Messages each way over the conversation's life (In and Out are its
+	// bytes on the wire).
+	MsgsIn  int64 `json:"msgsIn"`
+	MsgsOut int64 `json:"msgsOut"`
 }
 
 // sessState is what the page shows of a session besides its log.
@@ -58,7 +62,8 @@ func (s *sess) peers() []peerState {
 	out := make([]peerState, 0, len(conns))
 	for _, c := range conns {
 		in, o := c.Stats()
-		out = append(out, peerState{ID: c.ID(), Addr: c.Peer(), In: in, Out: o})
+		mi, mo := s.log.peerMsgs(c.ID())
+		out = append(out, peerState{ID: c.ID(), Addr: c.Peer(), In: in, Out: o, MsgsIn: mi, MsgsOut: mo})
 	}
 	return out
 }

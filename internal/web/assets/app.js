@@ -6,8 +6,11 @@
 'use strict';
 
 (function () {
-  const MAX_ITEMS = 10000; // messages a session keeps in the page
-  const MAX_ROWS = 1000;   // rows in the log; older ones are counted, not drawn
+  const MAX_ITEMS = 100000; // events a session keeps in the page
+  const TRIM = 5000;        // forgotten at a time once past MAX_ITEMS
+  const LINE_H = 19;        // px: the log's line height (app.css says the same)
+  const OVERSCAN = 8;       // rows drawn beyond the edges of the view
+  const narrow = window.matchMedia ? window.matchMedia('(max-width: 900px)') : null;
 
   const I = window.sockitI18n;
   const t = I.t, tr = I.tr;
@@ -20,7 +23,19 @@
     if (text != null) e.textContent = text;
     return e;
   }
-  const num = (n) => Number(n || 0).toLocaleString('en-US');
+  // num groups thousands with commas (toLocaleString is far too slow for
+  // the rates the log is drawn at).
+  function num(n) {
+    n = Math.trunc(Number(n) || 0);
+    const neg = n < 0;
+    let s = String(neg ? -n : n);
+    if (s.length > 3) {
+      let out = s.slice(0, s.length % 3 || 3);
+      for (let i = out.length; i < s.length; i += 3) out += ',' + s.slice(i, i + 3);
+      s = out;
+    }
+    return neg ? '-' + s : s;
+  }
   function human(n) {
     n = Number(n || 0);
     if (n < 1024) return n + ' B';
@@ -34,10 +49,15 @@
     const p = (v, n) => String(v).padStart(n || 2, '0');
     return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds()) + '.' + p(d.getMilliseconds(), 3);
   }
+  function stamp(ms) {
+    const d = new Date(ms);
+    const p = (v) => String(v).padStart(2, '0');
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + clock(ms);
+  }
 
   const app = {
     ws: null, connected: false, sessions: new Map(), active: 0,
-    encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0,
+    encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0, extraLine: 0,
     synced: false, activeKey: '', restore: [],
   };
   window.sockit = app; // for a look from the console (and the browser tests)
@@ -91,7 +111,8 @@
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
       case 'events': if (s) addEvents(s, m.events || [], m.skipped || 0); break;
       case 'stats':
-        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; if (m.recvFile) { s.st.recvFile = m.recvFile; renderFiles(s); } if (m.loss) s.st.loss = m.loss; renderStats(s); renderPeers(s); }
+        // Drawn with the log, once a frame at most.
+        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; if (m.loss) s.st.loss = m.loss; if (m.recvFile) { s.st.recvFile = m.recvFile; renderFiles(s); } s.statsStale = true; if (s.sid === app.active) schedule(s, true); }
         break;
       case 'saved':
         app.saved = m.saved || [];
@@ -332,9 +353,10 @@
     s.unread = 0;
     $('.badge', s.tab).textContent = '';
     s.tab.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-    if (s.dirty) renderLog(s);
-    else if (s.pending.length) drawPending();
-    if ($('.autoscroll', s.el).checked) scrollDown(s);
+    s.statsStale = false;
+    renderStats(s);
+    renderPeers(s);
+    draw(s, true);
     if (app.synced && app.activeKey !== s.st.key) {
       app.activeKey = s.st.key;
       cmd('view', { sid: sid, active: true }).catch(() => {});
@@ -368,7 +390,9 @@
     const s = {
       sid: st.sid, st: st, el: el, tab: tab, items: [], hidden: 0, dropped: 0, skipped: 0,
       view: 'text', mode: 'text', paused: false, pendingWhilePaused: 0, filter: '', unread: 0,
-      hist: -1, dirty: false, target: '', pending: [], shown: 0,
+      hist: -1, target: '', shown: 0, follow: true, stale: false,
+      rows: [], starts: [], end: 0, base: 0, drawn: new Map(), space: null,
+      date: false, hideIn: false, hideOut: false, hideEv: false,
     };
     app.sessions.set(st.sid, s);
     $('#tabs').append(tab);
@@ -435,20 +459,35 @@
       clearTimeout(ft);
       ft = setTimeout(() => { s.filter = ev.target.value.trim().toLowerCase(); renderLog(s); keepView(s); }, 120);
     });
-    q(s, '.autoscroll').addEventListener('change', (ev) => { if (ev.target.checked) scrollDown(s); });
+    q(s, '.autoscroll').addEventListener('change', (ev) => { s.follow = ev.target.checked; if (s.follow) scrollDown(s); });
     q(s, '.log').addEventListener('scroll', () => {
       const log = q(s, '.log');
       const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
       // Scrolling up to read stops following; scrolling back down resumes.
-      if (!s.programmatic) q(s, '.autoscroll').checked = atEnd;
+      if (atEnd) s.follow = true;
+      else if (!s.programmatic) s.follow = false;
       s.programmatic = false;
-    });
+      q(s, '.autoscroll').checked = s.follow;
+      if (!s.follow || !s.paused) drawRows(s, log);
+    }, { passive: true });
     q(s, '.pause').addEventListener('click', () => setPaused(s, !s.paused));
+    // Display options: the time column (with the date or not), and which
+    // rows show: received, sent, the other events.
+    const opt = (cls, f) => q(s, cls).addEventListener('change', (ev) => { f(ev.target.checked); renderLog(s); });
+    opt('.show-time', (on) => { q(s, '.log').classList.toggle('notime', !on); q(s, '.show-date').disabled = !on; });
+    opt('.show-date', (on) => { s.date = on; q(s, '.log').classList.toggle('dated', on); });
+    opt('.show-in', (on) => { s.hideIn = !on; });
+    opt('.show-out', (on) => { s.hideOut = !on; });
+    opt('.show-ev', (on) => { s.hideEv = !on; });
     q(s, '.clear').addEventListener('click', () => clearLog(s));
     q(s, '.reset').addEventListener('click', () => cmd('reset', { sid: s.sid }).catch((e) => showSendError(s, e)));
 
     q(s, '.send').addEventListener('click', () => send(s, false));
     q(s, '.start-repeat').addEventListener('click', () => send(s, true));
+    // Once a value was refused, say at once when it is right again.
+    for (const cls of ['.every', '.count']) {
+      q(s, cls).addEventListener('input', () => { if (q(s, '.repeat-error').textContent) repeatValues(s); });
+    }
     q(s, '.stop-repeat').addEventListener('click', () => cmd('stop', { sid: s.sid }).catch((e) => showSendError(s, e)));
     q(s, '.history').addEventListener('change', (ev) => {
       if (ev.target.value !== '') { q(s, '.send-text').value = ev.target.value; q(s, '.send-text').focus(); }
@@ -505,8 +544,8 @@
     s.paused = on;
     q(s, '.pause').textContent = t(on ? 'log.resume' : 'log.pause');
     q(s, '.pause').classList.toggle('primary', on);
-    if (!on) { s.pendingWhilePaused = 0; renderLog(s); }
-    else renderInfo(s);
+    if (!on) s.pendingWhilePaused = 0;
+    draw(s, true);
   }
 
   function clearLog(s) {
@@ -517,30 +556,52 @@
     q(s, '.send-error').textContent = e ? tr(e.message || String(e)) : '';
   }
 
+  // eolFor is the line end of a message: CR for an AT command when the
+  // "AT: auto CR" box is ticked (as the assistants do), else the one chosen.
+  function eolFor(s, data, hex) {
+    if (!hex && q(s, '.atcr').checked && /^\s*AT/i.test(data)) return 'cr';
+    return q(s, '.eol').value;
+  }
+
+  // repeatValues reads the repeat's interval and count, or says next to
+  // the fields what is wrong with them (and returns null): a value out of
+  // range is never changed behind the user's back.
+  const MAX_EVERY = 3600000, MAX_COUNT = 1000000000;
+  function repeatValues(s) {
+    const whole = (v, lo, hi) => (/^\s*\d+\s*$/.test(v) && +v >= lo && +v <= hi ? +v : null);
+    const every = whole(q(s, '.every').value, 1, MAX_EVERY);
+    const count = whole(q(s, '.count').value, 0, MAX_COUNT);
+    const msgs = [];
+    for (const [cls, ok, key] of [['.every', every != null, 'repeat.badEvery'], ['.count', count != null, 'repeat.badCount']]) {
+      const e = q(s, cls);
+      e.classList.toggle('bad', !ok);
+      e.setAttribute('aria-invalid', ok ? 'false' : 'true');
+      if (!ok) msgs.push(t(key, { max: num(cls === '.every' ? MAX_EVERY : MAX_COUNT) }));
+    }
+    const err = q(s, '.repeat-error');
+    err.textContent = msgs.join(' ');
+    err.dataset.key = msgs.length ? 'bad' : '';
+    return msgs.length ? null : { every: every, count: count };
+  }
+
   function send(s, repeat) {
+    const data = q(s, '.send-text').value;
     const f = {
       sid: s.sid,
-      data: q(s, '.send-text').value,
+      data: data,
       hex: s.mode === 'hex',
       encoding: q(s, '.send-enc').value,
-      eol: q(s, '.eol').value,
+      eol: eolFor(s, data, s.mode === 'hex'),
       escapes: s.mode !== 'hex' && q(s, '.escapes').checked,
       template: q(s, '.template').checked,
       checksum: q(s, '.checksum').value,
       to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value,
     };
     if (repeat) {
-      // Out of range is said next to the field, not changed behind the
-      // user's back.
-      const every = Number(q(s, '.every').value), count = Number(q(s, '.count').value);
-      const badEvery = !Number.isInteger(every) || every < 1 || every > 3600000;
-      const badCount = !Number.isInteger(count) || count < 0 || count > 1000000000;
-      q(s, '.every').classList.toggle('bad', badEvery);
-      q(s, '.count').classList.toggle('bad', badCount);
-      q(s, '.repeat-error').textContent = badEvery ? t('repeat.badEvery') : badCount ? t('repeat.badCount') : '';
-      if (badEvery || badCount) return;
-      f.every = every;
-      f.count = count;
+      const r = repeatValues(s);
+      if (!r) return;
+      f.every = r.every;
+      f.count = r.count;
       if (f.count === 1) f.every = 0;
     }
     s.hist = -1;
@@ -560,12 +621,17 @@
     cmd('save', {
       name: name, data: q(s, '.send-text').value, hex: s.mode === 'hex', encoding: q(s, '.send-enc').value,
       eol: q(s, '.eol').value, escapes: s.mode !== 'hex' && q(s, '.escapes').checked,
+      template: q(s, '.template').checked, checksum: q(s, '.checksum').value, atcr: q(s, '.atcr').checked,
     }).then(() => { q(s, '.save-name').value = ''; showSendError(s, null); }, (e) => showSendError(s, e));
   }
 
+  // sendSaved sends a saved message with the settings it was saved with,
+  // whatever the send box holds now.
   function sendSaved(s, m) {
+    const eol = !m.hex && m.atcr && /^\s*AT/i.test(m.data) ? 'cr' : (m.eol || 'none');
     cmd('send', {
-      sid: s.sid, data: m.data, hex: !!m.hex, encoding: m.encoding || '', eol: m.eol || 'none', escapes: !!m.escapes,
+      sid: s.sid, data: m.data, hex: !!m.hex, encoding: m.encoding || '', eol: eol, escapes: !!m.escapes,
+      template: !!m.template, checksum: m.checksum || '',
       to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value,
     }).then(() => showSendError(s, null), (e) => showSendError(s, e));
   }
@@ -697,14 +763,14 @@
     const st = s.st;
     if (st.kind === 'tcp-client') return;
     const peers = st.peers || [];
-    const meta = (p) => t('peers.meta', { in: human(p.in), out: human(p.out) });
+    const meta = (p) => t('peers.meta', { mi: num(p.msgsIn), in: human(p.in), mo: num(p.msgsOut), out: human(p.out) });
     // Counts change every second; the list and the "To" choice only when
     // peers come and go (rebuilding an open list would close it).
     const key = peers.map((p) => p.id + ' ' + p.addr).join(',') + '|' + s.target + '|' + (st.remote || '');
     if (key === s.peersKey) {
       for (const p of peers) {
-        const m = $('li[data-id="' + p.id + '"] .meta', q(s, '.peer-list'));
-        if (m) m.textContent = meta(p);
+        const li = $('li[data-id="' + p.id + '"]', q(s, '.peer-list'));
+        if (li) { $('.meta', li).textContent = meta(p); li.dataset.mi = p.msgsIn || 0; li.dataset.mo = p.msgsOut || 0; }
       }
       return;
     }
@@ -721,6 +787,8 @@
       li.classList.toggle('target', s.target === key);
       li.dataset.peer = p.addr;
       li.dataset.id = p.id;
+      li.dataset.mi = p.msgsIn || 0;
+      li.dataset.mo = p.msgsOut || 0;
       const addr = h('span', 'addr', p.addr);
       addr.title = t('peers.conv', { id: p.id });
       const m = h('span', 'meta', meta(p));
@@ -766,8 +834,9 @@
       go.title = t('saved.send', { name: m.name });
       go.addEventListener('click', () => sendSaved(s, m));
       const name = h('span', 'name', m.name);
-      const pv = h('span', 'pv', (m.hex ? 'hex ' : '') + m.data);
-      pv.title = m.data;
+      const how = [m.hex ? 'hex' : m.encoding, m.checksum, m.template ? '{{…}}' : '', m.eol && m.eol !== 'none' && !m.hex ? m.eol.toUpperCase() : ''].filter(Boolean);
+      const pv = h('span', 'pv', m.data + (how.length ? ' · ' + how.join(' · ') : ''));
+      pv.title = m.data + (how.length ? '\n' + how.join(' · ') : '');
       const load = h('button', 'linkbtn load', t('saved.edit'));
       load.type = 'button';
       load.title = t('saved.edit.title');
@@ -776,7 +845,14 @@
         q(s, '.send-text').value = m.data;
         q(s, '.eol').value = m.eol || 'none';
         q(s, '.escapes').checked = !!m.escapes;
-        q(s, '.send-enc').value = m.encoding || '';
+        q(s, '.template').checked = !!m.template;
+        q(s, '.atcr').checked = !!m.atcr;
+        const cs = q(s, '.checksum');
+        if (m.checksum && !Array.from(cs.options).some((o) => o.value === m.checksum)) cs.append(new Option(m.checksum, m.checksum));
+        cs.value = m.checksum || '';
+        const enc = q(s, '.send-enc');
+        if (m.encoding && !Array.from(enc.options).some((o) => o.value === m.encoding)) enc.append(new Option(m.encoding, m.encoding));
+        enc.value = m.encoding || '';
         q(s, '.save-name').value = m.name;
         q(s, '.send-text').focus();
       });
@@ -790,6 +866,42 @@
   }
 
   // ---- The log -------------------------------------------------------------------
+  //
+  // The log is virtual: a session keeps up to MAX_ITEMS events, and only the
+  // rows in sight (and a few around) exist in the page. Every row is a whole
+  // number of lines of one fixed height (long lines end in an ellipsis, the
+  // whole text is its tooltip), so where a row goes is known without
+  // measuring it: s.starts[i] is the line row i starts on, counted from the
+  // first line the session ever had, and s.base the first line still kept.
+  // New events add rows at the end; the rows drawn are updated once a frame
+  // at most, whatever the rate; nothing makes the whole log lay out again.
+
+  function lines(s, e) {
+    let n = 1;
+    if (e.kind === 'data') {
+      if (s.view === 'hex') n = Math.max(1, Math.ceil((e.len - (e.more || 0)) / 16)) + (e.more ? 1 : 0);
+      else {
+        if (e.tl == null) e.tl = textLines(e.text || '');
+        n = e.tl;
+      }
+    }
+    return n + app.extraLine;
+  }
+
+  function shows(s, e) {
+    if (e.kind === 'data') {
+      if (e.dir === 'in' ? s.hideIn : s.hideOut) return false;
+    } else if (s.hideEv) return false;
+    return matches(s, e);
+  }
+
+  // addRow puts e at the end of the rows shown, if it is to be shown.
+  function addRow(s, e) {
+    if (!shows(s, e)) return;
+    s.rows.push(e);
+    s.starts.push(s.end);
+    s.end += lines(s, e);
+  }
 
   function resetLog(s, hidden) {
     s.items = [];
@@ -802,33 +914,53 @@
 
   function addEvents(s, evs, skipped) {
     s.skipped += skipped;
-    for (const e of evs) s.items.push(e);
-    if (s.items.length > MAX_ITEMS) {
-      const n = s.items.length - MAX_ITEMS;
-      s.items.splice(0, n);
-      s.dropped += n;
+    let unread = 0;
+    for (const e of evs) {
+      s.items.push(e);
+      addRow(s, e);
+      if (e.kind === 'data' && e.dir === 'in') unread++;
     }
+    // Forget the oldest in chunks, so that a flood does not move the
+    // arrays on every batch.
+    if (s.items.length > MAX_ITEMS + TRIM) trim(s, s.items.length - MAX_ITEMS);
+    if (s.paused) s.pendingWhilePaused += evs.length;
     if (s.sid !== app.active) {
-      s.unread += evs.filter((e) => e.kind === 'data' && e.dir === 'in').length;
+      s.unread += unread;
       $('.badge', s.tab).textContent = s.unread ? (s.unread > 999 ? '999+' : String(s.unread)) : '';
-      s.dirty = true;
       return;
     }
-    if (s.paused) { s.pendingWhilePaused += evs.length; renderInfo(s); return; }
-    // Draw once per frame, however many batches came in meanwhile: only the
-    // newest MAX_ROWS can be on screen anyway.
-    s.pending.push(...evs);
-    if (s.pending.length > MAX_ROWS) s.pending.splice(0, s.pending.length - MAX_ROWS);
-    if (!app.frame) app.frame = requestAnimationFrame(drawPending);
+    schedule(s);
   }
 
-  function drawPending() {
+  function trim(s, n) {
+    const gone = s.items[n - 1];
+    s.items.splice(0, n);
+    s.dropped += n;
+    // The rows of the events gone: every row up to the last one dropped.
+    let k = 0;
+    while (k < s.rows.length && s.rows[k].seq <= gone.seq) k++;
+    if (k) {
+      const before = s.base;
+      s.rows.splice(0, k);
+      s.starts.splice(0, k);
+      s.base = s.rows.length ? s.starts[0] : s.end;
+      // Someone reading older rows keeps reading the same rows.
+      if (!s.follow) { s.programmatic = true; q(s, '.log').scrollTop -= (s.base - before) * LINE_H; }
+    }
+  }
+
+  // schedule draws the active session's log at the next frame.
+  function schedule(s, statsOnly) {
+    if (!statsOnly) s.stale = true;
+    if (!app.frame) app.frame = requestAnimationFrame(frame);
+  }
+
+  function frame() {
     app.frame = 0;
     const s = app.sessions.get(app.active);
-    if (!s || !s.pending.length) return;
-    const evs = s.pending;
-    s.pending = [];
-    appendRows(s, evs);
+    if (!s || !$('#new-form').hidden) return;
+    if (s.statsStale) { s.statsStale = false; renderStats(s); renderPeers(s); }
+    if (s.stale) draw(s);
   }
 
   function matches(s, e) {
@@ -838,63 +970,103 @@
     return f !== '' && /^[0-9a-f]+$/.test(f) && hexString(e).includes(f);
   }
 
-  function appendRows(s, evs) {
-    const log = q(s, '.log');
-    const placeholder = $('.empty-log', log);
-    if (placeholder) placeholder.remove();
-    const frag = document.createDocumentFragment();
-    let added = 0;
-    const start = Math.max(0, evs.length - MAX_ROWS);
-    for (let i = start; i < evs.length; i++) {
-      if (!matches(s, evs[i])) continue;
-      frag.append(row(s, evs[i]));
-      added++;
-    }
-    log.append(frag);
-    let extra = log.childElementCount - MAX_ROWS;
-    while (extra-- > 0) log.firstElementChild.remove();
-    s.shown = log.childElementCount;
-    renderInfo(s);
-    if (added && q(s, '.autoscroll').checked) scrollDown(s);
-  }
-
+  // renderLog lays out the rows again from the events kept: after a
+  // filter, a view or a display option changed, or the log was cleared.
   function renderLog(s) {
-    s.dirty = false;
-    s.pending = [];
+    s.rows = [];
+    s.starts = [];
+    s.end = 0;
+    s.base = 0;
+    for (const e of s.items) addRow(s, e);
+    s.base = s.rows.length ? s.starts[0] : s.end;
+    s.drawn = new Map();
     const log = q(s, '.log');
     log.textContent = '';
-    const rows = [];
-    for (let i = s.items.length - 1; i >= 0 && rows.length < MAX_ROWS; i--) {
-      if (matches(s, s.items[i])) rows.push(s.items[i]);
+    s.space = h('div', 'vspace');
+    log.append(s.space);
+    draw(s, true);
+  }
+
+  // draw brings the rows in sight up to date: the spacer's height, the
+  // rows that scrolled in or arrived, away with the ones that left.
+  function draw(s, force) {
+    s.stale = false;
+    const log = q(s, '.log');
+    const paused = s.paused && !force;
+    if (!paused) {
+      s.space.style.height = ((s.end - s.base) * LINE_H) + 'px';
+      if (s.follow) { s.programmatic = true; log.scrollTop = log.scrollHeight; }
     }
-    s.shown = rows.length;
-    if (!rows.length) {
-      log.append(h('div', 'empty-log', t(s.items.length ? 'log.nomatch' : 'log.empty')));
-    } else {
-      const frag = document.createDocumentFragment();
-      for (let i = rows.length - 1; i >= 0; i--) frag.append(row(s, rows[i]));
-      log.append(frag);
-    }
+    const empty = !s.rows.length;
+    let ph = $('.empty-log', log);
+    if (empty && !ph) log.append(h('div', 'empty-log', t(s.items.length ? 'log.nomatch' : 'log.empty')));
+    else if (!empty && ph) ph.remove();
+    if (!paused) drawRows(s, log);
     renderInfo(s);
-    if (q(s, '.autoscroll').checked) scrollDown(s);
+  }
+
+  // rowAt is the index of the row on line l (counted from s.base).
+  function rowAt(s, l) {
+    const want = s.base + l;
+    let lo = 0, hi = s.rows.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s.starts[mid] <= want) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  function drawRows(s, log) {
+    const top = log.scrollTop, height = log.clientHeight || 600;
+    let first = 0, last = -1;
+    if (s.rows.length) {
+      first = Math.max(0, rowAt(s, Math.floor(top / LINE_H)) - OVERSCAN);
+      last = Math.min(s.rows.length - 1, rowAt(s, Math.ceil((top + height) / LINE_H)) + OVERSCAN);
+    }
+    const want = new Map();
+    for (let i = first; i <= last; i++) want.set(s.rows[i].seq, i);
+    for (const [seq, el] of s.drawn) {
+      if (!want.has(seq)) { el.remove(); s.drawn.delete(seq); }
+    }
+    let frag = null;
+    for (const [seq, i] of want) {
+      let el = s.drawn.get(seq);
+      const e = s.rows[i];
+      const y = ((s.starts[i] - s.base) * LINE_H) + 'px';
+      if (!el) {
+        el = row(s, e);
+        el.style.height = (((i + 1 < s.rows.length ? s.starts[i + 1] : s.end) - s.starts[i]) * LINE_H) + 'px';
+        s.drawn.set(seq, el);
+        (frag || (frag = document.createDocumentFragment())).append(el);
+      }
+      if (el.dataset.y !== y) { el.style.top = y; el.dataset.y = y; }
+    }
+    if (frag) s.space.append(frag);
+    s.shown = s.rows.length;
   }
 
   function renderInfo(s) {
     const info = q(s, '.loginfo');
-    info.textContent = '';
-    const shown = s.shown;
+    const shown = s.rows.length;
     const kept = s.items.length;
     const older = s.hidden + s.dropped;
     const parts = [];
-    if (s.filter) parts.push(t('info.filtered', { shown: num(shown), kept: num(kept) }));
-    else parts.push(kept > shown ? t('info.last', { shown: num(shown), kept: num(kept) }) : t('info.events', { n: kept === 1 ? 1 : num(kept) }));
+    if (shown !== kept) parts.push(t('info.filtered', { shown: num(shown), kept: num(kept) }));
+    else parts.push(t('info.events', { n: kept === 1 ? 1 : num(kept) }));
     if (older) parts.push(t('info.older', { n: num(older) }));
     if (s.skipped) parts.push(t('info.skipped', { n: num(s.skipped) }));
     if (older || s.skipped) parts.push(t('info.download'));
-    info.append(document.createTextNode(parts.join(' · ')));
-    if (s.paused) {
-      info.append(' · ');
-      info.append(h('span', 'paused', s.pendingWhilePaused ? t('info.pausedNew', { n: num(s.pendingWhilePaused) }) : t('info.paused')));
+    let text = parts.join(' · ');
+    const paused = s.paused ? (s.pendingWhilePaused ? t('info.pausedNew', { n: num(s.pendingWhilePaused) }) : t('info.paused')) : '';
+    // Only touch the page when the words changed.
+    if (text !== s.infoText || paused !== s.infoPaused) {
+      s.infoText = text;
+      s.infoPaused = paused;
+      info.textContent = text;
+      if (paused) {
+        info.append(' · ');
+        info.append(h('span', 'paused', paused));
+      }
     }
     info.dataset.shown = shown;
     info.dataset.kept = kept;
@@ -902,9 +1074,8 @@
   }
 
   function scrollDown(s) {
-    const log = q(s, '.log');
-    s.programmatic = true;
-    log.scrollTop = log.scrollHeight;
+    s.follow = true;
+    schedule(s);
   }
 
   const arrows = { in: '←', out: '→' };
@@ -912,7 +1083,8 @@
   function row(s, e) {
     const data = e.kind === 'data';
     const d = h('div', 'row ' + (data ? e.dir : 'ev ' + e.kind));
-    d.append(h('span', 't', clock(e.t)));
+    d.dataset.seq = e.seq;
+    d.append(h('span', 't', s.date ? stamp(e.t) : clock(e.t)));
     d.append(h('span', 'd', data ? arrows[e.dir] : '•'));
     const p = h('span', 'p', e.peer || '');
     if (e.conn) p.title = '#' + e.conn + ' ' + (e.peer || '');
@@ -920,7 +1092,11 @@
     d.append(h('span', 'n', data ? num(e.len) + ' B' : ''));
     const x = h('span', 'x');
     if (data && s.view === 'hex') hexView(x, e);
-    else textView(x, (data ? e.text : tr(e.text)) || '');
+    else {
+      const text = (data ? e.text : tr(e.text)) || '';
+      textView(x, text);
+      if (text.length > 80) x.title = text.replace(/\\n(?!$)/g, '\\n\n');
+    }
     if (data && e.more) x.append(h('span', 'more', t('log.more', { n: num(e.more) })));
     d.append(x);
     return d;
@@ -942,7 +1118,20 @@
     if (last < text.length) x.append(text.slice(last));
   }
 
+  // textLines is the number of lines textView makes of text.
+  function textLines(text) {
+    if (text.indexOf('\\n') < 0) return 1;
+    let n = 1, m;
+    escRE.lastIndex = 0;
+    while ((m = escRE.exec(text)) !== null) {
+      if (m[0] === '\\n' && escRE.lastIndex < text.length) n++;
+    }
+    return n;
+  }
+
+  const utf8 = new TextEncoder();
   function bytes(e) {
+    if (!e.bytes && e.raw == null) e.bytes = utf8.encode(e.text || ''); // sockit left out the bytes: they are the text
     if (!e.bytes) {
       const b = atob(e.raw || '');
       const u = new Uint8Array(b.length);
@@ -1051,6 +1240,7 @@
       fillSelect(q(s, '.enc'), encodings(), s.st.encoding);
       q(s, '.checksum').options[0].textContent = t('send.none');
       sendPlaceholder(s);
+      if (q(s, '.repeat-error').textContent) repeatValues(s);
       q(s, '.pause').textContent = t(s.paused ? 'log.resume' : 'log.pause');
       if (!s.rulesEdited && s.rulesApplied != null) q(s, '.rules-info').textContent = s.rulesApplied ? t('rules.active', { n: s.rulesApplied }) : t('rules.none');
       s.historyKey = null;
@@ -1091,6 +1281,12 @@
     applyTheme();
     $('#theme').addEventListener('change', (ev) => setTheme(ev.target.value));
     if (darkQuery) darkQuery.addEventListener('change', applyTheme);
+    // Rows take one more line in a narrow window (the text goes under).
+    app.extraLine = narrow && narrow.matches ? 1 : 0;
+    if (narrow) narrow.addEventListener('change', () => {
+      app.extraLine = narrow.matches ? 1 : 0;
+      for (const s of app.sessions.values()) renderLog(s);
+    });
     if (window.matchMedia) window.matchMedia('(prefers-color-scheme: light)').addEventListener('change', applyTheme);
     setKind('tcp-client');
     connect();
