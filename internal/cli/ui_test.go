@@ -64,3 +64,41 @@ func TestUICommandBadAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestUICommandKeepsAddress: a second run on the same configuration
+// serves on the same address with the same token (a tab left open
+// reconnects), unless --addr says otherwise.
+func TestUICommandKeepsAddress(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) (string, *sockittest.Proc) {
+		cmd := exec.Command(sockittest.Binary(t), append([]string{"ui"}, args...)...)
+		cmd.Env = append(os.Environ(), "SOCKIT_CONFIG_DIR="+dir)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := sockittest.StartCmd(t, cmd)
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil {
+			t.Fatalf("no URL on stdout: %v", err)
+		}
+		return strings.TrimSpace(line), p
+	}
+	first, p := run()
+	p.Interrupt()
+	p.Wait(10 * time.Second)
+	second, p := run()
+	if second != first {
+		t.Errorf("second run prints %q, want the first run's %q", second, first)
+	}
+	p.Interrupt()
+	p.Wait(10 * time.Second)
+	if fi, err := os.Stat(dir + "/workspace.json"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("workspace.json: %v %v, want mode 0600", fi, err)
+	}
+	third, p := run("--addr", "127.0.0.1:0")
+	defer func() { p.Interrupt(); p.Wait(10 * time.Second) }()
+	if third == first || !strings.Contains(third, strings.SplitN(first, "?", 2)[1]) {
+		t.Errorf("with --addr: %q (first %q): want another port, the same token", third, first)
+	}
+}

@@ -190,6 +190,36 @@ func (d *Dialer) dialGroup(ctx context.Context, ep Endpoint, nd *net.Dialer) (ne
 	return &groupConn{UDPConn: uc, to: ra, trace: d.Trace, fd: fdOf(uc)}, nil
 }
 
+// PrepareSender readies a bound UDP socket that also sends datagrams of
+// its own to any address (the web UI's UDP sessions): SO_BROADCAST only
+// when broadcast is asked for (Go turns it on for every UDP socket), and
+// m's interface and loop for datagrams to groups.
+func PrepareSender(pc net.PacketConn, broadcast bool, m Multicast) error {
+	uc, ok := pc.(*net.UDPConn)
+	if !ok {
+		return nil
+	}
+	if !broadcast {
+		rc, err := uc.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = noBroadcast(int(fd)) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return serr
+		}
+	}
+	la, _ := uc.LocalAddr().(*net.UDPAddr)
+	v4 := la == nil || la.IP.To4() != nil || la.IP.IsUnspecified()
+	if m.Iface == "" && !m.NoLoop {
+		return nil
+	}
+	return m.sendOptions(uc, v4)
+}
+
 func (m Multicast) sendOptions(uc *net.UDPConn, v4 bool) error {
 	ifi, err := m.Interface()
 	if err != nil {

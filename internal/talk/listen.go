@@ -20,6 +20,9 @@ type Listening struct {
 	// Ephemeral is the SHA-256 fingerprint of the self-signed certificate
 	// made for this listener, or "" (a certificate was given, or no TLS).
 	Ephemeral string
+
+	sends     bool // Options.ListenSends
+	broadcast bool
 }
 
 // NewListening sets up listening on ep with opt's socket and endpoint
@@ -34,11 +37,13 @@ func NewListening(ep endpoint.Endpoint, opt Options) (*Listening, error) {
 		Multicast:   opt.Multicast,
 		WebSocket:   opt.WebSocket,
 	}
-	lc.Sockopts.Broadcast = false // a sender's option
+	if !opt.ListenSends {
+		lc.Sockopts.Broadcast = false // a sender's option
+	}
 	if err := lc.Sockopts.Check(); err != nil {
 		return nil, err
 	}
-	l := &Listening{Endpoint: ep, Config: lc}
+	l := &Listening{Endpoint: ep, Config: lc, sends: opt.ListenSends, broadcast: opt.Sockopts.Broadcast}
 	if ep.IsTLS() {
 		cfg, fp, err := opt.TLSOptions.Server()
 		if err != nil {
@@ -99,6 +104,12 @@ func (l *Listening) Open(ctx context.Context, srv *server.Server) (*Socket, erro
 	pc, err := l.Config.ListenPacket(ctx, ep)
 	if err != nil {
 		return nil, err
+	}
+	if l.sends && ep.IsUDP() {
+		if err := endpoint.PrepareSender(pc, l.broadcast, l.Config.Multicast); err != nil {
+			pc.Close()
+			return nil, &endpoint.OpError{Op: "setsockopt", Endpoint: ep.String(), Err: err}
+		}
 	}
 	return &Socket{pc: pc}, nil
 }

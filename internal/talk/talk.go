@@ -69,6 +69,11 @@ type Options struct {
 	Multicast endpoint.Multicast
 	WebSocket endpoint.WebSocket
 	Retry     endpoint.Retry
+	// ListenSends says a UDP server's socket also sends datagrams of its
+	// own to any address (the web UI's UDP sessions): Sockopts.Broadcast
+	// then applies to it (without it, it cannot send to a broadcast
+	// address), as do the multicast interface and loop for sending.
+	ListenSends bool
 
 	// Messages.
 	Frame        string // framing on streams: raw, line, delim:HEX, fixed:N, lenN…

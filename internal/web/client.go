@@ -45,6 +45,7 @@ type client struct {
 	known   map[int]uint64 // session id → version of the state sent
 	cursors map[int]*cursor
 	saved   uint64 // version of the saved list sent
+	restore uint64 // version of the restore offer sent
 }
 
 type cursor struct {
@@ -55,21 +56,26 @@ type cursor struct {
 // message is what the server sends the page; Type says which fields are
 // set.
 type message struct {
-	Type      string      `json:"type"`
-	Req       string      `json:"req,omitempty"`
-	SID       int         `json:"sid,omitempty"`
-	Error     string      `json:"error,omitempty"`
-	Version   string      `json:"version,omitempty"`
-	Encodings []string    `json:"encodings,omitempty"`
-	Checksums []string    `json:"checksums,omitempty"`
-	Session   *sessState  `json:"session,omitempty"`
-	Events    []wireEvent `json:"events,omitempty"`
-	Hidden    uint64      `json:"hidden,omitempty"`  // reset: older events the page does not get
-	Skipped   uint64      `json:"skipped,omitempty"` // events: events skipped before these
-	Stats     *counters   `json:"stats,omitempty"`
-	Peers     []peerState `json:"peers,omitempty"`
-	Saved     []savedMsg  `json:"saved,omitempty"`
-	Confirm   string      `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
+	Type      string        `json:"type"`
+	Req       string        `json:"req,omitempty"`
+	SID       int           `json:"sid,omitempty"`
+	Error     string        `json:"error,omitempty"`
+	Version   string        `json:"version,omitempty"`
+	Encodings []string      `json:"encodings,omitempty"`
+	Checksums []string      `json:"checksums,omitempty"`
+	Session   *sessState    `json:"session,omitempty"`
+	Events    []wireEvent   `json:"events,omitempty"`
+	Hidden    uint64        `json:"hidden,omitempty"`  // reset: older events the page does not get
+	Skipped   uint64        `json:"skipped,omitempty"` // events: events skipped before these
+	Stats     *counters     `json:"stats,omitempty"`
+	Log       *logInfo      `json:"log,omitempty"`
+	RecvFile  *fileInfo     `json:"recvFile,omitempty"` // stats: the file received to, as it grows
+	Loss      *lossInfo     `json:"loss,omitempty"`
+	Peers     []peerState   `json:"peers,omitempty"`
+	Saved     []savedMsg    `json:"saved,omitempty"`
+	Confirm   string        `json:"confirm,omitempty"` // error: the question to ask, then send the command again with confirm
+	Active    string        `json:"active,omitempty"`  // hello: the key of the tab shown last
+	Restore   []restoreInfo `json:"restore,omitempty"` // restore: sessions of the last run the page may reopen
 }
 
 // wireEvent is an event as the page gets it: the text already decoded and
@@ -209,6 +215,11 @@ func (u *UI) handle(c *command) (int, error) {
 		return 0, u.saved.remove(c.Name)
 	case "close":
 		return 0, m.close(c.SID)
+	case "restore":
+		return 0, m.restore(c.Key)
+	case "forget":
+		m.forget(c.Key)
+		return 0, nil
 	}
 	s, err := m.get(c.SID)
 	if err != nil {
@@ -217,6 +228,19 @@ func (u *UI) handle(c *command) (int, error) {
 	switch c.Op {
 	case "reconnect":
 		return 0, s.reconnect()
+	case "recvfile":
+		return 0, s.startRecvFile(c.Path)
+	case "stoprecv":
+		return 0, s.stopRecvFile()
+	case "sendfile":
+		return 0, s.sendFile(c)
+	case "stopfile":
+		return 0, s.stopFile()
+	case "seqcheck":
+		s.setSeqCheck(c.SeqCheck)
+		return 0, nil
+	case "autoreconnect":
+		return 0, s.setAutoReconnect(c.AutoReconnect)
 	case "send":
 		return 0, s.send(c)
 	case "stop":
@@ -224,6 +248,14 @@ func (u *UI) handle(c *command) (int, error) {
 		return 0, nil
 	case "kick":
 		return 0, s.kick(c.Peer)
+	case "view":
+		if c.Active {
+			u.ws.setActive(s.key)
+		}
+		if c.View != "" {
+			s.setView(viewState{Mode: c.View, Filter: c.Filter})
+		}
+		return 0, nil
 	case "rules":
 		return 0, s.setRules(c.Rules)
 	case "setenc":
@@ -233,6 +265,8 @@ func (u *UI) handle(c *command) (int, error) {
 		return 0, nil
 	case "reset":
 		s.log.clear(true)
+		s.seq.zero()
+		s.zeroDrops()
 		s.touch()
 		return 0, nil
 	}
@@ -256,7 +290,7 @@ func (cl *client) send(ctx context.Context, m *message) error {
 // writeLoop sends the hello, then batches of what changed, until ctx ends
 // (nil) or the page goes away (the error).
 func (cl *client) writeLoop(ctx context.Context) error {
-	hello := &message{Type: "hello", Version: cl.u.version, Encodings: codec.CommonNames(), Checksums: checksum.Names()}
+	hello := &message{Type: "hello", Version: cl.u.version, Encodings: codec.CommonNames(), Checksums: checksum.Names(), Active: cl.u.ws.active()}
 	if err := cl.send(ctx, hello); err != nil {
 		return err
 	}
@@ -344,8 +378,8 @@ func (cl *client) flush(ctx context.Context, full bool) (more bool, err error) {
 		}
 		more = more || left
 		if (full || sent) && !sentState {
-			st := s.log.stats(now)
-			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Peers: s.peers()}); err != nil {
+			st, li := s.log.stats(now), s.log.info()
+			if err := cl.send(ctx, &message{Type: "stats", SID: s.id, Stats: &st, Log: &li, Peers: s.peers(), RecvFile: s.recvInfo(), Loss: s.loss(now)}); err != nil {
 				return false, err
 			}
 		}
@@ -356,6 +390,13 @@ func (cl *client) flush(ctx context.Context, full bool) (more bool, err error) {
 			return false, err
 		}
 		cl.saved = v
+	}
+	if v := cl.u.ws.pendingVersion(); v != cl.restore {
+		list, v := cl.u.ws.pending()
+		if err := cl.send(ctx, &message{Type: "restore", Restore: list}); err != nil {
+			return false, err
+		}
+		cl.restore = v
 	}
 	return more, nil
 }

@@ -29,6 +29,7 @@ func (u *UI) serveLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	recs, evicted := s.log.all()
+	maxLog := s.log.info().Cap
 	enc := s.encoding()
 	name := fmt.Sprintf("sockit-session-%d-%s.%s", id, time.Now().Format("20060102-150405"), ext)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
@@ -40,7 +41,7 @@ func (u *UI) serveLog(w http.ResponseWriter, r *http.Request) {
 		if len(recs) > 0 {
 			t = recs[0].ev.Time
 		}
-		dropped = &event.Event{Time: t, Kind: event.Info, Msg: fmt.Sprintf("%d earlier events are not in this log: sockit ui keeps the latest %d events or %d MiB per session", evicted, defaultMaxRecs, defaultMaxSize>>20)}
+		dropped = &event.Event{Time: t, Kind: event.Info, Msg: fmt.Sprintf("%d earlier events are not in this log: sockit ui keeps the latest %s of events per session (--max-log)", evicted, humanSize(maxLog))}
 	}
 	if ext == "jsonl" {
 		w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
@@ -91,4 +92,17 @@ func textLine(buf []byte, e *event.Event, enc *codec.Encoding, server bool) stri
 		buf = append(buf, event.Describe(e, server)...)
 	}
 	return string(append(buf, '\n'))
+}
+
+// humanSize is n bytes as 64 MiB, 512 KiB or 100 B.
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -35,7 +35,8 @@ const englishLeft = `(() => {
 	const allowed = new Set(['sockit', 'tcp', 'udp', 'tls', 'sni', 'pem', 'sha', 'json', 'lines', 'record', 'replay',
 		'ctrl', 'enter', 'alt', 'lf', 'crlf', 'cr', 'eol', 'hex', 'ping', 'pong', 'time', 'seq', 'unix_ms', 'rand', 'peer',
 		'be', 'le', 'len8', 'len16', 'len16le', 'len32', 'len32le', 'ssl', 'ca', 'kib', 'mib', 'gib', 'ui', 'gbk', 'utf', 'raw', 'delim', 'line',
-		'fixed', 'ms', 'at', 'reply', 'pattern', 'txt', 'len', 'xnn']);
+		'fixed', 'ms', 'at', 'reply', 'pattern', 'txt', 'len', 'xnn',
+		'unix', 'unixgram', 'socks', 'http', 'alpn']);
 	const bad = [];
 	const look = (where, s) => {
 		for (const w of (s || '').match(/[A-Za-z_]{2,}/g) || []) {
@@ -44,7 +45,7 @@ const englishLeft = `(() => {
 	};
 	for (const e of document.querySelectorAll('body *')) {
 		if (e.closest('[hidden]') || e.offsetParent === null && getComputedStyle(e).position !== 'fixed') continue;
-		if (e.closest('.log, .chips, select.enc, select.send-enc, select.checksum, #new-encoding, .addr, .pv, .name, .history, #lang, .to, .status')) continue;
+		if (e.closest('.hint, .log, .chips, select.enc, select.send-enc, select.checksum, #new-encoding, .addr, .pv, .name, .history, #lang, .to, .status')) continue;
 		for (const n of e.childNodes) if (n.nodeType === 3) look(e.tagName.toLowerCase() + '.' + e.className, n.nodeValue);
 		if (e.placeholder && !/^\d/.test(e.placeholder)) look('placeholder of .' + e.className, e.placeholder);
 		if (e.title) look('title of .' + e.className, e.title);

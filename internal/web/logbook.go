@@ -4,15 +4,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sockit/sockit/internal/event"
 )
 
 // A logbook keeps one session's events for the page and for the log
 // download, and counts bytes and messages each way. It holds the most
-// recent events up to a number and a size: a session that runs for hours
-// at full speed must not eat the machine's memory. What fell off the front
-// is counted, and said in the download.
+// recent events up to a size in bytes (64 MiB unless sockit ui --max-log
+// says otherwise), counting what each event costs in memory and not only
+// its data, so that a flood of tiny messages is held to the same bound as
+// a few large ones: a session that runs for hours at full speed must not
+// eat the machine's memory. What fell off the front is counted, shown in
+// the page and said in the download; Clear gives the memory back.
 type logbook struct {
 	poke func() // called after each new event (wakes the WebSocket writers)
 	// crlf: line framing, where a line may end in "\r\n" as well as "\n":
@@ -26,10 +30,11 @@ type logbook struct {
 	start   int
 	first   uint64 // seq of recs[start]
 	next    uint64 // seq of the next event
-	bytes   int    // data bytes held
+	bytes   int    // what the events held cost (recordCost)
 	evicted uint64 // events dropped for memory since the last clear
+	evData  int64  // their data bytes
 	epoch   uint64 // bumps when the log is cleared or re-rendered
-	maxRecs int
+	maxRecs int    // 0: no limit on the number (the size is the limit)
 	maxSize int
 
 	c       counters
@@ -55,13 +60,38 @@ type counters struct {
 	RateOut  int64 `json:"rateOut"` // bytes per second
 }
 
-const (
-	defaultMaxRecs = 100_000
-	defaultMaxSize = 64 << 20
-)
+// DefaultMaxLog is how much memory a session's log may take unless
+// Options.MaxLog says otherwise.
+const DefaultMaxLog = 64 << 20
 
-func newLogbook(poke func()) *logbook {
-	return &logbook{poke: poke, maxRecs: defaultMaxRecs, maxSize: defaultMaxSize, epoch: 1, rateAt: time.Now()}
+// recordOverhead is what an event costs besides its data: the record in
+// the slice (counted twice, as the slice may be twice as long as what
+// it holds) and the data's allocation.
+const recordOverhead = 2*int(unsafe.Sizeof(record{})) + 16
+
+func recordCost(e *event.Event) int {
+	return recordOverhead + cap(e.Data) + len(e.Err) + len(e.Msg) + len(e.Reason)
+}
+
+// logInfo is what the page shows of the logbook's bound.
+type logInfo struct {
+	Held         int64  `json:"held"`         // bytes of memory the log holds
+	Cap          int64  `json:"cap"`          // its bound
+	Dropped      uint64 `json:"dropped"`      // events dropped for it since the last clear
+	DroppedBytes int64  `json:"droppedBytes"` // their data
+}
+
+func newLogbook(poke func(), maxSize int) *logbook {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxLog
+	}
+	return &logbook{poke: poke, maxSize: maxSize, epoch: 1, rateAt: time.Now()}
+}
+
+func (l *logbook) info() logInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return logInfo{Held: int64(l.bytes), Cap: int64(l.maxSize), Dropped: l.evicted, DroppedBytes: l.evData}
 }
 
 // sink is the session's event.Sink. It copies the data, since the engine
@@ -112,10 +142,12 @@ func (l *logbook) sink(e *event.Event) {
 	}
 	l.recs = append(l.recs, record{seq: l.next, ev: ev})
 	l.next++
-	l.bytes += len(ev.Data)
-	for len(l.recs)-l.start > l.maxRecs || l.bytes > l.maxSize && len(l.recs)-l.start > 1 {
-		l.bytes -= len(l.recs[l.start].ev.Data)
-		l.recs[l.start] = record{}
+	l.bytes += recordCost(&ev)
+	for l.maxRecs > 0 && len(l.recs)-l.start > l.maxRecs || l.bytes > l.maxSize && len(l.recs)-l.start > 1 {
+		r := &l.recs[l.start]
+		l.bytes -= recordCost(&r.ev)
+		l.evData += int64(len(r.ev.Data))
+		*r = record{}
 		l.start++
 		l.first++
 		l.evicted++
@@ -187,15 +219,16 @@ func (l *logbook) all() ([]record, uint64) {
 	return append([]record(nil), l.recs[l.start:]...), l.evicted
 }
 
-// clear forgets the events (and, with counts, zeroes the counters).
+// clear forgets the events (and, with counts, zeroes the counters), and
+// lets their memory go: the slice too, which a flood made large.
 func (l *logbook) clear(counts bool) {
 	l.mu.Lock()
-	clear(l.recs)
-	l.recs = l.recs[:0]
+	l.recs = nil
 	l.start = 0
 	l.first = l.next
 	l.bytes = 0
 	l.evicted = 0
+	l.evData = 0
 	l.epoch++
 	if counts {
 		l.c = counters{}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func dataEvent(dir event.Dir, s string) *event.Event {
 }
 
 func TestLogbookCounts(t *testing.T) {
-	l := newLogbook(nil)
+	l := newLogbook(nil, 0)
 	buf := []byte("hello")
 	e := &event.Event{Kind: event.Data, Dir: event.In, Data: buf}
 	l.sink(e)
@@ -48,8 +49,8 @@ func TestLogbookCounts(t *testing.T) {
 // counts what it dropped, and a reader that fell behind learns how many
 // it lost.
 func TestLogbookBounds(t *testing.T) {
-	l := newLogbook(nil)
-	l.maxRecs, l.maxSize = 100, 1000
+	l := newLogbook(nil, 0)
+	l.maxRecs = 100
 	for i := 0; i < 5000; i++ {
 		l.sink(dataEvent(event.In, fmt.Sprintf("%04d", i)))
 	}
@@ -65,17 +66,19 @@ func TestLogbookBounds(t *testing.T) {
 	if len(all) != 100 || evicted != 4900 {
 		t.Errorf("all: %d, evicted %d", len(all), evicted)
 	}
-	// The size limit: 300-byte messages, 1000 bytes at most.
+	// The size limit: 300-byte messages, room for three with what each
+	// costs besides its data.
+	l.maxSize = 3 * (320 + recordOverhead)
 	for i := 0; i < 10; i++ {
 		l.sink(dataEvent(event.In, strings.Repeat("x", 300)))
 	}
 	all, _ = l.all()
 	size := 0
 	for _, r := range all {
-		size += len(r.ev.Data)
+		size += recordCost(&r.ev)
 	}
-	if size > 1000 {
-		t.Errorf("%d bytes held, limit 1000", size)
+	if size > l.maxSize || len(all) != 3 || l.info().Held != int64(size) {
+		t.Errorf("%d events costing %d bytes held (info %+v), limit %d", len(all), size, l.info(), l.maxSize)
 	}
 	// Batches stop at the byte limit but always carry one event.
 	recs, _, _ = l.since(0, 1000, 10)
@@ -165,6 +168,45 @@ func TestSaved(t *testing.T) {
 	}
 }
 
+// TestLogbookMemory is the flood of tiny messages that grew sockit ui to
+// 200 MB: a million 8-byte messages into a log bounded at 8 MiB keep the
+// heap within a small multiple of the bound, the drops are counted, and
+// Clear gives the memory back.
+func TestLogbookMemory(t *testing.T) {
+	const bound = 8 << 20
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	base := heap()
+	l := newLogbook(nil, bound)
+	e := dataEvent(event.In, "12345678")
+	const n = 1_000_000
+	for i := 0; i < n; i++ {
+		l.sink(e)
+	}
+	held := heap() - min(base, heap())
+	li := l.info()
+	if li.Held > bound || li.Dropped == 0 || li.Dropped+uint64(len(l.recs)-l.start) != n || li.DroppedBytes != int64(li.Dropped)*8 {
+		t.Fatalf("log info %+v after %d events (%d held)", li, n, len(l.recs)-l.start)
+	}
+	if held > 3*bound {
+		t.Errorf("heap grew by %d MiB for a log bounded at %d MiB", held>>20, bound>>20)
+	}
+	t.Logf("heap +%d MiB for %d events held of %d (bound %d MiB)", held>>20, len(l.recs)-l.start, n, bound>>20)
+	l.clear(false)
+	after := heap() - min(base, heap())
+	if after > 1<<20 {
+		t.Errorf("heap still %d KiB above the start after Clear", after>>10)
+	}
+	if li := l.info(); li.Held != 0 || li.Dropped != 0 {
+		t.Errorf("after Clear: %+v", li)
+	}
+	runtime.KeepAlive(l)
+}
+
 // TestRenderLeavesOutRawForPlainText: a message whose text is its bytes
 // goes to the page without its bytes a second time (base64); any message
 // the text does not give back exactly keeps them.
@@ -196,7 +238,7 @@ func TestRenderLeavesOutRawForPlainText(t *testing.T) {
 // the engine reports (framing included), and with line framing a "\r"
 // ending a line is part of its line end, not of the message.
 func TestLogbookWireAndCRLF(t *testing.T) {
-	l := newLogbook(nil)
+	l := newLogbook(nil, 0)
 	l.crlf = true
 	e := dataEvent(event.In, "OK\r")
 	e.Wire = 4

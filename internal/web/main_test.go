@@ -39,6 +39,7 @@ type testUI struct {
 	url  string // with the token
 	dir  string // config directory
 	log  *logLines
+	stop func() // shuts it down and waits (a test's end does too)
 }
 
 // logLines keeps what the UI logged (on sockit's stderr in the binary).
@@ -61,34 +62,48 @@ func startUI(t testing.TB) *testUI {
 // startUIWith is startUI with other HTTP limits (shorter timeouts).
 func startUIWith(t testing.TB, limits httpLimits) *testUI {
 	t.Helper()
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startUIAt(t, t.TempDir(), "127.0.0.1:0", limits)
+}
+
+// startUIAt is startUI with a given config directory and address (a
+// restart: the same directory and address as a UI stopped before).
+func startUIAt(t testing.TB, dir, addr string, limits httpLimits, opts ...func(*Options)) *testUI {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := &logLines{}
-	u := New(Options{ConfigDir: dir, Logf: func(format string, args ...any) {
+	o := Options{ConfigDir: dir, Logf: func(format string, args ...any) {
 		t.Logf(format, args...)
 		log.mu.Lock()
 		log.lines = append(log.lines, fmt.Sprintf(format, args...))
 		log.mu.Unlock()
-	}})
+	}}
+	for _, f := range opts {
+		f(&o)
+	}
+	u := New(o)
 	u.limits = limits
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- u.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("Serve did not return within 10s of its context ending")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return within 10s of its context ending")
-		}
-	})
-	return &testUI{UI: u, addr: ln.Addr().String(), url: u.URL(ln.Addr()), dir: dir, log: log}
+		})
+	}
+	t.Cleanup(stop)
+	return &testUI{UI: u, addr: ln.Addr().String(), url: u.URL(ln.Addr()), dir: dir, log: log, stop: stop}
 }
 
 // httpClient has a cookie jar and does not follow redirects, so tests see

@@ -42,6 +42,13 @@ type tlsConfig struct {
 	CA       string `json:"ca,omitempty"`       // PEM file of roots
 	Cert     string `json:"cert,omitempty"`     // server: PEM files; empty makes an ephemeral certificate
 	Key      string `json:"key,omitempty"`
+	// Advanced: a client's certificate (PEM files), the ALPN protocols
+	// offered or accepted (comma-separated), the lowest TLS version
+	// ("1.0"…"1.3"; "" is 1.2).
+	ClientCert string `json:"clientCert,omitempty"`
+	ClientKey  string `json:"clientKey,omitempty"`
+	ALPN       string `json:"alpn,omitempty"`
+	Min        string `json:"min,omitempty"`
 }
 
 // command is one message from the page. Which fields matter depends on Op.
@@ -57,6 +64,34 @@ type command struct {
 	Local  string     `json:"local,omitempty"`
 	Frame  string     `json:"frame,omitempty"`
 	TLS    *tlsConfig `json:"tls,omitempty"`
+	// Advanced: a client's proxy (socks5://, http://); checking the
+	// checksum (an algorithm) that ends each message received; closing a
+	// conversation idle this many seconds; a server's address lists
+	// (CIDR,… or @FILE) and cap on conversations at once.
+	Proxy    string `json:"proxy,omitempty"`
+	Verify   string `json:"verify,omitempty"`
+	Idle     int    `json:"idle,omitempty"`
+	Allow    string `json:"allow,omitempty"`
+	Deny     string `json:"deny,omitempty"`
+	MaxConns int    `json:"maxConns,omitempty"`
+
+	// UDP: send to broadcast addresses (SO_BROADCAST); join a multicast
+	// group (GROUP: the local endpoint's port on that group) on an
+	// interface; the TTL of datagrams sent (to groups too); no loop of
+	// our own datagrams to a group back to this host.
+	Broadcast bool   `json:"broadcast,omitempty"`
+	Group     string `json:"group,omitempty"`
+	Iface     string `json:"iface,omitempty"`
+	TTL       int    `json:"ttl,omitempty"`
+	NoLoop    bool   `json:"noLoop,omitempty"`
+
+	// SeqCheck: count gaps in the sequence numbers of messages received
+	// (open, and the seqcheck command).
+	SeqCheck bool `json:"seqCheck,omitempty"`
+
+	// AutoReconnect: a client connects again when its connection ends
+	// or fails (open, and the autoreconnect command).
+	AutoReconnect bool `json:"autoReconnect,omitempty"`
 	// Confirm says the person at the page agreed to open a server that
 	// other machines or users can reach (see exposure.go).
 	Confirm bool `json:"confirm,omitempty"`
@@ -76,27 +111,52 @@ type command struct {
 	Every    int    `json:"every,omitempty"` // send: repeat every this many ms…
 	Count    int    `json:"count,omitempty"` // …this many times in all (0: until stopped)
 
+	// recvfile, sendfile: a file on the machine sockit runs on; sendfile:
+	// bytes a chunk (0: the default) and ms between chunks
+	Path  string `json:"path,omitempty"`
+	Chunk int    `json:"chunk,omitempty"`
+	Delay int    `json:"delay,omitempty"`
+
 	// kick
 	Peer string `json:"peer,omitempty"`
 
 	// rules
 	Rules []string `json:"rules,omitempty"`
+
+	// view: how the page shows the session, and that it is the tab shown
+	View   string `json:"view,omitempty"`
+	Filter string `json:"filter,omitempty"`
+	Active bool   `json:"active,omitempty"`
+
+	// restore, forget: one session of the last run ("" all of them)
+	Key string `json:"key,omitempty"`
+
+	saved *savedSession // open: a session of the workspace, reopened
 }
 
 // ops lists the commands and whether each is about a session.
 var ops = map[string]bool{
-	"open":      false,
-	"close":     true,
-	"reconnect": true,
-	"send":      true,
-	"stop":      true,
-	"kick":      true,
-	"rules":     true,
-	"setenc":    true,
-	"clear":     true,
-	"reset":     true,
-	"save":      false,
-	"unsave":    false,
+	"open":          false,
+	"close":         true,
+	"reconnect":     true,
+	"send":          true,
+	"stop":          true,
+	"kick":          true,
+	"rules":         true,
+	"setenc":        true,
+	"clear":         true,
+	"reset":         true,
+	"save":          false,
+	"unsave":        false,
+	"view":          true,
+	"autoreconnect": true,
+	"seqcheck":      true,
+	"recvfile":      true,
+	"stoprecv":      true,
+	"sendfile":      true,
+	"stopfile":      true,
+	"restore":       false,
+	"forget":        false,
 }
 
 // parseCommand reads and checks one command.
@@ -136,13 +196,15 @@ func (c *command) check() error {
 	for name, v := range map[string]string{
 		"req": c.Req, "kind": c.Kind, "remote": c.Remote, "local": c.Local, "frame": c.Frame,
 		"encoding": c.Encoding, "eol": c.EOL, "checksum": c.Checksum, "to": c.To, "peer": c.Peer,
+		"view": c.View, "filter": c.Filter, "key": c.Key, "path": c.Path,
+		"group": c.Group, "iface": c.Iface, "proxy": c.Proxy, "verify": c.Verify, "allow": c.Allow, "deny": c.Deny,
 	} {
 		if len(v) > maxField {
 			return fmt.Errorf("%s is too long (%d bytes, limit %d)", name, len(v), maxField)
 		}
 	}
 	if t := c.TLS; t != nil {
-		for _, v := range []string{t.Pin, t.SNI, t.CA, t.Cert, t.Key} {
+		for _, v := range []string{t.Pin, t.SNI, t.CA, t.Cert, t.Key, t.ClientCert, t.ClientKey, t.ALPN, t.Min} {
 			if len(v) > maxField {
 				return fmt.Errorf("a TLS field is too long (limit %d bytes)", maxField)
 			}
@@ -156,6 +218,12 @@ func (c *command) check() error {
 	}
 	if c.Every < 0 || c.Every > maxEvery {
 		return fmt.Errorf("every %d ms is out of range (0-%d)", c.Every, maxEvery)
+	}
+	if c.Idle < 0 || c.Idle > 7*86400 {
+		return fmt.Errorf("idle timeout %d s is out of range (0-%d)", c.Idle, 7*86400)
+	}
+	if c.MaxConns < 0 || c.MaxConns > 1_000_000 {
+		return fmt.Errorf("max conns %d is out of range (0-1000000)", c.MaxConns)
 	}
 	if c.Count < 0 || c.Count > maxCount {
 		return fmt.Errorf("count %d is out of range (0-%d)", c.Count, maxCount)
@@ -182,6 +250,10 @@ func (c *command) check() error {
 	case "send":
 		if c.Every == 0 && c.Count > 1 {
 			return errors.New("repeating needs an interval (every N ms)")
+		}
+	case "view":
+		if c.View != "" && c.View != "text" && c.View != "hex" {
+			return fmt.Errorf("unknown view %q (want text or hex)", c.View)
 		}
 	case "kick":
 		if c.Peer == "" {

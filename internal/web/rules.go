@@ -58,6 +58,7 @@ func (s *sess) setRules(specs []string) error {
 	}
 	s.rules.Store(rs)
 	s.touch()
+	s.m.changed()
 	return nil
 }
 
@@ -78,5 +79,6 @@ func (s *sess) setEncoding(name string) error {
 	s.rules.Store(rs)
 	s.log.rerender()
 	s.touch()
+	s.m.changed()
 	return nil
 }

@@ -43,7 +43,7 @@ type target struct {
 	conn *session.Conn // a client's conversation
 	hub  *server.Hub   // a server's conversations…
 	to   string        // …this one ("" every one)
-	addr *net.UDPAddr  // UDP: this address, whether or not it is a peer yet
+	addr net.Addr      // datagrams: this address, whether or not it is a peer yet
 	peer string        // for {{peer}}
 }
 
@@ -57,7 +57,7 @@ func (s *sess) target(to string) (*target, error) {
 	switch s.kind {
 	case kindClient:
 		if s.conn == nil {
-			return nil, errors.New("not connected: nothing sent (Reconnect first)")
+			return nil, errNotConnected
 		}
 		t.conn, t.peer = s.conn, s.conn.Peer()
 		return t, nil
@@ -98,11 +98,23 @@ func (t *target) write(msg []byte) error {
 	return t.s.sendTo(msg, t.addr)
 }
 
+// writeRaw sends p as it is, without the conversation's framing: a
+// chunk of a file (on datagrams, one datagram).
+func (t *target) writeRaw(p []byte) error {
+	switch {
+	case t.conn != nil:
+		return t.conn.WriteRaw(p)
+	case t.hub != nil:
+		return t.hub.WriteTo(t.to, p, true)
+	}
+	return t.s.sendTo(p, t.addr)
+}
+
 // sendTo sends one datagram from a UDP session's socket. When the address
 // is a peer already, its conversation sends (and reports) it; otherwise
 // the socket sends it and the session reports it the same way, so the log
 // and the counters do not depend on who spoke first.
-func (s *sess) sendTo(msg []byte, addr *net.UDPAddr) error {
+func (s *sess) sendTo(msg []byte, addr net.Addr) error {
 	s.mu.Lock()
 	srv, pc, local := s.srv, s.sock.PacketConn(), s.local
 	s.mu.Unlock()
@@ -113,12 +125,21 @@ func (s *sess) sendTo(msg []byte, addr *net.UDPAddr) error {
 	}
 	n, err := pc.WriteTo(msg, addr)
 	if n > 0 || err == nil {
-		s.log.sink(&event.Event{Time: time.Now(), Kind: event.Data, Proto: "udp", Local: local, Peer: addr.String(), Dir: event.Out, Data: msg[:n]})
+		s.log.sink(&event.Event{Time: time.Now(), Kind: event.Data, Proto: s.ep.Proto(), Local: local, Peer: addr.String(), Dir: event.Out, Data: msg[:n]})
 	}
 	if err != nil {
-		return &endpoint.OpError{Op: "sendto", Endpoint: "udp://" + addr.String(), Err: err}
+		return &endpoint.OpError{Op: "sendto", Endpoint: s.ep.Scheme + "://" + addr.String(), Err: err}
 	}
 	return nil
+}
+
+var errNotConnected = errors.New("not connected: nothing sent (Reconnect first)")
+
+// waiting reports whether a send failed only because nobody is there to
+// send to yet: a client between connections, a server with no clients.
+// A repeating send skips the message and goes on.
+func waiting(err error) bool {
+	return errors.Is(err, errNotConnected) || errors.Is(err, server.ErrNoPeers)
 }
 
 // send sends what the page asked for, once or repeatedly.
@@ -131,21 +152,35 @@ func (s *sess) send(c *command) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.target(c.To)
-	if err != nil {
-		return err
-	}
 	line := []byte(c.Data + "\n")
-	msg, err := comp.Message(nil, line, t.peer)
-	if err != nil {
-		return err
-	}
-	s.addHistory(c.Data)
 	if c.Every == 0 || c.Count == 1 {
-		err := t.write(msg)
+		t, err := s.target(c.To)
+		if err != nil {
+			return err
+		}
+		msg, err := comp.Message(nil, line, t.peer)
+		if err != nil {
+			return err
+		}
+		s.addHistory(c.Data)
+		err = t.write(msg)
 		s.touch()
 		return err
 	}
+	// A repeat starts, and goes on, while nobody is connected: it skips
+	// the messages it cannot send (counted as missed) and sends again
+	// once a client (re)connects. What cannot work at all fails now: a
+	// message that does not compose (checked on a composer of its own, so
+	// the repeat's {{seq}} starts at 1), a peer that is gone.
+	if check, err := s.composer(c); err != nil {
+		return err
+	} else if _, err := check.Message(nil, line, ""); err != nil {
+		return err
+	}
+	if _, err := s.target(c.To); err != nil && !waiting(err) {
+		return err
+	}
+	s.addHistory(c.Data)
 	s.stopRepeat()
 	ctx, cancel := context.WithCancel(s.ctx)
 	r := &repeater{cancel: cancel, total: c.Count, every: c.Every, active: true}
@@ -161,17 +196,36 @@ func (s *sess) send(c *command) error {
 	s.touch()
 	go func() {
 		defer s.wg.Done()
-		err := r.run(ctx, func(first bool) error {
-			if !first && c.Template {
-				var err error
+		var msg []byte
+		missing := false // the last message was missed: say so once
+		err := r.run(ctx, func() (bool, error) {
+			t, err := s.target(c.To)
+			if err == nil {
 				if msg, err = comp.Message(msg[:0], line, t.peer); err != nil {
-					return err
+					return false, err
 				}
+				err = t.write(msg)
 			}
-			return t.write(msg)
+			if err == nil {
+				if missing {
+					missing = false
+					s.note(event.Info, "", "repeat: sending again")
+				}
+				return true, nil
+			}
+			if waiting(err) || c.To == "" || c.To == "all" || c.To == "remote" {
+				// Nobody there, or the connection broke under the send:
+				// skip it; a reconnect or a new client brings the rest.
+				if !missing {
+					missing = true
+					s.note(event.Info, "", "repeat: "+err.Error()+"; skipping until someone is connected")
+				}
+				return false, nil
+			}
+			return false, err
 		}, s.touch)
 		if err != nil && ctx.Err() == nil {
-			s.note(event.Error, t.peer, "repeat stopped: "+err.Error())
+			s.note(event.Error, "", "repeat stopped: "+err.Error())
 		}
 		r.finish()
 		s.touch()
@@ -199,12 +253,14 @@ type repeater struct {
 
 	mu     sync.Mutex
 	sent   int
+	missed int // skipped: nobody connected
 	active bool
 }
 
 type repeatInfo struct {
 	Active bool `json:"active"`
 	Sent   int  `json:"sent"`
+	Missed int  `json:"missed,omitempty"`
 	Total  int  `json:"total"`
 	Every  int  `json:"every"`
 }
@@ -212,7 +268,7 @@ type repeatInfo struct {
 func (r *repeater) info() repeatInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return repeatInfo{Active: r.active, Sent: r.sent, Total: r.total, Every: r.every}
+	return repeatInfo{Active: r.active, Sent: r.sent, Missed: r.missed, Total: r.total, Every: r.every}
 }
 
 func (r *repeater) finish() {
@@ -221,7 +277,10 @@ func (r *repeater) finish() {
 	r.mu.Unlock()
 }
 
-func (r *repeater) run(ctx context.Context, send func(first bool) error, progress func()) error {
+// run calls send every r.every ms, r.total times (0: until stopped); a
+// send that reports false was missed (nobody to send to) and counts
+// towards the total as well, so a repeat of 10 ends after 10 ticks.
+func (r *repeater) run(ctx context.Context, send func() (bool, error), progress func()) error {
 	tick := time.NewTicker(time.Duration(r.every) * time.Millisecond)
 	defer tick.Stop()
 	for i := 0; r.total == 0 || i < r.total; i++ {
@@ -232,11 +291,16 @@ func (r *repeater) run(ctx context.Context, send func(first bool) error, progres
 			case <-tick.C:
 			}
 		}
-		if err := send(i == 0); err != nil {
+		ok, err := send()
+		if err != nil {
 			return err
 		}
 		r.mu.Lock()
-		r.sent++
+		if ok {
+			r.sent++
+		} else {
+			r.missed++
+		}
 		r.mu.Unlock()
 		progress()
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,9 +22,11 @@ import (
 
 // manager holds the open sessions, in the order they were opened.
 type manager struct {
-	ctx  context.Context
-	sig  *signal // poked on any change a page should see
-	logf func(format string, args ...any)
+	ctx    context.Context
+	sig    *signal // poked on any change a page should see
+	logf   func(format string, args ...any)
+	ws     *workspace // nil in tests that make a manager alone
+	maxLog int        // each session's log bound in bytes (Options.MaxLog)
 
 	mu       sync.Mutex
 	sessions []*sess
@@ -85,7 +88,52 @@ func (m *manager) open(c *command) (*sess, error) {
 	m.sessions = append(m.sessions, s)
 	m.mu.Unlock()
 	m.sig.poke()
+	m.changed()
 	return s, nil
+}
+
+// changed says the workspace has something new to keep.
+func (m *manager) changed() {
+	if m.ws != nil {
+		m.ws.changed()
+	}
+}
+
+// collect is the open sessions as the workspace keeps them.
+func (m *manager) collect() []savedSession {
+	var out []savedSession
+	for _, s := range m.list() {
+		out = append(out, s.saved())
+	}
+	return out
+}
+
+// restore reopens sessions of the last run, all of them or the one keyed
+// key; those that fail to open stay on offer, and the error names them.
+func (m *manager) restore(key string) error {
+	var failed []savedSession
+	var errs []string
+	for _, ss := range m.ws.take(key) {
+		c := ss.Open
+		c.Op, c.Confirm = "open", true // confirmed when first opened
+		c.saved = &ss
+		if _, err := m.open(&c); err != nil {
+			failed = append(failed, ss)
+			errs = append(errs, ss.Title+": "+oneLine(err.Error()))
+		}
+	}
+	m.ws.putBack(failed)
+	m.sig.poke()
+	if len(errs) > 0 {
+		return errors.New("not reopened: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// forget drops the sessions of the last run that were not reopened.
+func (m *manager) forget(key string) {
+	m.ws.take(key)
+	m.sig.poke()
 }
 
 // close closes a session's sockets and forgets it.
@@ -104,6 +152,7 @@ func (m *manager) close(id int) error {
 	m.mu.Unlock()
 	s.stop()
 	m.sig.poke()
+	m.changed()
 	return nil
 }
 
@@ -120,9 +169,11 @@ func (m *manager) closeAll() {
 // sorts datagrams by sender, session frames, composes and reports events.
 type sess struct {
 	id     int
+	key    string // names it in the workspace, across runs
 	m      *manager
 	kind   kind
 	name   string
+	opened command // the open command, kept in the workspace
 	log    *logbook
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -132,8 +183,8 @@ type sess struct {
 	setup     *talk.Setup
 	ep        endpoint.Endpoint // client: where to connect; server, udp: where to listen
 	remoteEP  endpoint.Endpoint // udp: the default remote (Scheme "" when none)
-	udpRemote *net.UDPAddr
-	sock      *talk.Socket // server, udp: the listening socket, until served
+	udpRemote net.Addr          // udp, unixgram: the default remote, resolved
+	sock      *talk.Socket      // server, udp: the listening socket, until served
 
 	version atomic.Uint64 // bumps on every change of state a page shows
 	rules   atomic.Pointer[ruleSet]
@@ -148,8 +199,26 @@ type sess struct {
 	hub     *server.Hub
 	local   string
 	history []string
+	view    viewState
 	rep     *repeater
 	closing bool // stop has begun: no new goroutines
+
+	seq        seqCounter // gaps in the peers' sequence numbers
+	dropsAt    time.Time  // when drops was read
+	drops      uint64     // the kernel's count for the socket
+	dropsBase  uint64     // …at the last reset
+	dropsKnown bool
+
+	recv    *recvFile // receiving to a file (or done)
+	sending *fileSend // a file being sent (or done)
+
+	// A client's reconnecting.
+	autoReconnect bool
+	dialing       bool          // dial runs (connecting, connected, or waiting to reconnect)
+	retry         *retryInfo    // waiting to reconnect
+	userClosed    bool          // the user disconnected: no reconnecting this time
+	wakeDial      bool          // connect now, even with auto-reconnect off
+	wake          chan struct{} // ends a wait to reconnect
 }
 
 // kind is what a session is, as the page names it.
@@ -190,32 +259,88 @@ func (c *command) options() (talk.Options, error) {
 		t = &tlsConfig{}
 	}
 	opt.TLS = t.On
+	// The advanced fold: each the command line's option of the same name,
+	// checked by talk as there.
+	opt.Idle = time.Duration(c.Idle) * time.Second
+	if c.Verify != "" {
+		opt.VerifyChecksum, opt.Input.Checksum = true, c.Verify
+	}
+	var alpn []string
+	for _, p := range strings.Split(t.ALPN, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			alpn = append(alpn, p)
+		}
+	}
 	switch kind(c.Kind) {
 	case kindClient:
 		if c.Remote == "" {
 			return opt, errors.New("a TCP client needs a remote endpoint (HOST:PORT)")
 		}
 		opt.Role, opt.Endpoint = talk.Client, c.Remote
-		opt.Source, opt.Timeout = c.Local, dialTimeout
-		opt.TLSOptions = endpoint.TLSOptions{Insecure: t.Insecure, Pin: t.Pin, SNI: t.SNI, CA: t.CA}
+		opt.Source, opt.Timeout, opt.Proxy = c.Local, dialTimeout, strings.TrimSpace(c.Proxy)
+		opt.TLSOptions = endpoint.TLSOptions{Insecure: t.Insecure, Pin: t.Pin, SNI: t.SNI, CA: t.CA,
+			ClientCert: t.ClientCert, ClientKey: t.ClientKey, ALPN: alpn, Min: t.Min}
 	case kindServer:
 		if c.Local == "" {
 			return opt, errors.New("a TCP server needs a local endpoint to listen on (such as 127.0.0.1:8888)")
 		}
 		opt.Role, opt.Endpoint, opt.KeepOpen = talk.Server, c.Local, true
-		opt.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, CA: t.CA}
+		opt.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, CA: t.CA, ALPN: alpn, Min: t.Min}
+		opt.MaxConns = c.MaxConns
 	case kindUDP:
 		opt.Role, opt.Endpoint, opt.UDP, opt.KeepOpen = talk.Server, c.Local, true, true
 		if opt.Endpoint == "" {
 			opt.Endpoint = ":0"
 		}
+		opt.ListenSends = true
+		opt.MaxConns = c.MaxConns
+		opt.Sockopts = endpoint.Sockopts{Broadcast: c.Broadcast, TTL: c.TTL}
+		opt.Multicast = endpoint.Multicast{Iface: strings.TrimSpace(c.Iface), NoLoop: c.NoLoop}
+		if g := strings.TrimSpace(c.Group); g != "" {
+			// Joining a group is listening on GROUP:PORT (as on the
+			// command line); the port is the local endpoint's.
+			ep, err := endpoint.Parse(opt.Endpoint, endpoint.Options{UDP: true, Listen: true})
+			if err != nil {
+				return opt, err
+			}
+			if !endpoint.IsMulticast(g) {
+				return opt, fmt.Errorf("%s is not a multicast group (224.0.0.0/4, ff00::/8)", g)
+			}
+			if ep.Port == 0 {
+				return opt, errors.New("joining a multicast group needs a port: local :PORT")
+			}
+			opt.Endpoint = "udp://" + net.JoinHostPort(g, strconv.Itoa(ep.Port))
+		}
+	}
+	if c.Kind != string(kindClient) {
+		if a := strings.TrimSpace(c.Allow); a != "" {
+			opt.Allow = &a
+		}
+		if d := strings.TrimSpace(c.Deny); d != "" {
+			opt.Deny = &d
+		}
+	} else if c.Allow != "" || c.Deny != "" || c.MaxConns != 0 {
+		return opt, errors.New("allow, deny and max conns are a server's")
+	}
+	if c.Kind != string(kindClient) && c.Proxy != "" {
+		return opt, errors.New("a proxy is a client's")
 	}
 	return opt, nil
 }
 
 func newSess(m *manager, c *command) (*sess, error) {
-	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name)}
-	s.log = newLogbook(m.sig.poke)
+	s := &sess{m: m, kind: kind(c.Kind), name: strings.TrimSpace(c.Name), key: newKey(), opened: *c, wake: make(chan struct{}, 1)}
+	s.autoReconnect = c.AutoReconnect && s.kind == kindClient
+	s.seq.set(c.SeqCheck)
+	s.opened.Op, s.opened.Req, s.opened.saved = "", "", nil
+	s.log = newLogbook(m.sig.poke, m.maxLog)
+	if ss := c.saved; ss != nil {
+		s.key, s.view = ss.Key, ss.View
+		s.history = append([]string(nil), ss.History...)
+		if len(s.history) > maxHistory {
+			s.history = s.history[len(s.history)-maxHistory:]
+		}
+	}
 	opt, err := c.options()
 	if err != nil {
 		return nil, err
@@ -234,29 +359,72 @@ func newSess(m *manager, c *command) (*sess, error) {
 			return nil, fmt.Errorf("%s is a datagram endpoint: open a UDP session for it", opt.Endpoint)
 		}
 	case kindUDP:
-		if !s.ep.IsUDP() {
-			return nil, fmt.Errorf("%s is not a UDP endpoint", c.Local)
+		// A datagram session: UDP, or a unixgram socket (a path).
+		if !s.ep.IsPacket() || s.ep.Scheme == "dtls" {
+			return nil, fmt.Errorf("%s is not a UDP (or unixgram) endpoint", c.Local)
 		}
 		if c.Remote != "" {
 			if s.remoteEP, err = endpoint.Parse(c.Remote, endpoint.Options{UDP: true}); err != nil {
 				return nil, err
 			}
-			if !s.remoteEP.IsUDP() {
-				return nil, fmt.Errorf("%s is not a UDP endpoint", c.Remote)
+			if s.remoteEP.IsUnix() != s.ep.IsUnix() || !s.remoteEP.IsPacket() || s.remoteEP.Scheme == "dtls" {
+				return nil, fmt.Errorf("%s is not a %s endpoint", c.Remote, s.ep.Scheme)
 			}
-			if s.udpRemote, err = net.ResolveUDPAddr(s.remoteEP.Network(), s.remoteEP.Address()); err != nil {
+			if s.remoteEP.IsUnix() {
+				s.udpRemote = &net.UnixAddr{Name: s.remoteEP.Address(), Net: "unixgram"}
+			} else if s.udpRemote, err = net.ResolveUDPAddr(s.remoteEP.Network(), s.remoteEP.Address()); err != nil {
 				return nil, &endpoint.OpError{Op: "resolve", Endpoint: s.remoteEP.String(), Err: err}
 			}
 		}
 	}
+	if ss := c.saved; ss != nil && len(ss.Rules) > 0 {
+		rs, err := parseRules(ss.Rules, s.enc)
+		if err != nil {
+			return nil, fmt.Errorf("its auto-reply rules: %v", err)
+		}
+		s.rules.Store(rs)
+	}
 	s.ctx, s.cancel = context.WithCancel(m.ctx)
 	return s, nil
+}
+
+// saved is the session as the workspace keeps it: how it was opened (in
+// the encoding it has now), its rules, history and view.
+func (s *sess) saved() savedSession {
+	ss := savedSession{Key: s.key, Rules: s.rules.Load().list()}
+	s.mu.Lock()
+	ss.Open = s.opened // AutoReconnect changes under s.mu
+	ss.Open.Encoding = s.enc.Name()
+	ss.History = append([]string(nil), s.history...)
+	ss.View = s.view
+	local := s.local
+	s.mu.Unlock()
+	ss.Title = s.title(local)
+	return ss
+}
+
+// setView keeps how the page shows the session's log.
+func (s *sess) setView(v viewState) {
+	s.mu.Lock()
+	s.view = v
+	s.mu.Unlock()
+	s.touch()
+	s.m.changed()
 }
 
 // sink receives the session's events: they go to the log, and opens and
 // closes change the peer list.
 func (s *sess) sink(e *event.Event) {
 	s.log.sink(e)
+	if e.Kind == event.Data && e.Dir == event.In {
+		s.seq.see(e.Peer, e.Data)
+		s.mu.Lock()
+		r := s.recv
+		s.mu.Unlock()
+		if r != nil {
+			r.write(e.Data)
+		}
+	}
 	switch e.Kind {
 	case event.Connect, event.Close, event.Listen:
 		s.touch()
@@ -313,6 +481,9 @@ func (s *sess) open() error {
 
 func (s *sess) start() error {
 	if s.kind == kindClient {
+		s.mu.Lock()
+		s.dialing = true
+		s.mu.Unlock()
 		s.wg.Add(1)
 		go s.dial()
 		return nil
@@ -331,6 +502,9 @@ func (s *sess) serve() {
 	status := "listening on " + s.local
 	if s.kind == kindUDP {
 		status = "bound to " + s.local
+		if endpoint.IsMulticast(s.ep.Host) {
+			status += ", joined " + s.ep.Host
+		}
 		if s.udpRemote != nil {
 			status += ", default remote " + s.udpRemote.String()
 		}
@@ -352,18 +526,94 @@ func (s *sess) serve() {
 	}()
 }
 
-// dial connects a client session and talks until the connection ends.
+// dial connects a client session and talks until the connection ends;
+// with auto-reconnect on, it connects again after a pause that doubles
+// with each failed attempt (reconnectFirst up to reconnectMax), until
+// the session closes, the user disconnects, or auto-reconnect is off.
 func (s *sess) dial() {
 	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		s.dialing = false
+		s.mu.Unlock()
+	}()
+	attempt := 0
+	for {
+		if s.dialOnce() {
+			attempt = 0
+		}
+		if s.ctx.Err() != nil {
+			return
+		}
+		s.mu.Lock()
+		again := s.autoReconnect && !s.userClosed
+		s.userClosed = false
+		s.mu.Unlock()
+		if !again {
+			return
+		}
+		attempt++
+		d := reconnectFirst << min(attempt-1, 16)
+		if d > reconnectMax {
+			d = reconnectMax
+		}
+		s.mu.Lock()
+		s.retry = &retryInfo{Attempt: attempt, At: time.Now().Add(d).UnixMilli(), Delay: d.Milliseconds()}
+		s.mu.Unlock()
+		s.touch()
+		select { // a wake from before the wait is stale
+		case <-s.wake:
+		default:
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-s.wake: // Reconnect clicked, or auto-reconnect turned off
+			t.Stop()
+		}
+		s.mu.Lock()
+		s.retry = nil
+		again = s.autoReconnect || s.wakeDial
+		s.wakeDial = false
+		s.mu.Unlock()
+		if !again {
+			s.touch()
+			return
+		}
+	}
+}
+
+// How long a client with auto-reconnect waits before connecting again:
+// reconnectFirst after the first failure, twice as long after each
+// failure after it, at most reconnectMax.
+const (
+	reconnectFirst = 500 * time.Millisecond
+	reconnectMax   = 30 * time.Second
+)
+
+// retryInfo is a client's wait before it connects again, as the page
+// shows it.
+type retryInfo struct {
+	Attempt int   `json:"attempt"` // the failed attempts in a row so far
+	At      int64 `json:"at"`      // unix ms of the next attempt
+	Delay   int64 `json:"delay"`   // ms of this wait
+}
+
+// dialOnce connects once and talks until the connection ends. It reports
+// whether it connected.
+func (s *sess) dialOnce() bool {
 	s.setState(stateConnecting, "connecting to "+s.ep.String()+"…")
 	nc, err := s.setup.Dialer().Dial(s.ctx, s.ep)
 	if err != nil {
 		if s.ctx.Err() != nil {
-			return
+			return false
 		}
 		s.note(event.Error, s.ep.Address(), err.Error())
 		s.setState(stateFailed, err.Error())
-		return
+		return false
 	}
 	s.mu.Lock()
 	s.connSeq++
@@ -381,7 +631,7 @@ func (s *sess) dial() {
 	s.conn = nil
 	s.mu.Unlock()
 	if s.ctx.Err() != nil {
-		return
+		return true
 	}
 	why := "closed by the peer"
 	if err != nil && !errors.Is(err, net.ErrClosed) {
@@ -390,6 +640,36 @@ func (s *sess) dial() {
 		why = "disconnected"
 	}
 	s.setState(stateClosed, why)
+	return true
+}
+
+// setAutoReconnect turns a client's auto-reconnect on or off; off ends a
+// wait to reconnect, on starts connecting again if it is not connected.
+func (s *sess) setAutoReconnect(on bool) error {
+	if s.kind != kindClient {
+		return errors.New("only a client session reconnects")
+	}
+	s.mu.Lock()
+	s.autoReconnect = on
+	s.opened.AutoReconnect = on
+	waiting := s.dialing
+	s.mu.Unlock()
+	if waiting {
+		s.poke()
+	} else if on {
+		s.reconnect()
+	}
+	s.touch()
+	s.m.changed()
+	return nil
+}
+
+// poke wakes a client waiting to reconnect.
+func (s *sess) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // goTracked runs f on a goroutine the session waits for when it closes,
@@ -415,21 +695,40 @@ func (s *sess) reconnect() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == stateConnecting || s.state == stateConnected {
-		return errors.New("already connected or connecting")
-	}
 	if s.closing {
 		return errors.New("session closed")
 	}
+	if s.dialing {
+		if s.retry == nil {
+			return errors.New("already connected or connecting")
+		}
+		// Waiting to reconnect: now.
+		s.wakeDial = true
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		return nil
+	}
 	s.state = stateConnecting // so a second click does not dial twice
+	s.dialing = true
 	s.wg.Add(1)
 	go s.dial()
 	return nil
 }
 
-// stop closes the session's sockets and waits for its goroutines.
+// stop closes the session's sockets and waits for its goroutines, and
+// the file it receives to.
 func (s *sess) stop() {
 	s.stopRepeat()
+	defer func() {
+		s.mu.Lock()
+		r := s.recv
+		s.mu.Unlock()
+		if r != nil {
+			r.close()
+		}
+	}()
 	s.mu.Lock()
 	s.closing = true
 	if s.conn != nil {
@@ -453,13 +752,50 @@ func (s *sess) kick(peer string) error {
 	s.mu.Unlock()
 	if c == nil {
 		if s.kind == kindClient {
+			if s.setAutoReconnectOffWait() {
+				return nil
+			}
 			return errors.New("not connected")
 		}
 		return fmt.Errorf("no peer %s (gone already?)", peer)
 	}
+	if s.kind == kindClient {
+		s.mu.Lock()
+		s.userClosed = true // not to be reconnected
+		s.mu.Unlock()
+	}
 	c.SetReason("disconnected by you")
 	c.NetConn().Close()
 	return nil
+}
+
+// setSeqCheck turns counting gaps in sequence numbers on or off (and
+// starts counting again).
+func (s *sess) setSeqCheck(on bool) {
+	s.seq.set(on)
+	s.mu.Lock()
+	s.opened.SeqCheck = on
+	s.mu.Unlock()
+	s.touch()
+	s.m.changed()
+}
+
+// setAutoReconnectOffWait ends a client's wait to reconnect, as
+// Disconnect does while it waits; it reports whether there was one.
+func (s *sess) setAutoReconnectOffWait() bool {
+	s.mu.Lock()
+	waiting := s.retry != nil
+	if waiting {
+		s.userClosed = true
+		s.autoReconnect = false
+		s.opened.AutoReconnect = false
+	}
+	s.mu.Unlock()
+	if waiting {
+		s.poke()
+		s.touch()
+	}
+	return waiting
 }
 
 func (s *sess) addHistory(data string) {
@@ -474,4 +810,5 @@ func (s *sess) addHistory(data string) {
 		}
 	}
 	s.mu.Unlock()
+	s.m.changed()
 }

@@ -22,22 +22,30 @@ type peerState struct {
 
 // sessState is what the page shows of a session besides its log.
 type sessState struct {
-	SID         int         `json:"sid"`
-	Kind        kind        `json:"kind"`
-	Title       string      `json:"title"`
-	State       state       `json:"state"`
-	Status      string      `json:"status"`
-	Encoding    string      `json:"encoding"`
-	Frame       string      `json:"frame"`
-	Local       string      `json:"local,omitempty"`
-	Remote      string      `json:"remote,omitempty"`
-	TLS         bool        `json:"tls,omitempty"`
-	Fingerprint string      `json:"fingerprint,omitempty"`
-	Peers       []peerState `json:"peers"`
-	Rules       []string    `json:"rules"`
-	History     []string    `json:"history"`
-	Repeat      *repeatInfo `json:"repeat,omitempty"`
-	Stats       counters    `json:"stats"`
+	SID           int         `json:"sid"`
+	Key           string      `json:"key"`
+	View          viewState   `json:"view"`
+	Kind          kind        `json:"kind"`
+	Title         string      `json:"title"`
+	State         state       `json:"state"`
+	Status        string      `json:"status"`
+	Encoding      string      `json:"encoding"`
+	Frame         string      `json:"frame"`
+	Local         string      `json:"local,omitempty"`
+	Remote        string      `json:"remote,omitempty"`
+	TLS           bool        `json:"tls,omitempty"`
+	Fingerprint   string      `json:"fingerprint,omitempty"`
+	Peers         []peerState `json:"peers"`
+	Rules         []string    `json:"rules"`
+	History       []string    `json:"history"`
+	Repeat        *repeatInfo `json:"repeat,omitempty"`
+	AutoReconnect bool        `json:"autoReconnect,omitempty"`
+	Retry         *retryInfo  `json:"retry,omitempty"` // a client waiting to reconnect
+	RecvFile      *fileInfo   `json:"recvFile,omitempty"`
+	SendFile      *fileInfo   `json:"sendFile,omitempty"`
+	Stats         counters    `json:"stats"`
+	Log           logInfo     `json:"log"`
+	Loss          *lossInfo   `json:"loss"`
 }
 
 func (s *sess) peers() []peerState {
@@ -63,6 +71,7 @@ func (s *sess) peers() []peerState {
 func (s *sess) snapshot(now time.Time) sessState {
 	st := sessState{
 		SID:         s.id,
+		Key:         s.key,
 		Kind:        s.kind,
 		Frame:       s.setup.Frame().String(),
 		TLS:         s.ep.IsTLS(),
@@ -70,6 +79,8 @@ func (s *sess) snapshot(now time.Time) sessState {
 		Rules:       s.rules.Load().list(),
 		Peers:       s.peers(),
 		Stats:       s.log.stats(now),
+		Log:         s.log.info(),
+		Loss:        s.loss(now),
 	}
 	switch {
 	case s.kind == kindClient:
@@ -82,6 +93,20 @@ func (s *sess) snapshot(now time.Time) sessState {
 	st.Encoding = s.enc.Name()
 	st.Local = s.local
 	st.History = append([]string{}, s.history...)
+	st.View = s.view
+	st.AutoReconnect = s.autoReconnect
+	if s.recv != nil {
+		i := s.recv.snapshot()
+		st.RecvFile = &i
+	}
+	if s.sending != nil {
+		i := s.sending.snapshot()
+		st.SendFile = &i
+	}
+	if s.retry != nil {
+		r := *s.retry
+		st.Retry = &r
+	}
 	if s.rep != nil {
 		info := s.rep.info()
 		st.Repeat = &info
@@ -95,6 +120,18 @@ func (s *sess) title(local string) string {
 	if s.name != "" {
 		return s.name
 	}
+	switch s.ep.Scheme {
+	case "serial":
+		return "serial " + s.ep.Path
+	case "ws", "wss", "unix":
+		if s.kind == kindClient {
+			return s.ep.String()
+		}
+		if local != "" && s.ep.Scheme != "unix" {
+			return s.ep.Scheme + "://" + local
+		}
+		return s.ep.String()
+	}
 	switch s.kind {
 	case kindClient:
 		return "TCP client " + hostPort(s.ep)
@@ -105,6 +142,9 @@ func (s *sess) title(local string) string {
 		return "TCP server " + local
 	}
 	t := "UDP " + local
+	if s.ep.IsUnix() {
+		t = "unixgram " + hostPort(s.ep)
+	}
 	if s.udpRemote != nil {
 		t += " → " + s.udpRemote.String()
 	}

@@ -19,10 +19,8 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"io/fs"
 	"net"
@@ -43,9 +41,10 @@ var assets embed.FS
 // Options configure a UI. The zero value makes a random token and keeps
 // saved messages in DefaultConfigDir().
 type Options struct {
-	Token     string                           // required on every request; "" makes a random one
-	ConfigDir string                           // where saved.json lives; "" is DefaultConfigDir()
+	Token     string                           // required on every request; "" is the workspace's (or a new random one)
+	ConfigDir string                           // where saved.json and workspace.json live; "" is DefaultConfigDir()
 	Version   string                           // shown on the page
+	MaxLog    int64                            // memory a session's log may hold, in bytes; 0 is DefaultMaxLog
 	Logf      func(format string, args ...any) // problems worth a line on stderr; nil is silent
 }
 
@@ -53,9 +52,11 @@ type Options struct {
 type UI struct {
 	token   string
 	version string
+	maxLog  int
 	logf    func(format string, args ...any)
 	mgr     *manager
 	saved   *savedStore
+	ws      *workspace
 	static  fs.FS
 
 	limits  httpLimits
@@ -82,14 +83,10 @@ func DefaultConfigDir() string {
 // New returns a UI with no sessions open.
 func New(opt Options) *UI {
 	u := &UI{token: opt.Token, version: opt.Version, logf: opt.Logf, limits: defaultLimits, pending: &pendingListener{}}
-	if u.token == "" {
-		b := make([]byte, 16)
-		rand.Read(b)
-		u.token = hex.EncodeToString(b)
-	}
 	if u.logf == nil {
 		u.logf = func(string, ...any) {}
 	}
+	u.maxLog = int(min(opt.MaxLog, 1<<40))
 	if u.version == "" {
 		u.version = "dev"
 	}
@@ -98,9 +95,21 @@ func New(opt Options) *UI {
 		dir = DefaultConfigDir()
 	}
 	u.saved = loadSaved(filepath.Join(dir, "saved.json"), u.logf)
+	u.ws = loadWorkspace(filepath.Join(dir, "workspace.json"), u.logf)
+	if u.token == "" {
+		// The token of the last run, so that a tab left open reconnects.
+		u.token = u.ws.token()
+	} else {
+		u.ws.setToken(u.token)
+	}
 	u.static, _ = fs.Sub(assets, "assets")
 	return u
 }
+
+// LastAddr is the address the UI served on last time ("" if none): the
+// command serves there again unless told otherwise, so that a tab left
+// open reconnects.
+func (u *UI) LastAddr() string { return u.ws.addr() }
 
 // Token is the secret the page's URL carries.
 func (u *UI) Token() string { return u.token }
@@ -120,6 +129,12 @@ func (u *UI) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	u.mgr = newManager(ctx, u.logf)
+	u.mgr.ws = u.ws
+	u.mgr.maxLog = u.maxLog
+	u.ws.setAddr(ln.Addr().String())
+	wctx, wcancel := context.WithCancel(ctx)
+	wdone := make(chan struct{})
+	go func() { defer close(wdone); u.ws.run(wctx, u.mgr.collect) }()
 	g := &guard{hosts: allowedHosts(ln.Addr()), token: u.token, cookie: cookieName(ln.Addr())}
 	hs := u.newHTTPServer(ctx, g.wrap(u.routes(ctx)))
 	u.pending.Listener, u.pending.max = ln, u.limits.pending
@@ -140,6 +155,11 @@ func (u *UI) Serve(ctx context.Context, ln net.Listener) error {
 	u.closing = true
 	u.mu.Unlock()
 	u.clients.Wait()
+	// The workspace keeps the sessions open now: closing them as the UI
+	// shuts down does not forget them.
+	wcancel()
+	<-wdone
+	u.ws.stop()
 	u.mgr.closeAll()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -58,6 +58,7 @@
   const app = {
     ws: null, connected: false, sessions: new Map(), active: 0,
     encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0, extraLine: 0,
+    synced: false, activeKey: '', restore: [],
   };
   window.sockit = app; // for a look from the console (and the browser tests)
 
@@ -103,14 +104,15 @@
     const s = m.sid ? app.sessions.get(m.sid) : null;
     switch (m.type) {
       case 'hello': onHello(m); break;
-      case 'synced': if (!app.sessions.size) showForm(true); break; // every open session is here now
+      case 'synced': onSynced(); break; // every open session is here now
+      case 'restore': app.restore = m.restore || []; renderRestore(); break;
       case 'state': upsert(m.session); break;
       case 'closed': removeSession(m.sid); break;
       case 'reset': if (s) resetLog(s, m.hidden || 0); break;
       case 'events': if (s) addEvents(s, m.events || [], m.skipped || 0); break;
       case 'stats':
         // Drawn with the log, once a frame at most.
-        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; s.statsStale = true; if (s.sid === app.active) schedule(s, true); }
+        if (s) { s.st.stats = m.stats; s.st.peers = m.peers || []; if (m.log) s.st.log = m.log; if (m.loss) s.st.loss = m.loss; if (m.recvFile) { s.st.recvFile = m.recvFile; renderFiles(s); } s.statsStale = true; if (s.sid === app.active) schedule(s, true); }
         break;
       case 'saved':
         app.saved = m.saved || [];
@@ -129,9 +131,14 @@
   }
 
   function onHello(m) {
+    app.synced = false;
+    app.activeKey = m.active || '';
+    // Where the user was (the tab, its view and filter) is kept by sockit:
+    // the sessions come back with it, after a reconnect or a restart.
     for (const sid of Array.from(app.sessions.keys())) removeSession(sid);
     app.encodings = m.encodings || ['utf-8'];
     app.checksums = m.checksums || [];
+    fillSelect($('#new-verify'), app.checksums, $('#new-verify').value || '', ['', t('adv.verify.none')]);
     fillEncodings();
     document.title = t('app.title');
   }
@@ -154,6 +161,43 @@
     fillSelect(sel, encodings(), keep);
   }
 
+  function onSynced() {
+    app.synced = true;
+    if (!app.sessions.size) { showForm(true); return; }
+    activateKey(app.activeKey);
+  }
+
+  // activateKey shows the session with the workspace key key, if open.
+  function activateKey(key) {
+    for (const s of app.sessions.values()) {
+      if (key && s.st.key === key) { activate(s.sid); return true; }
+    }
+    return false;
+  }
+
+  // ---- Sessions of the last run ------------------------------------------------
+
+  function renderRestore() {
+    const list = app.restore;
+    $('#restore').hidden = !list.length;
+    $('#restore-error').textContent = '';
+    if (!list.length) return;
+    const names = list.map((r) => r.title || r.key).join(', ');
+    $('#restore-text').textContent = t('restore.text', { n: list.length, names: names });
+  }
+
+  function restoreSessions() {
+    $('#restore-open').disabled = true;
+    cmd('restore', {}).then(() => {
+      $('#restore-open').disabled = false;
+      activateKey(app.activeKey);
+    }, (e) => {
+      $('#restore-open').disabled = false;
+      activateKey(app.activeKey);
+      $('#restore-error').textContent = e.message;
+    });
+  }
+
   function fillSelect(sel, names, value, first) {
     sel.textContent = '';
     if (first) sel.append(new Option(first[1], first[0]));
@@ -172,6 +216,7 @@
     form.kind = kind;
     for (const b of $$('.kinds button')) b.classList.toggle('on', b.dataset.kind === kind);
     $('#kind-help').textContent = t('help.' + kind);
+    $('#kind-more').textContent = t('form.more.' + kind);
     const remote = $('.f-remote'), local = $('.f-local');
     remote.hidden = kind === 'tcp-server';
     $('#lbl-remote').textContent = t(kind === 'udp' ? 'form.remoteUDP' : 'form.remote');
@@ -185,6 +230,7 @@
     $('#new-tls-box').hidden = kind === 'udp';
     $('#new-tls-box').classList.toggle('client', kind === 'tcp-client');
     $('#new-tls-box').classList.toggle('server', kind === 'tcp-server');
+    for (const e of $$('#new-form [data-kinds]')) e.hidden = !e.dataset.kinds.split(' ').includes(kind);
     local.hidden = false;
     form.lastKind = kind;
   }
@@ -216,10 +262,33 @@
       encoding: $('#new-encoding').value,
       frame: kind === 'udp' ? '' : frameValue(),
     };
+    if (kind === 'tcp-client' && $('#new-autoreconnect').checked) f.autoReconnect = true;
+    if (kind === 'udp') {
+      if ($('#new-broadcast').checked) f.broadcast = true;
+      f.group = $('#new-group').value.trim();
+      f.iface = $('#new-iface').value.trim();
+      if ($('#new-ttl').value !== '') f.ttl = Number($('#new-ttl').value);
+      if (!$('#new-loop').checked) f.noLoop = true;
+    }
     if (kind !== 'udp' && $('#new-tls').checked) {
       f.tls = kind === 'tcp-client'
         ? { on: true, insecure: $('#new-insecure').checked, pin: $('#new-pin').value.trim(), sni: $('#new-sni').value.trim(), ca: $('#new-ca').value.trim() }
         : { on: true, cert: $('#new-cert').value.trim(), key: $('#new-key').value.trim() };
+    }
+    // The advanced fold.
+    const v = (id) => $(id).value.trim();
+    if (f.tls) {
+      f.tls.alpn = v('#new-alpn');
+      f.tls.min = $('#new-tls-min').value;
+      if (kind === 'tcp-client') { f.tls.clientCert = v('#new-client-cert'); f.tls.clientKey = v('#new-client-key'); }
+    }
+    if (kind === 'tcp-client') f.proxy = v('#new-proxy');
+    f.verify = $('#new-verify').value;
+    if (v('#new-idle') !== '') f.idle = Number(v('#new-idle'));
+    if (kind !== 'tcp-client') {
+      f.allow = v('#new-allow');
+      f.deny = v('#new-deny');
+      if (v('#new-max-conns') !== '') f.maxConns = Number(v('#new-max-conns'));
     }
     doOpen(f);
   }
@@ -288,6 +357,10 @@
     renderStats(s);
     renderPeers(s);
     draw(s, true);
+    if (app.synced && app.activeKey !== s.st.key) {
+      app.activeKey = s.st.key;
+      cmd('view', { sid: sid, active: true }).catch(() => {});
+    }
   }
 
   function removeSession(sid) {
@@ -331,7 +404,10 @@
     tab.addEventListener('auxclick', (ev) => { if (ev.button === 1) closeSession(s); });
     wirePanel(s);
     renderSaved(s);
-    renderLog(s);
+    const v = st.view || {};
+    if (v.filter) { q(s, '.filter').value = v.filter; s.filter = v.filter.trim().toLowerCase(); }
+    if (v.mode === 'hex') setView(s, 'hex', true);
+    else renderLog(s);
     return s;
   }
 
@@ -351,6 +427,26 @@
 
     q(s, '.close-session').addEventListener('click', () => closeSession(s));
     q(s, '.reconnect').addEventListener('click', () => cmd('reconnect', { sid: s.sid }).catch((e) => showSendError(s, e)));
+    // Files: receive to one, send one.
+    const fileError = (e) => { q(s, '.file-error').textContent = e ? e.message || String(e) : ''; };
+    q(s, '.recv-start').addEventListener('click', () => {
+      cmd('recvfile', { sid: s.sid, path: q(s, '.recv-path').value.trim() }).then(() => fileError(null), fileError);
+    });
+    q(s, '.recv-stop').addEventListener('click', () => cmd('stoprecv', { sid: s.sid }).then(() => fileError(null), fileError));
+    q(s, '.send-file').addEventListener('click', () => {
+      const f = { sid: s.sid, path: q(s, '.send-path').value.trim(), to: s.st.kind === 'tcp-client' ? '' : q(s, '.to').value };
+      const chunk = q(s, '.file-chunk').value, delay = q(s, '.file-delay').value;
+      if (chunk !== '') f.chunk = Number(chunk);
+      if (delay !== '') f.delay = Number(delay);
+      cmd('sendfile', f).then(() => fileError(null), fileError);
+    });
+    q(s, '.stop-file').addEventListener('click', () => cmd('stopfile', { sid: s.sid }).catch(fileError));
+    q(s, '.seq-check').addEventListener('change', (ev) => {
+      cmd('seqcheck', { sid: s.sid, seqCheck: ev.target.checked }).catch((e) => showSendError(s, e));
+    });
+    q(s, '.auto-reconnect').addEventListener('change', (ev) => {
+      cmd('autoreconnect', { sid: s.sid, autoReconnect: ev.target.checked }).catch((e) => showSendError(s, e));
+    });
     q(s, '.disconnect').addEventListener('click', () => cmd('kick', { sid: s.sid, peer: 'connection' }).catch((e) => showSendError(s, e)));
     q(s, '.enc').addEventListener('change', (ev) => {
       cmd('setenc', { sid: s.sid, encoding: ev.target.value }).catch((e) => { showSendError(s, e); ev.target.value = s.st.encoding; });
@@ -361,7 +457,7 @@
     let ft = 0;
     q(s, '.filter').addEventListener('input', (ev) => {
       clearTimeout(ft);
-      ft = setTimeout(() => { s.filter = ev.target.value.trim().toLowerCase(); renderLog(s); }, 120);
+      ft = setTimeout(() => { s.filter = ev.target.value.trim().toLowerCase(); renderLog(s); keepView(s); }, 120);
     });
     q(s, '.autoscroll').addEventListener('change', (ev) => { s.follow = ev.target.checked; if (s.follow) scrollDown(s); });
     q(s, '.log').addEventListener('scroll', () => {
@@ -423,10 +519,16 @@
     });
   }
 
-  function setView(s, view) {
+  function setView(s, view, restoring) {
     s.view = view;
     for (const b of $$('.view button', s.el)) b.classList.toggle('on', b.dataset.view === view);
     renderLog(s);
+    if (!restoring) keepView(s);
+  }
+
+  // keepView has sockit keep the session's view and filter (the workspace).
+  function keepView(s) {
+    cmd('view', { sid: s.sid, view: s.view, filter: q(s, '.filter').value }).catch(() => {});
   }
 
   function setMode(s, mode) {
@@ -578,8 +680,17 @@
     q(s, '.stop-repeat').hidden = !active;
     q(s, '.start-repeat').hidden = active;
     q(s, '.repeat-info').textContent = r
-      ? t(active ? 'repeat.sending' : 'repeat.sent', { n: num(r.sent) }) + (r.total ? t('repeat.of', { n: num(r.total) }) : active ? t('repeat.forever') : '')
+      ? t(active ? 'repeat.sending' : 'repeat.sent', { n: num(r.sent) }) + (r.total ? t('repeat.of', { n: num(r.total) }) : active ? t('repeat.forever') : '') +
+        (r.missed ? t('repeat.missed', { n: num(r.missed) }) : '')
       : '';
+    q(s, '.repeat-info').dataset.missed = r ? r.missed || 0 : 0;
+    // A client's reconnecting.
+    q(s, '.auto-reconnect-label').hidden = !client;
+    q(s, '.auto-reconnect').checked = !!st.autoReconnect;
+    const retry = q(s, '.retry-info');
+    retry.textContent = st.retry ? t('retry.wait', { s: (st.retry.delay / 1000).toFixed(1), n: st.retry.attempt }) : '';
+    retry.dataset.attempt = st.retry ? st.retry.attempt : 0;
+    renderFiles(s);
     // Rules, unless the text has edits not applied yet.
     if (!s.rulesEdited) q(s, '.rules-text').value = (st.rules || []).join('\n');
     renderStats(s);
@@ -595,6 +706,61 @@
     set('.m-out', num(c.msgsOut), c.msgsOut || 0);
     set('.r-in', human(c.rateIn) + '/s', c.rateIn || 0);
     set('.r-out', human(c.rateOut) + '/s', c.rateOut || 0);
+    renderLogUse(s);
+    renderLoss(s);
+  }
+
+  // renderLoss: the kernel's drops for a UDP socket, and the gaps in the
+  // peers' sequence numbers when counted.
+  function renderLoss(s) {
+    const l = s.st.loss || {};
+    const d = q(s, '.drops');
+    d.hidden = !l.dropsKnown;
+    d.textContent = t('loss.drops', { n: num(l.drops) });
+    d.dataset.n = l.drops || 0;
+    q(s, '.seq-check').checked = !!l.seqCheck;
+    const g = q(s, '.gaps');
+    g.hidden = !l.seqCheck;
+    g.textContent = t('loss.gaps', { gaps: num(l.gaps), late: num(l.reordered) });
+    g.dataset.gaps = l.gaps || 0;
+    g.dataset.late = l.reordered || 0;
+  }
+
+  // renderFiles: the file received to and the file sent, with progress.
+  function renderFiles(s) {
+    const r = s.st.recvFile, f = s.st.sendFile;
+    const recvOn = !!(r && r.active), sendOn = !!(f && f.active);
+    q(s, '.recv-start').hidden = recvOn;
+    q(s, '.recv-stop').hidden = !recvOn;
+    q(s, '.recv-path').disabled = recvOn;
+    const ri = q(s, '.recv-info');
+    ri.textContent = r ? t(recvOn ? 'files.recv.active' : 'files.recv.done', { bytes: human(r.bytes) }) + (r.error ? ' · ' + r.error : '') : '';
+    ri.dataset.bytes = r ? r.bytes : 0;
+    q(s, '.send-file').hidden = sendOn;
+    q(s, '.stop-file').hidden = !sendOn;
+    const pr = q(s, '.file-progress');
+    pr.hidden = !f;
+    const fi = q(s, '.file-info');
+    if (f) {
+      pr.value = f.total ? f.bytes / f.total : (sendOn ? 0 : 1);
+      fi.textContent = t('files.sent', { bytes: human(f.bytes), total: human(f.total) }) + (f.error ? ' · ' + f.error : '');
+      fi.dataset.bytes = f.bytes;
+      fi.dataset.done = sendOn ? '' : (f.error ? 'error' : 'ok');
+    } else {
+      fi.textContent = '';
+    }
+  }
+
+  // renderLogUse: how much of its bound the session's log in sockit holds,
+  // and how many of the oldest events it dropped to stay within it.
+  function renderLogUse(s) {
+    const l = s.st.log || {};
+    const held = q(s, '.log-held');
+    held.textContent = t('log.use', { held: human(l.held), cap: human(l.cap) });
+    held.dataset.n = l.held || 0;
+    const d = q(s, '.log-dropped');
+    d.textContent = l.dropped ? t('log.dropped', { n: l.dropped, bytes: human(l.droppedBytes) }) : '';
+    d.dataset.n = l.dropped || 0;
   }
 
   function renderPeers(s) {
@@ -1066,6 +1232,8 @@
     document.title = t('app.title');
     setLink(t(app.connected ? 'link.connected' : 'link.connecting'), app.connected ? 'ok' : 'wait');
     setKind(form.kind);
+    renderRestore();
+    if ($('#new-verify').options.length) $('#new-verify').options[0].textContent = t('adv.verify.none');
     fillEncodings();
     const frameArg = $('#new-frame-arg');
     if ($('#new-frame').value === 'fixed') frameArg.placeholder = t('frame.bytes');
@@ -1092,6 +1260,8 @@
   document.addEventListener('DOMContentLoaded', () => {
     for (const b of $$('.kinds button')) b.addEventListener('click', () => setKind(b.dataset.kind));
     $('#new-session').addEventListener('click', () => showForm(true));
+    $('#restore-open').addEventListener('click', restoreSessions);
+    $('#restore-forget').addEventListener('click', () => cmd('forget', {}).catch((e) => { $('#restore-error').textContent = e.message; }));
     $('#new-open').addEventListener('click', openSession);
     $('#confirm-yes').addEventListener('click', () => $('#confirm').close('yes'));
     $('#confirm-no').addEventListener('click', () => $('#confirm').close('no'));

@@ -1,0 +1,119 @@
+package web
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+func TestSeqCounter(t *testing.T) {
+	c := &seqCounter{}
+	c.set(true)
+	for _, m := range []string{"seq 1", "seq 2", "seq 5", "seq 3", "no number", "seq 6", "seq 6"} {
+		c.see("a", []byte(m))
+	}
+	c.see("b", []byte("x=100")) // another peer starts where it starts
+	c.see("b", []byte("x=102"))
+	if c.gaps != 2 || c.reordered != 2 {
+		t.Errorf("gaps %d reordered %d, want 2 (4 from a, 101 from b) and 2 (3 and the second 6)", c.gaps, c.reordered)
+	}
+	c.set(false)
+	c.see("a", []byte("seq 100"))
+	if c.gaps != 0 {
+		t.Errorf("counting while off: %d gaps", c.gaps)
+	}
+}
+
+func FuzzFirstNumber(f *testing.F) {
+	for _, s := range []string{"", "abc", "seq 12 of 99", "99999999999999999999999", "\x00\xff7", "0"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		n, ok := firstNumber(p)
+		i := 0
+		for i < len(p) && (p[i] < '0' || p[i] > '9') {
+			i++
+		}
+		if ok != (i < len(p)) {
+			t.Fatalf("%q: ok %v", p, ok)
+		}
+		if !ok {
+			return
+		}
+		j := i
+		for j < len(p) && j-i < 19 && p[j] >= '0' && p[j] <= '9' {
+			j++
+		}
+		want, err := strconv.ParseUint(string(p[i:j]), 10, 64)
+		if err != nil || n != want {
+			t.Fatalf("%q: %d, want %d (%v)", p, n, want, err)
+		}
+	})
+}
+
+// udpSessionSocket is the UDP socket of the page's session sid.
+func udpSessionSocket(t *testing.T, u *testUI, sid int) *net.UDPConn {
+	t.Helper()
+	s, err := u.mgr.get(sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sock.PacketConn().(*net.UDPConn)
+}
+
+// TestBrowserUDPLoss: a UDP session whose socket cannot keep up (its
+// receive buffer shrunk to 2 KiB by the test) shows the kernel's drops,
+// and what arrived plus what was dropped is exactly what was sent; with
+// gap counting ticked, numbers missing from a numbered stream are
+// counted, and one that comes late fills its gap.
+func TestBrowserUDPLoss(t *testing.T) {
+	for _, lang := range []string{"en", "zh-CN"} {
+		t.Run(lang, func(t *testing.T) {
+			u := startUI(t)
+			p := newPage(t, 1280, 900)
+			if lang == "zh-CN" {
+				p.browserLanguage("zh-CN,zh;q=0.9")
+			}
+			p.run(chromedp.Navigate(u.url))
+			p.open(kindUDP, map[string]string{"local": "127.0.0.1:0"})
+			p.wait(`!!window.sockit.sessions.get(1).st.local`)
+			var local string
+			p.eval(`window.sockit.sessions.get(1).st.local`, &local)
+			raddr, _ := net.ResolveUDPAddr("udp", local)
+			c, err := net.DialUDP("udp", nil, raddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+
+			p.click(active(".seq-check"))
+			p.wait(`!document.querySelector('.panel.active .gaps').hidden`)
+			for _, n := range []int{1, 2, 3, 5, 6, 9, 10} {
+				fmt.Fprintf(c, "reading %d\n", n)
+			}
+			p.wait(`document.querySelector('.panel.active .m-in').dataset.n === '7'`)
+			p.wait(`document.querySelector('.panel.active .gaps').dataset.gaps === '3'`) // 4, 7, 8
+			fmt.Fprintf(c, "reading 4\n")                                                // late
+			p.wait(`document.querySelector('.panel.active .gaps').dataset.late === '1' && document.querySelector('.panel.active .gaps').dataset.gaps === '2'`)
+
+			// Reset, then a flood the socket cannot hold.
+			p.click(active(".reset"))
+			p.wait(`document.querySelector('.panel.active .m-in').dataset.n === '0' && document.querySelector('.panel.active .gaps').dataset.gaps === '0'`)
+			udpSessionSocket(t, u, 1).SetReadBuffer(2048)
+			const sent = 20000
+			msg := make([]byte, 1000)
+			for i := 0; i < sent; i++ {
+				c.Write(msg)
+			}
+			p.wait(`+document.querySelector('.panel.active .drops').dataset.n > 0`)
+			p.wait(fmt.Sprintf(`+document.querySelector('.panel.active .m-in').dataset.n + +document.querySelector('.panel.active .drops').dataset.n === %d`, sent))
+			want := map[string]string{"en": "Kernel drops: ", "zh-CN": "内核丢弃："}[lang]
+			p.wait(has(active(".drops"), want))
+		})
+	}
+}
