@@ -3,10 +3,14 @@ package web
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 func TestSeqCounter(t *testing.T) {
@@ -106,14 +110,53 @@ func TestBrowserUDPLoss(t *testing.T) {
 			p.wait(`document.querySelector('.panel.active .m-in').dataset.n === '0' && document.querySelector('.panel.active .gaps').dataset.gaps === '0'`)
 			udpSessionSocket(t, u, 1).SetReadBuffer(2048)
 			const sent = 20000
+			before := softnetDropped(t)
 			msg := make([]byte, 1000)
 			for i := 0; i < sent; i++ {
 				c.Write(msg)
 			}
 			p.wait(`+document.querySelector('.panel.active .drops').dataset.n > 0`)
-			p.wait(fmt.Sprintf(`+document.querySelector('.panel.active .m-in').dataset.n + +document.querySelector('.panel.active .drops').dataset.n === %d`, sent))
+			// Every datagram is shown or counted as the socket's drop,
+			// except those a busy machine drops before any socket: the
+			// loopback's backlog overflows (softnet_stat) when softirqs
+			// fall behind. Those are counted too, machine-wide (other
+			// tests' drops included), so shown + drops may fall short of
+			// sent by at most them, and never exceed it.
+			var shown int
+			sockittest.Eventually(t, "every datagram shown or counted as dropped", func() bool {
+				p.eval(`+document.querySelector('.panel.active .m-in').dataset.n + +document.querySelector('.panel.active .drops').dataset.n`, &shown)
+				return shown == sent || shown+int(softnetDropped(t)-before) >= sent
+			})
+			if shown > sent {
+				t.Errorf("%d datagrams shown or dropped of %d sent", shown, sent)
+			}
+			t.Logf("%d of %d shown or counted as the socket's drops; the machine's backlog dropped %d meanwhile", shown, sent, softnetDropped(t)-before)
 			want := map[string]string{"en": "Kernel drops: ", "zh-CN": "内核丢弃："}[lang]
 			p.wait(has(active(".drops"), want))
 		})
 	}
+}
+
+// softnetDropped is the kernel's count of packets dropped because a CPU's
+// input backlog was full (/proc/net/softnet_stat, second column, summed
+// over the CPUs): loopback traffic lost before it reached any socket.
+func softnetDropped(t *testing.T) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/softnet_stat")
+	if err != nil {
+		return 0 // not Linux: nothing is counted there
+	}
+	var n uint64
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, err := strconv.ParseUint(f[1], 16, 64)
+		if err != nil {
+			t.Fatalf("softnet_stat: %q: %v", line, err)
+		}
+		n += v
+	}
+	return n
 }
