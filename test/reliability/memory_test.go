@@ -175,3 +175,79 @@ func highWater(pid int, name string) int64 {
 	}
 	return hwm
 }
+
+// TestSendExpectHoldsLittle: send --expect reads a reply that never
+// matches until the server closes. It keeps at most the matcher's cap of
+// the reply (1 MiB), not the whole of it, and matching costs the same per
+// byte however much came (issue 10: it kept everything and matched the
+// whole text again at every read). 256 MiB of reply under an address
+// space limit that would not hold it, and the exit is the documented 1.
+func TestSendExpectHoldsLittle(t *testing.T) {
+	prlimit := sockittest.Need(t, "prlimit")
+	bin := staticBinary(t)
+	const total = 256 << 20
+	const asLimit = 896 << 20
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		go io.Copy(io.Discard, c) // what send sends: read, so that closing sends a FIN, not a reset
+		line := append(bytes.Repeat([]byte("no match here "), 4681), '\n') // about 64 KiB
+		for sent := 0; sent < total; sent += len(line) {
+			if _, err := c.Write(line); err != nil {
+				return
+			}
+		}
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		io.Copy(io.Discard, c) // until send closes
+	}()
+	cmd := exec.Command(prlimit, "--as="+strconv.Itoa(asLimit), "--", bin, "send", "--expect", "NEVER", "--wait", "5m", "-o", os.DevNull, ln.Addr().String(), "hello")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var peak int64
+	deadline := time.After(5 * time.Minute)
+	for waiting := true; waiting; {
+		if hwm := highWater(cmd.Process.Pid, "sockit"); hwm > 0 {
+			peak = hwm
+		}
+		select {
+		case err = <-done:
+			waiting = false
+		case <-deadline:
+			cmd.Process.Kill()
+			<-done
+			t.Fatal("send --expect still reading after 5 minutes: matching is not linear")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err == nil {
+		code = 0
+	}
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (--expect did not match); stderr:\n%.2000s", code, stderr.String())
+	}
+	if peak == 0 {
+		t.Fatal("never saw the process's memory")
+	}
+	t.Logf("read 256 MiB of reply that never matched; peak RSS %d MiB", peak>>10)
+	if peak > 64<<10 {
+		t.Errorf("peak RSS %d MiB reading 256 MiB of reply: the reply is held, not capped", peak>>10)
+	}
+}
