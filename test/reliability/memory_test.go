@@ -199,7 +199,7 @@ func TestSendExpectHoldsLittle(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		go io.Copy(io.Discard, c) // what send sends: read, so that closing sends a FIN, not a reset
+		go io.Copy(io.Discard, c)                                          // what send sends: read, so that closing sends a FIN, not a reset
 		line := append(bytes.Repeat([]byte("no match here "), 4681), '\n') // about 64 KiB
 		for sent := 0; sent < total; sent += len(line) {
 			if _, err := c.Write(line); err != nil {
