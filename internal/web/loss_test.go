@@ -109,11 +109,20 @@ func TestBrowserUDPLoss(t *testing.T) {
 			p.click(active(".reset"))
 			p.wait(`document.querySelector('.panel.active .m-in').dataset.n === '0' && document.querySelector('.panel.active .gaps').dataset.gaps === '0'`)
 			udpSessionSocket(t, u, 1).SetReadBuffer(2048)
-			const sent = 20000
+			// The flood is 20,000 datagrams in English; the Chinese page
+			// repeats the check with fewer, within the page's 60 s budget
+			// on a machine busy with the whole race suite.
+			sent := 20000
+			if lang != "en" {
+				sent = 3000
+			}
 			before := softnetDropped(t)
 			msg := make([]byte, 1000)
+			var unsent int // a write the sending socket refused never left it
 			for i := 0; i < sent; i++ {
-				c.Write(msg)
+				if _, err := c.Write(msg); err != nil {
+					unsent++
+				}
 			}
 			p.wait(`+document.querySelector('.panel.active .drops').dataset.n > 0`)
 			// Every datagram is shown or counted as the socket's drop,
@@ -123,14 +132,20 @@ func TestBrowserUDPLoss(t *testing.T) {
 			// tests' drops included), so shown + drops may fall short of
 			// sent by at most them, and never exceed it.
 			var shown int
-			sockittest.Eventually(t, "every datagram shown or counted as dropped", func() bool {
+			var parts string
+			counted := func() bool {
 				p.eval(`+document.querySelector('.panel.active .m-in').dataset.n + +document.querySelector('.panel.active .drops').dataset.n`, &shown)
-				return shown == sent || shown+int(softnetDropped(t)-before) >= sent
-			})
+				return shown+unsent == sent || shown+unsent+int(softnetDropped(t)-before) >= sent
+			}
+			if !sockittest.Until(counted) {
+				p.eval(`document.querySelector('.panel.active .m-in').dataset.n + ' received, ' + document.querySelector('.panel.active .drops').dataset.n + ' dropped'`, &parts)
+				t.Fatalf("of %d datagrams sent the page shows %s (%d in all); %d writes failed; the machine's backlog dropped %d meanwhile",
+					sent, parts, shown, unsent, softnetDropped(t)-before)
+			}
 			if shown > sent {
 				t.Errorf("%d datagrams shown or dropped of %d sent", shown, sent)
 			}
-			t.Logf("%d of %d shown or counted as the socket's drops; the machine's backlog dropped %d meanwhile", shown, sent, softnetDropped(t)-before)
+			t.Logf("%d of %d shown or counted as the socket's drops, %d writes failed; the machine's backlog dropped %d meanwhile", shown, sent, unsent, softnetDropped(t)-before)
 			want := map[string]string{"en": "Kernel drops: ", "zh-CN": "内核丢弃："}[lang]
 			p.wait(has(active(".drops"), want))
 		})
