@@ -1,6 +1,7 @@
 package sockittest
 
 import (
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,4 +75,14 @@ func (p *Proc) WaitStdout(what string, ok func(stdout string) bool) string {
 func (p *Proc) WaitStdoutContains(s string) string {
 	p.t.Helper()
 	return p.WaitStdout(strconv.Quote(s), func(out string) bool { return strings.Contains(out, s) })
+}
+
+// Repeats is how many times a test repeats a flow that used to end
+// differently from run to run: 50, or SOCKIT_REPEAT_RUNS. Every run must
+// hold (issue 10: a test that passes 9 times in 10 is a failing test).
+func Repeats() int {
+	if n, err := strconv.Atoi(os.Getenv("SOCKIT_REPEAT_RUNS")); err == nil && n > 0 {
+		return n
+	}
+	return 50
 }

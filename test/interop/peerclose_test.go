@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +15,7 @@ import (
 // client's FIN ends only the client's sending (README "Servers"): the server
 // still sends its greeting, then closes. It lost the greeting in about a
 // third of runs, so the two greeting cases run the flow 50 times each
-// (SOCKIT_REPEAT_RUNS overrides) and every run must hold.
+// (sockittest.Repeats) and every run must hold.
 func TestPeerClosesFirst(t *testing.T) {
 	t.Parallel()
 	// greetingServer is the listen side of the flow: its stdin is a pipe
@@ -30,7 +29,7 @@ func TestPeerClosesFirst(t *testing.T) {
 
 	t.Run("greeting", func(t *testing.T) {
 		t.Parallel()
-		for run := 1; run <= repeatRuns() && !t.Failed(); run++ {
+		for run := 1; run <= sockittest.Repeats() && !t.Failed(); run++ {
 			srv, addr := greetingServer(t)
 			cl := start(t, cmd(t, "sockit", "connect", addr), os.DevNull, "")
 			exitCode(t, cl, 0, "sockit connect </dev/null")
@@ -46,7 +45,7 @@ func TestPeerClosesFirst(t *testing.T) {
 
 	t.Run("greeting-expect", func(t *testing.T) {
 		t.Parallel()
-		for run := 1; run <= repeatRuns() && !t.Failed(); run++ {
+		for run := 1; run <= sockittest.Repeats() && !t.Failed(); run++ {
 			srv, addr := greetingServer(t)
 			cl := start(t, cmd(t, "sockit", "connect", addr, "--expect", `^SSH-2\.0-`), os.DevNull, "")
 			exitCode(t, cl, 0, fmt.Sprintf("run %d: sockit connect --expect </dev/null", run))
@@ -99,15 +98,6 @@ func TestPeerClosesFirst(t *testing.T) {
 			t.Errorf("peer got %d bytes (%q at the end), want all %d then EOF", len(r), r[max(0, len(r)-8):], len(data))
 		}
 	})
-}
-
-// repeatRuns is how many times a test of a flow that used to end
-// differently from run to run repeats it: 50, or SOCKIT_REPEAT_RUNS.
-func repeatRuns() int {
-	if n, err := strconv.Atoi(os.Getenv("SOCKIT_REPEAT_RUNS")); err == nil && n > 0 {
-		return n
-	}
-	return 50
 }
 
 func writeTemp(t *testing.T, data string) string {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +75,7 @@ func TestRelayUpstreamResetReachesClient(t *testing.T) {
 	for _, rp := range relayPaths {
 		t.Run(rp.name, func(t *testing.T) {
 			// It exited 0 in 6 of 16 runs: each path repeats the flow.
-			for run := 1; run <= repeatRuns() && !t.Failed(); run++ {
+			for run := 1; run <= sockittest.Repeats() && !t.Failed(); run++ {
 				relayResetOnce(t, rp.fwd, rp.args, path, run)
 			}
 		})
@@ -112,15 +111,6 @@ func relayResetOnce(t *testing.T, fwd bool, args []string, path string, run int)
 		t.Errorf("run %d: stderr %q does not say the connection was reset or broken", run, msg)
 	}
 	oneErrorLine(t, msg, "")
-}
-
-// repeatRuns is how many times a test of a flow that used to end
-// differently from run to run repeats it: 50, or SOCKIT_REPEAT_RUNS.
-func repeatRuns() int {
-	if n, err := strconv.Atoi(os.Getenv("SOCKIT_REPEAT_RUNS")); err == nil && n > 0 {
-		return n
-	}
-	return 50
 }
 
 // TestRelayUpstreamResetWhileSending: the upstream sends 1 MiB and resets

@@ -13,7 +13,7 @@ import (
 // certificate only after the client has finished its handshake, so its
 // alert, or the reset close behind it, meets whichever of the client's
 // read, write or shutdown comes first. Each form runs 50 times
-// (SOCKIT_REFUSAL_RUNS changes that): exit 5, the documented line and
+// (SOCKIT_REPEAT_RUNS changes that): exit 5, the documented line and
 // its note.
 func TestMutualTLSWithoutCertificateEndsTheSameWay(t *testing.T) {
 	t.Parallel()
@@ -33,14 +33,14 @@ func TestMutualTLSWithoutCertificateEndsTheSameWay(t *testing.T) {
 	} {
 		t.Run(cl.name, func(t *testing.T) {
 			outcomes := map[string]int{}
-			for i := 0; i < refusalRuns(); i++ {
+			for i := 0; i < sockittest.Repeats(); i++ {
 				stdout, stderr, code := sockittest.Run(t, []byte(cl.stdin), 30*time.Second, cl.args...)
 				if code != 5 || stderr != want || stdout != "" {
 					outcomes["exit "+strconv.Itoa(code)+": "+stderr+stdout]++
 				}
 			}
 			for o, n := range outcomes {
-				t.Errorf("%d of %d runs: %q; want exit 5 and %q", n, refusalRuns(), o, want)
+				t.Errorf("%d of %d runs: %q; want exit 5 and %q", n, sockittest.Repeats(), o, want)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package servers
 import (
 	"crypto/tls"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,15 +10,6 @@ import (
 
 	"github.com/sockit/sockit/internal/sockittest"
 )
-
-// refusalRuns is how many times each refused client runs; scripts can ask
-// for more with SOCKIT_REFUSAL_RUNS.
-func refusalRuns() int {
-	if n, err := strconv.Atoi(os.Getenv("SOCKIT_REFUSAL_RUNS")); err == nil && n > 0 {
-		return n
-	}
-	return 50
-}
 
 // A client that a server refuses (--max-conns reached, or --deny) meets
 // the same thing every time: a reset before any byte (the server's
@@ -69,7 +59,7 @@ func TestRefusedClientsEndTheSameWay(t *testing.T) {
 			for _, cl := range clients[srv.scheme] {
 				t.Run(cl.name, func(t *testing.T) {
 					outcomes := map[string]int{}
-					for i := 0; i < refusalRuns(); i++ {
+					for i := 0; i < sockittest.Repeats(); i++ {
 						stdout, stderr, code := sockittest.Run(t, []byte(cl.stdin), 30*time.Second, cl.args(ep)...)
 						if code != 3 || stderr != want || stdout != "" {
 							outcomes["exit "+strconv.Itoa(code)+": "+stderr+stdout]++
@@ -78,7 +68,7 @@ func TestRefusedClientsEndTheSameWay(t *testing.T) {
 						}
 					}
 					if len(outcomes) != 1 || outcomes["ok"] == 0 {
-						t.Errorf("outcomes over %d runs (want every one exit 3 with %q):", refusalRuns(), want)
+						t.Errorf("outcomes over %d runs (want every one exit 3 with %q):", sockittest.Repeats(), want)
 						for o, n := range outcomes {
 							t.Errorf("  %d× %q", n, o)
 						}
