@@ -12,45 +12,15 @@ import (
 	"github.com/sockit/sockit/internal/sockittest"
 )
 
-// shellWords splits a README command line as sh would for these
-// examples: words, '…' and "…" quoting, a trailing # comment; a leading
-// "$ " prompt and the program name are dropped.
+// shellWords is a README command line's words after "sockit" ("$ " and
+// a trailing # comment dropped).
 func shellWords(t *testing.T, line string) []string {
 	t.Helper()
-	line = strings.TrimPrefix(line, "$ ")
-	var words []string
-	var w strings.Builder
-	inWord := false
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; {
-		case c == '\'' || c == '"':
-			j := strings.IndexByte(line[i+1:], c)
-			if j < 0 {
-				t.Fatalf("unbalanced quote in %q", line)
-			}
-			w.WriteString(line[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == ' ':
-			if inWord {
-				words = append(words, w.String())
-				w.Reset()
-				inWord = false
-			}
-		case c == '#' && !inWord:
-			i = len(line)
-		default:
-			w.WriteByte(c)
-			inWord = true
-		}
+	cmds := sockittest.ShellCommands(strings.TrimPrefix(line, "$ "))
+	if len(cmds) != 1 || len(cmds[0]) == 0 || cmds[0][0] != "sockit" {
+		t.Fatalf("not one sockit command: %q", line)
 	}
-	if inWord {
-		words = append(words, w.String())
-	}
-	if len(words) == 0 || words[0] != "sockit" {
-		t.Fatalf("not a sockit command: %q", line)
-	}
-	return words[1:]
+	return cmds[0][1:]
 }
 
 // TestREADMESendExamples runs every `sockit send` example in README.md as
