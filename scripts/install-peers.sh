@@ -23,7 +23,6 @@ want nc.openbsd netcat-openbsd
 want socat socat
 want iperf3 iperf3
 want openssl openssl
-want python3 python3
 want microsocks microsocks
 want danted dante-server
 want tmux tmux
@@ -65,18 +64,16 @@ try() { # try CMD...: up to 3 times, for locks and mirrors that come back
   return 1
 }
 
-if [ ${#pkgs[@]} -eq 0 ]; then
-  npm_peers
-  exit 0
-fi
-# One package may be wanted for several commands.
-mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  # One package may be wanted for several commands.
+  mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
 
-sudo=""
-[ "$(id -u)" = 0 ] || sudo="sudo"
-echo "installing: ${pkgs[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt=($sudo apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -qq)
-try "${apt[@]}" update
-try "${apt[@]}" install -y --no-install-recommends "${pkgs[@]}" >/dev/null
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing: ${pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt=($sudo apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -qq)
+  try "${apt[@]}" update
+  try "${apt[@]}" install -y --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
 npm_peers

@@ -148,25 +148,11 @@ func readExactly(t *testing.T, c net.Conn, n int) string {
 	return string(b)
 }
 
+// acceptTCP listens on a free loopback port and hands over every
+// connection it accepts.
 func acceptTCP(t *testing.T) (net.Listener, <-chan net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	ch := make(chan net.Conn, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-			ch <- c
-		}
-	}()
-	return ln, ch
+	return listenOn(t, "127.0.0.1:0")
 }
 
 func accepted(t *testing.T, ch <-chan net.Conn) net.Conn {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,7 +25,7 @@ import (
 // size stays small and every byte arrived.
 func TestSendStreamsUnderMemoryLimit(t *testing.T) {
 	prlimit := sockittest.Need(t, "prlimit")
-	bin := staticBinary(t)
+	bin := limitedBinary(t)
 	const total = 512 << 20
 	const asLimit = 896 << 20 // about 200 MiB of it left for the heap
 
@@ -141,21 +140,6 @@ func TestSendStreamsUnderMemoryLimit(t *testing.T) {
 	}
 }
 
-// staticBinary builds cmd/sockit without the race detector and without
-// cgo, so that it runs under an address-space limit.
-func staticBinary(t testing.TB) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "sockit")
-	root, _ := filepath.Abs("../..")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", path, "./cmd/sockit")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return path
-}
-
 // highWater is the VmHWM (peak resident set, KiB) of pid while its name
 // is name, else 0.
 func highWater(pid int, name string) int64 {
@@ -184,7 +168,7 @@ func highWater(pid int, name string) int64 {
 // space limit that would not hold it, and the exit is the documented 1.
 func TestSendExpectHoldsLittle(t *testing.T) {
 	prlimit := sockittest.Need(t, "prlimit")
-	bin := staticBinary(t)
+	bin := limitedBinary(t)
 	const total = 256 << 20
 	const asLimit = 896 << 20
 
