@@ -165,7 +165,7 @@ func (p *page) debug() string {
 		const p = document.querySelector('.panel.active');
 		const t = (sel) => ((p && p.querySelector(sel)) || {}).textContent || '';
 		return 'status: ' + t('.status') + '\nerror: ' + t('.send-error') + ' ' + ((document.querySelector('#new-error')||{}).textContent||'') +
-			'\nstate: ' + JSON.stringify(Array.from(window.sockit.sessions.values()).map(s => ({sid: s.sid, items: s.items.length, rows: s.rows.length, drawn: s.drawn.size, follow: s.follow, shown: s.shown, paused: s.paused, active: window.sockit.active, frame: window.sockit.frame, info: s.el.querySelector('.loginfo').textContent}))) +
+			'\nstate: ' + JSON.stringify(Array.from(window.sockit.sessions.values()).map(s => ({sid: s.sid, items: s.items.length, rows: s.rows.length, drawn: s.drawn.size, follow: s.follow, paused: s.paused, active: window.sockit.active, frame: window.sockit.frame, info: s.el.querySelector('.loginfo').textContent}))) +
 			'\nlink: ' + document.querySelector('#link').textContent + '\nlog:\n' + t('.log').slice(-2000);
 	})()`, &s))
 	p.mu.Lock()

@@ -390,7 +390,7 @@
     const s = {
       sid: st.sid, st: st, el: el, tab: tab, items: [], hidden: 0, dropped: 0, skipped: 0,
       view: 'text', mode: 'text', paused: false, pendingWhilePaused: 0, filter: '', unread: 0,
-      hist: -1, target: '', shown: 0, follow: true, stale: false,
+      hist: -1, target: '', follow: true, stale: false,
       rows: [], starts: [], end: 0, base: 0, drawn: new Map(), space: null,
       date: false, hideIn: false, hideOut: false, hideEv: false,
     };
@@ -560,11 +560,15 @@
     q(s, '.send-error').textContent = e ? tr(e.message || String(e)) : '';
   }
 
-  // eolFor is the line end of a message: CR for an AT command when the
-  // "AT: auto CR" box is ticked (as the assistants do), else the one chosen.
+  // eolOf is the line end of a message: CR for an AT command when "AT:
+  // auto CR" is on (as the assistants do), else the one chosen.
+  function eolOf(data, hex, atcr, eol) {
+    return !hex && atcr && /^\s*AT/i.test(data) ? 'cr' : eol;
+  }
+
+  // eolFor is eolOf with the send box's settings.
   function eolFor(s, data, hex) {
-    if (!hex && q(s, '.atcr').checked && /^\s*AT/i.test(data)) return 'cr';
-    return q(s, '.eol').value;
+    return eolOf(data, hex, q(s, '.atcr').checked, q(s, '.eol').value);
   }
 
   // repeatValues reads the repeat's interval and count, or says next to
@@ -632,7 +636,7 @@
   // sendSaved sends a saved message with the settings it was saved with,
   // whatever the send box holds now.
   function sendSaved(s, m) {
-    const eol = !m.hex && m.atcr && /^\s*AT/i.test(m.data) ? 'cr' : (m.eol || 'none');
+    const eol = eolOf(m.data, m.hex, m.atcr, m.eol || 'none');
     cmd('send', {
       sid: s.sid, data: m.data, hex: !!m.hex, encoding: m.encoding || '', eol: eol, escapes: !!m.escapes,
       template: !!m.template, checksum: m.checksum || '',
@@ -1046,7 +1050,6 @@
       if (el.dataset.y !== y) { el.style.top = y; el.dataset.y = y; }
     }
     if (frag) s.space.append(frag);
-    s.shown = s.rows.length;
   }
 
   function renderInfo(s) {
