@@ -134,9 +134,7 @@ func runReplay(ctx context.Context, st *stdio, f *replayFlags, file, arg string)
 	if err != nil {
 		return err
 	}
-	if ep, err := o.ParseEndpoint(); err == nil && o.Frame == "" && script.Frame != "" && !ep.Messages() {
-		o.Frame = script.Frame // send and compare the messages as they were framed
-	}
+	framedAsRecorded(&o, script.Frame) // send and compare the messages as they were framed
 	pst := *st
 	pst.inTTY = false // a replay takes no input: never the prompt
 	conv, err := f.conversationOf(&pst, o)
@@ -245,12 +243,7 @@ func runMock(ctx context.Context, st *stdio, f *replayFlags, role replay.Role, f
 	if err != nil {
 		return err
 	}
-	if o.Frame == "" && book.Frame != "" && !ep.Messages() {
-		o.Frame = book.Frame
-	}
-	if (ep.IsUDP() || ep.Scheme == "dtls") && o.Idle == 0 {
-		o.Idle = 60 * time.Second // as listen's UDP peers
-	}
+	framedAsRecorded(&o, book.Frame) // a UDP peer's idle time is talk's, as for listen
 	pst := *st
 	pst.inTTY = false
 	conv, err := f.conversationOf(&pst, o)
@@ -284,6 +277,14 @@ func runMock(ctx context.Context, st *stdio, f *replayFlags, role replay.Role, f
 		return nil // Ctrl-C, SIGTERM or --count: the mock's end
 	}
 	return err
+}
+
+// framedAsRecorded frames a stream conversation as the transcript was
+// framed (recorded) unless --frame says otherwise.
+func framedAsRecorded(o *talk.Options, recorded string) {
+	if ep, err := o.ParseEndpoint(); err == nil && o.Frame == "" && recorded != "" && !ep.Messages() {
+		o.Frame = recorded
+	}
 }
 
 // loadBook reads every conversation of the transcript (or --conn's) into

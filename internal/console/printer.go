@@ -116,7 +116,7 @@ func (p *Printer) Print(e *event.Event) {
 	default:
 		b = append(b, p.color(dim)...)
 		b = append(b, "* "...)
-		b = append(b, Describe(e, p.Server)...)
+		b = append(b, event.Describe(e, p.Server)...)
 		b = append(b, p.color(reset)...)
 		b = append(b, '\n')
 	}
@@ -176,10 +176,6 @@ func indent(b []byte, start int, pre string) []byte {
 	}
 	return b
 }
-
-// Describe words a non-data event in one line (event.Describe, kept
-// here for callers that print).
-func Describe(e *event.Event, server bool) string { return event.Describe(e, server) }
 
 // HexDump writes received data as one continuous `hexdump -C` stream (pipe
 // mode with --hex), offsets counting across reads per conversation.

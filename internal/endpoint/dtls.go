@@ -25,13 +25,7 @@ const dtlsHandshakeTimeout = 30 * time.Second
 // --ca, --pin, --insecure, --sni) and offering the client certificate.
 func (d *Dialer) dialDTLS(ctx context.Context, ep Endpoint) (net.Conn, error) {
 	under := ep
-	under.Scheme = "udp"
-	switch ep.Family {
-	case 4:
-		under.Scheme = "udp4"
-	case 6:
-		under.Scheme = "udp6"
-	}
+	under.Scheme = ep.Network() // udp, udp4 or udp6
 	uc, err := d.dial(ctx, under)
 	if err != nil {
 		return nil, err
@@ -185,13 +179,7 @@ func (lc *ListenConfig) dtlsListen(ctx context.Context, ep Endpoint) (net.Listen
 		return nil, &OpError{Op: "listen", Endpoint: ep.String(), Err: errors.New("no TLS configuration")}
 	}
 	under := ep
-	under.Scheme = "udp"
-	switch ep.Family {
-	case 4:
-		under.Scheme = "udp4"
-	case 6:
-		under.Scheme = "udp6"
-	}
+	under.Scheme = ep.Network() // udp, udp4 or udp6
 	pc, err := lc.ListenPacket(ctx, under)
 	if err != nil {
 		return nil, err

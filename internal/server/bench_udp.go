@@ -166,6 +166,9 @@ func (t *benchTable) datagram(from netip.AddrPort, b []byte, now time.Time) {
 	st := t.streams[from]
 	token, seq, sent, ok := wire.ParseHeader(b)
 	if st == nil || !ok || token != st.token {
+		if !t.noting(from) {
+			return // said once already: a flood of them costs no message each
+		}
 		why := "a datagram without a hello"
 		switch {
 		case st != nil && !ok:
@@ -321,17 +324,20 @@ func (t *benchTable) forget(now time.Time) {
 
 // note logs something about a sender once (per sender, up to a bound).
 func (t *benchTable) note(from netip.AddrPort, msg string) {
-	if t.noted[from] {
+	if !t.noting(from) {
 		return
 	}
 	if t.noted == nil {
 		t.noted = map[netip.AddrPort]bool{}
 	}
-	if len(t.noted) >= maxBenchNotes {
-		return
-	}
 	t.noted[from] = true
 	t.s.emit(&event.Event{Kind: event.Error, Peer: from.String(), Err: msg})
+}
+
+// noting reports whether a note about from would still be made: one per
+// sender, maxBenchNotes in all.
+func (t *benchTable) noting(from netip.AddrPort) bool {
+	return !t.noted[from] && len(t.noted) < maxBenchNotes
 }
 
 // expire ends the streams idle since before now-idle (all of them when

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"sync"
 	"time"
 
@@ -103,16 +104,30 @@ func (s *sess) loss(now time.Time) *lossInfo {
 	s.seq.mu.Lock()
 	li.SeqCheck, li.Gaps, li.Reordered = s.seq.on, s.seq.gaps, s.seq.reordered
 	s.seq.mu.Unlock()
+	// The kernel's table is read outside s.mu: a UDP server's one read
+	// loop takes s.mu for every datagram.
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sock == nil || s.sock.PacketConn() == nil {
+	var pc net.PacketConn
+	if s.sock != nil {
+		pc = s.sock.PacketConn()
+	}
+	due := pc != nil && now.Sub(s.dropsAt) >= 500*time.Millisecond
+	if due {
+		s.dropsAt = now
+	}
+	s.mu.Unlock()
+	if pc == nil {
 		return li
 	}
-	if now.Sub(s.dropsAt) >= 500*time.Millisecond {
-		s.dropsAt = now
-		s.drops, s.dropsKnown = endpoint.Drops(s.sock.PacketConn())
+	if due {
+		drops, known := endpoint.Drops(pc)
+		s.mu.Lock()
+		s.drops, s.dropsKnown = drops, known
+		s.mu.Unlock()
 	}
+	s.mu.Lock()
 	li.Drops, li.DropsKnown = s.drops-s.dropsBase, s.dropsKnown
+	s.mu.Unlock()
 	return li
 }
 
@@ -120,9 +135,17 @@ func (s *sess) loss(now time.Time) *lossInfo {
 // reset).
 func (s *sess) zeroDrops() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sock != nil && s.sock.PacketConn() != nil {
-		s.drops, s.dropsKnown = endpoint.Drops(s.sock.PacketConn())
-		s.dropsAt, s.dropsBase = time.Now(), s.drops
+	var pc net.PacketConn
+	if s.sock != nil {
+		pc = s.sock.PacketConn()
 	}
+	s.mu.Unlock()
+	if pc == nil {
+		return
+	}
+	drops, known := endpoint.Drops(pc) // outside s.mu, as in loss
+	s.mu.Lock()
+	s.drops, s.dropsKnown = drops, known
+	s.dropsAt, s.dropsBase = time.Now(), drops
+	s.mu.Unlock()
 }

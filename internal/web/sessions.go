@@ -553,10 +553,7 @@ func (s *sess) dial() {
 			return
 		}
 		attempt++
-		d := reconnectFirst << min(attempt-1, 16)
-		if d > reconnectMax {
-			d = reconnectMax
-		}
+		d := endpoint.Retry{Delay: reconnectFirst, MaxDelay: reconnectMax}.Backoff(attempt)
 		s.mu.Lock()
 		s.retry = &retryInfo{Attempt: attempt, At: time.Now().Add(d).UnixMilli(), Delay: d.Milliseconds()}
 		s.mu.Unlock()
@@ -704,10 +701,7 @@ func (s *sess) reconnect() error {
 		}
 		// Waiting to reconnect: now.
 		s.wakeDial = true
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.poke()
 		return nil
 	}
 	s.state = stateConnecting // so a second click does not dial twice

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -67,6 +68,7 @@ type workspace struct {
 	collect  func() []savedSession
 	stopped  bool
 	version  uint64 // of the pending list, for the pages
+	written  []byte // what the file holds, as this process last wrote it
 }
 
 func loadWorkspace(path string, logf func(string, ...any)) *workspace {
@@ -267,7 +269,15 @@ func (w *workspace) write() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(w.path, append(b, '\n'))
+	b = append(b, '\n')
+	if bytes.Equal(b, w.written) {
+		return nil // a tab clicked again, a send already in the history: nothing to write
+	}
+	if err := writeFileAtomic(w.path, b); err != nil {
+		return err
+	}
+	w.written = b
+	return nil
 }
 
 // writeFileAtomic writes b to path through a temporary file in the same
