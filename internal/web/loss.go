@@ -120,7 +120,7 @@ func (s *sess) loss(now time.Time) *lossInfo {
 		return li
 	}
 	if due {
-		drops, known := endpoint.Drops(pc)
+		drops, known := s.dropped(pc)
 		s.mu.Lock()
 		s.drops, s.dropsKnown = drops, known
 		s.mu.Unlock()
@@ -129,6 +129,21 @@ func (s *sess) loss(now time.Time) *lossInfo {
 	li.Drops, li.DropsKnown = s.drops-s.dropsBase, s.dropsKnown
 	s.mu.Unlock()
 	return li
+}
+
+// dropped is how many datagrams for the session were dropped: by the
+// kernel, its socket's receive queue full (endpoint.Drops), and by the
+// server, a peer's queue of datagrams waiting for the session full
+// (server.Server.Dropped). It reads a /proc table: never under s.mu.
+func (s *sess) dropped(pc net.PacketConn) (uint64, bool) {
+	n, known := endpoint.Drops(pc)
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv != nil {
+		n += uint64(srv.Dropped())
+	}
+	return n, known
 }
 
 // zeroDrops makes the kernel's count start again from now (the counters'
@@ -143,7 +158,7 @@ func (s *sess) zeroDrops() {
 	if pc == nil {
 		return
 	}
-	drops, known := endpoint.Drops(pc) // outside s.mu, as in loss
+	drops, known := s.dropped(pc) // outside s.mu, as in loss
 	s.mu.Lock()
 	s.drops, s.dropsKnown = drops, known
 	s.dropsAt, s.dropsBase = time.Now(), drops
