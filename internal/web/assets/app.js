@@ -10,6 +10,8 @@
   const TRIM = 5000;        // forgotten at a time once past MAX_ITEMS
   const LINE_H = 19;        // px: the log's line height (app.css says the same)
   const OVERSCAN = 8;       // rows drawn beyond the edges of the view
+  const FLOOD_RATE = 200;   // events a second past which the log is a flood
+  const FLOOD_GAP = 200;    // ms between draws of the log during a flood
   const narrow = window.matchMedia ? window.matchMedia('(max-width: 900px)') : null;
 
   const I = window.sockitI18n;
@@ -58,6 +60,7 @@
   const app = {
     ws: null, connected: false, sessions: new Map(), active: 0,
     encodings: [], checksums: [], saved: [], reqs: new Map(), seq: 0, activateNext: 0, extraLine: 0,
+    frame: 0, later: 0, flood: false, arrived: 0, drawnAt: 0,
     synced: false, activeKey: '', restore: [],
   };
   window.sockit = app; // for a look from the console (and the browser tests)
@@ -391,7 +394,7 @@
       sid: st.sid, st: st, el: el, tab: tab, items: [], hidden: 0, dropped: 0, skipped: 0,
       view: 'text', mode: 'text', paused: false, pendingWhilePaused: 0, filter: '', unread: 0,
       hist: -1, target: '', follow: true, stale: false,
-      rows: [], starts: [], end: 0, base: 0, drawn: new Map(), space: null,
+      rows: [], starts: [], end: 0, base: 0, alt: { starts: [], end: 0, base: 0 }, drawn: new Map(), space: null,
       date: false, hideIn: false, hideOut: false, hideEv: false,
     };
     app.sessions.set(st.sid, s);
@@ -462,15 +465,17 @@
     q(s, '.autoscroll').addEventListener('change', (ev) => { s.follow = ev.target.checked; if (s.follow) scrollDown(s); });
     q(s, '.log').addEventListener('scroll', () => {
       const log = q(s, '.log');
-      const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
       // Scrolling up to read stops following; scrolling back down resumes.
       // A scroll the page made itself lands where it was put (setTop);
       // a flag would go stale when setting scrollTop moved nothing and
       // fired no event, and then ignore the reader's next scroll.
       const ours = s.setTop !== undefined && Math.abs(log.scrollTop - s.setTop) < 2;
-      if (atEnd) s.follow = true;
-      else if (!ours) s.follow = false;
       s.setTop = undefined;
+      // The page's own scroll changes nothing: the draw that made it has
+      // drawn the rows for it (and during a flood this is every frame).
+      if (ours) return;
+      const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+      s.follow = atEnd;
       q(s, '.autoscroll').checked = s.follow;
       if (!s.follow || !s.paused) drawRows(s, log);
     }, { passive: true });
@@ -520,9 +525,16 @@
   }
 
   function setView(s, view, restoring) {
-    s.view = view;
+    if (view !== s.view) {
+      const a = s.alt;
+      s.alt = { starts: s.starts, end: s.end, base: s.base };
+      s.starts = a.starts;
+      s.end = a.end;
+      s.base = a.base;
+      s.view = view;
+    }
     for (const b of $$('.view button', s.el)) b.classList.toggle('on', b.dataset.view === view);
-    renderLog(s);
+    relayout(s);
     if (!restoring) keepView(s);
   }
 
@@ -881,13 +893,16 @@
   // whole text is its tooltip), so where a row goes is known without
   // measuring it: s.starts[i] is the line row i starts on, counted from the
   // first line the session ever had, and s.base the first line still kept.
+  // s.alt holds the same for the other view (text or hex), kept as rows
+  // arrive, so that switching views swaps them instead of going through
+  // every event kept while the user waits.
   // New events add rows at the end; the rows drawn are updated once a frame
   // at most, whatever the rate; nothing makes the whole log lay out again.
 
-  function lines(s, e) {
+  function lines(e, view) {
     let n = 1;
     if (e.kind === 'data') {
-      if (s.view === 'hex') n = Math.max(1, Math.ceil((e.len - (e.more || 0)) / 16)) + (e.more ? 1 : 0);
+      if (view === 'hex') n = Math.max(1, Math.ceil((e.len - (e.more || 0)) / 16)) + (e.more ? 1 : 0);
       else {
         if (e.tl == null) e.tl = textLines(e.text || '');
         n = e.tl;
@@ -908,7 +923,10 @@
     if (!shows(s, e)) return;
     s.rows.push(e);
     s.starts.push(s.end);
-    s.end += lines(s, e);
+    s.end += lines(e, s.view);
+    const a = s.alt;
+    a.starts.push(a.end);
+    a.end += lines(e, s.view === 'hex' ? 'text' : 'hex');
   }
 
   function resetLog(s, hidden) {
@@ -932,6 +950,7 @@
     // arrays on every batch.
     if (s.items.length > MAX_ITEMS + TRIM) trim(s, s.items.length - MAX_ITEMS);
     if (s.paused) s.pendingWhilePaused += evs.length;
+    app.arrived += evs.length;
     if (s.sid !== app.active) {
       s.unread += unread;
       $('.badge', s.tab).textContent = s.unread ? (s.unread > 999 ? '999+' : String(s.unread)) : '';
@@ -952,21 +971,34 @@
       s.rows.splice(0, k);
       s.starts.splice(0, k);
       s.base = s.rows.length ? s.starts[0] : s.end;
+      s.alt.starts.splice(0, k);
+      s.alt.base = s.rows.length ? s.alt.starts[0] : s.alt.end;
       // Someone reading older rows keeps reading the same rows.
       if (!s.follow) { const l = q(s, '.log'); l.scrollTop -= (s.base - before) * LINE_H; s.setTop = l.scrollTop; }
     }
   }
 
-  // schedule draws the active session's log at the next frame.
+  // schedule draws the active session's log at the next frame, or, while
+  // events pour in faster than anyone reads them, at the next frame after
+  // FLOOD_GAP since the last draw: each draw then brings in a screenful of
+  // new rows, and drawing that 60 times a second would keep the page's one
+  // thread too busy to answer the user.
   function schedule(s, statsOnly) {
     if (!statsOnly) s.stale = true;
-    if (!app.frame) app.frame = requestAnimationFrame(frame);
+    if (app.frame || app.later) return;
+    const wait = app.flood ? app.drawnAt + FLOOD_GAP - performance.now() : 0;
+    if (wait > 0) app.later = setTimeout(() => { app.later = 0; app.frame = requestAnimationFrame(frame); }, wait);
+    else app.frame = requestAnimationFrame(frame);
   }
 
-  function frame() {
+  function frame(now) {
     app.frame = 0;
     const s = app.sessions.get(app.active);
     if (!s || !$('#new-form').hidden) return;
+    // A flood: more than FLOOD_RATE events a second since the last draw.
+    app.flood = app.arrived > FLOOD_RATE * Math.max(now - app.drawnAt, 1) / 1000;
+    app.arrived = 0;
+    app.drawnAt = now;
     if (s.statsStale) { s.statsStale = false; renderStats(s); renderPeers(s); }
     if (s.stale) draw(s);
   }
@@ -984,9 +1016,15 @@
     s.rows = [];
     s.starts = [];
     s.end = 0;
-    s.base = 0;
+    s.alt = { starts: [], end: 0, base: 0 };
     for (const e of s.items) addRow(s, e);
     s.base = s.rows.length ? s.starts[0] : s.end;
+    s.alt.base = s.rows.length ? s.alt.starts[0] : s.alt.end;
+    relayout(s);
+  }
+
+  // relayout draws the log anew from the rows laid out.
+  function relayout(s) {
     s.drawn = new Map();
     const log = q(s, '.log');
     log.textContent = '';
@@ -1028,7 +1066,8 @@
     const top = log.scrollTop, height = log.clientHeight || 600;
     let first = 0, last = -1;
     if (s.rows.length) {
-      first = Math.max(0, rowAt(s, Math.floor(top / LINE_H)) - OVERSCAN);
+      // Following the end, rows above the view are gone at the next draw.
+      first = Math.max(0, rowAt(s, Math.floor(top / LINE_H)) - (s.follow ? 1 : OVERSCAN));
       last = Math.min(s.rows.length - 1, rowAt(s, Math.ceil((top + height) / LINE_H)) + OVERSCAN);
     }
     const want = new Map();
