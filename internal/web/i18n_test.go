@@ -155,6 +155,17 @@ func TestBrowserLanguageEnglish(t *testing.T) {
 	if han {
 		t.Error("Chinese characters in the English page")
 	}
+	// One takes the singular whether the count comes as a number or
+	// formatted for display, as the page passes most counts.
+	for _, c := range []struct{ n, want string }{
+		{"1", "1 event"}, {"'1'", "1 event"}, {"'1,024'", "1,024 events"}, {"0", "0 events"}, {"'11'", "11 events"},
+	} {
+		var got string
+		p.eval(`sockitI18n.t('info.events', { n: `+c.n+` })`, &got)
+		if got != c.want {
+			t.Errorf("t('info.events', {n: %s}) = %q, want %q", c.n, got, c.want)
+		}
+	}
 }
 
 // TestBrowserGBKFirstInChinese: with the page in Chinese, GBK heads the

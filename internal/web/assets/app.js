@@ -1098,7 +1098,7 @@
     const older = s.hidden + s.dropped;
     const parts = [];
     if (shown !== kept) parts.push(t('info.filtered', { shown: num(shown), kept: num(kept) }));
-    else parts.push(t('info.events', { n: kept === 1 ? 1 : num(kept) }));
+    else parts.push(t('info.events', { n: num(kept) }));
     if (older) parts.push(t('info.older', { n: num(older) }));
     if (s.skipped) parts.push(t('info.skipped', { n: num(s.skipped) }));
     if (older || s.skipped) parts.push(t('info.download'));

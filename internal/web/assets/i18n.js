@@ -607,9 +607,11 @@
   function t(key, params) {
     const d = dicts[lang];
     let s;
-    if (params && params.n === 1) s = d[key + '.one'] != null ? d[key + '.one'] : (d === en ? undefined : d[key]);
+    // n may come formatted for display ("1", "1,024"): one is "1" either way.
+    const one = params != null && String(params.n) === '1';
+    if (one) s = d[key + '.one'] != null ? d[key + '.one'] : (d === en ? undefined : d[key]);
     if (s == null) s = d[key];
-    if (s == null && params && params.n === 1) s = en[key + '.one'];
+    if (s == null && one) s = en[key + '.one'];
     if (s == null) s = en[key];
     if (s == null) return key;
     if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] != null ? String(params[k]) : m));
