@@ -333,6 +333,9 @@ func TestBrowserManyMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// The page has the listening and connected events before the 10,000
+	// messages come: a page more than 10,000 events behind skips ahead.
+	p.wait(has(active(".loginfo"), "2 events"))
 	var all bytes.Buffer
 	for i := 1; i <= 10000; i++ {
 		fmt.Fprintf(&all, "message number %05d with some padding to make it a line\n", i)
