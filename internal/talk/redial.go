@@ -173,3 +173,33 @@ func (r *Redial) describe(wait time.Duration) string {
 	}
 	return fmt.Sprintf("reconnecting in %s (try %d%s)", wait, r.tries, of)
 }
+
+// Dial makes a client's first connection, the one of conversation 1,
+// trying it again as --retry and --forever say. When the conversation
+// reconnects, each try again is a retry event of conversation 1 told to
+// the observers, as Redial's tries after a break are, rather than the
+// Dialer's own OnRetry: --json, the log and the prompt show every try
+// the same way.
+func (s *Setup) Dial(ctx context.Context) (net.Conn, error) {
+	if !s.Reconnects() {
+		return s.dialer.Dial(ctx, s.ep)
+	}
+	d := *s.dialer
+	sink := s.Sink()
+	proto, peer := s.ep.Proto(), s.ep.Address()
+	d.Retry.OnRetry = func(n int, err error, wait time.Duration) {
+		sink(&event.Event{Kind: event.Retry, Time: time.Now(), Conn: 1, Proto: proto, Peer: peer,
+			Attempt: n, Wait: wait, Err: endpoint.Cause(err), Msg: retryingMsg(d.Retry, n, wait)})
+	}
+	return d.Dial(ctx, s.ep)
+}
+
+// retryingMsg words a try again of a first connect for people: "trying
+// again in 2s (retry 3 of 5)".
+func retryingMsg(rt endpoint.Retry, n int, wait time.Duration) string {
+	of := ""
+	if !rt.Forever {
+		of = fmt.Sprintf(" of %d", rt.Times)
+	}
+	return fmt.Sprintf("trying again in %s (retry %d%s)", wait, n, of)
+}
