@@ -409,3 +409,33 @@ func listenOn(t *testing.T, addr string) (net.Listener, <-chan net.Conn) {
 	}()
 	return ln, ch
 }
+
+// TestInteractiveTemplateSeq: with --template, {{seq}} in lines typed at
+// the prompt counts on from one send to the next (1, 2, 3 …), and on
+// through a reconnect: the sequence is the session's, as a person
+// numbering messages by hand expects.
+func TestInteractiveTemplateSeq(t *testing.T) {
+	t.Parallel()
+	ln, conns := acceptTCP(t)
+	addr := ln.Addr().String()
+	p := startPTY(t, "connect", addr, "--template", "--forever", "--retry-delay", "20ms")
+	peer := accepted(t, conns)
+	p.expect(`(?m)^> `)
+	p.typeLine("n={{seq}}")
+	p.typeLine("m={{seq:3}}")
+	p.typeLine("n={{seq}}")
+	if got := readExactly(t, peer, 14); got != "n=1\nm=002\nn=3\n" {
+		t.Fatalf("peer got %q, want the sequence counting on", got)
+	}
+	ln.Close()
+	peer.Close()
+	_, conns2 := listenOn(t, addr)
+	peer2 := accepted(t, conns2)
+	p.expect(`(?s)connected to ` + regexp.QuoteMeta(addr) + `.*connected to ` + regexp.QuoteMeta(addr))
+	p.typeLine("n={{seq}}")
+	if got := readExactly(t, peer2, 4); got != "n=4\n" {
+		t.Fatalf("after the reconnect the peer got %q, want n=4", got)
+	}
+	p.typeLine("/quit")
+	p.wait(0)
+}
