@@ -429,6 +429,8 @@ func TestInteractiveTemplateSeq(t *testing.T) {
 	}
 	ln.Close()
 	peer.Close()
+	// Once sockit has closed its side, the port can be listened on again.
+	p.expect(regexp.QuoteMeta(addr) + `: peer closed; reconnecting now`)
 	_, conns2 := listenOn(t, addr)
 	peer2 := accepted(t, conns2)
 	p.expect(`(?s)connected to ` + regexp.QuoteMeta(addr) + `.*connected to ` + regexp.QuoteMeta(addr))
