@@ -257,15 +257,11 @@ func readN(t *testing.T, c net.Conn, n int) string {
 // (after three such events) the conversation goes through.
 func TestRetryFirstConnectEvents(t *testing.T) {
 	t.Parallel()
-	addr := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t, false))
+	port := sockittest.ReservePort(t) // refused until it listens
+	addr := port.Addr
 	c := sockittest.Start(t, "connect", addr, "--retry", "20", "--retry-delay", "20ms", "--json")
 	waitOut(t, c, "three retry events", func(s string) bool { return strings.Count(s, `"event":"retry"`) >= 3 })
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	srv, err := ln.Accept()
+	srv, err := port.Listen().Accept()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -441,3 +441,30 @@ func TestInteractiveTemplateSeq(t *testing.T) {
 	p.typeLine("/quit")
 	p.wait(0)
 }
+
+// TestInteractiveRetryFirstConnect: connect --retry on a terminal to a
+// port nobody listens on yet: each try again of the first connect is a
+// line of the log, worded as a reconnect's tries, and once a server
+// listens the prompt talks to it.
+func TestInteractiveRetryFirstConnect(t *testing.T) {
+	t.Parallel()
+	port := sockittest.ReservePort(t) // refused until it listens
+	addr := port.Addr
+	p := startPTY(t, "connect", addr, "--retry", "30", "--retry-delay", "20ms")
+	p.expect(`\d\d:\d\d:\d\d\.\d{3} \* ` + regexp.QuoteMeta(addr+": connect tcp://"+addr+": connection refused; trying again in 20ms (retry 1 of 30)"))
+	p.expect(regexp.QuoteMeta("; trying again in 40ms (retry 2 of 30)"))
+	ln := port.Listen()
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	p.expect(`connected to ` + regexp.QuoteMeta(addr))
+	p.expect(`(?m)^> `)
+	p.typeLine("hello")
+	if got := readExactly(t, peer, 6); got != "hello\n" {
+		t.Fatalf("peer got %q", got)
+	}
+	p.typeLine("/quit")
+	p.wait(0)
+}
