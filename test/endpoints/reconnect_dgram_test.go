@@ -22,7 +22,7 @@ import (
 // its echo comes back.
 func TestReconnectUDP(t *testing.T) {
 	t.Parallel()
-	addr := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t, true))
+	addr := "127.0.0.1:" + strconv.Itoa(sockittest.RebindablePort(t, true))
 	listen := func() *sockittest.Proc {
 		p := sockittest.Start(t, "listen", "udp://"+addr, "--echo")
 		p.Addr()
@@ -80,7 +80,7 @@ func TestReconnectDTLS(t *testing.T) {
 	t.Parallel()
 	openssl := sockittest.Need(t, "openssl")
 	cf := certs(t)
-	port := strconv.Itoa(sockittest.FreePort(t, true))
+	port := strconv.Itoa(sockittest.RebindablePort(t, true))
 	serve := func() *sockittest.Proc {
 		p := sockittest.StartCmd(t, exec.Command(openssl, "s_server", "-dtls", "-accept", "127.0.0.1:"+port, "-cert", cf.cert, "-key", cf.key))
 		p.WaitStdout("that openssl s_server started (ACCEPT)", func(s string) bool { return strings.Contains(s, "ACCEPT") })
