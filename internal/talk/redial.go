@@ -92,7 +92,7 @@ func (r *Redial) Again(ctx context.Context, broken *session.Conn, why error) (*s
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rt := r.Dialer.Retry
-	if time.Since(r.since) >= rt.Backoff(1) {
+	if time.Since(r.since) >= rt.Backoff(1) && r.wasUp(broken) {
 		r.tries = 0 // it was up a while: a new round
 	}
 	once := *r.Dialer
@@ -159,6 +159,20 @@ func (r *Redial) Again(ctx context.Context, broken *session.Conn, why error) (*s
 		}
 		last = err
 	}
+}
+
+// wasUp reports whether the broken connection reached its server, as
+// far as can be told. A UDP socket is made at once whether or not anyone
+// listens, and the ICMP refusal comes back only for a datagram sent: the
+// server was there if something came back, or if a datagram went out
+// before the one refused. Otherwise the socket was a failed try, however
+// long it waited for its first datagram, and --retry N still gives up.
+func (r *Redial) wasUp(broken *session.Conn) bool {
+	if broken == nil || !r.Endpoint.IsUDP() {
+		return true
+	}
+	in, _ := broken.Stats()
+	return in > 0 || broken.Sent() > 1
 }
 
 // describe words a try for people: "reconnecting in 2s (try 3 of 5)".

@@ -107,3 +107,38 @@ func TestReconnectDTLS(t *testing.T) {
 	c.Interrupt()
 	c.Wait(30 * time.Second)
 }
+
+// TestReconnectUDPGivesUp: connect udp:// --retry 2 whose server is gone
+// for good. A new UDP socket is made at once whether or not anyone
+// listens, so a socket whose only datagram was refused is a failed try,
+// however long it waited for that datagram: after two of them sockit
+// gives up, exit 3 in one line, as over TCP, rather than making a new
+// socket for every line forever.
+func TestReconnectUDPGivesUp(t *testing.T) {
+	t.Parallel()
+	s := sockittest.Start(t, "listen", "udp://127.0.0.1:0", "--echo")
+	addr := s.Addr()
+	c := sockittest.Start(t, "connect", "udp://"+addr, "--retry", "2", "--retry-delay", "1ms", "--json")
+	c.Stdin.Write([]byte("one\n"))
+	waitOut(t, c, "the echo", func(s string) bool { return strings.Contains(s, `"dir":"in","len":4,"text":"one\n"`) })
+	kill(s)
+	// A line at a time, each once the previous one's socket is up.
+	for i, line := range []string{"a\n", "b\n", "c\n"} {
+		c.Stdin.Write([]byte(line))
+		conn := `"event":"connect","conn":` + strconv.Itoa(i+2)
+		select {
+		case <-c.Done():
+		default:
+			if i < 2 {
+				waitOut(t, c, "conversation "+strconv.Itoa(i+2), func(s string) bool { return strings.Contains(s, conn) })
+			}
+		}
+	}
+	if code := c.Wait(30 * time.Second); code != 3 {
+		t.Fatalf("exit %d, want 3; stdout:\n%s\nstderr:\n%s", code, c.Stdout(), c.Stderr())
+	}
+	want := "sockit: lost the connection to udp://" + addr + " and gave up after 2 tries to reconnect: "
+	if !strings.Contains(c.Stderr(), want) || !strings.Contains(c.Stderr(), "connection refused") {
+		t.Errorf("stderr lacks %q … connection refused:\n%s", want, c.Stderr())
+	}
+}
