@@ -116,8 +116,11 @@ func TestReconnectDTLS(t *testing.T) {
 // socket for every line forever.
 func TestReconnectUDPGivesUp(t *testing.T) {
 	t.Parallel()
-	s := sockittest.Start(t, "listen", "udp://127.0.0.1:0", "--echo")
-	addr := s.Addr()
+	// Outside the ephemeral range: no other socket takes the port once
+	// the server is gone, and the refusals go on.
+	addr := "127.0.0.1:" + strconv.Itoa(sockittest.RebindablePort(t, true))
+	s := sockittest.Start(t, "listen", "udp://"+addr, "--echo")
+	s.Addr()
 	c := sockittest.Start(t, "connect", "udp://"+addr, "--retry", "2", "--retry-delay", "1ms", "--json")
 	c.Stdin.Write([]byte("one\n"))
 	waitOut(t, c, "the echo", func(s string) bool { return strings.Contains(s, `"dir":"in","len":4,"text":"one\n"`) })
