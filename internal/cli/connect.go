@@ -235,7 +235,7 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 // tap. With -v it prints the certificate a TLS, wss or DTLS server
 // presented.
 func (cv *conversation) dial(ctx context.Context, st *stdio) (*session.Conn, error) {
-	nc, err := cv.Dialer().Dial(ctx, cv.Endpoint())
+	nc, err := cv.Setup.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/sockit/sockit/internal/endpoint"
-	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/talk"
 )
 
@@ -57,9 +54,10 @@ func (f *endpointFlags) register(fs *pflag.FlagSet, dial, listen bool) {
 	}
 }
 
-// apply sets the options these flags stand for; retries are reported on
-// errw.
-func (f *endpointFlags) apply(o *talk.Options, errw io.Writer) error {
+// apply sets the options these flags stand for. The tries of a connect
+// (--retry, --forever) are retry events, which the front end shows
+// (talk.Setup.Dial, talk.Redial, relay's Forward).
+func (f *endpointFlags) apply(o *talk.Options) error {
 	o.Sockopts = endpoint.Sockopts{TTL: f.ttl, TOS: f.tos, BindDev: f.bindDev, Broadcast: f.broadcast}
 	o.Multicast = endpoint.Multicast{Iface: f.iface, Source: f.joinSource, NoLoop: !f.mcastLoop}
 	o.WebSocket = endpoint.WebSocket{Protocols: f.wsProtocols, Binary: f.wsBinary, Ping: f.wsPing}
@@ -72,14 +70,5 @@ func (f *endpointFlags) apply(o *talk.Options, errw io.Writer) error {
 		}
 	}
 	o.Retry = endpoint.Retry{Times: f.retry, Forever: f.forever, Delay: f.retryDelay}
-	if f.retry > 0 || f.forever {
-		total := fmt.Sprintf(" of %d", f.retry)
-		if f.forever {
-			total = ""
-		}
-		o.Retry.OnRetry = func(n int, err error, wait time.Duration) {
-			fmt.Fprintf(errw, "sockit: %s; trying again in %s (retry %d%s)\n", exitcode.Message(err), wait, n, total)
-		}
-	}
 	return nil
 }

@@ -76,7 +76,7 @@ func (f *netFlags) apply(st *stdio, o *talk.Options) error {
 	o.NoReuseAddr = !f.reuseaddr
 	o.Buffer = int(f.buffer)
 	o.Trace = f.tracer(st.err)
-	return f.ep.apply(o, st.err)
+	return f.ep.apply(o)
 }
 
 // family turns -4/-6 into the address family endpoint.Options wants (0

@@ -125,12 +125,11 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	// One set of socket and endpoint options, the listening side's and
 	// the upstream side's TLS options apart.
 	o := talk.Options{Buffer: int(f.net.buffer), Trace: f.net.tracer(st.err), Timeout: f.timeout}
-	if err := f.ep.apply(&o, st.err); err != nil {
-		return err
-	}
 	// A client's upstream retries are events of its conversation, which
 	// the log shows with the client's number.
-	o.Retry.OnRetry = nil
+	if err := f.ep.apply(&o); err != nil {
+		return err
+	}
 	from := o
 	from.TLSOptions = endpoint.TLSOptions{Cert: t.Cert, Key: t.Key, ALPN: t.ALPN, Min: t.Min}
 	l, err := talk.NewListening(fromEP, from)

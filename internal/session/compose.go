@@ -30,6 +30,11 @@ type Compose struct {
 	// 0 for frame.DefaultMax), checked before expanding: {{rand:65536}}
 	// seventy thousand times must not take gigabytes.
 	Max int
+	// Seq, if set, is the count {{seq}} goes on from, shared with other
+	// composers: a web UI session makes a composer for each send, and
+	// its {{seq}} counts on through the session. Nil: the composer
+	// counts on its own, from 1.
+	Seq *atomic.Uint64
 
 	enc atomic.Pointer[codec.Encoding]
 	seq atomic.Uint64
@@ -82,7 +87,11 @@ func (o *Compose) Message(dst, line []byte, peer string) ([]byte, error) {
 		if err := o.checkSize(t, v); err != nil {
 			return dst, err
 		}
-		v.Seq = o.seq.Add(1)
+		if o.Seq != nil {
+			v.Seq = o.Seq.Add(1)
+		} else {
+			v.Seq = o.seq.Add(1)
+		}
 		if dst, err = t.Append(dst, v); err != nil {
 			return dst, err
 		}

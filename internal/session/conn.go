@@ -79,6 +79,7 @@ type Conn struct {
 
 	lastWrite atomic.Int64 // unix nanoseconds
 	in, out   atomic.Int64
+	sent      atomic.Int64 // writes that went out whole
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -180,6 +181,9 @@ func (c *Conn) HasIdle() bool { return c.idle > 0 }
 
 // Stats returns the bytes received and sent so far.
 func (c *Conn) Stats() (in, out int64) { return c.in.Load(), c.out.Load() }
+
+// Sent is how many writes went out whole (on datagrams: datagrams sent).
+func (c *Conn) Sent() int64 { return c.sent.Load() }
 
 // AddStats counts bytes moved on the fast path, outside Read and Write.
 func (c *Conn) AddStats(in, out int64) {
@@ -443,6 +447,9 @@ func (c *Conn) writeMsg(p, msg []byte) (int, error) {
 		err = c.opError("send", err)
 	}
 	c.out.Add(int64(n))
+	if err == nil {
+		c.sent.Add(1)
+	}
 	if c.idle > 0 {
 		c.lastWrite.Store(time.Now().UnixNano())
 	}

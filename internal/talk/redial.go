@@ -92,7 +92,7 @@ func (r *Redial) Again(ctx context.Context, broken *session.Conn, why error) (*s
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rt := r.Dialer.Retry
-	if time.Since(r.since) >= rt.Backoff(1) {
+	if time.Since(r.since) >= rt.Backoff(1) && r.wasUp(broken) {
 		r.tries = 0 // it was up a while: a new round
 	}
 	once := *r.Dialer
@@ -161,6 +161,20 @@ func (r *Redial) Again(ctx context.Context, broken *session.Conn, why error) (*s
 	}
 }
 
+// wasUp reports whether the broken connection reached its server, as
+// far as can be told. A UDP socket is made at once whether or not anyone
+// listens, and the ICMP refusal comes back only for a datagram sent: the
+// server was there if something came back, or if a datagram went out
+// before the one refused. Otherwise the socket was a failed try, however
+// long it waited for its first datagram, and --retry N still gives up.
+func (r *Redial) wasUp(broken *session.Conn) bool {
+	if broken == nil || !r.Endpoint.IsUDP() {
+		return true
+	}
+	in, _ := broken.Stats()
+	return in > 0 || broken.Sent() > 1
+}
+
 // describe words a try for people: "reconnecting in 2s (try 3 of 5)".
 func (r *Redial) describe(wait time.Duration) string {
 	rt := r.Dialer.Retry
@@ -172,4 +186,34 @@ func (r *Redial) describe(wait time.Duration) string {
 		return fmt.Sprintf("reconnecting now (try %d%s)", r.tries, of)
 	}
 	return fmt.Sprintf("reconnecting in %s (try %d%s)", wait, r.tries, of)
+}
+
+// Dial makes a client's first connection, the one of conversation 1,
+// trying it again as --retry and --forever say. When the conversation
+// reconnects, each try again is a retry event of conversation 1 told to
+// the observers, as Redial's tries after a break are, rather than the
+// Dialer's own OnRetry: --json, the log and the prompt show every try
+// the same way.
+func (s *Setup) Dial(ctx context.Context) (net.Conn, error) {
+	if !s.Reconnects() {
+		return s.dialer.Dial(ctx, s.ep)
+	}
+	d := *s.dialer
+	sink := s.Sink()
+	proto, peer := s.ep.Proto(), s.ep.Address()
+	d.Retry.OnRetry = func(n int, err error, wait time.Duration) {
+		sink(&event.Event{Kind: event.Retry, Time: time.Now(), Conn: 1, Proto: proto, Peer: peer,
+			Attempt: n, Wait: wait, Err: endpoint.Cause(err), Msg: retryingMsg(d.Retry, n, wait)})
+	}
+	return d.Dial(ctx, s.ep)
+}
+
+// retryingMsg words a try again of a first connect for people: "trying
+// again in 2s (retry 3 of 5)".
+func retryingMsg(rt endpoint.Retry, n int, wait time.Duration) string {
+	of := ""
+	if !rt.Forever {
+		of = fmt.Sprintf(" of %d", rt.Times)
+	}
+	return fmt.Sprintf("trying again in %s (retry %d%s)", wait, n, of)
 }

@@ -136,7 +136,7 @@ func TestBrowserSavedKeepsSettings(t *testing.T) {
 			send("read regs")
 			expect(t, got, modbus, "read regs after a reload")
 			send("greet")
-			expect(t, got, greet("1"), "greet after a reload") // {{seq}} counts within one send or repeat
+			expect(t, got, greet("2"), "greet after a reload") // {{seq}} counts on through the session
 
 			// Edit puts every setting back in the send box.
 			p.wait(has(active(`.saved-list li[data-name="greet"] .load`), c.edit))

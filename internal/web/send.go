@@ -158,6 +158,7 @@ func (s *sess) send(c *command) error {
 		if err != nil {
 			return err
 		}
+		comp.Seq = &s.sendSeq // {{seq}} counts on from the last send
 		msg, err := comp.Message(nil, line, t.peer)
 		if err != nil {
 			return err

@@ -202,6 +202,9 @@ type sess struct {
 	view    viewState
 	rep     *repeater
 	closing bool // stop has begun: no new goroutines
+	// sendSeq is the {{seq}} of single sends: it counts on through the
+	// session, from one send to the next (a repeat counts on its own).
+	sendSeq atomic.Uint64
 
 	seq        seqCounter // gaps in the peers' sequence numbers
 	dropsAt    time.Time  // when drops was read

@@ -249,3 +249,70 @@ func readN(t *testing.T, c net.Conn, n int) string {
 	}
 	return string(b)
 }
+
+// TestRetryFirstConnectEvents: connect --retry N against a port nobody
+// listens on yet: each try again of the first connect is a retry event
+// of conversation 1 in --json (attempt, wait_ms doubling, the error), and
+// a line on stderr worded as the reconnects' are; once a server listens
+// (after three such events) the conversation goes through.
+func TestRetryFirstConnectEvents(t *testing.T) {
+	t.Parallel()
+	port := sockittest.ReservePort(t) // refused until it listens
+	addr := port.Addr
+	c := sockittest.Start(t, "connect", addr, "--retry", "20", "--retry-delay", "20ms", "--json")
+	waitOut(t, c, "three retry events", func(s string) bool { return strings.Count(s, `"event":"retry"`) >= 3 })
+	srv, err := port.Listen().Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.SetDeadline(time.Now().Add(sockittest.Patience))
+	c.Stdin.Write([]byte("hello\n"))
+	if got := readN(t, srv, 6); got != "hello\n" {
+		t.Fatalf("server read %q", got)
+	}
+	srv.Write([]byte("world\n"))
+	waitOut(t, c, "the reply", func(s string) bool { return strings.Contains(s, `"dir":"in","len":6,"text":"world\n"`) })
+	// The input ends: sockit half-closes, and the server's close then
+	// ends the conversation, with no reconnect.
+	c.Stdin.Close()
+	if n, err := srv.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("server read %d bytes, want the end of the input", n)
+	}
+	srv.Close()
+	if code := c.Wait(30 * time.Second); code != 0 {
+		t.Fatalf("connect: exit %d; stderr:\n%s", code, c.Stderr())
+	}
+	var tries []map[string]any
+	connects := 0
+	for _, e := range events(t, c) {
+		switch e["event"] {
+		case "retry":
+			if connects > 0 {
+				t.Errorf("retry event after the connect: %v", e)
+			}
+			tries = append(tries, e)
+		case "connect":
+			connects++
+		}
+	}
+	if connects != 1 || len(tries) < 3 {
+		t.Fatalf("%d connects and %d retry events, want 1 and at least 3:\n%s", connects, len(tries), c.Stdout())
+	}
+	for i, e := range tries {
+		want := min(20.0*float64(int(1)<<i), 30000)
+		if e["conn"] != 1.0 || e["attempt"] != float64(i+1) || e["wait_ms"] != want || e["peer"] != addr ||
+			!strings.Contains(e["error"].(string), "connection refused") {
+			t.Errorf("retry event %d: %v, want conn 1, attempt %d after %vms for connection refused", i, e, i+1, want)
+		}
+	}
+	for _, line := range []string{
+		" * " + addr + ": connect tcp://" + addr + ": connection refused; trying again in 20ms (retry 1 of 20)\n",
+		"; trying again in 40ms (retry 2 of 20)\n",
+		"; trying again in 80ms (retry 3 of 20)\n",
+	} {
+		if !strings.Contains(c.Stderr(), line) {
+			t.Errorf("stderr lacks %q:\n%s", line, c.Stderr())
+		}
+	}
+}

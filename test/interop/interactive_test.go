@@ -409,3 +409,62 @@ func listenOn(t *testing.T, addr string) (net.Listener, <-chan net.Conn) {
 	}()
 	return ln, ch
 }
+
+// TestInteractiveTemplateSeq: with --template, {{seq}} in lines typed at
+// the prompt counts on from one send to the next (1, 2, 3 …), and on
+// through a reconnect: the sequence is the session's, as a person
+// numbering messages by hand expects.
+func TestInteractiveTemplateSeq(t *testing.T) {
+	t.Parallel()
+	ln, conns := acceptTCP(t)
+	addr := ln.Addr().String()
+	p := startPTY(t, "connect", addr, "--template", "--forever", "--retry-delay", "20ms")
+	peer := accepted(t, conns)
+	p.expect(`(?m)^> `)
+	p.typeLine("n={{seq}}")
+	p.typeLine("m={{seq:3}}")
+	p.typeLine("n={{seq}}")
+	if got := readExactly(t, peer, 14); got != "n=1\nm=002\nn=3\n" {
+		t.Fatalf("peer got %q, want the sequence counting on", got)
+	}
+	ln.Close()
+	peer.Close()
+	// Once sockit has closed its side, the port can be listened on again.
+	p.expect(regexp.QuoteMeta(addr) + `: peer closed; reconnecting now`)
+	_, conns2 := listenOn(t, addr)
+	peer2 := accepted(t, conns2)
+	p.expect(`(?s)connected to ` + regexp.QuoteMeta(addr) + `.*connected to ` + regexp.QuoteMeta(addr))
+	p.typeLine("n={{seq}}")
+	if got := readExactly(t, peer2, 4); got != "n=4\n" {
+		t.Fatalf("after the reconnect the peer got %q, want n=4", got)
+	}
+	p.typeLine("/quit")
+	p.wait(0)
+}
+
+// TestInteractiveRetryFirstConnect: connect --retry on a terminal to a
+// port nobody listens on yet: each try again of the first connect is a
+// line of the log, worded as a reconnect's tries, and once a server
+// listens the prompt talks to it.
+func TestInteractiveRetryFirstConnect(t *testing.T) {
+	t.Parallel()
+	port := sockittest.ReservePort(t) // refused until it listens
+	addr := port.Addr
+	p := startPTY(t, "connect", addr, "--retry", "30", "--retry-delay", "20ms")
+	p.expect(`\d\d:\d\d:\d\d\.\d{3} \* ` + regexp.QuoteMeta(addr+": connect tcp://"+addr+": connection refused; trying again in 20ms (retry 1 of 30)"))
+	p.expect(regexp.QuoteMeta("; trying again in 40ms (retry 2 of 30)"))
+	ln := port.Listen()
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	p.expect(`connected to ` + regexp.QuoteMeta(addr))
+	p.expect(`(?m)^> `)
+	p.typeLine("hello")
+	if got := readExactly(t, peer, 6); got != "hello\n" {
+		t.Fatalf("peer got %q", got)
+	}
+	p.typeLine("/quit")
+	p.wait(0)
+}
