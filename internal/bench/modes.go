@@ -412,22 +412,9 @@ func (r *runner) connect() {
 		r.w.ops.Add(1)
 		// An RST instead of a FIN: the client keeps no TIME_WAIT socket,
 		// so a long run does not use up the ephemeral ports.
-		if tc := tcpConn(c); tc != nil {
+		if tc := tcpsock.Conn(c); tc != nil {
 			tc.SetLinger(0)
 		}
 		c.Close()
-	}
-}
-
-func tcpConn(c net.Conn) *net.TCPConn {
-	for {
-		switch v := c.(type) {
-		case *net.TCPConn:
-			return v
-		case interface{ NetConn() net.Conn }:
-			c = v.NetConn()
-		default:
-			return nil
-		}
 	}
 }
