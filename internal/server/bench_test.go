@@ -266,7 +266,7 @@ func FuzzBenchDatagrams(f *testing.F) {
 		defer pc.Close()
 		s := &Server{}
 		s.init("udp")
-		tab := &benchTable{s: s, pc: pc, local: pc.LocalAddr().String(),
+		tab := &benchTable{fastSocket: fastSocket{s: s, local: pc.LocalAddr().String()}, pc: pc,
 			streams: map[netip.AddrPort]*benchStream{}, finished: map[netip.AddrPort]*benchFinished{}}
 		// Replies go to the discard port of 127.0.0.1: nobody there.
 		from := netip.MustParseAddrPort("127.0.0.1:9")
@@ -284,4 +284,84 @@ func FuzzBenchDatagrams(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A UDP bench server, like every server, ends by counting the refusals
+// it did not log one by one (a flood of them is refusedBurst lines a
+// second).
+func TestBenchUDPRefusalSummary(t *testing.T) {
+	var ev events
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Handler: Bench, PacketBench: true, MaxConns: 1, Sink: ev.sink, Conn: session.Options{Sink: ev.sink, NoData: true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.ServePacketBench(ctx, []net.PacketConn{pc}); close(done) }()
+	defer func() { cancel(); <-done }()
+	hello := append([]byte(wire.Prefix+`HELLO {"mode":"udp","streams":1}`), bytes.Repeat([]byte(" "), 200)...)
+	ask := func(c net.Conn) wire.Message {
+		t.Helper()
+		buf := make([]byte, 2048)
+		for try := 0; try < 20; try++ {
+			c.Write(hello)
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			if n, err := c.Read(buf); err == nil {
+				m, err := wire.Parse(buf[:n])
+				if err != nil {
+					t.Fatalf("answer %q: %v", buf[:n], err)
+				}
+				return m
+			}
+		}
+		t.Fatal("no answer to a hello")
+		return wire.Message{}
+	}
+	var clients [2]net.Conn
+	for i := range clients {
+		if clients[i], err = net.Dial("udp", pc.LocalAddr().String()); err != nil {
+			t.Fatal(err)
+		}
+		defer clients[i].Close()
+	}
+	if m := ask(clients[0]); m.Kind != wire.OK {
+		t.Fatalf("first client: %s %s", m.Kind, m.Body)
+	}
+	// The second client is refused each time, the one stream allowed
+	// being the first client's: a burst of hellos (small, so that the
+	// sockets' buffers hold them all), each answered.
+	for range 50 {
+		clients[1].Write(hello)
+	}
+	buf := make([]byte, 2048)
+	clients[1].SetReadDeadline(time.Now().Add(30 * time.Second))
+	for range 50 {
+		n, err := clients[1].Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := wire.Parse(buf[:n]); err != nil || m.Kind != wire.Err || !strings.Contains(string(m.Body), "--max-conns 1 reached") {
+			t.Fatalf("second client: %q, %v", buf[:n], err)
+		}
+	}
+	cancel()
+	<-done
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	lines, summary := 0, ""
+	for _, e := range ev.all {
+		switch e.Kind {
+		case event.Refused:
+			lines++
+		case event.Info:
+			summary = e.Msg
+		}
+	}
+	if srv.Refused() != 50 || lines < refusedBurst || lines >= 50 {
+		t.Errorf("%d refusals, %d logged one by one; want 50, about %d", srv.Refused(), lines, refusedBurst)
+	}
+	if !strings.HasPrefix(summary, "50 peers refused in all, ") {
+		t.Errorf("summary %q", summary)
+	}
 }
