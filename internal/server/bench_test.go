@@ -49,6 +49,26 @@ func startBenchUDP(t *testing.T, sink event.Sink) string {
 	return pc.LocalAddr().String()
 }
 
+// askBenchUDP sends msg, a control message, on c until an answer comes
+// (datagrams may be lost), and returns the answer.
+func askBenchUDP(t *testing.T, c net.Conn, msg []byte) wire.Message {
+	t.Helper()
+	buf := make([]byte, 2048)
+	for try := 0; try < 20; try++ {
+		c.Write(msg)
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil {
+			m, err := wire.Parse(buf[:n])
+			if err != nil {
+				t.Fatalf("answer %q: %v", buf[:n], err)
+			}
+			return m
+		}
+	}
+	t.Fatalf("no answer to %.40q", msg)
+	return wire.Message{}
+}
+
 // readBenchLine reads one line from c.
 func readBenchLine(t *testing.T, c net.Conn) string {
 	t.Helper()
@@ -138,21 +158,7 @@ func TestBenchProtocolUDP(t *testing.T) {
 	defer c.Close()
 	ask := func(msg string) wire.Message {
 		t.Helper()
-		b := append([]byte(msg), bytes.Repeat([]byte(" "), 600)...)
-		buf := make([]byte, 2048)
-		for try := 0; try < 20; try++ {
-			c.Write(b)
-			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if n, err := c.Read(buf); err == nil {
-				m, err := wire.Parse(buf[:n])
-				if err != nil {
-					t.Fatalf("answer %q: %v", buf[:n], err)
-				}
-				return m
-			}
-		}
-		t.Fatalf("no answer to %q", msg)
-		return wire.Message{}
+		return askBenchUDP(t, c, append([]byte(msg), bytes.Repeat([]byte(" "), 600)...))
 	}
 	m := ask(wire.Prefix + `HELLO {"mode":"udp","streams":1,"omit_ns":1000}`)
 	ack, err := wire.ParseAck(m)
@@ -301,23 +307,6 @@ func TestBenchUDPRefusalSummary(t *testing.T) {
 	go func() { srv.ServePacketBench(ctx, []net.PacketConn{pc}); close(done) }()
 	defer func() { cancel(); <-done }()
 	hello := append([]byte(wire.Prefix+`HELLO {"mode":"udp","streams":1}`), bytes.Repeat([]byte(" "), 200)...)
-	ask := func(c net.Conn) wire.Message {
-		t.Helper()
-		buf := make([]byte, 2048)
-		for try := 0; try < 20; try++ {
-			c.Write(hello)
-			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if n, err := c.Read(buf); err == nil {
-				m, err := wire.Parse(buf[:n])
-				if err != nil {
-					t.Fatalf("answer %q: %v", buf[:n], err)
-				}
-				return m
-			}
-		}
-		t.Fatal("no answer to a hello")
-		return wire.Message{}
-	}
 	var clients [2]net.Conn
 	for i := range clients {
 		if clients[i], err = net.Dial("udp", pc.LocalAddr().String()); err != nil {
@@ -325,7 +314,7 @@ func TestBenchUDPRefusalSummary(t *testing.T) {
 		}
 		defer clients[i].Close()
 	}
-	if m := ask(clients[0]); m.Kind != wire.OK {
+	if m := askBenchUDP(t, clients[0], hello); m.Kind != wire.OK {
 		t.Fatalf("first client: %s %s", m.Kind, m.Body)
 	}
 	// The second client is refused each time, the one stream allowed
@@ -347,17 +336,7 @@ func TestBenchUDPRefusalSummary(t *testing.T) {
 	}
 	cancel()
 	<-done
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	lines, summary := 0, ""
-	for _, e := range ev.all {
-		switch e.Kind {
-		case event.Refused:
-			lines++
-		case event.Info:
-			summary = e.Msg
-		}
-	}
+	lines, summary := ev.refusals()
 	if srv.Refused() != 50 || lines < refusedBurst || lines >= 50 {
 		t.Errorf("%d refusals, %d logged one by one; want 50, about %d", srv.Refused(), lines, refusedBurst)
 	}
