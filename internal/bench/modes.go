@@ -139,21 +139,7 @@ func (r *runner) stream(c net.Conn) {
 	}
 	close(st.writerDone)
 	if mode == TX {
-		// A bench server answers the hello at once: give it a moment if the
-		// run was shorter than that (-n).
-		t := time.NewTimer(time.Until(helloAt.Add(txAnswerWait)))
-		select {
-		case <-st.answered:
-		case <-t.C:
-		}
-		t.Stop()
-		st.mu.Lock()
-		if !st.bench {
-			// No answer to the hello: a plain sink. Stop listening for one.
-			st.abandoned = true
-			c.SetReadDeadline(time.Now())
-		}
-		st.mu.Unlock()
+		st.awaitAnswer(helloAt, c)
 	}
 	<-readerDone
 }
@@ -165,6 +151,26 @@ type streamState struct {
 	abandoned  bool // the writer gave up waiting for an answer
 	writerDone chan struct{}
 	answered   chan struct{} // closed when the reader knows what the server is
+}
+
+// awaitAnswer is a tx stream's end, once it has sent all: a bench server
+// answers the hello (sent at helloAt) at once, so it gives the server
+// until txAnswerWait after it if the run was shorter than that (-n).
+// Without an answer the peer is a plain sink: the reader, reading from
+// rd, stops listening for one.
+func (st *streamState) awaitAnswer(helloAt time.Time, rd interface{ SetReadDeadline(time.Time) error }) {
+	t := time.NewTimer(time.Until(helloAt.Add(txAnswerWait)))
+	select {
+	case <-st.answered:
+	case <-t.C:
+	}
+	t.Stop()
+	st.mu.Lock()
+	if !st.bench {
+		st.abandoned = true
+		rd.SetReadDeadline(time.Now())
+	}
+	st.mu.Unlock()
 }
 
 // txAnswerWait is how long after its hello a tx connection that has
@@ -412,22 +418,9 @@ func (r *runner) connect() {
 		r.w.ops.Add(1)
 		// An RST instead of a FIN: the client keeps no TIME_WAIT socket,
 		// so a long run does not use up the ephemeral ports.
-		if tc := tcpConn(c); tc != nil {
+		if tc := tcpsock.Conn(c); tc != nil {
 			tc.SetLinger(0)
 		}
 		c.Close()
-	}
-}
-
-func tcpConn(c net.Conn) *net.TCPConn {
-	for {
-		switch v := c.(type) {
-		case *net.TCPConn:
-			return v
-		case interface{ NetConn() net.Conn }:
-			c = v.NetConn()
-		default:
-			return nil
-		}
 	}
 }

@@ -108,11 +108,7 @@ func (p *reporter) emit(now time.Time) bool {
 				ti.Retransmits = total - w.last.retrans
 				w.last.retrans = total
 				s.TCP = &ti
-				tcp.Retransmits += ti.Retransmits
-				tcp.RTTUS += ti.RTTUS
-				tcp.RTTVarUS += ti.RTTVarUS
-				tcp.CwndBytes += ti.CwndBytes
-				tcp.MSS = ti.MSS
+				addTCP(&tcp, &ti, tcpN, 1)
 				tcpN++
 			}
 		}
@@ -121,8 +117,6 @@ func (p *reporter) emit(now time.Time) bool {
 		}
 	}
 	if tcpN > 0 {
-		tcp.RTTUS /= float64(tcpN)
-		tcp.RTTVarUS /= float64(tcpN)
 		iv.TCP = &tcp
 	}
 	iv.Bits = float64(iv.Bytes) * 8 / dt
@@ -177,6 +171,7 @@ func summarize(cfg *Config, res *Result, workers []*worker, hist *histograms, st
 	var tcp wire.TCPInfo
 	tcpN := 0
 	var rcv Receiver
+	rcvTCP := 0
 	for i, w := range workers {
 		s := StreamResult{ID: i,
 			Bytes: w.bytes.Load() - w.omitted.bytes, Ops: w.ops.Load() - w.omitted.ops, RecvBytes: w.rxBytes.Load() - w.omitted.rx}
@@ -210,11 +205,7 @@ func summarize(cfg *Config, res *Result, workers []*worker, hist *histograms, st
 			if ti, ok := w.tcpInfo(); ok {
 				ti.Retransmits -= w.omitted.retrans
 				s.TCP = &ti
-				tcp.Retransmits += ti.Retransmits
-				tcp.RTTUS += ti.RTTUS
-				tcp.RTTVarUS += ti.RTTVarUS
-				tcp.CwndBytes += ti.CwndBytes
-				tcp.MSS = ti.MSS
+				addTCP(&tcp, &ti, tcpN, 1)
 				tcpN++
 			}
 		}
@@ -242,11 +233,8 @@ func summarize(cfg *Config, res *Result, workers []*worker, hist *histograms, st
 				if rcv.TCP == nil {
 					rcv.TCP = &wire.TCPInfo{}
 				}
-				rcv.TCP.Retransmits += r.TCP.Retransmits
-				rcv.TCP.CwndBytes += r.TCP.CwndBytes
-				rcv.TCP.RTTUS += r.TCP.RTTUS
-				rcv.TCP.RTTVarUS += r.TCP.RTTVarUS
-				rcv.TCP.MSS = r.TCP.MSS
+				addTCP(rcv.TCP, r.TCP, rcvTCP, 1)
+				rcvTCP++
 			}
 		}
 		if perStream {
@@ -261,17 +249,11 @@ func summarize(cfg *Config, res *Result, workers []*worker, hist *histograms, st
 		}
 	}
 	if tcpN > 0 {
-		tcp.RTTUS /= float64(tcpN)
-		tcp.RTTVarUS /= float64(tcpN)
 		res.TCP = &tcp
 	}
 	if rcv.Streams > 0 {
 		if rcv.Seconds > 0 {
 			rcv.BitsPerSec = float64(rcv.Bytes) * 8 / rcv.Seconds
-		}
-		if rcv.TCP != nil {
-			rcv.TCP.RTTUS /= float64(rcv.Streams)
-			rcv.TCP.RTTVarUS /= float64(rcv.Streams)
 		}
 		res.Receiver = &rcv
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -602,10 +603,16 @@ func TestTCPInfo(t *testing.T) {
 	if r.TCP == nil || r.TCP.RTTUS <= 0 || r.Streams[1].TCP == nil {
 		t.Fatalf("summary without TCP_INFO: %+v", r.TCP)
 	}
-	b, _ := json.Marshal(r.Intervals[0])
+	// Summed: retransmits and cwnd add up, round-trip times are the mean.
+	a, b := r.Streams[0].TCP, r.Streams[1].TCP
+	if r.TCP.Retransmits != a.Retransmits+b.Retransmits || r.TCP.CwndBytes != a.CwndBytes+b.CwndBytes ||
+		math.Abs(r.TCP.RTTUS-(a.RTTUS+b.RTTUS)/2) > 1e-6 || math.Abs(r.TCP.RTTVarUS-(a.RTTVarUS+b.RTTVarUS)/2) > 1e-6 {
+		t.Errorf("summary %+v is not the sum of its streams %+v and %+v", r.TCP, a, b)
+	}
+	js, _ := json.Marshal(r.Intervals[0])
 	for _, k := range []string{`"rtt_us"`, `"rttvar_us"`, `"cwnd_bytes"`, `"retransmits"`} {
-		if !strings.Contains(string(b), k) {
-			t.Errorf("interval JSON lacks %s: %s", k, b)
+		if !strings.Contains(string(js), k) {
+			t.Errorf("interval JSON lacks %s: %s", k, js)
 		}
 	}
 }

@@ -114,18 +114,7 @@ func (r *runner) txZeroCopy(c net.Conn) bool {
 	w.zc = &ZeroCopyStats{Sends: z.sends, Completed: z.done, Copied: z.copied}
 
 	close(st.writerDone)
-	t := time.NewTimer(time.Until(helloAt.Add(txAnswerWait)))
-	select {
-	case <-st.answered:
-	case <-t.C:
-	}
-	t.Stop()
-	st.mu.Lock()
-	if !st.bench {
-		st.abandoned = true
-		fr.SetReadDeadline(time.Now())
-	}
-	st.mu.Unlock()
+	st.awaitAnswer(helloAt, fr)
 	<-readerDone
 	return true
 }

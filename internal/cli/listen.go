@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
@@ -20,12 +21,7 @@ import (
 // serverFlags are listen's own options (README "Server flags (listen)").
 type serverFlags struct {
 	keepOpen bool
-	maxConns int
-	allow    string
-	deny     string
-	allowSet bool // --allow was given, even empty
-	denySet  bool
-	capSet   bool // --max-conns was given
+	admit    admitFlags
 	echo     bool
 	discard  bool
 	chat     bool
@@ -42,9 +38,7 @@ type serverFlags struct {
 func (f *serverFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVarP(&f.keepOpen, "keep-open", "k", false, "serve many clients, one after another and at once")
-	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse connections (UDP: peers) beyond this many at once; 0: no limit (default: 1024 UDP peers, 100 --exec processes, TCP unlimited)")
-	fs.StringVar(&f.allow, "allow", "", "only these addresses: CIDR,…|@FILE")
-	fs.StringVar(&f.deny, "deny", "", "never these addresses: CIDR,…|@FILE")
+	f.admit.register(fs, "connections (UDP: peers)", "1024 UDP peers, 100 --exec processes, TCP unlimited", "")
 	fs.BoolVar(&f.echo, "echo", false, "send every message back to its sender")
 	fs.BoolVar(&f.discard, "discard", false, "read and throw away everything (a sink for bench --mode tx)")
 	fs.BoolVar(&f.chat, "chat", false, "send each client's messages to all the other clients, after the sender's address")
@@ -96,8 +90,7 @@ Two more behaviours: --source sends endless data (for bench --mode rx),
   sockit listen 8888 > received.bin     # save what one client sends`,
 		Args: exactArgs(1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.srv.allowSet, f.srv.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
-			f.srv.capSet = cmd.Flags().Changed("max-conns")
+			f.srv.admit.given(cmd)
 			return runListen(cmd.Context(), st, &f, args[0])
 		},
 	}
@@ -119,9 +112,7 @@ func runListen(ctx context.Context, st *stdio, f *listenFlags, arg string) error
 		return err
 	}
 	defer conv.obs.close()
-	if conv.AdmitsNoOne() {
-		fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
-	}
+	noteAdmitsNoOne(st, conv.AdmitsNoOne())
 	srv := conv.Server()
 	srv.Conn.Tap = conv.tap
 	if conv.KeepsOpenAnyway() && !f.net.verbose {
@@ -154,13 +145,53 @@ func certNote(st *stdio, l *talk.Listening, pin bool) {
 	}
 }
 
-// maxConnsFlag turns --max-conns into talk.Options.MaxConns: not given,
-// 0 (the default for the kind of server); given as 0, no cap at all.
-func maxConnsFlag(n int, set bool) int {
-	if set && n == 0 {
-		return -1
+// admitFlags are who a server or relay lets in: --max-conns, --allow
+// and --deny.
+type admitFlags struct {
+	maxConns    int
+	allow, deny string
+	allowSet    bool // --allow was given, even empty
+	denySet     bool
+	capSet      bool // --max-conns was given
+}
+
+// register adds the flags; conns says what --max-conns counts, dflt its
+// defaults, and who whose addresses the lists hold ("client " or "").
+func (f *admitFlags) register(fs *pflag.FlagSet, conns, dflt, who string) {
+	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse "+conns+" beyond this many at once; 0: no limit (default: "+dflt+")")
+	fs.StringVar(&f.allow, "allow", "", "only these "+who+"addresses: CIDR,…|@FILE")
+	fs.StringVar(&f.deny, "deny", "", "never these "+who+"addresses: CIDR,…|@FILE")
+}
+
+// given notes which of the flags cmd was given: an empty --allow is a
+// list, and --max-conns 0 is no cap rather than the default.
+func (f *admitFlags) given(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	f.allowSet, f.denySet, f.capSet = fl.Changed("allow"), fl.Changed("deny"), fl.Changed("max-conns")
+}
+
+// admission is what the flags ask for. --max-conns not given is 0 (the
+// default for the kind of server); given as 0, no cap at all.
+func (f *admitFlags) admission() talk.Admission {
+	var a talk.Admission
+	a.MaxConns = f.maxConns
+	if f.capSet && f.maxConns == 0 {
+		a.MaxConns = -1
 	}
-	return n
+	if f.allowSet {
+		a.Allow = &f.allow
+	}
+	if f.denySet {
+		a.Deny = &f.deny
+	}
+	return a
+}
+
+// noteAdmitsNoOne says so when an empty --allow refuses every client.
+func noteAdmitsNoOne(st *stdio, noOne bool) {
+	if noOne {
+		fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
+	}
 }
 
 // apply sets the server options these flags stand for: the one behaviour
@@ -195,13 +226,7 @@ func (f *serverFlags) apply(o *talk.Options) error {
 	}
 	o.KeepOpen = f.keepOpen
 	o.Reply, o.Respond, o.Exec, o.Forward = f.reply, f.respond, f.exec, f.forward
-	o.MaxConns = maxConnsFlag(f.maxConns, f.capSet)
-	if f.allowSet {
-		o.Allow = &f.allow
-	}
-	if f.denySet {
-		o.Deny = &f.deny
-	}
+	o.Admission = f.admit.admission()
 	return nil
 }
 

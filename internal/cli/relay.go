@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,11 +22,7 @@ type relayFlags struct {
 	net            netFlags
 	tls            tlsFlags
 	log, hex, json bool
-	maxConns       int
-	allow, deny    string
-	allowSet       bool // --allow was given, even empty
-	denySet        bool
-	capSet         bool // --max-conns was given
+	admit          admitFlags
 	idle, timeout  time.Duration
 	quiet          bool
 	imp            impairFlags
@@ -73,8 +68,7 @@ faults once; --seed N repeats a run's random choices.`,
   sockit relay -u --impair loss=2%,dup=1%,reorder=1% --seed 7 udp://:5353 udp://127.0.0.1:53`,
 		Args: exactArgs(2, "FROM and TO endpoints, such as :8080 127.0.0.1:80"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.allowSet, f.denySet = cmd.Flags().Changed("allow"), cmd.Flags().Changed("deny")
-			f.capSet = cmd.Flags().Changed("max-conns")
+			f.admit.given(cmd)
 			return runRelay(cmd.Context(), st, &f, args[0], args[1])
 		},
 	}
@@ -85,9 +79,7 @@ faults once; --seed N repeats a run's random choices.`,
 	fs.BoolVar(&f.hex, "hex", false, "print what passes in each direction, as hex dumps")
 	fs.BoolVar(&f.json, "json", false, "print every event (connections and data) as JSON lines on stdout; schema: docs/events.md")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "do not report connections on stderr")
-	fs.Var(intFlag{n: &f.maxConns, max: maxConns, zero: "no limit"}, "max-conns", "refuse clients beyond this many at once; 0: no limit (default: 1024 UDP clients, TCP unlimited)")
-	fs.StringVar(&f.allow, "allow", "", "only these client addresses: CIDR,…|@FILE")
-	fs.StringVar(&f.deny, "deny", "", "never these client addresses: CIDR,…|@FILE")
+	f.admit.register(fs, "clients", "1024 UDP clients, TCP unlimited", "client ")
 	fs.VarP(seconds{d: &f.idle}, "idle-timeout", "i", "close a connection or UDP mapping after this long without traffic (UDP default 60s)")
 	fs.VarP(seconds{d: &f.timeout}, "timeout", "w", "give up connecting to TO after this long")
 	f.net.registerBuffer(fs)
@@ -145,20 +137,12 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 		return err
 	}
 
-	r := &relay.Relay{From: fromEP, To: to, Listen: l.Config, Dialer: d, MaxConns: maxConnsFlag(f.maxConns, f.capSet), Idle: f.idle}
-	var allow, deny *string
-	if f.allowSet {
-		allow = &f.allow
-	}
-	if f.denySet {
-		deny = &f.deny
-	}
-	if r.Allow, r.Deny, err = talk.ACLs(fromEP, allow, deny); err != nil {
+	adm := f.admit.admission()
+	r := &relay.Relay{From: fromEP, To: to, Listen: l.Config, Dialer: d, MaxConns: adm.MaxConns, Idle: f.idle}
+	if r.Allow, r.Deny, err = adm.ACLs(fromEP); err != nil {
 		return err
 	}
-	if r.Allow != nil && r.Allow.Empty() {
-		fmt.Fprintf(st.err, "sockit: note: --allow lists no address: every client will be refused\n")
-	}
+	noteAdmitsNoOne(st, talk.AdmitsNoOne(r.Allow))
 	summary, err := f.imp.apply(st, r)
 	if err != nil {
 		return err

@@ -91,8 +91,9 @@ func (lc *ListenConfig) ListenPacket(ctx context.Context, ep Endpoint) (net.Pack
 }
 
 // control sets a listening socket's options before bind: who else may
-// bind the address (bindOptions, or join for a per-core sibling joining
-// its group), buffer sizes, and the trace.
+// bind the address (bindOptions, or join instead: a per-core sibling
+// joining its group, a multicast receiver sharing its group's port),
+// socket options, buffer sizes, and the trace.
 func (lc *ListenConfig) control(ep Endpoint, join func(fd int) error) func(network, address string, c syscall.RawConn) error {
 	return func(network, address string, c syscall.RawConn) error {
 		var serr error

@@ -39,32 +39,13 @@ func (lc *ListenConfig) listenMulticast(ctx context.Context, ep Endpoint) (net.P
 	// with that port (as Windows requires); onlyJoinedGroups keeps other
 	// groups' datagrams away where the system would deliver them.
 	bind := ep.Address()
-	nlc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			ifd := int(fd)
-			if lc.Trace != nil {
-				lc.Trace.socket(network, ifd)
-			}
-			if serr = reuseForGroup(ifd, lc.Trace); serr != nil {
-				return
-			}
-			onlyJoinedGroups(ifd, group.Is6())
-			if serr = lc.Sockopts.apply(ifd, network, lc.Trace); serr != nil {
-				return
-			}
-			if serr = setBuffers(fd, lc.Buffer, lc.Trace); serr != nil {
-				return
-			}
-			if lc.Trace != nil {
-				lc.Trace("bind(fd %d, %s)", ifd, address)
-			}
-		})
-		if err != nil {
+	nlc := net.ListenConfig{Control: lc.control(ep, func(fd int) error {
+		if err := reuseForGroup(fd, lc.Trace); err != nil {
 			return err
 		}
-		return serr
-	}}
+		onlyJoinedGroups(fd, group.Is6())
+		return nil
+	})}
 	pc, err := nlc.ListenPacket(ctx, network, bind)
 	if err != nil {
 		return nil, &OpError{Op: "bind", Endpoint: ep.String(), Err: err}

@@ -46,18 +46,3 @@ func resetLike(err error, shut bool) bool {
 	}
 	return false
 }
-
-// tcpConn finds the TCP socket under TLS, trace and other wrappers.
-func tcpConn(nc net.Conn) (syscall.Conn, bool) {
-	for i := 0; i < 8 && nc != nil; i++ {
-		if tc, ok := nc.(*net.TCPConn); ok {
-			return tc, true
-		}
-		u, ok := nc.(interface{ NetConn() net.Conn })
-		if !ok {
-			return nil, false
-		}
-		nc = u.NetConn()
-	}
-	return nil, false
-}

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/tcpsock"
 )
 
 // tcpState reports whether nc's TCP connection is closed (by a reset,
@@ -17,11 +19,11 @@ import (
 // and how many of this side's the peer's kernel acknowledged: counts from
 // the kernel, which no reader can miss, whichever goroutine read.
 func tcpState(nc net.Conn) (closed bool, received, acked uint64, ok bool) {
-	sc, found := tcpConn(nc)
-	if !found {
+	tc := tcpsock.Conn(nc)
+	if tc == nil {
 		return false, 0, 0, false
 	}
-	rc, err := sc.SyscallConn()
+	rc, err := tc.SyscallConn()
 	if err != nil {
 		return false, 0, 0, false
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sockit/sockit/internal/tcpsock"
 )
 
 // queueMax is how many bytes a delayed connection holds in flight per
@@ -140,18 +142,10 @@ func (c *conn) abort() {
 	// Under TLS (or another wrapper that exposes it) the socket is the
 	// wrapped connection's: reset that directly, without the close_notify
 	// a TLS Close would send first.
-	var inner net.Conn = c.Conn
-	for range 8 {
-		if l, ok := inner.(interface{ SetLinger(int) error }); ok {
-			l.SetLinger(0)
-			inner.Close()
-			return
-		}
-		u, ok := inner.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		inner = u.NetConn()
+	if tc := tcpsock.Conn(c.Conn); tc != nil {
+		tc.SetLinger(0)
+		tc.Close()
+		return
 	}
 	c.Conn.Close()
 }

@@ -144,31 +144,21 @@ func parseDuration(k, v string) (time.Duration, error) {
 	return d, nil
 }
 
-// parseRate reads bits per second as tc writes them (100kbit, 10mbit,
-// 1gbit: powers of 1000) or bytes per second as sizes (64k/s, 1MB/s:
-// powers of 1024, as everywhere else in sockit).
+// parseRate reads bits per second as tc and iperf3 write them
+// (100kbit, 10mbit, 1gbit, 100Mbit/s, 500Mbps: powers of 1000, see
+// units.ParseBitrate) or bytes per second as sizes (64k/s, 1MB/s:
+// powers of 1024, as everywhere else in sockit). A bare number is
+// refused: it could be either.
 func parseRate(v string) (int64, error) {
 	l := strings.ToLower(v)
 	var bytes float64
 	switch {
-	case strings.HasSuffix(l, "bit"):
-		num := strings.TrimSuffix(l, "bit")
-		mult := 1.0
-		if n := len(num); n > 0 {
-			switch num[n-1] {
-			case 'k':
-				mult, num = 1e3, num[:n-1]
-			case 'm':
-				mult, num = 1e6, num[:n-1]
-			case 'g':
-				mult, num = 1e9, num[:n-1]
-			}
-		}
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil || !(f > 0) || f*mult > 1e12 {
+	case units.HasBitUnit(l): // before "/s": 10mbit/s is bits
+		bits, err := units.ParseBitrate(l)
+		if err != nil {
 			return 0, bad("%q: use 100kbit, 10mbit, 1gbit or bytes per second such as 64k/s", "rate="+v)
 		}
-		bytes = f * mult / 8
+		bytes = float64(bits) / 8
 	case strings.HasSuffix(l, "/s"):
 		n, err := units.ParseSize(strings.TrimSuffix(l, "/s"))
 		if err != nil || n <= 0 || n > 1<<40 {

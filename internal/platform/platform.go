@@ -9,11 +9,15 @@
 // copies through a buffer. The build tag sockit_portable forces the
 // portable code on Linux too, so that the test suite can run it.
 //
-// It decides nothing itself: each path is chosen by build constraints in
-// its own package (linux && !sockit_portable, or !linux || sockit_portable).
+// It decides little itself: each path is chosen by build constraints in
+// its own package (linux && !sockit_portable, or !linux || sockit_portable);
+// Spliceable, which the server and the relay both ask, is here.
 package platform
 
-import "runtime"
+import (
+	"net"
+	"runtime"
+)
 
 // Fast reports whether this build has Linux's fast paths.
 const Fast = runtime.GOOS == "linux" && !portable
@@ -27,4 +31,20 @@ func Paths() string {
 		return "portable paths (sockit_portable build)"
 	}
 	return "portable paths"
+}
+
+// Spliceable reports whether this build lets the kernel splice c's bytes
+// (TCP and Unix stream sockets, on Linux). Elsewhere io.Copy would copy
+// through a 32 KiB buffer, smaller than sockit's own.
+func Spliceable(c net.Conn) bool {
+	if !Fast {
+		return false
+	}
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return true
+	case *net.UnixConn:
+		return c.LocalAddr().Network() == "unix"
+	}
+	return false
 }

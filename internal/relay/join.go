@@ -155,28 +155,13 @@ func pump(dst, src *side) (int64, error) {
 // buffer otherwise (TLS, wrapped connections), instead of io.Copy's 32 KiB
 // buffer allocated per call.
 func copyStream(dst, src net.Conn) (int64, error) {
-	if spliceable(dst) && spliceable(src) {
+	if platform.Spliceable(dst) && platform.Spliceable(src) {
 		return io.Copy(dst, src)
 	}
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
 	// Hide ReaderFrom/WriterTo so io.CopyBuffer uses our buffer.
 	return io.CopyBuffer(writerOnly{dst}, readerOnly{src}, *bp)
-}
-
-func spliceable(c net.Conn) bool {
-	if !platform.Fast {
-		// Only Linux splices socket to socket; elsewhere io.Copy would
-		// copy through a 32 KiB buffer, smaller than ours.
-		return false
-	}
-	switch c := c.(type) {
-	case *net.TCPConn:
-		return true
-	case *net.UnixConn:
-		return c.LocalAddr().Network() == "unix"
-	}
-	return false
 }
 
 type readerOnly struct{ io.Reader }

@@ -11,7 +11,7 @@ import (
 // streams; the portable build copies through the pooled buffer.
 func TestPlatformSplice(t *testing.T) {
 	a, b := sockittest.Pair(t)
-	if got := spliceable(a) && spliceable(b); got != platform.Fast {
-		t.Errorf("spliceable(TCP) = %v on a build with platform.Fast = %v", got, platform.Fast)
+	if got := platform.Spliceable(a) && platform.Spliceable(b); got != platform.Fast {
+		t.Errorf("platform.Spliceable(TCP) = %v on a build with platform.Fast = %v", got, platform.Fast)
 	}
 }

@@ -97,7 +97,7 @@ func Discard(ctx context.Context, c *session.Conn) error {
 // socket the kernel splices it into /dev/null, so the bytes are never
 // copied into sockit; otherwise (TLS) they are read into one large buffer.
 func discardFast(r net.Conn) (int64, error) {
-	if spliceable(r) {
+	if platform.Spliceable(r) {
 		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
 			defer null.Close()
 			// *os.File's ReadFrom splices from a stream socket.
@@ -113,21 +113,6 @@ func discardFast(r net.Conn) (int64, error) {
 			return total, err
 		}
 	}
-}
-
-func spliceable(c net.Conn) bool {
-	if !platform.Fast {
-		// Only Linux splices socket to socket; elsewhere io.Copy would
-		// copy through a 32 KiB buffer, smaller than ours.
-		return false
-	}
-	switch c := c.(type) {
-	case *net.TCPConn:
-		return true
-	case *net.UnixConn:
-		return c.LocalAddr().Network() == "unix"
-	}
-	return false
 }
 
 // Source sends an endless stream until the peer goes away (a source for

@@ -30,6 +30,22 @@ func (e *events) sink(ev *event.Event) {
 	e.mu.Unlock()
 }
 
+// refusals counts the refusal lines and returns the last Info line (the
+// summary of the refusals not logged one by one).
+func (e *events) refusals() (lines int, summary string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.all {
+		switch ev.Kind {
+		case event.Refused:
+			lines++
+		case event.Info:
+			summary = ev.Msg
+		}
+	}
+	return lines, summary
+}
+
 // wait waits until an event satisfies ok.
 func (e *events) wait(t *testing.T, what string, ok func(event.Event) bool) event.Event {
 	t.Helper()

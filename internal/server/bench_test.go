@@ -49,6 +49,26 @@ func startBenchUDP(t *testing.T, sink event.Sink) string {
 	return pc.LocalAddr().String()
 }
 
+// askBenchUDP sends msg, a control message, on c until an answer comes
+// (datagrams may be lost), and returns the answer.
+func askBenchUDP(t *testing.T, c net.Conn, msg []byte) wire.Message {
+	t.Helper()
+	buf := make([]byte, 2048)
+	for try := 0; try < 20; try++ {
+		c.Write(msg)
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil {
+			m, err := wire.Parse(buf[:n])
+			if err != nil {
+				t.Fatalf("answer %q: %v", buf[:n], err)
+			}
+			return m
+		}
+	}
+	t.Fatalf("no answer to %.40q", msg)
+	return wire.Message{}
+}
+
 // readBenchLine reads one line from c.
 func readBenchLine(t *testing.T, c net.Conn) string {
 	t.Helper()
@@ -138,21 +158,7 @@ func TestBenchProtocolUDP(t *testing.T) {
 	defer c.Close()
 	ask := func(msg string) wire.Message {
 		t.Helper()
-		b := append([]byte(msg), bytes.Repeat([]byte(" "), 600)...)
-		buf := make([]byte, 2048)
-		for try := 0; try < 20; try++ {
-			c.Write(b)
-			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			if n, err := c.Read(buf); err == nil {
-				m, err := wire.Parse(buf[:n])
-				if err != nil {
-					t.Fatalf("answer %q: %v", buf[:n], err)
-				}
-				return m
-			}
-		}
-		t.Fatalf("no answer to %q", msg)
-		return wire.Message{}
+		return askBenchUDP(t, c, append([]byte(msg), bytes.Repeat([]byte(" "), 600)...))
 	}
 	m := ask(wire.Prefix + `HELLO {"mode":"udp","streams":1,"omit_ns":1000}`)
 	ack, err := wire.ParseAck(m)
@@ -266,7 +272,7 @@ func FuzzBenchDatagrams(f *testing.F) {
 		defer pc.Close()
 		s := &Server{}
 		s.init("udp")
-		tab := &benchTable{s: s, pc: pc, local: pc.LocalAddr().String(),
+		tab := &benchTable{fastSocket: fastSocket{s: s, local: pc.LocalAddr().String()}, pc: pc,
 			streams: map[netip.AddrPort]*benchStream{}, finished: map[netip.AddrPort]*benchFinished{}}
 		// Replies go to the discard port of 127.0.0.1: nobody there.
 		from := netip.MustParseAddrPort("127.0.0.1:9")
@@ -284,4 +290,57 @@ func FuzzBenchDatagrams(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A UDP bench server, like every server, ends by counting the refusals
+// it did not log one by one (a flood of them is refusedBurst lines a
+// second).
+func TestBenchUDPRefusalSummary(t *testing.T) {
+	var ev events
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Handler: Bench, PacketBench: true, MaxConns: 1, Sink: ev.sink, Conn: session.Options{Sink: ev.sink, NoData: true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.ServePacketBench(ctx, []net.PacketConn{pc}); close(done) }()
+	defer func() { cancel(); <-done }()
+	hello := append([]byte(wire.Prefix+`HELLO {"mode":"udp","streams":1}`), bytes.Repeat([]byte(" "), 200)...)
+	var clients [2]net.Conn
+	for i := range clients {
+		if clients[i], err = net.Dial("udp", pc.LocalAddr().String()); err != nil {
+			t.Fatal(err)
+		}
+		defer clients[i].Close()
+	}
+	if m := askBenchUDP(t, clients[0], hello); m.Kind != wire.OK {
+		t.Fatalf("first client: %s %s", m.Kind, m.Body)
+	}
+	// The second client is refused each time, the one stream allowed
+	// being the first client's: a burst of hellos (small, so that the
+	// sockets' buffers hold them all), each answered.
+	for range 50 {
+		clients[1].Write(hello)
+	}
+	buf := make([]byte, 2048)
+	clients[1].SetReadDeadline(time.Now().Add(30 * time.Second))
+	for range 50 {
+		n, err := clients[1].Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := wire.Parse(buf[:n]); err != nil || m.Kind != wire.Err || !strings.Contains(string(m.Body), "--max-conns 1 reached") {
+			t.Fatalf("second client: %q, %v", buf[:n], err)
+		}
+	}
+	cancel()
+	<-done
+	lines, summary := ev.refusals()
+	if srv.Refused() != 50 || lines < refusedBurst || lines >= 50 {
+		t.Errorf("%d refusals, %d logged one by one; want 50, about %d", srv.Refused(), lines, refusedBurst)
+	}
+	if !strings.HasPrefix(summary, "50 peers refused in all, ") {
+		t.Errorf("summary %q", summary)
+	}
 }

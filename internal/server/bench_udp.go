@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/sockit/sockit/internal/bench/wire"
@@ -50,17 +49,12 @@ type benchFinished struct {
 	at     time.Time
 }
 
-// benchTable is one socket's senders. The socket's loop holds mu for a
-// batch, the sweeper for a sweep.
+// benchTable is one socket's senders.
 type benchTable struct {
-	s     *Server
-	pc    *net.UDPConn
-	local string
-
-	mu       sync.Mutex
+	fastSocket
+	pc       *net.UDPConn
 	streams  map[netip.AddrPort]*benchStream
 	finished map[netip.AddrPort]*benchFinished
-	refused  map[netip.AddrPort]bool
 	noted    map[netip.AddrPort]bool // senders whose stray datagrams were logged
 }
 
@@ -81,51 +75,16 @@ func (s *Server) ServePacketBench(ctx context.Context, pcs []net.PacketConn) err
 			}
 			return errors.New("--bench on datagrams needs a UDP socket")
 		}
-		tables[i] = &benchTable{s: s, pc: uc, local: pc.LocalAddr().String(),
+		tables[i] = &benchTable{fastSocket: fastSocket{s: s, local: pc.LocalAddr().String()}, pc: uc,
 			streams: map[netip.AddrPort]*benchStream{}, finished: map[netip.AddrPort]*benchFinished{}}
 	}
 	s.emit(&event.Event{Kind: event.Listen, Local: pcs[0].LocalAddr().String()})
-	stop := context.AfterFunc(ctx, func() {
-		for _, pc := range pcs {
-			pc.Close()
-		}
-	})
-	defer stop()
-
-	idle := s.Conn.IdleTimeout
-	if idle <= 0 {
-		idle = 60 * time.Second
-	}
-	errc := make(chan error, len(pcs))
-	for _, t := range tables {
-		go func() { errc <- t.loop() }()
-	}
-	sweep := time.NewTicker(min(idle/2, time.Second))
-	defer sweep.Stop()
-	var first error
-	for running := len(pcs); running > 0; {
-		select {
-		case err := <-errc:
-			running--
-			if first == nil && ctx.Err() == nil && err != nil {
-				first = err
-				for _, pc := range pcs {
-					pc.Close()
-				}
-			}
-		case now := <-sweep.C:
+	return s.serveFast(ctx, pcs, func(i int) error { return tables[i].loop() },
+		func(now time.Time, idle time.Duration, reason string) {
 			for _, t := range tables {
-				t.expire(now, idle, "idle timeout")
+				t.expire(now, idle, reason)
 			}
-		}
-	}
-	for _, t := range tables {
-		t.expire(time.Time{}, 0, "server shutting down")
-	}
-	if first != nil {
-		return first
-	}
-	return ctx.Err()
+		})
 }
 
 // loop reads and counts datagrams until the socket is closed.
@@ -227,7 +186,7 @@ func (t *benchTable) control(from netip.AddrPort, b []byte, now time.Time) {
 			}
 			t.end(from, st, "replaced by a new test from the same address", nil)
 		}
-		st, why := t.open(from, h, now)
+		st, why := t.start(from, h, now)
 		if st == nil {
 			if why != "" {
 				refuse(why)
@@ -263,37 +222,20 @@ func (t *benchTable) control(from netip.AddrPort, b []byte, now time.Time) {
 	}
 }
 
-// open starts a stream for a sender that said hello, or says why not
+// start starts a stream for a sender that said hello, or says why not
 // ("" when the refusal was already reported).
-func (t *benchTable) open(from netip.AddrPort, h *wire.HelloMsg, now time.Time) (*benchStream, string) {
-	s := t.s
-	if t.refused[from] {
-		return nil, ""
-	}
-	if ok, why := admit(s.Allow, s.Deny, from.Addr()); !ok {
-		if t.refused == nil {
-			t.refused = map[netip.AddrPort]bool{}
-		}
-		if len(t.refused) < maxBenchNotes {
-			t.refused[from] = true
-		}
-		s.refused(from.String(), why)
-		return nil, ""
-	}
-	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
-		why := "--max-conns " + strconv.Itoa(max) + " reached"
-		s.refused(from.String(), why)
-		return nil, "busy: " + why
+func (t *benchTable) start(from netip.AddrPort, h *wire.HelloMsg, now time.Time) (*benchStream, string) {
+	id, addr, busy := t.open(from)
+	if id == 0 {
+		return nil, busy
 	}
 	st := &benchStream{
-		id: s.nextID.Add(1), addr: from.String(), token: wire.NewToken(), hello: *h,
+		id: id, addr: addr, token: wire.NewToken(), hello: *h,
 		start: now, last: now, arr: wire.NewArrivals(wire.Window),
 	}
 	st.ack = wire.Format(wire.OK, wire.AckMsg{Token: st.token, Server: ServerName})
 	t.streams[from] = st
 	delete(t.finished, from)
-	s.fastActive.Add(1)
-	t.event(&event.Event{Kind: event.Connect, Conn: st.id, Peer: st.addr})
 	return st, ""
 }
 
@@ -301,7 +243,6 @@ func (t *benchTable) open(from netip.AddrPort, h *wire.HelloMsg, now time.Time) 
 // DONEs. t.mu is held.
 func (t *benchTable) end(from netip.AddrPort, st *benchStream, reason string, report []byte) {
 	delete(t.streams, from)
-	t.s.fastActive.Add(-1)
 	if report != nil {
 		if len(t.finished) >= maxBenchNotes {
 			t.forget(time.Now())
@@ -310,7 +251,7 @@ func (t *benchTable) end(from netip.AddrPort, st *benchStream, reason string, re
 			t.finished[from] = &benchFinished{token: st.token, report: report, at: time.Now()}
 		}
 	}
-	t.event(&event.Event{Kind: event.Close, Conn: st.id, Peer: st.addr, Reason: reason, BytesIn: st.in})
+	t.closed(st.id, st.addr, reason, st.in, 0)
 }
 
 // forget drops the finished reports older than benchDoneKeep.
@@ -357,16 +298,4 @@ func (t *benchTable) expire(now time.Time, idle time.Duration, reason string) {
 			clear(t.noted) // log strays again, now and then
 		}
 	}
-}
-
-// event emits a conversation event the way session.Conn would.
-func (t *benchTable) event(e *event.Event) {
-	sink := t.s.Conn.Sink
-	if sink == nil {
-		return
-	}
-	e.Time = time.Now()
-	e.Proto = "udp"
-	e.Local = t.local
-	sink(e)
 }

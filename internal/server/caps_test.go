@@ -139,17 +139,7 @@ func TestRefusalLogIsRateLimited(t *testing.T) {
 		s.refused("127.0.0.1:1", "denied by --deny")
 	}
 	s.refusedSummary()
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	lines, summary := 0, ""
-	for _, e := range ev.all {
-		switch e.Kind {
-		case event.Refused:
-			lines++
-		case event.Info:
-			summary = e.Msg
-		}
-	}
+	lines, summary := ev.refusals()
 	if s.Refused() != 100 {
 		t.Errorf("Refused() = %d, want 100", s.Refused())
 	}

@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockit/sockit/internal/platform"
 )
 
 // The echo fast path for TCP and Unix streams runs on epoll event loops,
@@ -77,7 +79,7 @@ func (g *loopGroup) pick() *loop {
 // or Unix stream socket. The loop takes a duplicate of the socket and nc
 // is closed, so that the runtime's poller lets go of it.
 func echoOnLoop(ctx context.Context, nc net.Conn) (in int64, handled bool, err error) {
-	if !spliceable(nc) {
+	if !platform.Spliceable(nc) {
 		return 0, false, nil
 	}
 	g, err := echoLoops()

@@ -16,8 +16,8 @@ import (
 // package's tests run the code macOS, Windows and FreeBSD run.
 func TestPlatformPaths(t *testing.T) {
 	client, srv := sockittest.Pair(t)
-	if got := spliceable(srv); got != platform.Fast {
-		t.Errorf("spliceable(TCP) = %v on a build with platform.Fast = %v", got, platform.Fast)
+	if got := platform.Spliceable(srv); got != platform.Fast {
+		t.Errorf("platform.Spliceable(TCP) = %v on a build with platform.Fast = %v", got, platform.Fast)
 	}
 	if got := (&Server{}).FastPacketEcho(); got != platform.Fast {
 		t.Errorf("FastPacketEcho() = %v on a build with platform.Fast = %v", got, platform.Fast)

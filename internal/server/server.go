@@ -22,6 +22,7 @@ import (
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/session"
+	"github.com/sockit/sockit/internal/tcpsock"
 )
 
 // Handler is a behaviour: what the server does with one conversation. It
@@ -415,17 +416,8 @@ func (s *Server) Refused() int64 { return s.refusedN.Load() }
 // met depended on timing. A reset before any byte is one signal every
 // client can read the same way every time (endpoint.Refusal).
 func refuse(nc net.Conn) {
-	inner := nc
-	for i := 0; i < 8; i++ {
-		if tc, ok := inner.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-			break
-		}
-		u, ok := inner.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		inner = u.NetConn()
+	if tc := tcpsock.Conn(nc); tc != nil {
+		tc.SetLinger(0)
 	}
 	nc.Close()
 }

@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"strconv"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -76,51 +74,16 @@ func (s *Server) ServePacketEcho(ctx context.Context, pcs []net.PacketConn) erro
 	for _, pc := range pcs[:1] {
 		s.emit(&event.Event{Kind: event.Listen, Local: pc.LocalAddr().String()})
 	}
-	stop := context.AfterFunc(ctx, func() {
-		for _, pc := range pcs {
-			pc.Close()
-		}
-	})
-	defer stop()
-
-	idle := s.Conn.IdleTimeout
-	if idle <= 0 {
-		idle = 60 * time.Second
-	}
 	tables := make([]*peerTable, len(pcs))
-	errc := make(chan error, len(pcs))
 	for i, pc := range pcs {
-		tables[i] = &peerTable{s: s, local: pc.LocalAddr().String(), peers: map[netip.AddrPort]*fastPeer{}}
-		go func() { errc <- s.echoLoop(pc, tables[i]) }()
+		tables[i] = &peerTable{fastSocket: fastSocket{s: s, local: pc.LocalAddr().String()}, peers: map[netip.AddrPort]*fastPeer{}}
 	}
-	sweep := time.NewTicker(min(idle/2, time.Second))
-	defer sweep.Stop()
-	var first error
-	running := len(pcs)
-	for running > 0 {
-		select {
-		case err := <-errc:
-			running--
-			if first == nil && ctx.Err() == nil {
-				first = err
-				for _, pc := range pcs {
-					pc.Close()
-				}
-			}
-		case now := <-sweep.C:
+	return s.serveFast(ctx, pcs, func(i int) error { return s.echoLoop(pcs[i], tables[i]) },
+		func(now time.Time, idle time.Duration, reason string) {
 			for _, t := range tables {
-				t.expire(now, idle, "idle timeout")
+				t.expire(now, idle, reason)
 			}
-		}
-	}
-	for _, t := range tables {
-		t.expire(time.Time{}, 0, "server shutting down")
-	}
-	s.refusedSummary()
-	if first != nil {
-		return first
-	}
-	return ctx.Err()
+		})
 }
 
 // fastPeer is one sender on the fast path.
@@ -131,14 +94,10 @@ type fastPeer struct {
 	in, out int64
 }
 
-// peerTable tracks one socket's senders. The socket's loop holds mu for
-// a whole batch, the sweeper for a sweep.
+// peerTable tracks one socket's senders.
 type peerTable struct {
-	s       *Server
-	local   string
-	mu      sync.Mutex
-	peers   map[netip.AddrPort]*fastPeer
-	refused map[netip.AddrPort]bool
+	fastSocket
+	peers map[netip.AddrPort]*fastPeer
 }
 
 // peer returns the sender's record, making one (and emitting its open
@@ -147,44 +106,13 @@ func (t *peerTable) peer(ap netip.AddrPort, now time.Time) *fastPeer {
 	if p := t.peers[ap]; p != nil {
 		return p
 	}
-	if t.refused[ap] {
+	id, addr, _ := t.open(ap)
+	if id == 0 {
 		return nil
 	}
-	s := t.s
-	if ok, why := admit(s.Allow, s.Deny, ap.Addr()); !ok {
-		// Remembered, so that a refused sender's flood is not an event
-		// flood.
-		if t.refused == nil {
-			t.refused = map[netip.AddrPort]bool{}
-		}
-		if len(t.refused) < 4096 {
-			t.refused[ap] = true
-		}
-		s.refused(ap.String(), why)
-		return nil
-	}
-	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
-		// Not remembered: the sender gets in once a slot frees.
-		s.refused(ap.String(), "--max-conns "+strconv.Itoa(max)+" reached")
-		return nil
-	}
-	p := &fastPeer{id: s.nextID.Add(1), addr: ap.String(), last: now}
+	p := &fastPeer{id: id, addr: addr, last: now}
 	t.peers[ap] = p
-	s.fastActive.Add(1)
-	t.event(&event.Event{Kind: event.Connect, Conn: p.id, Peer: p.addr})
 	return p
-}
-
-// event emits a conversation event the way session.Conn would.
-func (t *peerTable) event(e *event.Event) {
-	sink := t.s.Conn.Sink
-	if sink == nil {
-		return
-	}
-	e.Time = time.Now()
-	e.Proto = "udp"
-	e.Local = t.local
-	sink(e)
 }
 
 // expire ends the peers idle since before now-idle (all of them when now
@@ -197,8 +125,7 @@ func (t *peerTable) expire(now time.Time, idle time.Duration, reason string) {
 			continue
 		}
 		delete(t.peers, ap)
-		t.s.fastActive.Add(-1)
-		t.event(&event.Event{Kind: event.Close, Conn: p.id, Peer: p.addr, Reason: reason, BytesIn: p.in, BytesOut: p.out})
+		t.closed(p.id, p.addr, reason, p.in, p.out)
 	}
 }
 

@@ -96,7 +96,7 @@ func (s *Setup) serverSide() error {
 	default:
 		return fail.Inputf("unknown behaviour %d", int(b))
 	}
-	if s.allow, s.deny, err = ACLs(s.ep, opt.Allow, opt.Deny); err != nil {
+	if s.allow, s.deny, err = opt.Admission.ACLs(s.ep); err != nil {
 		return err
 	}
 	s.listen, err = NewListening(s.ep, opt)
@@ -107,7 +107,8 @@ func (s *Setup) serverSide() error {
 // nil for a list not given. They are read in full, failing closed: a list
 // that cannot be read is bad input before any socket opens, never a
 // shorter list. Peers of Unix sockets have no address to check.
-func ACLs(ep endpoint.Endpoint, allow, deny *string) (a, d *server.ACL, err error) {
+func (adm Admission) ACLs(ep endpoint.Endpoint) (a, d *server.ACL, err error) {
+	allow, deny := adm.Allow, adm.Deny
 	if (allow != nil || deny != nil) && ep.IsUnix() {
 		return nil, nil, fail.Inputf("%s and %s check IP addresses; %s peers have none", OptAllow, OptDeny, ep.Scheme).
 			WithHint("Note that Unix sockets are guarded by the socket file's permissions (chmod).")
@@ -223,7 +224,11 @@ func (s *Setup) Server() *server.Server {
 
 // AdmitsNoOne reports whether an allow list was given that lists no
 // address: every client will be refused, which a front end may say.
-func (s *Setup) AdmitsNoOne() bool { return s.allow != nil && s.allow.Empty() }
+func (s *Setup) AdmitsNoOne() bool { return AdmitsNoOne(s.allow) }
+
+// AdmitsNoOne reports whether allow, an allow list as ACLs read it, was
+// given and lists no address.
+func AdmitsNoOne(allow *server.ACL) bool { return allow != nil && allow.Empty() }
 
 // answers reports whether the server's behaviour answers by itself.
 func (s *Setup) answers() bool { return s.opt.Handler == nil && s.opt.Behaviour.Answers() }

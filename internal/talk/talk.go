@@ -103,6 +103,11 @@ type Options struct {
 	Handler    server.Handler
 	ExecStderr io.Writer // Exec: where the commands' stderr goes; nil discards it
 	KeepOpen   bool      // serve many clients; without it a stream server serves one (datagram servers serve all)
+	Admission            // who the server lets in
+}
+
+// Admission is who a server or a relay lets in, as the user gave it.
+type Admission struct {
 	// MaxConns caps the conversations at once: 0 is the default for the
 	// kind of server (server.Server.MaxConns; Exec: server.DefaultMaxExec),
 	// negative is no cap.

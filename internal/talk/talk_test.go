@@ -41,7 +41,7 @@ func TestRules(t *testing.T) {
 			"source sends a stream: it needs a TCP, TLS or Unix endpoint, not udp", "--source sends a stream: it needs a TCP, TLS or Unix endpoint, not udp"},
 		{"exec of nothing", Options{Role: Server, Endpoint: "127.0.0.1:0", Behaviour: Exec, Exec: "  "},
 			"exec needs a command", "--exec needs a command"},
-		{"allow on unix", Options{Role: Server, Endpoint: "unix:///tmp/x.sock", Allow: &none},
+		{"allow on unix", Options{Role: Server, Endpoint: "unix:///tmp/x.sock", Admission: Admission{Allow: &none}},
 			"allow and deny check IP addresses; unix peers have none", "--allow and --deny check IP addresses; unix peers have none"},
 		{"forward stream to datagrams", Options{Role: Server, Endpoint: "127.0.0.1:0", Behaviour: Forward, Forward: "udp://127.0.0.1:1"},
 			"cannot forward a stream (tcp://127.0.0.1:0) to datagrams (udp://127.0.0.1:1)", ""},
@@ -125,7 +125,7 @@ func TestServerSide(t *testing.T) {
 		{Options{Endpoint: "udp://127.0.0.1:0"}, false, 0, false},
 		{Options{Endpoint: "127.0.0.1:0", Behaviour: Echo}, false, 0, true},
 		{Options{Endpoint: "127.0.0.1:0", Behaviour: Exec, Exec: "cat"}, false, server.DefaultMaxExec, true},
-		{Options{Endpoint: "127.0.0.1:0", Behaviour: Exec, Exec: "cat", MaxConns: -1}, false, -1, true},
+		{Options{Endpoint: "127.0.0.1:0", Behaviour: Exec, Exec: "cat", Admission: Admission{MaxConns: -1}}, false, -1, true},
 	} {
 		tc.opt.Role = Server
 		s, err := New(tc.opt)
@@ -152,7 +152,7 @@ func TestServerSide(t *testing.T) {
 		t.Errorf("ephemeral certificate's fingerprint %q", fp)
 	}
 	empty := ""
-	s, err = New(Options{Role: Server, Endpoint: "127.0.0.1:0", Allow: &empty})
+	s, err = New(Options{Role: Server, Endpoint: "127.0.0.1:0", Admission: Admission{Allow: &empty}})
 	if err != nil || !s.AdmitsNoOne() {
 		t.Errorf("an empty allow list: %v, admits no one %v", err, s != nil && s.AdmitsNoOne())
 	}

@@ -5,7 +5,8 @@
 //
 // They are Linux's. Elsewhere Info reports nothing and the setters
 // return ErrUnsupported, so that callers print no columns rather than
-// zeros. It does not open connections.
+// zeros. Conn finds the TCP socket under a connection's wrappers. It
+// does not open connections.
 package tcpsock
 
 import (
@@ -82,21 +83,33 @@ func CheckCongestion(name string) error {
 	return nil
 }
 
-// rawConn finds the TCP socket under c (through TLS and other wrappers
-// that expose NetConn).
-func rawConn(c net.Conn) syscall.RawConn {
-	for {
+// Conn is the TCP socket beneath c: c itself, or the connection under
+// TLS, --impair, counting and other wrappers that expose theirs with
+// NetConn. It is nil when there is none (UDP, Unix, a wrapper that hides
+// its connection). It looks at most eight wrappers deep.
+func Conn(c net.Conn) *net.TCPConn {
+	for range 8 {
 		switch v := c.(type) {
 		case *net.TCPConn:
-			rc, err := v.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			return rc
+			return v
 		case interface{ NetConn() net.Conn }:
 			c = v.NetConn()
 		default:
 			return nil
 		}
 	}
+	return nil
+}
+
+// rawConn is the raw socket of Conn(c), or nil.
+func rawConn(c net.Conn) syscall.RawConn {
+	tc := Conn(c)
+	if tc == nil {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }

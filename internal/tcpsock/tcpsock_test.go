@@ -1,6 +1,7 @@
 package tcpsock
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"strings"
@@ -55,5 +56,45 @@ func TestCongestion(t *testing.T) {
 	}
 	if err := SetMaxPacingRate(a, 1e6); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// wrapper hides its connection: it has no NetConn.
+type wrapper struct{ net.Conn }
+
+type exposer struct{ net.Conn }
+
+func (e exposer) NetConn() net.Conn { return e.Conn }
+
+// loop is a wrapper whose NetConn leads back to itself.
+type loop struct{ net.Conn }
+
+func (l *loop) NetConn() net.Conn { return l }
+
+func TestConn(t *testing.T) {
+	a, _ := sockittest.Pair(t)
+	// A TLS connection shows what it wraps before any handshake.
+	tc := tls.Client(a, &tls.Config{})
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	for _, c := range []struct {
+		name string
+		c    net.Conn
+		want *net.TCPConn
+	}{
+		{"bare", a, a},
+		{"TLS", tc, a},
+		{"TLS in a wrapper with NetConn", exposer{tc}, a},
+		{"a wrapper without NetConn", wrapper{a}, nil},
+		{"UDP", u, nil},
+		{"nil", nil, nil},
+		{"a loop of wrappers", &loop{}, nil},
+	} {
+		if got := Conn(c.c); got != c.want {
+			t.Errorf("Conn(%s) = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -46,6 +46,17 @@ func TestParseBitrate(t *testing.T) {
 	}
 }
 
+func TestHasBitUnit(t *testing.T) {
+	for in, want := range map[string]bool{
+		"10mbit": true, "10Mbit/s": true, "10mbits/s": true, "10mbps": true, "64kbits": true, " 1bit ": true,
+		"10m": false, "1MB/s": false, "64k/s": false, "": false, "bi": false,
+	} {
+		if got := HasBitUnit(in); got != want {
+			t.Errorf("HasBitUnit(%q) = %v", in, got)
+		}
+	}
+}
+
 func FuzzParseBitrate(f *testing.F) {
 	for _, s := range []string{"100M", "1.5G", "64kbit/s", "-1", "nan", "1e9t", "0"} {
 		f.Add(s)

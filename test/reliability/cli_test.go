@@ -205,7 +205,7 @@ func relayMalformed(t *testing.T) [][]string {
 		return nil
 	}
 	var cases [][]string
-	for _, spec := range []string{"", "delay", "delay=fast", "latency=5ms", "loss=2", "rate=10mbps", "chunk=0", "reset-after=0", "delay=1ms,delay=2ms"} {
+	for _, spec := range []string{"", "delay", "delay=fast", "latency=5ms", "loss=2", "rate=10m", "chunk=0", "reset-after=0", "delay=1ms,delay=2ms"} {
 		cases = append(cases, []string{"relay", "--impair", spec, "127.0.0.1:0", "127.0.0.1:1"})
 	}
 	return append(cases,
