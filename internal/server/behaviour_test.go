@@ -533,6 +533,48 @@ sending:
 	}
 }
 
+// TestUDPDropsCountedWhenPeerEnds: datagrams still queued for a
+// conversation when it ends are never read, and count as dropped (the UI
+// adds Dropped to the kernel's drops: uncounted, they would vanish).
+func TestUDPDropsCountedWhenPeerEnds(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, end := make(chan struct{}), make(chan struct{})
+	srv := &Server{
+		// Reads one datagram, then ends when told, its queue unread.
+		Handler: func(ctx context.Context, c *session.Conn) error {
+			if _, err := c.Read(); err != nil {
+				return err
+			}
+			close(read)
+			<-end
+			return nil
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.ServePacket(ctx, pc); close(done) }()
+	defer func() { cancel(); <-done }()
+	c, err := net.Dial("udp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("first"))
+	<-read
+	const queued = 10
+	for i := 0; i < queued; i++ {
+		c.Write([]byte("queued"))
+	}
+	sockittest.Eventually(t, "the datagrams queued", func() bool { return srv.queued.Load() == queued*int64(len("queued")) })
+	close(end)
+	if !sockittest.Until(func() bool { return srv.Active() == 0 && srv.queued.Load() == 0 && srv.Dropped() == queued }) {
+		t.Fatalf("the conversation ended with %d datagrams queued: %d counted dropped, %d bytes still queued", queued, srv.Dropped(), srv.queued.Load())
+	}
+}
+
 // TestConnectEventAfterListed: whoever reads a conversation's connect
 // event and then asks the server for its conversations finds it there
 // (listen -k's stdin goes to every client the log said had connected).

@@ -93,9 +93,9 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 					delete(peers, key)
 				}
 				// What is still queued will never be read: give its bytes
-				// back. (Datagrams are queued under mu, so none can come
-				// after this.)
-				p.drain()
+				// back, and count it dropped. (Datagrams are queued under
+				// mu, so none can come after this.)
+				s.dropped.Add(int64(p.drain()))
 				mu.Unlock()
 			}
 			mu.Lock()
@@ -114,10 +114,11 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 		select {
 		case <-p.closed:
 			// Ended since it was looked up (its queue may be drained
-			// already): the datagram is lost, as it would be a moment
+			// already): the datagram is dropped, as it would be a moment
 			// later.
 			queued.Add(-int64(n))
 			putBuf(d)
+			s.dropped.Add(1)
 		default:
 			select {
 			case p.in <- d:
@@ -155,8 +156,9 @@ func datagrams(n int64) string {
 	return strconv.FormatInt(n, 10) + " datagrams"
 }
 
-// Dropped is the number of datagrams dropped because a peer's queue, or
-// the bytes queued for all peers, were full.
+// Dropped is the number of datagrams read but never handed to a handler:
+// dropped because a peer's queue, or the bytes queued for all peers, were
+// full, or because the peer's conversation ended before they were read.
 func (s *Server) Dropped() int64 { return s.dropped.Load() }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
@@ -250,15 +252,17 @@ func (p *udpPeer) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// drain empties the queue of a peer that has ended.
-func (p *udpPeer) drain() {
+// drain empties the queue of a peer that has ended, and says how many
+// datagrams it held.
+func (p *udpPeer) drain() (n int) {
 	for {
 		select {
 		case d := <-p.in:
 			p.queued.Add(-int64(len(d)))
 			putBuf(d)
+			n++
 		default:
-			return
+			return n
 		}
 	}
 }

@@ -264,9 +264,11 @@ func (u *UI) handle(c *command) (int, error) {
 		s.log.clear(false)
 		return 0, nil
 	case "reset":
+		// The drops first (see zeroDrops): once the counters show zero,
+		// every datagram from then on is counted, received or dropped.
+		s.zeroDrops()
 		s.log.clear(true)
 		s.seq.zero()
-		s.zeroDrops()
 		s.touch()
 		return 0, nil
 	}

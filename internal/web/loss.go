@@ -115,6 +115,7 @@ func (s *sess) loss(now time.Time) *lossInfo {
 	if due {
 		s.dropsAt = now
 	}
+	gen := s.dropsGen
 	s.mu.Unlock()
 	if pc == nil {
 		return li
@@ -122,7 +123,13 @@ func (s *sess) loss(now time.Time) *lossInfo {
 	if due {
 		drops, known := s.dropped(pc)
 		s.mu.Lock()
-		s.drops, s.dropsKnown = drops, known
+		// Kept only if no reset took a base since the read began (an
+		// older count would be below it), and if the kernel's count
+		// could be read where it could before (a socket the table did
+		// not list this time): the last count stands, never one short.
+		if gen == s.dropsGen && (known || !s.dropsKnown) {
+			s.drops, s.dropsKnown = drops, known
+		}
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
@@ -136,7 +143,7 @@ func (s *sess) loss(now time.Time) *lossInfo {
 // server, a peer's queue of datagrams waiting for the session full
 // (server.Server.Dropped). It reads a /proc table: never under s.mu.
 func (s *sess) dropped(pc net.PacketConn) (uint64, bool) {
-	n, known := endpoint.Drops(pc)
+	n, known := socketDrops(pc)
 	s.mu.Lock()
 	srv := s.srv
 	s.mu.Unlock()
@@ -146,8 +153,18 @@ func (s *sess) dropped(pc net.PacketConn) (uint64, bool) {
 	return n, known
 }
 
-// zeroDrops makes the kernel's count start again from now (the counters'
-// reset).
+// socketDrops is endpoint.Drops, and zeroDropsHook runs as zeroDrops
+// reads it: the tests hold or fake them.
+var (
+	socketDrops   = endpoint.Drops
+	zeroDropsHook = func() {}
+)
+
+// zeroDrops makes the drops count start again from now (the counters'
+// reset). A reset calls it before it zeroes the other counters: a page
+// that shows them at zero then counts every datagram dropped since, where
+// a base taken after them would hide the drops in between (a datagram
+// dropped just before the reset may count as after it instead).
 func (s *sess) zeroDrops() {
 	s.mu.Lock()
 	var pc net.PacketConn
@@ -158,9 +175,11 @@ func (s *sess) zeroDrops() {
 	if pc == nil {
 		return
 	}
+	zeroDropsHook()
 	drops, known := s.dropped(pc) // outside s.mu, as in loss
 	s.mu.Lock()
 	s.drops, s.dropsKnown = drops, known
 	s.dropsAt, s.dropsBase = time.Now(), drops
+	s.dropsGen++
 	s.mu.Unlock()
 }

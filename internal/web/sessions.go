@@ -208,8 +208,9 @@ type sess struct {
 
 	seq        seqCounter // gaps in the peers' sequence numbers
 	dropsAt    time.Time  // when drops was read
-	drops      uint64     // the kernel's count for the socket
+	drops      uint64     // the drops counted: the kernel's and sockit's
 	dropsBase  uint64     // …at the last reset
+	dropsGen   uint64     // resets so far: a read from before one is stale
 	dropsKnown bool
 
 	recv    *recvFile // receiving to a file (or done)
