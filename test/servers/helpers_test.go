@@ -249,8 +249,6 @@ func sockittestRun(t *testing.T, stdin string, args ...string) (stdout, stderr s
 	return sockittest.Run(t, []byte(stdin), 20*time.Second, args...)
 }
 
-func writeTo(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
-
 // startSockit starts sockit with args (a server of some kind) and returns
 // it with the address it listens on.
 func startSockit(t *testing.T, args ...string) (*sockittest.Proc, string) {
