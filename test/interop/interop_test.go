@@ -123,37 +123,6 @@ func start(t *testing.T, c *exec.Cmd, stdin, stdout string) *sockittest.Proc {
 	return sockittest.StartCmd(t, c)
 }
 
-// waitListening waits until a TCP socket listens on 127.0.0.1:port (or
-// [::1]:port), looking at /proc/net/tcp* rather than connecting, because
-// a probe connection would be the one client a peer like nc -l serves.
-func waitListening(t *testing.T, port int) {
-	t.Helper()
-	waitSocket(t, port, []string{"/proc/net/tcp", "/proc/net/tcp6"}, "0A")
-}
-
-func waitSocket(t *testing.T, port int, files []string, state string) {
-	t.Helper()
-	want := fmt.Sprintf(":%04X", port)
-	bound := func() bool {
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				continue
-			}
-			for _, line := range strings.Split(string(b), "\n")[1:] {
-				f := strings.Fields(line)
-				if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == state {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	if !sockittest.Until(bound) {
-		t.Fatalf("nothing bound port %d within %s", port, sockittest.Patience)
-	}
-}
-
 // waitFor waits until cond holds (sockittest.Eventually). The timeout a
 // caller gives says how soon it should hold; none is more than the
 // patience Eventually allows, a safety net against hangs, not a budget.

@@ -271,12 +271,13 @@ func TestTLSRejects(t *testing.T) {
 		}
 	})
 	t.Run("client-refuses-tls1.1-server", func(t *testing.T) {
-		port := strconv.Itoa(sockittest.FreePort(t, false))
+		port := sockittest.FreePort(t, false)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
 		for _, v := range []string{"tls1_1", "tls1_2"} {
-			srv := exec.Command(openssl, "s_server", "-accept", "127.0.0.1:"+port, "-"+v, "-cipher", "DEFAULT@SECLEVEL=0", "-cert", cert, "-key", key, "-naccept", "1", "-quiet")
+			srv := exec.Command(openssl, "s_server", "-accept", addr, "-"+v, "-cipher", "DEFAULT@SECLEVEL=0", "-cert", cert, "-key", key, "-naccept", "1", "-quiet")
 			sp := sockittest.StartCmd(t, srv)
-			waitListening(t, "127.0.0.1:"+port)
-			_, errOut, code := sockittest.Run(t, nil, 20*time.Second, "send", "--wait", "0", "--ca", ca, "--sni", "good.test", "tls://127.0.0.1:"+port, "hi")
+			sockittest.WaitListening(t, port)
+			_, errOut, code := sockittest.Run(t, nil, 20*time.Second, "send", "--wait", "0", "--ca", ca, "--sni", "good.test", "tls://"+addr, "hi")
 			if v == "tls1_1" {
 				if code != 5 {
 					t.Errorf("against a TLS 1.1 server: exit %d, want 5; stderr: %s", code, errOut)
@@ -330,25 +331,4 @@ func pinOf(t *testing.T, certFile string) string {
 		t.Fatalf("openssl fingerprint: %q", out)
 	}
 	return fp
-}
-
-// waitListening waits for a peer that cannot report its address to
-// accept connections, without connecting to it (openssl s_server with
-// -naccept 1 would spend its one accept on the probe): it watches
-// /proc/net/tcp for a LISTEN socket on the port.
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	_, port, _ := net.SplitHostPort(addr)
-	n, _ := strconv.Atoi(port)
-	want := ":" + strings.ToUpper(strconv.FormatInt(int64(n), 16))
-	sockittest.Eventually(t, "a socket listening on "+addr, func() bool {
-		b, _ := os.ReadFile("/proc/net/tcp")
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
-				return true
-			}
-		}
-		return false
-	})
 }
