@@ -215,7 +215,9 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// Proc is a running sockit (or any) process started by a test.
+// Proc is a running sockit (or any) process started by a test. Addr,
+// WaitStderr and Wait report a failure on that test, so call them on its
+// goroutine, not a subtest's; WaitStdout takes the test to fail.
 type Proc struct {
 	t      testing.TB
 	Cmd    *exec.Cmd

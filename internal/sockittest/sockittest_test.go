@@ -1,8 +1,12 @@
 package sockittest
 
 import (
+	"errors"
 	"net"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +42,36 @@ func TestListening(t *testing.T) {
 		if Listening(port) {
 			t.Errorf("port %d still counts as listening once its listener closed", port)
 		}
+	}
+}
+
+// TestWaitStdoutFailsTheWaitingTest: WaitStdout called in a subtest on a
+// process its parent started fails that subtest, cleanly. When it
+// reported on the process's own test, it called the parent's FailNow on
+// the subtest's goroutine, which the testing package reports as a
+// Goexit ("subtest may have called FailNow on a parent test"). The test
+// runs itself as a child process to see how the child fails.
+func TestWaitStdoutFailsTheWaitingTest(t *testing.T) {
+	if os.Getenv("SOCKITTEST_CHILD") == "1" {
+		p := StartCmd(t, exec.Command(Need(t, "sh"), "-c", "echo nope"))
+		t.Run("sub", func(t *testing.T) {
+			p.WaitStdout(t, "yes", func(s string) bool { return strings.Contains(s, "yes") })
+		})
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWaitStdoutFailsTheWaitingTest$", "-test.v")
+	cmd.Env = append(os.Environ(), "SOCKITTEST_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("the child test binary: %v, want exit status 1 (a failed test); output:\n%s", err, out)
+	}
+	for _, want := range []string{"--- FAIL: TestWaitStdoutFailsTheWaitingTest/sub", "the process exited before its stdout showed yes"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the child's output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "panic") || strings.Contains(string(out), "FailNow on a parent") {
+		t.Errorf("the child failed its parent test from the subtest:\n%s", out)
 	}
 }

@@ -25,7 +25,7 @@ func opensslServer(t *testing.T, cf testpki.Files, args ...string) (*sockittest.
 	port := strconv.Itoa(sockittest.FreePort(t, true))
 	cmd := exec.Command(openssl, append([]string{"s_server", "-dtls", "-accept", "127.0.0.1:" + port, "-cert", cf.Cert, "-key", cf.Key}, args...)...)
 	p := sockittest.StartCmd(t, cmd)
-	p.WaitStdout("that openssl s_server started (ACCEPT)", func(s string) bool { return strings.Contains(s, "ACCEPT") })
+	p.WaitStdout(t, "that openssl s_server started (ACCEPT)", func(s string) bool { return strings.Contains(s, "ACCEPT") })
 	return p, port
 }
 

@@ -110,8 +110,7 @@ for _ in range(2):
     d, a = s.recvfrom(65535)
     print(repr(d), flush=True)
 `))
-	srv.WaitStdout("its port", func(s string) bool { return strings.Contains(s, "\n") })
-	port := strings.TrimSpace(strings.SplitN(srv.Stdout(), "\n", 2)[0])
+	port := srv.FirstLine(t)
 	_, errOut, code := sockittest.Run(t, []byte("data"), 30*time.Second, "connect", "udp://127.0.0.1:"+port, "--shut-null", "--wait", "0")
 	if code != 0 {
 		t.Fatalf("connect --shut-null: exit %d; stderr:\n%s", code, errOut)

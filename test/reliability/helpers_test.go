@@ -86,8 +86,7 @@ func python(t *testing.T, script string, args ...string) *peer {
 	py := sockittest.Need(t, "python3")
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
 	p := &peer{Proc: sockittest.StartCmd(t, cmd)}
-	out := p.WaitStdoutContains("\n") // its first line
-	p.first = strings.TrimSpace(out[:strings.IndexByte(out, '\n')])
+	p.first = p.FirstLine(t)
 	return p
 }
 

@@ -129,10 +129,10 @@ func TestRelayImpairStall(t *testing.T) {
 // --echo, whole.
 func TestRelayUDPSizes(t *testing.T) {
 	t.Parallel()
-	echo := sockittest.Start(t, "listen", "-u", "--echo", "127.0.0.1:0")
+	echo := sockittest.Start(t, "listen", "-u", "--echo", "127.0.0.1:0").Addr()
 	for _, args := range [][]string{nil, {"--impair", "delay=2ms,jitter=1ms"}} {
 		t.Run(strings.Join(append([]string{"plain"}, args...), " "), func(t *testing.T) {
-			_, addr := startRelay(t, "udp://"+echo.Addr(), args...)
+			_, addr := startRelay(t, "udp://"+echo, args...)
 			c, err := net.Dial("udp", addr)
 			if err != nil {
 				t.Fatal(err)

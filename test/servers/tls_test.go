@@ -50,7 +50,7 @@ func TestTLSOpensslClientToSockitServer(t *testing.T) {
 	_, addr := listen(t, "-k", "--tls", "--cert", k.Cert, "--key", k.Key, "--frame", "line", "--reply", "hello from sockit", "--alpn", "x-sockit,h2")
 	c := opensslClient(t, addr, "-CAfile", k.CA, "-verify_return_error", "-servername", "localhost", "-alpn", "x-sockit")
 	c.Stdin.Write([]byte("hi\n"))
-	out := waitStdout(t, c, "the reply", func(s string) bool { return strings.Contains(s, "hello from sockit\n") })
+	out := c.WaitStdout(t, "the reply", func(s string) bool { return strings.Contains(s, "hello from sockit\n") })
 	c.Stdin.Close()
 	for _, want := range []string{"Verify return code: 0 (ok)", "ALPN protocol: x-sockit"} {
 		if !strings.Contains(out, want) {
@@ -151,7 +151,7 @@ func TestTLSNcat(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sockit to ncat --ssl -l: exit %d %q", code, stderr)
 	}
-	waitStdout(t, n, "what sockit sent", func(s string) bool { return s == "from sockit\n" })
+	n.WaitStdout(t, "what sockit sent", func(s string) bool { return s == "from sockit\n" })
 }
 
 func TestTLSClientCertificates(t *testing.T) {
@@ -167,6 +167,6 @@ func TestTLSClientCertificates(t *testing.T) {
 	// openssl s_client with the certificate.
 	c := opensslClient(t, addr, "-CAfile", k.CA, "-cert", k.ClientCert, "-key", k.ClientKey, "-quiet")
 	c.Stdin.Write([]byte("hello\n"))
-	waitStdout(t, c, "the reply", func(s string) bool { return strings.Contains(s, "welcome") })
+	c.WaitStdout(t, "the reply", func(s string) bool { return strings.Contains(s, "welcome") })
 	c.Stdin.Close()
 }
