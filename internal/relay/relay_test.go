@@ -411,7 +411,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	}
 	defer first.Close()
 	first.Write([]byte("x")) // make sure it is being relayed
-	waitFor(t, func() bool { return events.count(event.Connect) == 1 })
+	sockittest.Eventually(t, "a connect event", func() bool { return events.count(event.Connect) == 1 })
 	// A refused client is reset at once, and the reset can beat connect.
 	if second, err := net.Dial("tcp", addr); err == nil {
 		defer second.Close()
@@ -422,7 +422,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	} else if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return events.count(event.Refused) == 1 })
+	sockittest.Eventually(t, "a refused event", func() bool { return events.count(event.Refused) == 1 })
 	if events.count(event.Refused) != 1 {
 		t.Fatalf("refused events: %d", events.count(event.Refused))
 	}
@@ -439,7 +439,7 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	} else if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return denied.count(event.Refused) == 1 })
+	sockittest.Eventually(t, "a refused event for the denied client", func() bool { return denied.count(event.Refused) == 1 })
 	if denied.count(event.Refused) != 1 || denied.count(event.Connect) != 0 {
 		t.Fatalf("deny: %v", denied.n)
 	}
@@ -456,15 +456,10 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	} else if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return notAllowed.count(event.Refused) == 1 })
+	sockittest.Eventually(t, "a refused event for the client not allowed", func() bool { return notAllowed.count(event.Refused) == 1 })
 	if notAllowed.count(event.Refused) != 1 {
 		t.Fatalf("allow: %v", notAllowed.n)
 	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	sockittest.Eventually(t, "the condition", cond)
 }
 
 func TestRelayUpstreamDown(t *testing.T) {

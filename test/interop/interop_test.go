@@ -123,14 +123,6 @@ func start(t *testing.T, c *exec.Cmd, stdin, stdout string) *sockittest.Proc {
 	return sockittest.StartCmd(t, c)
 }
 
-// waitFor waits until cond holds (sockittest.Eventually). The timeout a
-// caller gives says how soon it should hold; none is more than the
-// patience Eventually allows, a safety net against hangs, not a budget.
-func waitFor(t *testing.T, what string, _ time.Duration, cond func() bool) {
-	t.Helper()
-	sockittest.Eventually(t, what, cond)
-}
-
 // python starts a Python program (source in src, arguments after it) and
 // returns the process; its stdout is captured by the Proc.
 func python(t *testing.T, src string, args ...string) *sockittest.Proc {
@@ -139,32 +131,11 @@ func python(t *testing.T, src string, args ...string) *sockittest.Proc {
 	return sockittest.StartCmd(t, c)
 }
 
-// firstLine waits for the first line a process prints on stdout (Python
-// servers print the port they bound).
-func firstLine(t *testing.T, p *sockittest.Proc) string {
-	t.Helper()
-	var line string
-	waitFor(t, "the first line on stdout", 15*time.Second, func() bool {
-		select {
-		case <-p.Done():
-			t.Fatalf("process exited early; stderr:\n%s", p.Stderr())
-		default:
-		}
-		s := p.Stdout()
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			line = s[:i]
-			return true
-		}
-		return false
-	})
-	return line
-}
-
 // pyPort starts a Python server and returns it and the port it printed.
 func pyPort(t *testing.T, src string, args ...string) (*sockittest.Proc, int) {
 	t.Helper()
 	p := python(t, src, args...)
-	port, err := strconv.Atoi(strings.TrimSpace(firstLine(t, p)))
+	port, err := strconv.Atoi(p.FirstLine(t))
 	if err != nil {
 		t.Fatalf("python server printed no port: %v; stderr:\n%s", err, p.Stderr())
 	}
