@@ -13,6 +13,7 @@ import (
 
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/fail"
+	"github.com/sockit/sockit/internal/sockittest"
 	"github.com/sockit/sockit/internal/testpki"
 )
 
@@ -252,20 +253,12 @@ func TestTLSALPN(t *testing.T) {
 
 func TestTLSPlainPeer(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
-			time.Sleep(100 * time.Millisecond)
-			c.Close()
-		}
-	}()
-	_, err = dialTLS(t, ln.Addr().String(), TLSOptions{Insecure: true})
+	addr, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
+		_, err := c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+		time.Sleep(100 * time.Millisecond)
+		return err
+	})
+	_, err := dialTLS(t, addr, TLSOptions{Insecure: true})
 	wantTLSFailure(t, err, "does not speak TLS")
 }
 
@@ -273,19 +266,11 @@ func TestTLSPlainPeer(t *testing.T) {
 // client's ClientHello back; the error says that, not crypto/tls's
 // "*tls.clientHelloMsg".
 func TestTLSClientMeetsEchoServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			io.Copy(c, c)
-			c.Close()
-		}
-	}()
-	_, err = dialTLS(t, ln.Addr().String(), TLSOptions{Insecure: true})
+	addr, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
+		_, err := io.Copy(c, c)
+		return err
+	})
+	_, err := dialTLS(t, addr, TLSOptions{Insecure: true})
 	wantTLSFailure(t, err, "not a TLS server: it sent back the ClientHello")
 	if strings.Contains(err.Error(), "*tls.") {
 		t.Errorf("error shows Go type names: %v", err)

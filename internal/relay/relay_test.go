@@ -153,25 +153,16 @@ func (s *countSink) count(k event.Kind) int {
 func TestRelayHalfCloseClientFirst(t *testing.T) {
 	for _, observed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("observed=%v", observed), func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
+			up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				b, _ := io.ReadAll(c) // until the relayed FIN
-				fmt.Fprintf(c, "got %d bytes", len(b))
-			}()
+				_, err := fmt.Fprintf(c, "got %d bytes", len(b))
+				return err
+			})
 			var sink event.Sink
 			if observed {
 				sink = func(*event.Event) {}
 			}
-			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Sink: sink, Data: observed})
+			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, up, false), Sink: sink, Data: observed})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -197,29 +188,19 @@ func TestRelayHalfCloseClientFirst(t *testing.T) {
 func TestRelayHalfCloseServerFirst(t *testing.T) {
 	for _, observed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("observed=%v", observed), func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
 			got := make(chan string, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					got <- err.Error()
-					return
-				}
-				defer c.Close()
+			up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				c.Write([]byte("hello, then FIN"))
-				c.(*net.TCPConn).CloseWrite()
-				b, _ := io.ReadAll(c)
+				c.CloseWrite()
+				b, err := io.ReadAll(c)
 				got <- string(b)
-			}()
+				return err
+			})
 			var sink event.Sink
 			if observed {
 				sink = func(*event.Event) {}
 			}
-			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Sink: sink, Data: observed})
+			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, up, false), Sink: sink, Data: observed})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)

@@ -2,12 +2,14 @@ package sockittest
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestListening: a listening socket's port is seen, from a port with four
@@ -73,5 +75,59 @@ func TestWaitStdoutFailsTheWaitingTest(t *testing.T) {
 	}
 	if strings.Contains(string(out), "panic") || strings.Contains(string(out), "FailNow on a parent") {
 		t.Errorf("the child failed its parent test from the subtest:\n%s", out)
+	}
+}
+
+// TestServeOne: serve gets the connection and its result arrives; a
+// serve still reading when its test ends is unblocked (its connection
+// closed) and awaited, not left running.
+func TestServeOne(t *testing.T) {
+	addr, res := ServeOne(t, func(c *net.TCPConn) error {
+		_, err := c.Write([]byte("hi"))
+		return err
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if b, err := io.ReadAll(c); string(b) != "hi" || err != nil {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	if err := <-res; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+
+	started, returned := make(chan struct{}), make(chan error, 1)
+	var client net.Conn
+	defer func() {
+		if client != nil {
+			client.Close()
+		}
+	}()
+	t.Run("still-reading", func(t *testing.T) {
+		addr, _ := ServeOne(t, func(c *net.TCPConn) error {
+			close(started)
+			_, err := io.ReadAll(c) // its client closes only after the subtest
+			returned <- err
+			return err
+		})
+		var err error
+		if client, err = net.Dial("tcp", addr); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-started:
+		case <-time.After(Patience):
+			t.Fatalf("serve did not start within %s", Patience)
+		}
+	})
+	select {
+	case err := <-returned:
+		if err == nil {
+			t.Error("serve's read ended without an error, though its client never closed")
+		}
+	default:
+		t.Fatal("serve was still running after its test ended")
 	}
 }
