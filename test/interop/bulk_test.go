@@ -271,7 +271,7 @@ func connectPeer(t *testing.T, peer bulkPeer, mode string, port int, in, out str
 
 func checkSum(t *testing.T, path, want string) {
 	t.Helper()
-	got, n := fileSum(t, path)
+	got, n := sockittest.FileSum(t, path)
 	if got != want {
 		t.Fatalf("received %d bytes with SHA-256 %s, want %d bytes with %s", n, got, payloadSize, want)
 	}

@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -70,21 +69,6 @@ func payload(t *testing.T) (path, sum string) {
 		payloadSum = hex.EncodeToString(s[:])
 	})
 	return payloadPath, payloadSum
-}
-
-func fileSum(t *testing.T, path string) (sum string, size int64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
 }
 
 // cmd builds a command for a peer program (found with sockittest.Need) or

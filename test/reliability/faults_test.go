@@ -237,7 +237,7 @@ func TestPeerHalfCloses(t *testing.T) {
 		if code := p.Wait(10 * time.Second); code != 0 {
 			t.Errorf("listen exit %d; stderr: %s", code, p.Stderr())
 		}
-		if got, size := fileSum(t, out); got != sumA {
+		if got, size := sockittest.FileSum(t, out); got != sumA {
 			t.Errorf("listen wrote %d bytes %s, want %s", size, got, sumA)
 		}
 	})

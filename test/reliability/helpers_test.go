@@ -58,21 +58,6 @@ func randomFile(t testing.TB, n int64, seed uint64) (path, sum string) {
 	return path, hex.EncodeToString(h.Sum(nil))
 }
 
-func fileSum(t testing.TB, path string) (sum string, size int64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
-}
-
 // peer is a Python program playing a misbehaving peer. It prints its
 // port (or anything the test waits for) as its first line.
 type peer struct {

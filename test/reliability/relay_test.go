@@ -57,7 +57,7 @@ func TestRelayImpairByteExact(t *testing.T) {
 				t.Fatalf("listen exit %d: %s", code, l.Stderr())
 			}
 			took := time.Since(start)
-			if got, n := fileSum(t, out); got != sum || n != size {
+			if got, n := sockittest.FileSum(t, out); got != sum || n != size {
 				t.Fatalf("listen received %d bytes, sha256 %s; sent %d, %s", n, got, size, sum)
 			}
 			t.Logf("%d MiB byte-exact through relay --impair %s in %s (%.1f MiB/s)", size>>20, spec, took.Round(time.Millisecond), float64(size)/(1<<20)/took.Seconds())
