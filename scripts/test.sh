@@ -16,8 +16,8 @@ bash scripts/install-peers.sh
 # a skip (sockittest.Missing).
 export SOCKIT_REQUIRE_PEERS=1
 
-go vet ./...
-# Every platform builds and vets (a few seconds each once cached).
+# Every platform builds and vets (a few seconds each once cached);
+# linux/amd64 vets every package, the browser tests' included.
 bash scripts/build-all.sh
 go test -race -count=1 -timeout 40m "$@" ./...
 # The portable code paths (macOS, Windows, FreeBSD) under the engine's tests.

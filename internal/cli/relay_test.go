@@ -20,10 +20,10 @@ var dataLine = regexp.MustCompile(`^(\d\d:\d\d:\d\d\.\d{3} [←→] |    [0-9a-f
 // carries the data log and nothing else; "listening on" and the
 // connection events go to stderr, once.
 func TestRelayLogStdoutIsData(t *testing.T) {
-	echo := sockittest.Start(t, "listen", "-k", "--echo", "127.0.0.1:0")
+	echo := sockittest.Start(t, "listen", "-k", "--echo", "127.0.0.1:0").Addr()
 	for _, mode := range []string{"--log", "--hex"} {
 		t.Run(mode, func(t *testing.T) {
-			relay := sockittest.Start(t, "relay", mode, "127.0.0.1:0", echo.Addr())
+			relay := sockittest.Start(t, "relay", mode, "127.0.0.1:0", echo)
 			c, err := net.Dial("tcp", relay.Addr())
 			if err != nil {
 				t.Fatal(err)

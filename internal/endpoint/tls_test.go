@@ -2,94 +2,20 @@ package endpoint
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/fail"
+	"github.com/sockit/sockit/internal/sockittest"
+	"github.com/sockit/sockit/internal/testpki"
 )
-
-// testPKI is a CA made for one test, and files of certificates it signed.
-type testPKI struct {
-	dir    string
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	CAFile string
-}
-
-func newPKI(t *testing.T) *testPKI {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "sockit test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(der)
-	p := &testPKI{dir: t.TempDir(), ca: ca, caKey: key}
-	p.CAFile = p.write(t, "ca.pem", "CERTIFICATE", der)
-	return p
-}
-
-func (p *testPKI) write(t *testing.T, name, typ string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// issue signs a certificate for names (DNS names or IPs) and returns the
-// certificate and key files.
-func (p *testPKI) issue(t *testing.T, name string, usage x509.ExtKeyUsage, notAfter time.Time, names ...string) (certFile, keyFile string) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-2 * time.Hour),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	for _, n := range names {
-		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	return p.write(t, name+".pem", "CERTIFICATE", der), p.write(t, name+".key", "EC PRIVATE KEY", kder)
-}
 
 // tlsServer listens with opt on loopback; each connection is handshaken,
 // sent "hello", and closed. Handshake errors go to the returned channel.
@@ -182,10 +108,10 @@ func wantTLSFailure(t *testing.T, err error, words ...string) {
 
 func TestTLSCASigned(t *testing.T) {
 	t.Parallel()
-	pki := newPKI(t)
-	cert, key := pki.issue(t, "server", x509.ExtKeyUsageServerAuth, time.Now().Add(time.Hour), "localhost", "127.0.0.1")
+	pki := testpki.New(t)
+	cert, key := pki.Issue(t, testpki.Leaf{Name: "server", Usage: x509.ExtKeyUsageServerAuth, Hosts: []string{"localhost", "127.0.0.1"}})
 	addr, _, _ := tlsServer(t, TLSOptions{Cert: cert, Key: key}, nil)
-	c, err := dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+	c, err := dialTLS(t, addr, TLSOptions{CA: pki.File})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +124,7 @@ func TestTLSCASigned(t *testing.T) {
 		t.Errorf("hint %q", h)
 	}
 	// The wrong name.
-	_, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile, SNI: "other.test"})
+	_, err = dialTLS(t, addr, TLSOptions{CA: pki.File, SNI: "other.test"})
 	wantTLSFailure(t, err, "name mismatch", "not other.test")
 	// --insecure takes it anyway.
 	c, err = dialTLS(t, addr, TLSOptions{Insecure: true})
@@ -210,10 +136,10 @@ func TestTLSCASigned(t *testing.T) {
 
 func TestTLSExpired(t *testing.T) {
 	t.Parallel()
-	pki := newPKI(t)
-	cert, key := pki.issue(t, "old", x509.ExtKeyUsageServerAuth, time.Now().Add(-time.Hour), "127.0.0.1")
+	pki := testpki.New(t)
+	cert, key := pki.Issue(t, testpki.Leaf{Name: "old", Usage: x509.ExtKeyUsageServerAuth, Hosts: []string{"127.0.0.1"}, NotAfter: time.Now().Add(-time.Hour)})
 	addr, _, _ := tlsServer(t, TLSOptions{Cert: cert, Key: key}, nil)
-	_, err := dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+	_, err := dialTLS(t, addr, TLSOptions{CA: pki.File})
 	wantTLSFailure(t, err, "expired")
 }
 
@@ -242,17 +168,17 @@ func TestTLSEphemeralAndPin(t *testing.T) {
 
 func TestTLSClientCertificates(t *testing.T) {
 	t.Parallel()
-	pki := newPKI(t)
-	srvCert, srvKey := pki.issue(t, "server", x509.ExtKeyUsageServerAuth, time.Now().Add(time.Hour), "127.0.0.1")
-	cliCert, cliKey := pki.issue(t, "client", x509.ExtKeyUsageClientAuth, time.Now().Add(time.Hour))
-	stranger := newPKI(t)
-	strCert, strKey := stranger.issue(t, "stranger", x509.ExtKeyUsageClientAuth, time.Now().Add(time.Hour))
+	pki := testpki.New(t)
+	srvCert, srvKey := pki.Issue(t, testpki.Leaf{Name: "server", Usage: x509.ExtKeyUsageServerAuth, Hosts: []string{"127.0.0.1"}})
+	cliCert, cliKey := pki.Issue(t, testpki.Leaf{Name: "client", Usage: x509.ExtKeyUsageClientAuth})
+	stranger := testpki.New(t)
+	strCert, strKey := stranger.Issue(t, testpki.Leaf{Name: "stranger", Usage: x509.ExtKeyUsageClientAuth})
 
 	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		name := tls.VersionName(version)
 		// --ca on listen requires a client certificate signed by it.
-		addr, _, serverErrs := tlsServer(t, TLSOptions{Cert: srvCert, Key: srvKey, CA: pki.CAFile}, func(c *tls.Config) { c.MaxVersion = version })
-		c, err := dialTLS(t, addr, TLSOptions{CA: pki.CAFile, ClientCert: cliCert, ClientKey: cliKey})
+		addr, _, serverErrs := tlsServer(t, TLSOptions{Cert: srvCert, Key: srvKey, CA: pki.File}, func(c *tls.Config) { c.MaxVersion = version })
+		c, err := dialTLS(t, addr, TLSOptions{CA: pki.File, ClientCert: cliCert, ClientKey: cliKey})
 		if err != nil {
 			t.Fatalf("%s with a client certificate: %v", name, err)
 		}
@@ -262,7 +188,7 @@ func TestTLSClientCertificates(t *testing.T) {
 		}
 
 		// Without one: the handshake fails (1.2), or the first read does (1.3).
-		c, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+		c, err = dialTLS(t, addr, TLSOptions{CA: pki.File})
 		if err == nil {
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			_, err = c.Read(make([]byte, 10))
@@ -274,7 +200,7 @@ func TestTLSClientCertificates(t *testing.T) {
 		}
 
 		// One from another CA: the server refuses it.
-		c, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile, ClientCert: strCert, ClientKey: strKey})
+		c, err = dialTLS(t, addr, TLSOptions{CA: pki.File, ClientCert: strCert, ClientKey: strKey})
 		if err == nil {
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			_, err = c.Read(make([]byte, 10))
@@ -327,20 +253,12 @@ func TestTLSALPN(t *testing.T) {
 
 func TestTLSPlainPeer(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
-			time.Sleep(100 * time.Millisecond)
-			c.Close()
-		}
-	}()
-	_, err = dialTLS(t, ln.Addr().String(), TLSOptions{Insecure: true})
+	addr, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
+		_, err := c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+		time.Sleep(100 * time.Millisecond)
+		return err
+	})
+	_, err := dialTLS(t, addr, TLSOptions{Insecure: true})
 	wantTLSFailure(t, err, "does not speak TLS")
 }
 
@@ -348,19 +266,11 @@ func TestTLSPlainPeer(t *testing.T) {
 // client's ClientHello back; the error says that, not crypto/tls's
 // "*tls.clientHelloMsg".
 func TestTLSClientMeetsEchoServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			io.Copy(c, c)
-			c.Close()
-		}
-	}()
-	_, err = dialTLS(t, ln.Addr().String(), TLSOptions{Insecure: true})
+	addr, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
+		_, err := io.Copy(c, c)
+		return err
+	})
+	_, err := dialTLS(t, addr, TLSOptions{Insecure: true})
 	wantTLSFailure(t, err, "not a TLS server: it sent back the ClientHello")
 	if strings.Contains(err.Error(), "*tls.") {
 		t.Errorf("error shows Go type names: %v", err)
@@ -417,8 +327,8 @@ func TestTLSHintOffersPin(t *testing.T) {
 		readHello(t, c)
 	}
 
-	pki := newPKI(t)
-	cert, key := pki.issue(t, "server", x509.ExtKeyUsageServerAuth, time.Now().Add(time.Hour), "localhost")
+	pki := testpki.New(t)
+	cert, key := pki.Issue(t, testpki.Leaf{Name: "server", Usage: x509.ExtKeyUsageServerAuth, Hosts: []string{"localhost"}})
 	addr, fp, _ = tlsServer(t, TLSOptions{Cert: cert, Key: key}, nil)
 	// Signed by a CA the client does not know, and the wrong name: pin.
 	_, err := dialTLS(t, addr, TLSOptions{})
@@ -427,7 +337,7 @@ func TestTLSHintOffersPin(t *testing.T) {
 		t.Errorf("unknown issuer: hint %q", h)
 	}
 	// Trusted by --ca, only the name is wrong: --sni, and no pin.
-	_, err = dialTLS(t, addr, TLSOptions{CA: pki.CAFile})
+	_, err = dialTLS(t, addr, TLSOptions{CA: pki.File})
 	wantTLSFailure(t, err, "name mismatch", "--sni NAME")
 	if h := exitcode.Hint(err); h != "" {
 		t.Errorf("trusted certificate, wrong name: hint %q", h)

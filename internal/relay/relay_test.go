@@ -153,25 +153,16 @@ func (s *countSink) count(k event.Kind) int {
 func TestRelayHalfCloseClientFirst(t *testing.T) {
 	for _, observed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("observed=%v", observed), func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				defer c.Close()
+			up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				b, _ := io.ReadAll(c) // until the relayed FIN
-				fmt.Fprintf(c, "got %d bytes", len(b))
-			}()
+				_, err := fmt.Fprintf(c, "got %d bytes", len(b))
+				return err
+			})
 			var sink event.Sink
 			if observed {
 				sink = func(*event.Event) {}
 			}
-			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Sink: sink, Data: observed})
+			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, up, false), Sink: sink, Data: observed})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -197,29 +188,19 @@ func TestRelayHalfCloseClientFirst(t *testing.T) {
 func TestRelayHalfCloseServerFirst(t *testing.T) {
 	for _, observed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("observed=%v", observed), func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
 			got := make(chan string, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					got <- err.Error()
-					return
-				}
-				defer c.Close()
+			up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				c.Write([]byte("hello, then FIN"))
-				c.(*net.TCPConn).CloseWrite()
-				b, _ := io.ReadAll(c)
+				c.CloseWrite()
+				b, err := io.ReadAll(c)
 				got <- string(b)
-			}()
+				return err
+			})
 			var sink event.Sink
 			if observed {
 				sink = func(*event.Event) {}
 			}
-			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Sink: sink, Data: observed})
+			addr := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, up, false), Sink: sink, Data: observed})
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -411,18 +392,9 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	}
 	defer first.Close()
 	first.Write([]byte("x")) // make sure it is being relayed
-	waitFor(t, func() bool { return events.count(event.Connect) == 1 })
-	// A refused client is reset at once, and the reset can beat connect.
-	if second, err := net.Dial("tcp", addr); err == nil {
-		defer second.Close()
-		second.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := second.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("second connection beyond --max-conns 1 was not closed: %v", err)
-		}
-	} else if !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return events.count(event.Refused) == 1 })
+	sockittest.Eventually(t, "a connect event", func() bool { return events.count(event.Connect) == 1 })
+	wantShut(t, addr, "second connection beyond --max-conns 1")
+	sockittest.Eventually(t, "a refused event", func() bool { return events.count(event.Refused) == 1 })
 	if events.count(event.Refused) != 1 {
 		t.Fatalf("refused events: %d", events.count(event.Refused))
 	}
@@ -430,16 +402,8 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	deny, _ := server.ParseACL(server.OptDeny, "127.0.0.0/8")
 	var denied countSink
 	addr2 := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Deny: deny, Sink: denied.sink})
-	if c, err := net.Dial("tcp", addr2); err == nil {
-		defer c.Close()
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("denied connection was not closed: %v", err)
-		}
-	} else if !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return denied.count(event.Refused) == 1 })
+	wantShut(t, addr2, "denied connection")
+	sockittest.Eventually(t, "a refused event for the denied client", func() bool { return denied.count(event.Refused) == 1 })
 	if denied.count(event.Refused) != 1 || denied.count(event.Connect) != 0 {
 		t.Fatalf("deny: %v", denied.n)
 	}
@@ -447,24 +411,30 @@ func TestRelayMaxConnsAndACL(t *testing.T) {
 	allow, _ := server.ParseACL(server.OptAllow, "10.0.0.0/8")
 	var notAllowed countSink
 	addr3 := start(t, &Relay{From: mustParse(t, "127.0.0.1:0", true), To: mustParse(t, ln.Addr().String(), false), Allow: allow, Sink: notAllowed.sink})
-	if c3, err := net.Dial("tcp", addr3); err == nil {
-		defer c3.Close()
-		c3.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c3.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("connection not in --allow was not closed: %v", err)
-		}
-	} else if !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return notAllowed.count(event.Refused) == 1 })
+	wantShut(t, addr3, "connection not in --allow")
+	sockittest.Eventually(t, "a refused event for the client not allowed", func() bool { return notAllowed.count(event.Refused) == 1 })
 	if notAllowed.count(event.Refused) != 1 {
 		t.Fatalf("allow: %v", notAllowed.n)
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+// wantShut dials addr and checks that the relay closes or resets the
+// connection at once (a refused client is reset, and the reset can beat
+// the connect).
+func wantShut(t *testing.T, addr, what string) {
 	t.Helper()
-	sockittest.Eventually(t, "the condition", cond)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatal(err)
+		}
+		return
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("%s was not closed: %v", what, err)
+	}
 }
 
 func TestRelayUpstreamDown(t *testing.T) {

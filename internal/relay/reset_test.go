@@ -44,28 +44,6 @@ var resetModes = []resetMode{
 	{name: "tls", tls: true, conf: func(*Relay) {}},
 }
 
-// upstream is a one-connection TCP server running serve on the test's
-// behalf; its result arrives on the returned channel.
-func upstream(t *testing.T, serve func(c *net.TCPConn) error) (string, <-chan error) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	res := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			res <- err
-			return
-		}
-		defer c.Close()
-		res <- serve(c.(*net.TCPConn))
-	}()
-	return ln.Addr().String(), res
-}
-
 // startReset runs a relay to up in the given mode and dials it.
 func startReset(t *testing.T, m resetMode, up string) net.Conn {
 	t.Helper()
@@ -121,7 +99,7 @@ func isReset(err error) bool {
 func TestRelayPassesUpstreamReset(t *testing.T) {
 	for _, m := range resetModes {
 		t.Run(m.name, func(t *testing.T) {
-			up, _ := upstream(t, func(c *net.TCPConn) error {
+			up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				c.Write(bytes.Repeat([]byte("u"), 1<<20))
 				reset(c)
 				return nil
@@ -148,7 +126,7 @@ func TestRelayPassesClientReset(t *testing.T) {
 	for _, m := range resetModes {
 		t.Run(m.name, func(t *testing.T) {
 			got := make(chan int64, 1)
-			up, res := upstream(t, func(c *net.TCPConn) error {
+			up, res := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				c.SetReadDeadline(time.Now().Add(30 * time.Second))
 				var n int64
 				buf := make([]byte, 64<<10)
@@ -198,7 +176,7 @@ func TestRelayPassesClientReset(t *testing.T) {
 func TestRelayResetWhileStreaming(t *testing.T) {
 	for _, m := range resetModes {
 		t.Run(m.name, func(t *testing.T) {
-			up, _ := upstream(t, func(c *net.TCPConn) error {
+			up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				c.SetReadDeadline(time.Now().Add(30 * time.Second))
 				io.CopyN(io.Discard, c, 1<<20)
 				reset(c)
@@ -240,7 +218,7 @@ func TestRelayCleanEndStaysClean(t *testing.T) {
 	for _, m := range resetModes {
 		t.Run(m.name, func(t *testing.T) {
 			for i := 0; i < 20; i++ {
-				up, res := upstream(t, func(c *net.TCPConn) error {
+				up, res := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 					c.SetReadDeadline(time.Now().Add(30 * time.Second))
 					// Reply and FIN at once, racing the client's FIN.
 					c.Write([]byte("reply"))
@@ -300,7 +278,7 @@ func TestRelayUpstreamDownResetsClient(t *testing.T) {
 // the handler reports no error.
 func TestForwardInterruptIsQuiet(t *testing.T) {
 	got := make(chan struct{})
-	up, _ := upstream(t, func(c *net.TCPConn) error {
+	up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 		if _, err := c.Read(make([]byte, 1)); err != nil {
 			return err
 		}
@@ -380,7 +358,7 @@ func TestRelayDeliversBytesBeforeReset(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 16<<10)
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
-			up, res := upstream(t, func(c *net.TCPConn) error {
+			up, res := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				if _, err := c.Write(data); err != nil {
 					return err
 				}

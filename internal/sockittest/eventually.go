@@ -42,10 +42,13 @@ func until(d time.Duration, cond func() bool) bool {
 }
 
 // WaitStdout waits until the process's stdout satisfies ok and returns
-// it. It fails the test, showing both outputs, if the process exits
-// first or Patience passes; what names what was awaited.
-func (p *Proc) WaitStdout(what string, ok func(stdout string) bool) string {
-	p.t.Helper()
+// it. It fails t, showing both outputs, if the process exits first or
+// Patience passes; what names what was awaited. t is the test waiting,
+// which may be a subtest of the one that started the process: failing
+// the starting test from a subtest's goroutine is not allowed ("subtest
+// may have called FailNow on a parent test").
+func (p *Proc) WaitStdout(t testing.TB, what string, ok func(stdout string) bool) string {
+	t.Helper()
 	var out string
 	exited := false
 	held := Until(func() bool {
@@ -64,17 +67,20 @@ func (p *Proc) WaitStdout(what string, ok func(stdout string) bool) string {
 	})
 	switch {
 	case exited:
-		p.t.Fatalf("the process exited before its stdout showed %s; stdout:\n%s\nstderr:\n%s", what, out, p.Stderr())
+		t.Fatalf("the process exited before its stdout showed %s; stdout:\n%s\nstderr:\n%s", what, out, p.Stderr())
 	case !held:
-		p.t.Fatalf("stdout did not show %s within %s; stdout:\n%s\nstderr:\n%s", what, Patience, out, p.Stderr())
+		t.Fatalf("stdout did not show %s within %s; stdout:\n%s\nstderr:\n%s", what, Patience, out, p.Stderr())
 	}
 	return out
 }
 
-// WaitStdoutContains is WaitStdout for stdout holding s.
-func (p *Proc) WaitStdoutContains(s string) string {
-	p.t.Helper()
-	return p.WaitStdout(strconv.Quote(s), func(out string) bool { return strings.Contains(out, s) })
+// FirstLine waits for the first line of the process's stdout (a peer
+// that prints the port it bound) and returns it, spaces trimmed.
+func (p *Proc) FirstLine(t testing.TB) string {
+	t.Helper()
+	out := p.WaitStdout(t, "a first line", func(out string) bool { return strings.Contains(out, "\n") })
+	line, _, _ := strings.Cut(out, "\n")
+	return strings.TrimSpace(line)
 }
 
 // Repeats is how many times a test repeats a flow that used to end

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
+	"time"
 )
 
 // EchoTCP starts a TCP echo server on 127.0.0.1 and returns its address.
@@ -85,4 +87,54 @@ func Pair(t testing.TB) (client, server *net.TCPConn) {
 	}
 	t.Cleanup(func() { c.Close(); s.Close() })
 	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// ServeOne is a one-connection TCP server on 127.0.0.1 for a test that
+// plays the peer itself: it accepts one connection, runs serve on it in
+// a goroutine and sends serve's result (or the accept's error) on the
+// returned channel. The connection has a deadline of Patience, so that a
+// test waiting on the result cannot hang; when the test ends, the
+// listener and the connection are closed and ServeOne waits for serve to
+// return.
+func ServeOne(t testing.TB, serve func(c *net.TCPConn) error) (addr string, result <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	var (
+		mu     sync.Mutex
+		conn   net.Conn
+		closed bool
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			res <- err
+			return
+		}
+		defer c.Close()
+		mu.Lock()
+		conn = c
+		if closed { // the test ended as the connection arrived
+			c.Close()
+		}
+		mu.Unlock()
+		c.SetDeadline(time.Now().Add(Patience))
+		res <- serve(c.(*net.TCPConn))
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		closed = true
+		if conn != nil {
+			conn.Close()
+		}
+		mu.Unlock()
+		<-done
+	})
+	return ln.Addr().String(), res
 }

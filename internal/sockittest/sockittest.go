@@ -118,6 +118,38 @@ func WaitPort(t testing.TB, addr string) {
 	}
 }
 
+// WaitListening waits until a TCP socket listens on port (on any IPv4 or
+// IPv6 address), for a peer that cannot report its address. It looks
+// rather than connects, as WaitPort does: a probe connection would be
+// the one client that nc -l or openssl s_server -naccept 1 serves.
+// Linux only (it reads /proc/net/tcp and tcp6).
+func WaitListening(t testing.TB, port int) {
+	t.Helper()
+	if !Until(func() bool { return Listening(port) }) {
+		t.Fatalf("nothing listened on TCP port %d within %s", port, Patience)
+	}
+}
+
+// Listening reports whether a TCP socket is in the LISTEN state on port,
+// from /proc/net/tcp and /proc/net/tcp6.
+func Listening(port int) bool {
+	want := fmt.Sprintf(":%04X", port) // local_address is ADDR:PORT, in hex
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			// sl local_address rem_address st …; st 0A is LISTEN.
+			f := strings.Fields(line)
+			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 var (
 	buildOnce sync.Once
 	binPath   string
@@ -183,7 +215,9 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// Proc is a running sockit (or any) process started by a test.
+// Proc is a running sockit (or any) process started by a test. Addr,
+// WaitStderr and Wait report a failure on that test, so call them on its
+// goroutine, not a subtest's; WaitStdout takes the test to fail.
 type Proc struct {
 	t      testing.TB
 	Cmd    *exec.Cmd

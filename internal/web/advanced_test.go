@@ -2,14 +2,8 @@ package web
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,48 +12,26 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/sockit/sockit/internal/testpki"
 )
-
-// writeCert writes a self-signed certificate for 127.0.0.1 and its key
-// as PEM files in dir, and returns their paths and the certificate.
-func writeCert(t *testing.T, dir, name string) (certFile, keyFile string, cert tls.Certificate) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+".key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	cert, err = tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, cert
-}
 
 // TestAdvancedOptions: what the advanced fold sets does what the command
 // line's options of the same name do.
 func TestAdvancedOptions(t *testing.T) {
 	u := startUI(t)
 	w := dialWS(t, u)
-	dir := t.TempDir()
 
 	// A client certificate, ALPN and a lowest version, to a TLS server
 	// that wants all three.
-	certFile, keyFile, cert := writeCert(t, dir, "client")
-	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
+	ca := testpki.New(t)
+	certFile, keyFile := ca.Issue(t, testpki.Leaf{Name: "client", Usage: x509.ExtKeyUsageClientAuth})
+	srvCert, srvKey := ca.Issue(t, testpki.Leaf{Name: "server", Usage: x509.ExtKeyUsageServerAuth, Hosts: []string{"127.0.0.1"}})
+	cert, err := tls.LoadX509KeyPair(srvCert, srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert,
-		ClientCAs: pool, NextProtos: []string{"x-sockit"}, MinVersion: tls.VersionTLS13})
+		ClientCAs: ca.Pool(), NextProtos: []string{"x-sockit"}, MinVersion: tls.VersionTLS13})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func closedWithin(t *testing.T, cs []net.Conn, limit time.Duration) time.Duratio
 func TestUIPendingConnectionsBounded(t *testing.T) {
 	u := startUI(t)
 	idle := idleConns(t, u.addr, 200)
-	waitUntil(t, func() bool { _, ev := u.pending.counts(); return ev >= 200-defaultLimits.pending })
+	sockittest.Eventually(t, "idle connections closed to make room", func() bool { _, ev := u.pending.counts(); return ev >= 200-defaultLimits.pending })
 	if p, ev := u.pending.counts(); p > defaultLimits.pending {
 		t.Fatalf("%d connections pending (%d closed to make room), want at most %d", p, ev, defaultLimits.pending)
 	}
@@ -168,9 +168,4 @@ func TestUIAcceptErrorsQuiet(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "too many open files") || strings.Contains(lines[0], "http:") || strings.Contains(lines[0], "retrying in") {
 		t.Fatalf("logged %q; want one line naming the cause", lines)
 	}
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	sockittest.Eventually(t, "the condition", cond)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // freePort is a loopback address nothing listens on (yet).
@@ -74,7 +75,7 @@ func TestAutoReconnect(t *testing.T) {
 	w.ok(map[string]any{"op": "stop", "sid": sid})
 	ln.Close()
 	s, _ := u.mgr.get(sid)
-	waitUntil(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return !s.dialing })
+	sockittest.Eventually(t, "the session to stop dialling", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return !s.dialing })
 }
 
 // TestAutoReconnectOff: turning auto-reconnect off ends a wait; on again
@@ -87,7 +88,7 @@ func TestAutoReconnectOff(t *testing.T) {
 	w.ok(map[string]any{"op": "autoreconnect", "sid": sid})
 	w.state(sid, func(s *sessState) bool { return s.Retry == nil && !s.AutoReconnect && s.State == stateFailed })
 	s, _ := u.mgr.get(sid)
-	waitUntil(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return !s.dialing })
+	sockittest.Eventually(t, "the session to stop dialling", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return !s.dialing })
 	w.ok(map[string]any{"op": "autoreconnect", "sid": sid, "autoReconnect": true})
 	w.state(sid, func(s *sessState) bool { return s.Retry != nil && s.AutoReconnect })
 }
@@ -114,7 +115,7 @@ func TestRepeatWithoutClients(t *testing.T) {
 	// A single send still says nobody is there.
 	c.Close()
 	w.ok(map[string]any{"op": "stop", "sid": m.SID})
-	waitUntil(t, func() bool { return len(u.mgr.list()[0].peers()) == 0 })
+	sockittest.Eventually(t, "the session to have no peers", func() bool { return len(u.mgr.list()[0].peers()) == 0 })
 	if r := w.do(map[string]any{"op": "send", "sid": m.SID, "data": "x"}); r.Type != "error" {
 		t.Errorf("a send to nobody: %+v", r)
 	}

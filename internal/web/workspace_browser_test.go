@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // TestBrowserRestart is a restart as the user meets it: two sessions, the
@@ -28,7 +29,7 @@ func TestBrowserRestart(t *testing.T) {
 	// Every command the page sent (the view, the tab shown) has its reply:
 	// sockit has it.
 	p.wait(`window.sockit.reqs.size === 0`)
-	waitUntil(t, func() bool {
+	sockittest.Eventually(t, "the workspace file to hold both sessions, the first active", func() bool {
 		f := readWorkspaceQuiet(u.dir)
 		return f != nil && len(f.Sessions) == 2 && f.Active == f.Sessions[0].Key && f.Sessions[0].View.Filter == "beef"
 	})

@@ -2,24 +2,16 @@ package endpoints
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -125,74 +117,6 @@ func sum(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// certs writes a CA, a server certificate for 127.0.0.1 and localhost
-// signed by it, and a client certificate signed by it, as PEM files, and
-// returns their paths.
-type certFiles struct {
-	ca, cert, key, clientCert, clientKey string
-}
-
-var (
-	certOnce sync.Once
-	certSet  certFiles
-	certDir  string
-)
-
-func certs(t *testing.T) certFiles {
-	t.Helper()
-	certOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sockit-endpoints-certs-")
-		if err != nil {
-			panic(err)
-		}
-		certDir = dir
-		caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		caTmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sockit test CA"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		}
-		caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-		if err != nil {
-			panic(err)
-		}
-		caCert, _ := x509.ParseCertificate(caDER)
-		leaf := func(name string, serial int64, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
-			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			tmpl := &x509.Certificate{
-				SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-				NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-				KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-				DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-			}
-			der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
-			if err != nil {
-				panic(err)
-			}
-			return der, k
-		}
-		write := func(name, typ string, der []byte) string {
-			p := filepath.Join(dir, name)
-			if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-				panic(err)
-			}
-			return p
-		}
-		keyPEM := func(k *ecdsa.PrivateKey) []byte {
-			b, _ := x509.MarshalPKCS8PrivateKey(k)
-			return b
-		}
-		certSet.ca = write("ca.pem", "CERTIFICATE", caDER)
-		sd, sk := leaf("sockit test server", 2, x509.ExtKeyUsageServerAuth)
-		certSet.cert = write("server.pem", "CERTIFICATE", sd)
-		certSet.key = write("server-key.pem", "PRIVATE KEY", keyPEM(sk))
-		cd, ck := leaf("sockit test client", 3, x509.ExtKeyUsageClientAuth)
-		certSet.clientCert = write("client.pem", "CERTIFICATE", cd)
-		certSet.clientKey = write("client-key.pem", "PRIVATE KEY", keyPEM(ck))
-	})
-	return certSet
-}
-
 // fingerprint is the SHA-256 of the PEM certificate at path, as --pin takes it.
 func fingerprint(t *testing.T, path string) string {
 	t.Helper()
@@ -203,12 +127,4 @@ func fingerprint(t *testing.T, path string) string {
 	blk, _ := pem.Decode(b)
 	s := sha256.Sum256(blk.Bytes)
 	return strings.ToUpper(hex.EncodeToString(s[:]))
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if certDir != "" {
-		os.RemoveAll(certDir)
-	}
-	os.Exit(code)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
+	"github.com/sockit/sockit/internal/testpki"
 )
 
 // TestAbstractUnixWithSocat: unix://@name both ways against socat's
@@ -75,15 +76,15 @@ func TestRetryWaitsForTheServer(t *testing.T) {
 // issuer and the fingerprint --pin takes, for tls://, wss:// and dtls://.
 func TestVerbosePeerCertificate(t *testing.T) {
 	t.Parallel()
-	cf := certs(t)
-	fp := fingerprint(t, cf.cert)
+	cf := testpki.Standard(t)
+	fp := fingerprint(t, cf.Cert)
 	for _, scheme := range []string{"tls", "wss", "dtls"} {
 		path := ""
 		if scheme == "wss" {
 			path = "/"
 		}
-		srv := sockittest.Start(t, "listen", scheme+"://127.0.0.1:0"+path, "--echo", "-k", "--cert", cf.cert, "--key", cf.key)
-		_, errOut, code := sockittest.Run(t, nil, 30*time.Second, "send", scheme+"://"+srv.Addr()+path, "x", "--ca", cf.ca, "-v", "--wait", "1s")
+		srv := sockittest.Start(t, "listen", scheme+"://127.0.0.1:0"+path, "--echo", "-k", "--cert", cf.Cert, "--key", cf.Key)
+		_, errOut, code := sockittest.Run(t, nil, 30*time.Second, "send", scheme+"://"+srv.Addr()+path, "x", "--ca", cf.CA, "-v", "--wait", "1s")
 		var colons []string
 		for i := 0; i < len(fp); i += 2 {
 			colons = append(colons, fp[i:i+2])
@@ -109,8 +110,7 @@ for _ in range(2):
     d, a = s.recvfrom(65535)
     print(repr(d), flush=True)
 `))
-	srv.WaitStdout("its port", func(s string) bool { return strings.Contains(s, "\n") })
-	port := strings.TrimSpace(strings.SplitN(srv.Stdout(), "\n", 2)[0])
+	port := srv.FirstLine(t)
 	_, errOut, code := sockittest.Run(t, []byte("data"), 30*time.Second, "connect", "udp://127.0.0.1:"+port, "--shut-null", "--wait", "0")
 	if code != 0 {
 		t.Fatalf("connect --shut-null: exit %d; stderr:\n%s", code, errOut)

@@ -14,24 +14,6 @@ import (
 	"github.com/sockit/sockit/internal/sockittest"
 )
 
-// waitOut waits until what p wrote on stdout satisfies ok.
-func waitOut(t *testing.T, p *sockittest.Proc, what string, ok func(string) bool) {
-	t.Helper()
-	deadline := time.Now().Add(sockittest.Patience)
-	for !ok(p.Stdout()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("stdout did not show %s within %s; stdout:\n%s\nstderr:\n%s", what, sockittest.Patience, p.Stdout(), p.Stderr())
-		}
-		select {
-		case <-p.Done():
-			if !ok(p.Stdout()) {
-				t.Fatalf("exited before stdout showed %s; stdout:\n%s\nstderr:\n%s", what, p.Stdout(), p.Stderr())
-			}
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
 // events is the --json events p printed, parsed.
 func events(t *testing.T, p *sockittest.Proc) []map[string]any {
 	t.Helper()
@@ -64,17 +46,17 @@ func TestReconnectPipeSockitServer(t *testing.T) {
 	s1.Addr()
 	c := sockittest.Start(t, "connect", addr, "--forever", "--retry-delay", "20ms", "--json")
 	c.Stdin.Write([]byte("first half\n"))
-	waitOut(t, s1, "the first half", func(s string) bool { return s == "first half\n" })
+	s1.WaitStdout(t, "the first half", func(s string) bool { return s == "first half\n" })
 
 	kill(s1)
 	// Two tries refused: the back-off is under way.
-	waitOut(t, c, "a second retry", func(s string) bool {
+	c.WaitStdout(t, "a second retry", func(s string) bool {
 		return strings.Contains(s, `"event":"retry","conn":2`) && strings.Contains(s, `"attempt":3`)
 	})
 	c.Stdin.Write([]byte("second half\n"))
 	s2 := sockittest.Start(t, "listen", addr)
 	s2.Addr()
-	waitOut(t, s2, "the second half", func(s string) bool { return s == "second half\n" })
+	s2.WaitStdout(t, "the second half", func(s string) bool { return s == "second half\n" })
 
 	// The input ends: sockit half-closes, the server closes in turn
 	// (sockit listen in pipe mode), and that ends the conversation, with
@@ -126,18 +108,18 @@ func TestReconnectPipeNcat(t *testing.T) {
 	n1 := listen()
 	c := sockittest.Start(t, "connect", addr, "--retry", "50", "--retry-delay", "20ms")
 	c.Stdin.Write([]byte("one\n"))
-	waitOut(t, n1, "one", func(s string) bool { return s == "one\n" })
+	n1.WaitStdout(t, "one", func(s string) bool { return s == "one\n" })
 	n1.Stdin.Write([]byte("from the first\n"))
-	waitOut(t, c, "the first reply", func(s string) bool { return s == "from the first\n" })
+	c.WaitStdout(t, "the first reply", func(s string) bool { return s == "from the first\n" })
 
 	kill(n1)
 	c.WaitStderr(addr+": peer closed; reconnecting now (try 1 of 50)", 30*time.Second)
 	n2 := listen()
 	c.WaitStderr("connected to "+addr, 30*time.Second)
 	c.Stdin.Write([]byte("two\n"))
-	waitOut(t, n2, "two", func(s string) bool { return s == "two\n" })
+	n2.WaitStdout(t, "two", func(s string) bool { return s == "two\n" })
 	n2.Stdin.Write([]byte("from the second\n"))
-	waitOut(t, c, "the second reply", func(s string) bool { return s == "from the first\nfrom the second\n" })
+	c.WaitStdout(t, "the second reply", func(s string) bool { return s == "from the first\nfrom the second\n" })
 	// The input ends: sockit half-closes, ncat exits at the end of what
 	// it reads, and that ends the conversation, with no reconnect.
 	c.Stdin.Close()
@@ -155,7 +137,7 @@ func TestReconnectGivesUp(t *testing.T) {
 	addr := s.Addr()
 	c := sockittest.Start(t, "connect", addr, "--retry", "3", "--retry-delay", "20ms")
 	c.Stdin.Write([]byte("hello\n"))
-	waitOut(t, s, "hello", func(out string) bool { return out == "hello\n" })
+	s.WaitStdout(t, "hello", func(out string) bool { return out == "hello\n" })
 	kill(s)
 	if code := c.Wait(30 * time.Second); code != 3 {
 		t.Fatalf("exit %d, want 3; stderr:\n%s", code, c.Stderr())
@@ -200,7 +182,7 @@ func TestRelayUpstreamRestarts(t *testing.T) {
 
 	a := dialT(t, from)
 	a.Write([]byte("a"))
-	waitOut(t, u1, "the first client's byte", func(s string) bool { return s == "a" })
+	u1.WaitStdout(t, "the first client's byte", func(s string) bool { return s == "a" })
 	u1.Stdin.Write([]byte("A"))
 	if got := readN(t, a, 1); got != "A" {
 		t.Fatalf("first client read %q", got)
@@ -214,11 +196,11 @@ func TestRelayUpstreamRestarts(t *testing.T) {
 
 	b := dialT(t, from)
 	b.Write([]byte("held"))
-	waitOut(t, r, "a retry for the second client", func(s string) bool {
+	r.WaitStdout(t, "a retry for the second client", func(s string) bool {
 		return strings.Contains(s, `"event":"retry","conn":2`) && strings.Contains(s, `"attempt":2`)
 	})
 	u2 := upstream()
-	waitOut(t, u2, "the second client's bytes", func(s string) bool { return s == "held" })
+	u2.WaitStdout(t, "the second client's bytes", func(s string) bool { return s == "held" })
 	u2.Stdin.Write([]byte("back"))
 	if got := readN(t, b, 4); got != "back" {
 		t.Fatalf("second client read %q, want the new upstream's reply", got)

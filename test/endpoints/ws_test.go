@@ -14,6 +14,7 @@ import (
 
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/sockittest"
+	"github.com/sockit/sockit/internal/testpki"
 )
 
 // TestWSClientAgainstNode: sockit's WebSocket client against Node's ws
@@ -204,16 +205,16 @@ func TestWSRelay(t *testing.T) {
 // options: --ca, --pin, --insecure, client certificates.
 func TestWSS(t *testing.T) {
 	t.Parallel()
-	cf := certs(t)
-	srv := wspeer(t, "server", "--tls", cf.cert, cf.key)
+	cf := testpki.Standard(t)
+	srv := wspeer(t, "server", "--tls", cf.Cert, cf.Key)
 	url := "wss://" + srv.addr() + "/"
 	for _, tc := range []struct {
 		name string
 		args []string
 		code int
 	}{
-		{"ca", []string{"--ca", cf.ca}, 0},
-		{"pin", []string{"--pin", fingerprint(t, cf.cert)}, 0},
+		{"ca", []string{"--ca", cf.CA}, 0},
+		{"pin", []string{"--pin", fingerprint(t, cf.Cert)}, 0},
 		{"insecure", []string{"--insecure"}, 0},
 		{"unknown authority", nil, exitcode.TLS},
 		{"wrong pin", []string{"--pin", strings.Repeat("AB", 32)}, exitcode.TLS},
@@ -228,21 +229,21 @@ func TestWSS(t *testing.T) {
 	}
 
 	t.Run("client certificate", func(t *testing.T) {
-		srv := wspeer(t, "server", "--tls", cf.cert, cf.key, "--client-ca", cf.ca)
+		srv := wspeer(t, "server", "--tls", cf.Cert, cf.Key, "--client-ca", cf.CA)
 		url := "wss://" + srv.addr() + "/"
-		out, errOut, code := sockittest.Run(t, nil, 30*time.Second, "send", url, "x", "--ca", cf.ca, "--client-cert", cf.clientCert, "--client-key", cf.clientKey)
+		out, errOut, code := sockittest.Run(t, nil, 30*time.Second, "send", url, "x", "--ca", cf.CA, "--client-cert", cf.ClientCert, "--client-key", cf.ClientKey)
 		if code != 0 || out != "x" {
 			t.Fatalf("with a client certificate: exit %d, %q; stderr:\n%s", code, out, errOut)
 		}
-		_, errOut, code = sockittest.Run(t, nil, 30*time.Second, "send", url, "x", "--ca", cf.ca)
+		_, errOut, code = sockittest.Run(t, nil, 30*time.Second, "send", url, "x", "--ca", cf.CA)
 		if code == 0 || !strings.Contains(errOut, "certificate") {
 			t.Errorf("without a client certificate: exit %d; stderr:\n%s", code, errOut)
 		}
 	})
 
 	t.Run("sockit server", func(t *testing.T) {
-		s := sockittest.Start(t, "listen", "wss://127.0.0.1:0/", "--echo", "-k", "--cert", cf.cert, "--key", cf.key)
-		cl := wspeer(t, "client", "wss://"+s.Addr()+"/", "--ca", cf.ca)
+		s := sockittest.Start(t, "listen", "wss://127.0.0.1:0/", "--echo", "-k", "--cert", cf.Cert, "--key", cf.Key)
+		cl := wspeer(t, "client", "wss://"+s.Addr()+"/", "--ca", cf.CA)
 		cl.next("open")
 		cl.send(map[string]any{"text": "over tls"})
 		if b, _ := message(t, cl.next("message")); string(b) != "over tls" {

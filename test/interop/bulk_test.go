@@ -186,7 +186,7 @@ func TestBulk64MiB(t *testing.T) {
 		for round := 0; round < 2; round++ {
 			port := sockittest.FreePort(t, false)
 			srv := start(t, cmd(t, "nc.openbsd", "-d", "-l", "127.0.0.1", strconv.Itoa(port)), "", out)
-			waitListening(t, port)
+			sockittest.WaitListening(t, port)
 			t0 := time.Now()
 			cli := start(t, cmd(t, "nc.openbsd", "-N", "127.0.0.1", strconv.Itoa(port)), in, "")
 			exitCode(t, cli, 0, "nc client")
@@ -238,7 +238,7 @@ func listenPeer(t *testing.T, peer bulkPeer, mode, in, out string) runningPeer {
 		stdin = "/dev/null"
 	}
 	p := start(t, cmd(t, peer.prog, args...), stdin, stdout)
-	waitListening(t, port)
+	sockittest.WaitListening(t, port)
 	return runningPeer{p, "127.0.0.1:" + strconv.Itoa(port)}
 }
 
@@ -271,7 +271,7 @@ func connectPeer(t *testing.T, peer bulkPeer, mode string, port int, in, out str
 
 func checkSum(t *testing.T, path, want string) {
 	t.Helper()
-	got, n := fileSum(t, path)
+	got, n := sockittest.FileSum(t, path)
 	if got != want {
 		t.Fatalf("received %d bytes with SHA-256 %s, want %d bytes with %s", n, got, payloadSize, want)
 	}

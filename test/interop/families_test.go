@@ -91,7 +91,7 @@ func TestFamilies(t *testing.T) {
 		c := cmd(t, "socat", "-", "UNIX-CONNECT:"+path)
 		p := sockittest.StartCmd(t, c)
 		p.Stdin.Write([]byte("from client\n"))
-		waitFor(t, "socat to get the server's line", 10*time.Second, func() bool { return p.Stdout() == "from server\n" })
+		sockittest.Eventually(t, "socat to get the server's line", func() bool { return p.Stdout() == "from server\n" })
 		p.Stdin.Close()
 		exitCode(t, p, 0, "socat")
 		exitCode(t, srv, 0, "sockit listen unix://")
@@ -116,7 +116,7 @@ print(data.decode("gbk"), end="")
 		if py.Stdout() != "收到\n" {
 			t.Errorf("python got %q", py.Stdout())
 		}
-		waitFor(t, "the server to print the datagram", 10*time.Second, func() bool { return srv.Stdout() == "你好\n" })
+		sockittest.Eventually(t, "the server to print the datagram", func() bool { return srv.Stdout() == "你好\n" })
 		srv.Interrupt()
 		exitCode(t, srv, 130, "sockit listen unixgram://")
 	})

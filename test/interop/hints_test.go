@@ -53,7 +53,7 @@ func TestEncodingHintNeverInPipes(t *testing.T) {
 	}
 	defer c.Close()
 	c.Write([]byte(gbkHello))
-	waitFor(t, "the datagram on stdout", 30*time.Second, func() bool { return p.Stdout() == gbkHello })
+	sockittest.Eventually(t, "the datagram on stdout", func() bool { return p.Stdout() == gbkHello })
 	p.Interrupt()
 	p.Wait(30 * time.Second)
 	if got := p.Stdout(); got != gbkHello {

@@ -32,7 +32,7 @@ func TestHTTPHalfClose(t *testing.T) {
 	c.Path = py
 	c.Dir = dir
 	start(t, c, "/dev/null", "")
-	waitListening(t, port)
+	sockittest.WaitListening(t, port)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 
 	check := func(t *testing.T, out string) {

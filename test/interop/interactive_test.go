@@ -92,7 +92,7 @@ func (p *ptyProc) expect(re string) []string {
 	p.t.Helper()
 	rx := regexp.MustCompile(re)
 	var m []string
-	waitFor(p.t, "the terminal to show "+re, 15*time.Second, func() bool {
+	sockittest.Eventually(p.t, "the terminal to show "+re, func() bool {
 		m = rx.FindStringSubmatch(p.screen())
 		return m != nil
 	})
@@ -296,7 +296,7 @@ func TestInteractiveListenPeers(t *testing.T) {
 	c2.Close()
 	p.expect(regexp.QuoteMeta(c2.LocalAddr().String()) + ` closed`)
 	p.typeLine("/peers")
-	waitFor(t, "/peers to list one peer", 10*time.Second, func() bool {
+	sockittest.Eventually(t, "/peers to list one peer", func() bool {
 		s := p.screen()
 		last := s[strings.LastIndex(s, "/peers"):]
 		return strings.Contains(last, "#1 ") && !strings.Contains(last, "#2 ")

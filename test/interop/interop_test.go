@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -72,21 +71,6 @@ func payload(t *testing.T) (path, sum string) {
 	return payloadPath, payloadSum
 }
 
-func fileSum(t *testing.T, path string) (sum string, size int64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
-}
-
 // cmd builds a command for a peer program (found with sockittest.Need) or
 // for sockit ("sockit" as the name).
 func cmd(t *testing.T, name string, args ...string) *exec.Cmd {
@@ -123,45 +107,6 @@ func start(t *testing.T, c *exec.Cmd, stdin, stdout string) *sockittest.Proc {
 	return sockittest.StartCmd(t, c)
 }
 
-// waitListening waits until a TCP socket listens on 127.0.0.1:port (or
-// [::1]:port), looking at /proc/net/tcp* rather than connecting, because
-// a probe connection would be the one client a peer like nc -l serves.
-func waitListening(t *testing.T, port int) {
-	t.Helper()
-	waitSocket(t, port, []string{"/proc/net/tcp", "/proc/net/tcp6"}, "0A")
-}
-
-func waitSocket(t *testing.T, port int, files []string, state string) {
-	t.Helper()
-	want := fmt.Sprintf(":%04X", port)
-	bound := func() bool {
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				continue
-			}
-			for _, line := range strings.Split(string(b), "\n")[1:] {
-				f := strings.Fields(line)
-				if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == state {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	if !sockittest.Until(bound) {
-		t.Fatalf("nothing bound port %d within %s", port, sockittest.Patience)
-	}
-}
-
-// waitFor waits until cond holds (sockittest.Eventually). The timeout a
-// caller gives says how soon it should hold; none is more than the
-// patience Eventually allows, a safety net against hangs, not a budget.
-func waitFor(t *testing.T, what string, _ time.Duration, cond func() bool) {
-	t.Helper()
-	sockittest.Eventually(t, what, cond)
-}
-
 // python starts a Python program (source in src, arguments after it) and
 // returns the process; its stdout is captured by the Proc.
 func python(t *testing.T, src string, args ...string) *sockittest.Proc {
@@ -170,32 +115,11 @@ func python(t *testing.T, src string, args ...string) *sockittest.Proc {
 	return sockittest.StartCmd(t, c)
 }
 
-// firstLine waits for the first line a process prints on stdout (Python
-// servers print the port they bound).
-func firstLine(t *testing.T, p *sockittest.Proc) string {
-	t.Helper()
-	var line string
-	waitFor(t, "the first line on stdout", 15*time.Second, func() bool {
-		select {
-		case <-p.Done():
-			t.Fatalf("process exited early; stderr:\n%s", p.Stderr())
-		default:
-		}
-		s := p.Stdout()
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			line = s[:i]
-			return true
-		}
-		return false
-	})
-	return line
-}
-
 // pyPort starts a Python server and returns it and the port it printed.
 func pyPort(t *testing.T, src string, args ...string) (*sockittest.Proc, int) {
 	t.Helper()
 	p := python(t, src, args...)
-	port, err := strconv.Atoi(strings.TrimSpace(firstLine(t, p)))
+	port, err := strconv.Atoi(p.FirstLine(t))
 	if err != nil {
 		t.Fatalf("python server printed no port: %v; stderr:\n%s", err, p.Stderr())
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
 )
@@ -296,7 +295,7 @@ udp_socket.recvfrom(1024)
 			if want := "接收到的数据为: ok"; !strings.Contains(py.Stdout(), want) {
 				t.Errorf("the client printed %q, want %q", py.Stdout(), want)
 			}
-			waitFor(t, "the datagram on sockit's stdout", 30*time.Second, func() bool { return sk.Stdout() == gbkNiHao })
+			sockittest.Eventually(t, "the datagram on sockit's stdout", func() bool { return sk.Stdout() == gbkNiHao })
 			sk.Interrupt()
 			exitCode(t, sk, 130, "sockit listen -u (interrupted)")
 		},
@@ -362,7 +361,7 @@ udp_socket.recvfrom(1024)
 			}
 			results := func(n int) [][2]int {
 				var out [][2]int
-				waitFor(t, "the python server's line for each connection", 30*time.Second, func() bool {
+				sockittest.Eventually(t, "the python server's line for each connection", func() bool {
 					return strings.Count(py.Stdout(), "\n") >= 1+n
 				})
 				for _, l := range strings.Split(strings.TrimSpace(py.Stdout()), "\n")[1:] {

@@ -402,7 +402,7 @@ func TestListenPipe(t *testing.T) {
 			c.Write([]byte("hello from " + strconv.Itoa(i) + "\n"))
 			clients = append(clients, c)
 		}
-		waitFor(t, "both datagrams", 10*time.Second, func() bool { return strings.Count(srv.Stdout(), "hello from") == 2 })
+		sockittest.Eventually(t, "both datagrams", func() bool { return strings.Count(srv.Stdout(), "hello from") == 2 })
 		srv.Stdin.Write([]byte("to all\n"))
 		for i, c := range clients {
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -419,7 +419,7 @@ func TestListenPipe(t *testing.T) {
 	t.Run("keep-open-stdin-to-all", func(t *testing.T) {
 		srv, addr := sockitListen(t, "", "", "-k", "127.0.0.1:0")
 		c1, c2 := dialTCP(t, addr), dialTCP(t, addr)
-		waitFor(t, "two clients", 10*time.Second, func() bool { return strings.Count(srv.Stderr(), "connected") == 2 })
+		sockittest.Eventually(t, "two clients", func() bool { return strings.Count(srv.Stderr(), "connected") == 2 })
 		srv.Stdin.Write([]byte("broadcast\n"))
 		for i, c := range []net.Conn{c1, c2} {
 			if got := readExactly(t, c, 10); got != "broadcast\n" {
@@ -428,7 +428,7 @@ func TestListenPipe(t *testing.T) {
 		}
 		c1.Write([]byte("one\n"))
 		c2.Write([]byte("two\n"))
-		waitFor(t, "both clients' lines on stdout", 10*time.Second, func() bool {
+		sockittest.Eventually(t, "both clients' lines on stdout", func() bool {
 			return strings.Contains(srv.Stdout(), "one\n") && strings.Contains(srv.Stdout(), "two\n")
 		})
 		srv.Interrupt()

@@ -63,7 +63,7 @@ func TestProxies(t *testing.T) {
 		t.Parallel()
 		port := sockittest.FreePort(t, false)
 		start(t, cmd(t, "microsocks", "-i", "127.0.0.1", "-p", strconv.Itoa(port)), "/dev/null", "")
-		waitListening(t, port)
+		sockittest.WaitListening(t, port)
 		through(t, fmt.Sprintf("socks5://127.0.0.1:%d", port), false)
 	})
 
@@ -71,7 +71,7 @@ func TestProxies(t *testing.T) {
 		t.Parallel()
 		port := sockittest.FreePort(t, false)
 		start(t, cmd(t, "microsocks", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-u", "alice", "-P", "s3cret"), "/dev/null", "")
-		waitListening(t, port)
+		sockittest.WaitListening(t, port)
 		through(t, fmt.Sprintf("socks5://alice:s3cret@127.0.0.1:%d", port), false)
 		for _, bad := range []string{
 			fmt.Sprintf("socks5://127.0.0.1:%d", port),             // no credentials
@@ -110,7 +110,7 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 			case <-time.After(10 * time.Second):
 			}
 		})
-		waitListening(t, port)
+		sockittest.WaitListening(t, port)
 		through(t, fmt.Sprintf("socks5://127.0.0.1:%d", port), true)
 	})
 
@@ -118,7 +118,7 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 		t.Parallel()
 		port := sockittest.FreePort(t, false)
 		start(t, cmd(t, "ncat", "-l", "-k", "--proxy-type", "http", "127.0.0.1", strconv.Itoa(port)), "/dev/null", "")
-		waitListening(t, port)
+		sockittest.WaitListening(t, port)
 		through(t, fmt.Sprintf("http://127.0.0.1:%d", port), false)
 	})
 

@@ -3,7 +3,6 @@ package interop
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
 )
@@ -39,7 +38,7 @@ func TestTrace(t *testing.T) {
 		srv, addr := sockitListen(t, "", "", "--trace", "127.0.0.1:0")
 		cli := sockittest.Start(t, "connect", "--trace", addr)
 		cli.Stdin.Write([]byte("hello\n"))
-		waitFor(t, "the server to receive hello", 10*time.Second, func() bool { return srv.Stdout() == "hello\n" })
+		sockittest.Eventually(t, "the server to receive hello", func() bool { return srv.Stdout() == "hello\n" })
 		srv.Stdin.Write([]byte("world\n"))
 		srv.Stdin.Close() // the server's FIN follows its answer
 		exitCode(t, cli, 0, "sockit connect")
@@ -77,7 +76,7 @@ func TestTrace(t *testing.T) {
 			"trace: sendto(fd ", addr+") <- 4 bytes",
 			"trace: recvfrom(fd ", "-> 4 bytes from "+addr,
 			"trace: close(fd ")
-		waitFor(t, "the server's sendto", 10*time.Second, func() bool { return strings.Contains(srv.Stderr(), "trace: sendto(") })
+		sockittest.Eventually(t, "the server's sendto", func() bool { return strings.Contains(srv.Stderr(), "trace: sendto(") })
 		traceOrder(t, "server", srv.Stderr(),
 			"trace: socket(AF_INET, SOCK_DGRAM) = fd ",
 			"trace: bind(fd ", "127.0.0.1:0)",

@@ -4,7 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/sockit/sockit/internal/sockittest"
 )
 
 // The tutorial (../shared/seed/tutorial.md) teaches four programs: a UDP
@@ -115,7 +116,7 @@ func TestTutorialUDPServer(t *testing.T) {
 			if got := py.Stdout(); got != ack {
 				t.Errorf("python client got %q, want %q", got, ack)
 			}
-			waitFor(t, "sockit to print the datagram", 10*time.Second, func() bool { return sk.Stdout() == hello })
+			sockittest.Eventually(t, "sockit to print the datagram", func() bool { return sk.Stdout() == hello })
 			sk.Interrupt()
 			exitCode(t, sk, 130, "sockit listen -u (interrupted)")
 		})

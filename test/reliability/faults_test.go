@@ -237,7 +237,7 @@ func TestPeerHalfCloses(t *testing.T) {
 		if code := p.Wait(10 * time.Second); code != 0 {
 			t.Errorf("listen exit %d; stderr: %s", code, p.Stderr())
 		}
-		if got, size := fileSum(t, out); got != sumA {
+		if got, size := sockittest.FileSum(t, out); got != sumA {
 			t.Errorf("listen wrote %d bytes %s, want %s", size, got, sumA)
 		}
 	})
@@ -461,20 +461,12 @@ func inputSlack(sendBuffers int64) int64 {
 func TestPeerNeverSends(t *testing.T) {
 	t.Parallel()
 	t.Run("connect", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			c, err := ln.Accept()
-			if err == nil {
-				defer c.Close()
-				io.Copy(io.Discard, c)
-			}
-		}()
+		addr, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
+			_, err := io.Copy(io.Discard, c)
+			return err
+		})
 		start := time.Now()
-		p := sockittest.Start(t, "connect", "-i", "1", ln.Addr().String()) // stdin open, silent
+		p := sockittest.Start(t, "connect", "-i", "1", addr) // stdin open, silent
 		code := p.Wait(15 * time.Second)
 		took := time.Since(start)
 		if code != 4 {

@@ -58,21 +58,6 @@ func randomFile(t testing.TB, n int64, seed uint64) (path, sum string) {
 	return path, hex.EncodeToString(h.Sum(nil))
 }
 
-func fileSum(t testing.TB, path string) (sum string, size int64) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
-}
-
 // peer is a Python program playing a misbehaving peer. It prints its
 // port (or anything the test waits for) as its first line.
 type peer struct {
@@ -86,8 +71,7 @@ func python(t *testing.T, script string, args ...string) *peer {
 	py := sockittest.Need(t, "python3")
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
 	p := &peer{Proc: sockittest.StartCmd(t, cmd)}
-	out := p.WaitStdoutContains("\n") // its first line
-	p.first = strings.TrimSpace(out[:strings.IndexByte(out, '\n')])
+	p.first = p.FirstLine(t)
 	return p
 }
 

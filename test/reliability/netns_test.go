@@ -147,7 +147,7 @@ func (p *nsPair) transfer(size int64) time.Duration {
 		t.Fatalf("listen exit %d: %s", code, l.Stderr())
 	}
 	took := time.Since(start)
-	if got, n := fileSum(t, out); got != sum || n != size {
+	if got, n := sockittest.FileSum(t, out); got != sum || n != size {
 		t.Fatalf("listen received %d bytes with sha256 %s; sent %d, %s", n, got, size, sum)
 	}
 	return took

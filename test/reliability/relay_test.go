@@ -57,7 +57,7 @@ func TestRelayImpairByteExact(t *testing.T) {
 				t.Fatalf("listen exit %d: %s", code, l.Stderr())
 			}
 			took := time.Since(start)
-			if got, n := fileSum(t, out); got != sum || n != size {
+			if got, n := sockittest.FileSum(t, out); got != sum || n != size {
 				t.Fatalf("listen received %d bytes, sha256 %s; sent %d, %s", n, got, size, sum)
 			}
 			t.Logf("%d MiB byte-exact through relay --impair %s in %s (%.1f MiB/s)", size>>20, spec, took.Round(time.Millisecond), float64(size)/(1<<20)/took.Seconds())
@@ -129,10 +129,10 @@ func TestRelayImpairStall(t *testing.T) {
 // --echo, whole.
 func TestRelayUDPSizes(t *testing.T) {
 	t.Parallel()
-	echo := sockittest.Start(t, "listen", "-u", "--echo", "127.0.0.1:0")
+	echo := sockittest.Start(t, "listen", "-u", "--echo", "127.0.0.1:0").Addr()
 	for _, args := range [][]string{nil, {"--impair", "delay=2ms,jitter=1ms"}} {
 		t.Run(strings.Join(append([]string{"plain"}, args...), " "), func(t *testing.T) {
-			_, addr := startRelay(t, "udp://"+echo.Addr(), args...)
+			_, addr := startRelay(t, "udp://"+echo, args...)
 			c, err := net.Dial("udp", addr)
 			if err != nil {
 				t.Fatal(err)

@@ -42,29 +42,6 @@ func throughRelay(t *testing.T, fwd bool, args []string, up string) (*sockittest
 	return p, p.Addr()
 }
 
-// goUpstream accepts one connection and runs serve on it; its result
-// arrives on the channel.
-func goUpstream(t *testing.T, serve func(*net.TCPConn) error) (string, <-chan error) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	res := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			res <- err
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(60 * time.Second))
-		res <- serve(c.(*net.TCPConn))
-	}()
-	return ln.Addr().String(), res
-}
-
 // TestRelayUpstreamResetReachesClient is issue 9's case: sockit connect
 // streams 64 MiB through the relay to an upstream that reads 1 MiB and
 // resets (SO_LINGER 0). Directly, connect always exits 6; through the
@@ -85,7 +62,7 @@ func TestRelayUpstreamResetReachesClient(t *testing.T) {
 // relayResetOnce is one run of TestRelayUpstreamResetReachesClient.
 func relayResetOnce(t *testing.T, fwd bool, args []string, path string, run int) {
 	t.Helper()
-	up, res := goUpstream(t, func(c *net.TCPConn) error {
+	up, res := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 		n, err := io.CopyN(io.Discard, c, 1<<20)
 		c.SetLinger(0)
 		c.Close()
@@ -127,7 +104,7 @@ func TestRelayUpstreamResetWhileSending(t *testing.T) {
 	for _, rp := range relayPaths {
 		t.Run(rp.name, func(t *testing.T) {
 			delivered := make(chan uint64, 1)
-			up, _ := goUpstream(t, func(c *net.TCPConn) error {
+			up, _ := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				c.Write(data)
 				delivered <- bytesAcked(c) // these reached the relay's kernel
 				c.SetLinger(0)
@@ -204,7 +181,7 @@ func TestRelayCleanEndThroughPaths(t *testing.T) {
 	data := randomData(1<<20, 34)
 	for _, rp := range relayPaths {
 		t.Run(rp.name, func(t *testing.T) {
-			up, res := goUpstream(t, func(c *net.TCPConn) error {
+			up, res := sockittest.ServeOne(t, func(c *net.TCPConn) error {
 				n, err := io.Copy(io.Discard, c)
 				if err != nil {
 					return err

@@ -3,15 +3,9 @@
 package reliability
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
+	"github.com/sockit/sockit/internal/testpki"
 )
 
 func haveIPv6(t *testing.T) {
@@ -230,40 +225,13 @@ func TestExecNeverRunsUnasked(t *testing.T) {
 	}
 }
 
-// testCert writes a CA and a server certificate for good.test (and no IP)
+// testCert makes a CA and a server certificate for good.test (and no IP)
 // signed by it, and returns the file names.
 func testCert(t *testing.T) (caFile, certFile, keyFile string) {
 	t.Helper()
-	dir := t.TempDir()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sockit test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "good.test"},
-		DNSNames:  []string{"good.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	write := func(name, typ string, b []byte) string {
-		p := filepath.Join(dir, name)
-		os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600)
-		return p
-	}
-	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", der), write("key.pem", "EC PRIVATE KEY", keyDER)
+	ca := testpki.New(t)
+	certFile, keyFile = ca.Issue(t, testpki.Leaf{Name: "good.test", Usage: x509.ExtKeyUsageServerAuth, Hosts: []string{"good.test"}})
+	return ca.File, certFile, keyFile
 }
 
 // TestTLSRejects: the server refuses TLS 1.1 and 1.0 (and 1.2 with
@@ -303,12 +271,13 @@ func TestTLSRejects(t *testing.T) {
 		}
 	})
 	t.Run("client-refuses-tls1.1-server", func(t *testing.T) {
-		port := strconv.Itoa(sockittest.FreePort(t, false))
+		port := sockittest.FreePort(t, false)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
 		for _, v := range []string{"tls1_1", "tls1_2"} {
-			srv := exec.Command(openssl, "s_server", "-accept", "127.0.0.1:"+port, "-"+v, "-cipher", "DEFAULT@SECLEVEL=0", "-cert", cert, "-key", key, "-naccept", "1", "-quiet")
+			srv := exec.Command(openssl, "s_server", "-accept", addr, "-"+v, "-cipher", "DEFAULT@SECLEVEL=0", "-cert", cert, "-key", key, "-naccept", "1", "-quiet")
 			sp := sockittest.StartCmd(t, srv)
-			waitListening(t, "127.0.0.1:"+port)
-			_, errOut, code := sockittest.Run(t, nil, 20*time.Second, "send", "--wait", "0", "--ca", ca, "--sni", "good.test", "tls://127.0.0.1:"+port, "hi")
+			sockittest.WaitListening(t, port)
+			_, errOut, code := sockittest.Run(t, nil, 20*time.Second, "send", "--wait", "0", "--ca", ca, "--sni", "good.test", "tls://"+addr, "hi")
 			if v == "tls1_1" {
 				if code != 5 {
 					t.Errorf("against a TLS 1.1 server: exit %d, want 5; stderr: %s", code, errOut)
@@ -362,25 +331,4 @@ func pinOf(t *testing.T, certFile string) string {
 		t.Fatalf("openssl fingerprint: %q", out)
 	}
 	return fp
-}
-
-// waitListening waits for a peer that cannot report its address to
-// accept connections, without connecting to it (openssl s_server with
-// -naccept 1 would spend its one accept on the probe): it watches
-// /proc/net/tcp for a LISTEN socket on the port.
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	_, port, _ := net.SplitHostPort(addr)
-	n, _ := strconv.Atoi(port)
-	want := ":" + strings.ToUpper(strconv.FormatInt(int64(n), 16))
-	sockittest.Eventually(t, "a socket listening on "+addr, func() bool {
-		b, _ := os.ReadFile("/proc/net/tcp")
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
-				return true
-			}
-		}
-		return false
-	})
 }

@@ -56,7 +56,7 @@ func TestSecondServerOnPortFails(t *testing.T) {
 					c.Write([]byte{'0' + byte(i)})
 				}
 				if tc.name == "udp stdio" {
-					waitStdout(t, first, "8 datagrams", func(s string) bool { return s == "01234567" })
+					first.WaitStdout(t, "8 datagrams", func(s string) bool { return s == "01234567" })
 				} else {
 					// Replies may come merged (cat reads what is there).
 					c.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -199,7 +199,7 @@ func TestChatWithNcat(t *testing.T) {
 	l := sockittest.StartCmd(t, exec.Command(ncat, "--recv-only", "127.0.0.1", port(addr)))
 	p.WaitStderr("connected (#1", 15*time.Second)
 	ncatSend(t, addr, []byte("hi from ncat\n"), "--send-only")
-	waitStdout(t, l, "the chat line", func(s string) bool { return strings.Contains(s, "] hi from ncat\n") })
+	l.WaitStdout(t, "the chat line", func(s string) bool { return strings.Contains(s, "] hi from ncat\n") })
 }
 
 // TestChatEscapesForTerminals: what one client sends reaches the others'

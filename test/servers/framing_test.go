@@ -64,7 +64,7 @@ func TestFramingMessagesArriveWhole(t *testing.T) {
 				args = append(args, hex.EncodeToString([]byte(m)))
 			}
 			runPython(t, 30*time.Second, pyFramed, args...)
-			out := waitStdout(t, p, "the close event", func(s string) bool { return strings.Contains(s, `"event":"close"`) })
+			out := p.WaitStdout(t, "the close event", func(s string) bool { return strings.Contains(s, `"event":"close"`) })
 			events := jsonLines(t, out)
 			in := dataEvents(events, "in")
 			if len(in) != len(want) {

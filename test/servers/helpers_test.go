@@ -23,8 +23,7 @@ func python(t *testing.T, script string, args ...string) (*sockittest.Proc, stri
 	t.Helper()
 	py := sockittest.Need(t, "python3")
 	p := sockittest.StartCmd(t, exec.Command(py, append([]string{"-u", "-c", script}, args...)...))
-	out := p.WaitStdout("its port", func(s string) bool { return strings.Contains(s, "\n") })
-	return p, "127.0.0.1:" + strings.TrimSpace(strings.SplitN(out, "\n", 2)[0])
+	return p, "127.0.0.1:" + p.FirstLine(t)
 }
 
 // runPython runs a Python client to completion and returns its stdout.
@@ -215,16 +214,6 @@ func dataEvents(events []map[string]any, dir string) []map[string]any {
 	return out
 }
 
-// waitStdout waits until the process's stdout satisfies ok.
-func waitStdout(t *testing.T, p *sockittest.Proc, what string, ok func(string) bool) string {
-	t.Helper()
-	var s string
-	if !sockittest.Until(func() bool { s = p.Stdout(); return ok(s) }) {
-		t.Fatalf("stdout never showed %s; stdout:\n%s\nstderr:\n%s", what, p.Stdout(), p.Stderr())
-	}
-	return s
-}
-
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -248,8 +237,6 @@ func sockittestRun(t *testing.T, stdin string, args ...string) (stdout, stderr s
 	t.Helper()
 	return sockittest.Run(t, []byte(stdin), 20*time.Second, args...)
 }
-
-func writeTo(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
 
 // startSockit starts sockit with args (a server of some kind) and returns
 // it with the address it listens on.

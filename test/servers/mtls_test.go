@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
+	"github.com/sockit/sockit/internal/testpki"
 )
 
 // A client without a certificate, at a server that requires one (listen
@@ -17,7 +18,7 @@ import (
 // its note.
 func TestMutualTLSWithoutCertificateEndsTheSameWay(t *testing.T) {
 	t.Parallel()
-	k := newPKI(t)
+	k := testpki.Standard(t)
 	p, addr := listen(t, "-k", "--tls", "--cert", k.Cert, "--key", k.Key, "--ca", k.CA, "--echo")
 	ep := "tls://" + addr
 	const note = "Note that --client-cert FILE and --client-key FILE give one; it must be signed by a CA the server trusts (its --ca).\n"

@@ -62,22 +62,22 @@ func TestREADMESendExamples(t *testing.T) {
 	}{
 		{"udp-client", "sockit listen -u 8888", "sockit send udp://127.0.0.1:8888 hello",
 			func(t *testing.T, srv *sockittest.Proc, _, stderr string) {
-				waitStdout(t, srv, "hello", func(s string) bool { return strings.Contains(s, "hello") })
+				srv.WaitStdout(t, "hello", func(s string) bool { return strings.Contains(s, "hello") })
 				if !strings.Contains(stderr, "note: nothing came back") {
 					t.Errorf("no note that nothing came back: %q", stderr)
 				}
 			}},
 		{"udp-client-gbk", "sockit listen -u 8888", "sockit send --recv-encoding gbk udp://127.0.0.1:8888 hello",
 			func(t *testing.T, srv *sockittest.Proc, _, _ string) {
-				waitStdout(t, srv, "hello", func(s string) bool { return strings.Contains(s, "hello") })
+				srv.WaitStdout(t, "hello", func(s string) bool { return strings.Contains(s, "hello") })
 			}},
 		{"tcp-client-gbk", "sockit listen 8888", "sockit send --encoding gbk 127.0.0.1:8888 你好",
 			func(t *testing.T, srv *sockittest.Proc, _, _ string) {
-				waitStdout(t, srv, "你好 in GBK", func(s string) bool { return s == "\xc4\xe3\xba\xc3" })
+				srv.WaitStdout(t, "你好 in GBK", func(s string) bool { return s == "\xc4\xe3\xba\xc3" })
 			}},
 		{"tcp-client-gbk-server", "sockit listen -k --encoding gbk 8888      # many clients, GBK text both ways", "sockit send --encoding gbk 127.0.0.1:8888 你好",
 			func(t *testing.T, srv *sockittest.Proc, _, _ string) {
-				waitStdout(t, srv, "你好", func(s string) bool { return s == "你好" })
+				srv.WaitStdout(t, "你好", func(s string) bool { return s == "你好" })
 			}},
 		{"json-ping", "sockit listen --frame line --respond '^PING=>PONG' --respond '^TIME=>{{time}}' --template --reply 'ERR unknown command' 7000",
 			"$ sockit send --frame line --json 127.0.0.1:7000 PING",
@@ -90,7 +90,7 @@ func TestREADMESendExamples(t *testing.T) {
 		{"checksum-logger", "sockit listen -u --json --checksum crc16-modbus --verify-checksum 5020",
 			"sockit send --checksum crc16-modbus --send-hex udp://127.0.0.1:5020 '01 03 00 00 00 0a'   # sends 01 03 00 00 00 0a c5 cd",
 			func(t *testing.T, srv *sockittest.Proc, _, _ string) {
-				out := waitStdout(t, srv, "the datagram", func(s string) bool { return strings.Contains(s, `"dir":"in"`) })
+				out := srv.WaitStdout(t, "the datagram", func(s string) bool { return strings.Contains(s, `"dir":"in"`) })
 				if !strings.Contains(out, `"hex":"01030000000ac5cd"`) || strings.Contains(out, `"event":"error"`) {
 					t.Errorf("the server saw:\n%s", out)
 				}

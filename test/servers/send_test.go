@@ -78,7 +78,7 @@ func TestSendCountIntervalTemplate(t *testing.T) {
 	if out != "ackackackackack" {
 		t.Errorf("replies %q", out)
 	}
-	got := waitStdout(t, py, "five datagrams", func(s string) bool { return len(hexLines(s)) >= 5 })
+	got := py.WaitStdout(t, "five datagrams", func(s string) bool { return len(hexLines(s)) >= 5 })
 	re := regexp.MustCompile(`^msg (\d) at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)) $`)
 	var last time.Time
 	for i, h := range hexLines(got) {
@@ -106,7 +106,7 @@ func TestSendChecksumModbus(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d %q", code, stderr)
 	}
-	got := waitStdout(t, py, "the frame", func(s string) bool { return len(hexLines(s)) >= 1 })
+	got := py.WaitStdout(t, "the frame", func(s string) bool { return len(hexLines(s)) >= 1 })
 	if h := hexLines(got)[0]; h != "01030000000ac5cd" {
 		t.Fatalf("sent %s, want 01030000000ac5cd", h)
 	}
@@ -124,7 +124,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(bytes.fromhex('01030000000ac5cd'), (host, int(port)))
 s.sendto(bytes.fromhex('01030000000ac5ce'), (host, int(port)))
 `, addr)
-	out := waitStdout(t, p, "two data events", func(s string) bool { return strings.Count(s, `"event":"data"`) >= 2 && strings.Contains(s, "checksum") })
+	out := p.WaitStdout(t, "two data events", func(s string) bool { return strings.Count(s, `"event":"data"`) >= 2 && strings.Contains(s, "checksum") })
 	var errs []map[string]any
 	for _, e := range jsonLines(t, out) {
 		if e["event"] == "error" {

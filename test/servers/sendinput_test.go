@@ -73,7 +73,7 @@ func TestSendLineEnd(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d %q", code, stderr)
 			}
-			got := waitStdout(t, py, "what was sent", func(s string) bool { return strings.Count(s, "\n") >= 2 })
+			got := py.WaitStdout(t, "what was sent", func(s string) bool { return strings.Count(s, "\n") >= 2 })
 			if h := hexLines(got)[0]; unhex(t, h) != tc.want {
 				t.Errorf("sent %q, want %q", unhex(t, h), tc.want)
 			}
@@ -116,7 +116,7 @@ func TestSendBadInputBeforeConnecting(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, "input line 2") {
 			t.Errorf("exit %d, stderr %q; want 2 naming input line 2", code, stderr)
 		}
-		got := waitStdout(t, py, "what was sent", func(s string) bool { return strings.Count(s, "\n") >= 2 })
+		got := py.WaitStdout(t, "what was sent", func(s string) bool { return strings.Count(s, "\n") >= 2 })
 		if h := hexLines(got)[0]; unhex(t, h) != "Hi" {
 			t.Errorf("sent %q before the bad line, want %q", unhex(t, h), "Hi")
 		}
@@ -135,7 +135,7 @@ func TestListenHubStdinLineBounded(t *testing.T) {
 	}
 	defer c.Close()
 	c.Write([]byte("hello\n")) // now a peer
-	waitStdout(t, srv, "the datagram", func(s string) bool { return s == "hello\n" })
+	srv.WaitStdout(t, "the datagram", func(s string) bool { return s == "hello\n" })
 	go func() {
 		srv.Stdin.Write(bytes.Repeat([]byte("x"), 17<<20))
 		srv.Stdin.Close()

@@ -2,7 +2,6 @@ package servers
 
 import (
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,44 +9,8 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
+	"github.com/sockit/sockit/internal/testpki"
 )
-
-// pki is a CA, a server certificate for localhost and 127.0.0.1 and a
-// client certificate, made with openssl for one test.
-type pki struct {
-	CA, Cert, Key, ClientCert, ClientKey string
-}
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	openssl := sockittest.Need(t, "openssl")
-	dir := t.TempDir()
-	p := func(name string) string { return filepath.Join(dir, name) }
-	run := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command(openssl, args...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	ec := []string{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"}
-	run(append(append([]string{"req", "-x509"}, ec...), "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=sockit test CA")...)
-	writeIn := func(name, s string) string {
-		path := p(name)
-		if err := writeTo(path, s); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	writeIn("server.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-	writeIn("client.ext", "extendedKeyUsage=clientAuth\n")
-	for _, name := range []string{"server", "client"} {
-		run(append(append([]string{"req"}, ec...), "-keyout", name+".key", "-out", name+".csr", "-subj", "/CN="+name)...)
-		run("x509", "-req", "-in", name+".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", name+".pem", "-days", "2", "-extfile", name+".ext")
-	}
-	return pki{CA: p("ca.pem"), Cert: p("server.pem"), Key: p("server.key"), ClientCert: p("client.pem"), ClientKey: p("client.key")}
-}
 
 // opensslServer starts openssl s_server on a free loopback port with args
 // and returns its address once it accepts connections.
@@ -83,11 +46,11 @@ func wantExit5(t *testing.T, says string, args ...string) {
 
 func TestTLSOpensslClientToSockitServer(t *testing.T) {
 	t.Parallel()
-	k := newPKI(t)
+	k := testpki.Standard(t)
 	_, addr := listen(t, "-k", "--tls", "--cert", k.Cert, "--key", k.Key, "--frame", "line", "--reply", "hello from sockit", "--alpn", "x-sockit,h2")
 	c := opensslClient(t, addr, "-CAfile", k.CA, "-verify_return_error", "-servername", "localhost", "-alpn", "x-sockit")
 	c.Stdin.Write([]byte("hi\n"))
-	out := waitStdout(t, c, "the reply", func(s string) bool { return strings.Contains(s, "hello from sockit\n") })
+	out := c.WaitStdout(t, "the reply", func(s string) bool { return strings.Contains(s, "hello from sockit\n") })
 	c.Stdin.Close()
 	for _, want := range []string{"Verify return code: 0 (ok)", "ALPN protocol: x-sockit"} {
 		if !strings.Contains(out, want) {
@@ -98,7 +61,7 @@ func TestTLSOpensslClientToSockitServer(t *testing.T) {
 
 func TestTLSSockitClientToOpensslServer(t *testing.T) {
 	t.Parallel()
-	k := newPKI(t)
+	k := testpki.Standard(t)
 	addr := opensslServer(t, "-cert", k.Cert, "-key", k.Key, "-rev", "-alpn", "h2")
 	out, stderr, code := runSockit(t, "send", "tls://"+addr, "--ca", k.CA, "--alpn", "h2", "--trace", `hello\n`, "--escapes", "--expect", "olleh")
 	if code != 0 || !strings.Contains(out, "olleh") || !strings.Contains(stderr, `alpn "h2"`) {
@@ -112,7 +75,7 @@ func TestTLSSockitClientToOpensslServer(t *testing.T) {
 
 func TestTLSFailuresSayWhatFailed(t *testing.T) {
 	t.Parallel()
-	k := newPKI(t)
+	k := testpki.Standard(t)
 	addr := opensslServer(t, "-cert", k.Cert, "-key", k.Key, "-rev")
 	wantExit5(t, "unknown authority", "connect", "tls://"+addr)
 	wantExit5(t, "name mismatch: certificate is valid for localhost, not other.test", "connect", "tls://"+addr, "--ca", k.CA, "--sni", "other.test")
@@ -132,7 +95,7 @@ func TestTLSFailuresSayWhatFailed(t *testing.T) {
 // An old client is refused and logged; the server goes on.
 func TestTLSServerRefusesOldVersions(t *testing.T) {
 	t.Parallel()
-	k := newPKI(t)
+	k := testpki.Standard(t)
 	p, addr := listen(t, "--tls", "--cert", k.Cert, "--key", k.Key, "--echo")
 	for _, v := range []string{"-tls1", "-tls1_1"} {
 		c := opensslClient(t, addr, v, "-cipher", "DEFAULT@SECLEVEL=0")
@@ -167,7 +130,7 @@ func TestTLSEphemeralCertAndPin(t *testing.T) {
 func TestTLSNcat(t *testing.T) {
 	t.Parallel()
 	ncat := sockittest.Need(t, "ncat")
-	k := newPKI(t)
+	k := testpki.Standard(t)
 	// ncat --ssl client, verifying sockit's CA-signed certificate.
 	_, addr := listen(t, "-k", "--tls", "--cert", k.Cert, "--key", k.Key, "--echo")
 	// (ncat 7.93 checks the name only against DNS names: use localhost.)
@@ -188,12 +151,12 @@ func TestTLSNcat(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sockit to ncat --ssl -l: exit %d %q", code, stderr)
 	}
-	waitStdout(t, n, "what sockit sent", func(s string) bool { return s == "from sockit\n" })
+	n.WaitStdout(t, "what sockit sent", func(s string) bool { return s == "from sockit\n" })
 }
 
 func TestTLSClientCertificates(t *testing.T) {
 	t.Parallel()
-	k := newPKI(t)
+	k := testpki.Standard(t)
 	p, addr := listen(t, "-k", "--tls", "--cert", k.Cert, "--key", k.Key, "--ca", k.CA, "--reply", "welcome")
 	out, stderr, code := runSockit(t, "send", "tls://"+addr, "--ca", k.CA, "--client-cert", k.ClientCert, "--client-key", k.ClientKey, "hi", "--expect", "welcome")
 	if code != 0 {
@@ -204,6 +167,6 @@ func TestTLSClientCertificates(t *testing.T) {
 	// openssl s_client with the certificate.
 	c := opensslClient(t, addr, "-CAfile", k.CA, "-cert", k.ClientCert, "-key", k.ClientKey, "-quiet")
 	c.Stdin.Write([]byte("hello\n"))
-	waitStdout(t, c, "the reply", func(s string) bool { return strings.Contains(s, "welcome") })
+	c.WaitStdout(t, "the reply", func(s string) bool { return strings.Contains(s, "welcome") })
 	c.Stdin.Close()
 }

@@ -84,7 +84,7 @@ func TestListenTLSIdleConnectionsDoNotDelayTheClient(t *testing.T) {
 		t.Fatalf("send: exit %d, %q", code, stderr)
 	}
 	t.Logf("the client's whole run took %s behind 7 idle connections", time.Since(start))
-	waitStdout(t, p, "hello", func(s string) bool { return s == "hello" })
+	p.WaitStdout(t, "hello", func(s string) bool { return s == "hello" })
 	// Refused with a reset, as any refused client is; one left to its
 	// handshake timeout would be closed with a FIN 10s later instead.
 	for i, c := range idle {

@@ -54,7 +54,7 @@ func TestJSONEveryLineHasTheSchema(t *testing.T) {
 	if ins := dataEvents(client, "in"); len(ins) != 2 || ins[1]["text"] != "PONG" {
 		t.Errorf("in events %v", ins)
 	}
-	srv := jsonLines(t, waitStdout(t, p, "the close", func(s string) bool { return strings.Contains(s, `"event":"close"`) }))
+	srv := jsonLines(t, p.WaitStdout(t, "the close", func(s string) bool { return strings.Contains(s, `"event":"close"`) }))
 	if srv[0]["event"] != "listen" || srv[0]["local"] != addr {
 		t.Errorf("first server event %v", srv[0])
 	}
@@ -73,7 +73,7 @@ for i in range(2):
     for m in (b'a', b'bb', b'ccc'):
         s.sendto(m, (host, int(port)))
 `, addr)
-	out := waitStdout(t, p, "six datagrams", func(s string) bool { return strings.Count(s, `"event":"data"`) == 6 })
+	out := p.WaitStdout(t, "six datagrams", func(s string) bool { return strings.Count(s, `"event":"data"`) == 6 })
 	ins := dataEvents(jsonLines(t, out), "in")
 	peers := map[any]string{}
 	for _, e := range ins {

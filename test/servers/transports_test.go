@@ -41,7 +41,7 @@ func TestBehavioursOnUnixSockets(t *testing.T) {
 	if _, stderr, code := sockittestRun(t, "over unix\n", "connect", "unix://"+sock); code != 0 {
 		t.Fatalf("exit %d %q", code, stderr)
 	}
-	waitStdout(t, py, "the chat line", func(s string) bool { return strings.Contains(s, "] over unix\\n") })
+	py.WaitStdout(t, "the chat line", func(s string) bool { return strings.Contains(s, "] over unix\\n") })
 }
 
 // pythonUnixListener connects a Python client to a Unix socket and prints
