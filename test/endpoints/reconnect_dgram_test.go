@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sockit/sockit/internal/sockittest"
+	"github.com/sockit/sockit/internal/testpki"
 )
 
 // TestReconnectUDP: connect udp:// --forever, its server (sockit listen
@@ -31,18 +32,18 @@ func TestReconnectUDP(t *testing.T) {
 	s1 := listen()
 	c := sockittest.Start(t, "connect", "udp://"+addr, "--forever", "--retry-delay", "20ms", "--json")
 	c.Stdin.Write([]byte("one\n"))
-	waitOut(t, c, "the first echo", func(s string) bool {
+	c.WaitStdout(t, "the first echo", func(s string) bool {
 		return strings.Contains(s, `"conn":1,`) && strings.Contains(s, `"dir":"in","len":4,"text":"one\n"`)
 	})
 
 	kill(s1)
 	c.Stdin.Write([]byte("into the void\n"))
-	waitOut(t, c, "the refusal and the next conversation", func(s string) bool {
+	c.WaitStdout(t, "the refusal and the next conversation", func(s string) bool {
 		return strings.Contains(s, `"event":"retry","conn":2`) && strings.Contains(s, `"event":"connect","conn":2`)
 	})
 	s2 := listen()
 	c.Stdin.Write([]byte("two\n"))
-	waitOut(t, c, "the second echo", func(s string) bool { return strings.Contains(s, `"dir":"in","len":4,"text":"two\n"`) })
+	c.WaitStdout(t, "the second echo", func(s string) bool { return strings.Contains(s, `"dir":"in","len":4,"text":"two\n"`) })
 	s2.Interrupt()
 	<-s2.Done()
 	c.Interrupt()
@@ -79,29 +80,29 @@ func TestReconnectUDP(t *testing.T) {
 func TestReconnectDTLS(t *testing.T) {
 	t.Parallel()
 	openssl := sockittest.Need(t, "openssl")
-	cf := certs(t)
+	cf := testpki.Standard(t)
 	port := strconv.Itoa(sockittest.RebindablePort(t, true))
 	serve := func() *sockittest.Proc {
-		p := sockittest.StartCmd(t, exec.Command(openssl, "s_server", "-dtls", "-accept", "127.0.0.1:"+port, "-cert", cf.cert, "-key", cf.key))
-		p.WaitStdout("that openssl s_server started (ACCEPT)", func(s string) bool { return strings.Contains(s, "ACCEPT") })
+		p := sockittest.StartCmd(t, exec.Command(openssl, "s_server", "-dtls", "-accept", "127.0.0.1:"+port, "-cert", cf.Cert, "-key", cf.Key))
+		p.WaitStdout(t, "that openssl s_server started (ACCEPT)", func(s string) bool { return strings.Contains(s, "ACCEPT") })
 		return p
 	}
 	s1 := serve()
-	c := sockittest.Start(t, "connect", "dtls://127.0.0.1:"+port, "--ca", cf.ca, "--forever", "--retry-delay", "20ms", "--json")
+	c := sockittest.Start(t, "connect", "dtls://127.0.0.1:"+port, "--ca", cf.CA, "--forever", "--retry-delay", "20ms", "--json")
 	c.Stdin.Write([]byte("one\n"))
-	waitOut(t, s1, "the first record", func(s string) bool { return strings.Contains(s, "one\n") })
+	s1.WaitStdout(t, "the first record", func(s string) bool { return strings.Contains(s, "one\n") })
 	s1.Stdin.Write([]byte("first reply\n"))
-	waitOut(t, c, "the first reply", func(s string) bool { return strings.Contains(s, `"text":"first reply\n"`) })
+	c.WaitStdout(t, "the first reply", func(s string) bool { return strings.Contains(s, `"text":"first reply\n"`) })
 
 	kill(s1)
 	c.Stdin.Write([]byte("into the void\n"))
-	waitOut(t, c, "a retry", func(s string) bool { return strings.Contains(s, `"event":"retry","conn":2`) })
+	c.WaitStdout(t, "a retry", func(s string) bool { return strings.Contains(s, `"event":"retry","conn":2`) })
 	s2 := serve()
-	waitOut(t, c, "the second conversation", func(s string) bool { return strings.Contains(s, `"event":"connect","conn":2`) })
+	c.WaitStdout(t, "the second conversation", func(s string) bool { return strings.Contains(s, `"event":"connect","conn":2`) })
 	c.Stdin.Write([]byte("two\n"))
-	waitOut(t, s2, "the second record", func(s string) bool { return strings.Contains(s, "two\n") })
+	s2.WaitStdout(t, "the second record", func(s string) bool { return strings.Contains(s, "two\n") })
 	s2.Stdin.Write([]byte("second reply\n"))
-	waitOut(t, c, "the second reply", func(s string) bool {
+	c.WaitStdout(t, "the second reply", func(s string) bool {
 		return strings.Contains(s, `"conn":2,`) && strings.Contains(s, `"text":"second reply\n"`)
 	})
 	c.Interrupt()
@@ -123,7 +124,7 @@ func TestReconnectUDPGivesUp(t *testing.T) {
 	s.Addr()
 	c := sockittest.Start(t, "connect", "udp://"+addr, "--retry", "2", "--retry-delay", "1ms", "--json")
 	c.Stdin.Write([]byte("one\n"))
-	waitOut(t, c, "the echo", func(s string) bool { return strings.Contains(s, `"dir":"in","len":4,"text":"one\n"`) })
+	c.WaitStdout(t, "the echo", func(s string) bool { return strings.Contains(s, `"dir":"in","len":4,"text":"one\n"`) })
 	kill(s)
 	// A line at a time, each once the previous one's socket is up.
 	for i, line := range []string{"a\n", "b\n", "c\n"} {
@@ -133,7 +134,7 @@ func TestReconnectUDPGivesUp(t *testing.T) {
 		case <-c.Done():
 		default:
 			if i < 2 {
-				waitOut(t, c, "conversation "+strconv.Itoa(i+2), func(s string) bool { return strings.Contains(s, conn) })
+				c.WaitStdout(t, "conversation "+strconv.Itoa(i+2), func(s string) bool { return strings.Contains(s, conn) })
 			}
 		}
 	}

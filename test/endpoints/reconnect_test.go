@@ -242,7 +242,7 @@ func TestRetryFirstConnectEvents(t *testing.T) {
 	port := sockittest.ReservePort(t) // refused until it listens
 	addr := port.Addr
 	c := sockittest.Start(t, "connect", addr, "--retry", "20", "--retry-delay", "20ms", "--json")
-	waitOut(t, c, "three retry events", func(s string) bool { return strings.Count(s, `"event":"retry"`) >= 3 })
+	c.WaitStdout(t, "three retry events", func(s string) bool { return strings.Count(s, `"event":"retry"`) >= 3 })
 	srv, err := port.Listen().Accept()
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +254,7 @@ func TestRetryFirstConnectEvents(t *testing.T) {
 		t.Fatalf("server read %q", got)
 	}
 	srv.Write([]byte("world\n"))
-	waitOut(t, c, "the reply", func(s string) bool { return strings.Contains(s, `"dir":"in","len":6,"text":"world\n"`) })
+	c.WaitStdout(t, "the reply", func(s string) bool { return strings.Contains(s, `"dir":"in","len":6,"text":"world\n"`) })
 	// The input ends: sockit half-closes, and the server's close then
 	// ends the conversation, with no reconnect.
 	c.Stdin.Close()
