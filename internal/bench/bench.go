@@ -237,7 +237,12 @@ type budget struct {
 	left   atomic.Int64
 	on     bool
 	cancel context.CancelFunc
+	heard  chan struct{} // closed once a stream of the run hears a bench server
+	once   sync.Once
 }
+
+// heardBench records that a stream of the run heard a bench server answer.
+func (b *budget) heardBench() { b.once.Do(func() { close(b.heard) }) }
 
 // take claims up to want units and returns how many it got; the claim
 // that takes the last unit ends the run.
@@ -301,7 +306,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	end := start.Add(cfg.Omit + cfg.Duration)
 	runCtx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
-	bud := &budget{on: cfg.Count > 0, cancel: cancel}
+	bud := &budget{on: cfg.Count > 0, cancel: cancel, heard: make(chan struct{})}
 	bud.left.Store(cfg.Count)
 	// Closing is how a blocked read is unblocked when ctx is cancelled
 	// early; at the deadline, connection deadlines do it. When Count is
@@ -414,7 +419,7 @@ func helloAll(ctx context.Context, cfg *Config, conns []net.Conn, workers []*wor
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			r := &runner{cfg: cfg, w: workers[i], ctx: ctx, end: time.Now().Add(24 * time.Hour),
-				omit: int64(cfg.Omit), bud: &budget{cancel: func() {}}, test: test, id: i}
+				omit: int64(cfg.Omit), bud: &budget{cancel: func() {}, heard: make(chan struct{})}, test: test, id: i}
 			if cfg.Mode == RR {
 				workers[i].dead = !r.rrHello(c)
 				return

@@ -139,7 +139,7 @@ func (r *runner) stream(c net.Conn) {
 	}
 	close(st.writerDone)
 	if mode == TX {
-		st.awaitAnswer(helloAt, c)
+		st.awaitAnswer(helloAt, c, r.bud.heard)
 	}
 	<-readerDone
 }
@@ -153,16 +153,47 @@ type streamState struct {
 	answered   chan struct{} // closed when the reader knows what the server is
 }
 
+// heard records what the reader learnt from the answer to the hello,
+// before it tells the writer (answered): the writer, woken, decides from
+// st.bench whether to wait for a report, and must not find it unset.
+func (st *streamState) heard(bench bool, bud *budget) {
+	if bench {
+		st.mu.Lock()
+		if !st.abandoned {
+			st.bench = true
+		}
+		st.mu.Unlock()
+		bud.heardBench()
+	}
+	close(st.answered)
+}
+
 // awaitAnswer is a tx stream's end, once it has sent all: a bench server
 // answers the hello (sent at helloAt) at once, so it gives the server
 // until txAnswerWait after it if the run was shorter than that (-n).
 // Without an answer the peer is a plain sink: the reader, reading from
-// rd, stops listening for one.
-func (st *streamState) awaitAnswer(helloAt time.Time, rd interface{ SetReadDeadline(time.Time) error }) {
+// rd, stops listening for one. But when another stream of the run hears
+// a bench server (heard is closed) by twice that, this one's answer is
+// late, not missing: it waits for it as long as for a report, or the
+// server's count of this stream would be left out of the run's without
+// a word.
+func (st *streamState) awaitAnswer(helloAt time.Time, rd interface{ SetReadDeadline(time.Time) error }, heard <-chan struct{}) {
 	t := time.NewTimer(time.Until(helloAt.Add(txAnswerWait)))
 	select {
 	case <-st.answered:
 	case <-t.C:
+		t.Reset(txAnswerWait)
+		select {
+		case <-st.answered:
+		case <-t.C:
+		case <-heard:
+			t.Stop()
+			t.Reset(reportWait)
+			select {
+			case <-st.answered:
+			case <-t.C:
+			}
+		}
 	}
 	t.Stop()
 	st.mu.Lock()
@@ -209,7 +240,7 @@ func (r *runner) read(c net.Conn, hello []byte, st *streamState) {
 	}
 	if st != nil {
 		s, err := sniff(c, hello, buf)
-		close(st.answered)
+		st.heard(s.bench, r.bud)
 		if err != nil && len(s.rest) == 0 {
 			var refused *errRefused
 			if errors.As(err, &refused) {

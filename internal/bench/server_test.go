@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -726,5 +727,52 @@ func TestPacedEchoCountWithLoss(t *testing.T) {
 	}
 	if r.UDP.Sent != 300 || r.UDP.Lost < 20 || r.Seconds > 30 {
 		t.Fatalf("%+v in %.1fs", r.UDP, r.Seconds)
+	}
+}
+
+// lateConn delays its first read: the bench server's answer to the hello
+// arrives late.
+type lateConn struct {
+	*net.TCPConn
+	delay time.Duration
+	once  sync.Once
+}
+
+func (c *lateConn) Read(b []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.delay) }) // the fault injected: a late answer
+	return c.TCPConn.Read(b)
+}
+
+// TestLateAnswerStillCounted: in a -n run, one stream hears the bench
+// server's answer only after txAnswerWait, while the other heard it in
+// time. The late stream is a bench stream all the same: its report is
+// read, and the server's count covers every byte sent. (Under load the
+// late stream used to be taken for a plain sink and its count left out:
+// "sent 10485760, received 6285760".)
+func TestLateAnswerStillCounted(t *testing.T) {
+	addr, _ := benchTCP(t)
+	var n atomic.Int32
+	d := func(ctx context.Context) (net.Conn, error) {
+		c, err := dial("tcp", addr)(ctx)
+		if err != nil || n.Add(1) != 2 {
+			return c, err
+		}
+		return &lateConn{TCPConn: c.(*net.TCPConn), delay: txAnswerWait + 500*time.Millisecond}, nil
+	}
+	r, err := Run(context.Background(), Config{Mode: TX, Conns: 2, Size: 64 << 10, Count: 4 << 20, Duration: time.Minute, Dial: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errors != 0 {
+		t.Fatalf("%d errors: %s", r.Errors, r.FirstError)
+	}
+	if r.Receiver == nil {
+		t.Fatal("no receiver report")
+	}
+	if r.Bytes != 4<<20 || r.Receiver.Streams != 2 || r.Receiver.Bytes != 4<<20 {
+		for _, s := range r.Streams {
+			t.Logf("stream %d: sent %d, report %+v, error %q", s.ID, s.Bytes, s.Receiver, s.Error)
+		}
+		t.Fatalf("sent %d; the server reported %d streams, %d bytes", r.Bytes, r.Receiver.Streams, r.Receiver.Bytes)
 	}
 }

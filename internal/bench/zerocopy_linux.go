@@ -114,7 +114,7 @@ func (r *runner) txZeroCopy(c net.Conn) bool {
 	w.zc = &ZeroCopyStats{Sends: z.sends, Completed: z.done, Copied: z.copied}
 
 	close(st.writerDone)
-	st.awaitAnswer(helloAt, fr)
+	st.awaitAnswer(helloAt, fr, r.bud.heard)
 	<-readerDone
 	return true
 }
@@ -124,7 +124,7 @@ func (r *runner) txZeroCopy(c net.Conn) bool {
 func (r *runner) zcAnswer(fr *fdReader, hello []byte, st *streamState) {
 	w := r.w
 	s, err := sniff(fr, hello, make([]byte, wire.MaxLine))
-	close(st.answered)
+	st.heard(s.bench, r.bud)
 	var refused *errRefused
 	switch {
 	case errors.As(err, &refused):
