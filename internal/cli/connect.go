@@ -213,12 +213,15 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 		}
 		if f.net.verbose || server {
 			setup.Observe(talk.Observer{Sink: st.stderrLog(server).Sink(), Quiet: true})
-		} else if setup.Reconnects() {
+		} else if reconnects, verify := setup.Reconnects(), o.VerifyChecksum && !f.data.json; reconnects || verify {
 			// --retry/--forever: a reconnect is said on stderr, -v or
 			// not (what the old connection took may be lost).
+			// --verify-checksum: so is a message whose checksum is wrong,
+			// or the check would be silent unless -v or --json.
 			log := st.stderrLog(false)
 			setup.Observe(talk.Observer{Quiet: true, Sink: func(e *event.Event) {
-				if e.Kind == event.Retry || e.Kind == event.Connect && e.Conn > 1 {
+				if reconnects && (e.Kind == event.Retry || e.Kind == event.Connect && e.Conn > 1) ||
+					verify && e.Kind == event.Error {
 					log.Print(e)
 				}
 			}})
