@@ -135,7 +135,7 @@ const help = `Type a line and press Enter to send it. Commands:
   /file PATH            send the contents of a file
   /enc gbk              switch the text encoding (both ways)
   /peers                list connected peers (servers)
-  /to PEER|all          send lines to one peer or to all (servers)
+  /to PEER|#N|all       send lines to one peer (its address, or #N of /peers) or to all (servers)
   /quit                 close and exit (also Ctrl-D)
   /help                 this text
 Start a line with // to send a line that begins with /.
