@@ -82,7 +82,7 @@ sockit sends the input already there, then exits at once.`,
   sockit connect unix:///tmp/app.sock
   sockit connect --proxy socks5://127.0.0.1:1080 10.1.2.3:22
   sockit connect 127.0.0.1:22 --expect '^SSH-2\.0' --wait 3s < /dev/null   # health check: exit 0 or 1`,
-		Args: exactArgs(1, "one endpoint, such as 127.0.0.1:8888 or udp://127.0.0.1:8888"),
+		Args: endpointArgs(1, 1, "one endpoint, such as 127.0.0.1:8888 or udp://127.0.0.1:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if expect != "" {
 				return runConnectExpect(cmd.Context(), st, &f, args[0], expect)
