@@ -171,7 +171,30 @@ func flagError(c *cobra.Command, err error) error {
 			hint = "Did you mean --" + m + "?"
 		}
 	}
+	if rest, ok := strings.CutPrefix(msg, "unknown shorthand flag: '"); ok && rest != "" {
+		if h := ncShorthand(c.Name(), rest[0]); h != "" {
+			hint = h
+		}
+	}
 	return &exitcode.UsageError{Msg: flagMessage(err), Hint: hint}
+}
+
+// ncShorthand is the hint for one of netcat's own short flags that sockit
+// spells otherwise (nc -l -p 8888 is sockit listen 8888), or "".
+func ncShorthand(cmd string, flag byte) string {
+	switch {
+	case flag == 'l':
+		return "Note that nc -l is sockit listen PORT (-k to serve many clients, -u for UDP)."
+	case flag == 'p' && cmd == "listen":
+		return "Note that the port is the endpoint: sockit listen PORT, not -p PORT."
+	case flag == 'p':
+		return "Note that the port to send from is -s/--source PORT (nc -p)."
+	case flag == 'e' || flag == 'c':
+		return "Note that nc -e/-c is sockit listen --exec CMD PORT."
+	case flag == 'z':
+		return "Note that nc -z is sockit scan HOST PORTS."
+	}
+	return ""
 }
 
 // emptyValues refuses a string flag given as an empty string (--exec "",

@@ -83,6 +83,13 @@ func TestUsageErrors(t *testing.T) {
 			"Did you mean localhost:9? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).", false},
 		{[]string{"send", "localhost", "9"}, 2, "send needs an endpoint and optionally the data: sockit send udp://127.0.0.1:8888 hello",
 			"Did you mean localhost:9? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).", false},
+		{[]string{"listen", "-l", "-p", "8888"}, 2, "unknown shorthand flag: 'l' in -l", "Note that nc -l is sockit listen PORT (-k to serve many clients, -u for UDP).", false},
+		{[]string{"-l", "8888"}, 2, "unknown shorthand flag: 'l' in -l", "Note that nc -l is sockit listen PORT (-k to serve many clients, -u for UDP).", false},
+		{[]string{"listen", "-p", "8888"}, 2, "unknown shorthand flag: 'p' in -p", "Note that the port is the endpoint: sockit listen PORT, not -p PORT.", false},
+		{[]string{"connect", "-p", "5000", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'p' in -p", "Note that the port to send from is -s/--source PORT (nc -p).", false},
+		{[]string{"connect", "-e", "cat", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'e' in -e", "Note that nc -e/-c is sockit listen --exec CMD PORT.", false},
+		{[]string{"connect", "-z", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'z' in -z", "Note that nc -z is sockit scan HOST PORTS.", false},
+		{[]string{"connect", "-Q", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'Q' in -Q", "Run 'sockit connect --help' for usage.", false},
 		{[]string{"listen", "8888", "9999"}, 2, "listen needs one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888",
 			"Run 'sockit listen --help' for examples.", false},
 	} {
