@@ -229,7 +229,7 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 	}
 	if !setup.Transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
 		// A person reads the output: say so if it looks like GBK.
-		setup.Observe(talk.Observer{Sink: encodingHint(cv.note(st))})
+		setup.Observe(talk.Observer{Sink: encodingHint(cv.note(st), cv.interactive)})
 	}
 	return cv, nil
 }

@@ -35,6 +35,8 @@ func TestEncodingHintOnTerminal(t *testing.T) {
 	}
 	c.Write([]byte(gbkHello))
 	p.expect(gbkHint)
+	// At the prompt, the way to switch now, without starting over.
+	p.expect(gbkHint + `.*; here, type /enc gbk`)
 	c.Write([]byte(gbkHello))
 	p.expect(`(?s)` + strings.Repeat(`\\xc4\\xe3.*`, 2)) // the second one arrived
 	if n := p.count(gbkHint); n != 1 {
