@@ -193,6 +193,8 @@ func ncShorthand(cmd string, flag byte) string {
 		return "Note that nc -e/-c is sockit listen --exec CMD PORT."
 	case flag == 'z':
 		return "Note that nc -z is sockit scan HOST PORTS."
+	case flag == 'k':
+		return "Note that -k keeps a server open for more clients: sockit listen -k PORT."
 	}
 	return ""
 }

@@ -89,6 +89,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"connect", "-p", "5000", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'p' in -p", "Note that the port to send from is -s/--source PORT (nc -p).", false},
 		{[]string{"connect", "-e", "cat", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'e' in -e", "Note that nc -e/-c is sockit listen --exec CMD PORT.", false},
 		{[]string{"connect", "-z", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'z' in -z", "Note that nc -z is sockit scan HOST PORTS.", false},
+		{[]string{"connect", "-k", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'k' in -k", "Note that -k keeps a server open for more clients: sockit listen -k PORT.", false},
 		{[]string{"connect", "-Q", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'Q' in -Q", "Run 'sockit connect --help' for usage.", false},
 		{[]string{"listen", "8888", "9999"}, 2, "listen needs one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888",
 			"Run 'sockit listen --help' for examples.", false},
