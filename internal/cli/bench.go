@@ -97,7 +97,7 @@ after -d (or -n).`,
   sockit listen -u --bench 127.0.0.1:5201 &    sockit bench --mode udp -b 100M udp://127.0.0.1:5201
   sockit bench -n 1G -b 500M --json 127.0.0.1:5201 > run.ndjson
   sockit bench merge agent-*.ndjson`,
-		Args: exactArgs(1, "the endpoint to load, such as 127.0.0.1:9000"),
+		Args: endpointArgs(1, 1, "the endpoint to load, such as 127.0.0.1:9000"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), st, &f, args[0])
 		},

@@ -82,7 +82,7 @@ sockit sends the input already there, then exits at once.`,
   sockit connect unix:///tmp/app.sock
   sockit connect --proxy socks5://127.0.0.1:1080 10.1.2.3:22
   sockit connect 127.0.0.1:22 --expect '^SSH-2\.0' --wait 3s < /dev/null   # health check: exit 0 or 1`,
-		Args: exactArgs(1, "one endpoint, such as 127.0.0.1:8888 or udp://127.0.0.1:8888"),
+		Args: endpointArgs(1, 1, "one endpoint, such as 127.0.0.1:8888 or udp://127.0.0.1:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if expect != "" {
 				return runConnectExpect(cmd.Context(), st, &f, args[0], expect)
@@ -213,12 +213,15 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 		}
 		if f.net.verbose || server {
 			setup.Observe(talk.Observer{Sink: st.stderrLog(server).Sink(), Quiet: true})
-		} else if setup.Reconnects() {
+		} else if reconnects, verify := setup.Reconnects(), o.VerifyChecksum && !f.data.json; reconnects || verify {
 			// --retry/--forever: a reconnect is said on stderr, -v or
 			// not (what the old connection took may be lost).
+			// --verify-checksum: so is a message whose checksum is wrong,
+			// or the check would be silent unless -v or --json.
 			log := st.stderrLog(false)
 			setup.Observe(talk.Observer{Quiet: true, Sink: func(e *event.Event) {
-				if e.Kind == event.Retry || e.Kind == event.Connect && e.Conn > 1 {
+				if reconnects && (e.Kind == event.Retry || e.Kind == event.Connect && e.Conn > 1) ||
+					verify && e.Kind == event.Error {
 					log.Print(e)
 				}
 			}})
@@ -226,7 +229,7 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 	}
 	if !setup.Transcoding() && !f.data.hex && !f.data.json && (cv.interactive || st.outTTY) {
 		// A person reads the output: say so if it looks like GBK.
-		setup.Observe(talk.Observer{Sink: encodingHint(cv.note(st))})
+		setup.Observe(talk.Observer{Sink: encodingHint(cv.note(st), cv.interactive)})
 	}
 	return cv, nil
 }

@@ -132,7 +132,7 @@ func (f *dataFlags) register(fs *pflag.FlagSet, o *talk.Options) {
 	fs.BoolVar(&f.json, "json", false, "print every event (connect, data, close, error…) as one JSON object per line on stdout; schema: docs/events.md")
 	fs.StringVar(&f.record, "record", "", "write every event to FILE as JSON lines (docs/events.md), for sockit replay")
 	fs.StringVarP(&f.output, "output", "o", "", "write received bytes, raw, to FILE")
-	fs.StringVar(&o.Input.EOL, "eol", "", "line end for lines sent: lf (default), crlf, cr, none")
+	fs.StringVar(&o.Input.EOL, "eol", "", "line end for lines sent: lf, crlf, cr, none (default: lf at the prompt; piped input goes as it is)")
 	fs.BoolVarP(&f.crlf, "crlf", "C", false, "same as --eol crlf")
 }
 

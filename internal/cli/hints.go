@@ -14,8 +14,9 @@ import (
 // GB18030, UTF-16), it calls say once with a line that names the flag to
 // try. It only looks; it never changes what is shown or written. It gives
 // up after the first MiB received, so that a long binary transfer costs
-// nothing more.
-func encodingHint(say func(line string)) event.Sink {
+// nothing more. At the prompt (prompt true) it also names /enc, which
+// switches at once, without starting over.
+func encodingHint(say func(line string), prompt bool) event.Sink {
 	var (
 		mu     sync.Mutex
 		done   bool
@@ -37,8 +38,12 @@ func encodingHint(say func(line string)) event.Sink {
 		}
 		if name := codec.Guess(p); name != "" {
 			done = true
-			say("the bytes received are not UTF-8 but look like " + strings.ToUpper(name) +
-				": try --recv-encoding " + name + " (or --encoding " + name + " for both ways)")
+			line := "the bytes received are not UTF-8 but look like " + strings.ToUpper(name) +
+				": try --recv-encoding " + name + " (or --encoding " + name + " for both ways)"
+			if prompt {
+				line += "; here, type /enc " + name
+			}
+			say(line)
 		}
 	}
 }

@@ -88,7 +88,7 @@ Two more behaviours: --source sends endless data (for bench --mode rx),
   sockit listen unix:///tmp/test.sock
   sockit listen tls://:8443             # TLS with a throwaway certificate (fingerprint on stderr)
   sockit listen 8888 > received.bin     # save what one client sends`,
-		Args: exactArgs(1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
+		Args: endpointArgs(1, 1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.srv.admit.given(cmd)
 			return runListen(cmd.Context(), st, &f, args[0])

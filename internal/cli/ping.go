@@ -41,7 +41,7 @@ reply within --timeout is a lost probe.`,
   sockit ping -c 10 -i 0.2 127.0.0.1:8080
   sockit ping --echo 127.0.0.1:7              # round trips on an echo server
   sockit ping udp://127.0.0.1:7               # UDP echo round trips`,
-		Args: exactArgs(1, "the endpoint to probe, such as 127.0.0.1:22 or udp://127.0.0.1:7"),
+		Args: endpointArgs(1, 1, "the endpoint to probe, such as 127.0.0.1:22 or udp://127.0.0.1:7"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPing(cmd.Context(), st, &f, args[0])
 		},

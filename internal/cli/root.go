@@ -10,8 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -169,7 +171,32 @@ func flagError(c *cobra.Command, err error) error {
 			hint = "Did you mean --" + m + "?"
 		}
 	}
+	if rest, ok := strings.CutPrefix(msg, "unknown shorthand flag: '"); ok && rest != "" {
+		if h := ncShorthand(c.Name(), rest[0]); h != "" {
+			hint = h
+		}
+	}
 	return &exitcode.UsageError{Msg: flagMessage(err), Hint: hint}
+}
+
+// ncShorthand is the hint for one of netcat's own short flags that sockit
+// spells otherwise (nc -l -p 8888 is sockit listen 8888), or "".
+func ncShorthand(cmd string, flag byte) string {
+	switch {
+	case flag == 'l':
+		return "Note that nc -l is sockit listen PORT (-k to serve many clients, -u for UDP)."
+	case flag == 'p' && cmd == "listen":
+		return "Note that the port is the endpoint: sockit listen PORT, not -p PORT."
+	case flag == 'p':
+		return "Note that the port to send from is -s/--source PORT (nc -p)."
+	case flag == 'e' || flag == 'c':
+		return "Note that nc -e/-c is sockit listen --exec CMD PORT."
+	case flag == 'z':
+		return "Note that nc -z is sockit scan HOST PORTS."
+	case flag == 'k':
+		return "Note that -k keeps a server open for more clients: sockit listen -k PORT."
+	}
+	return ""
 }
 
 // emptyValues refuses a string flag given as an empty string (--exec "",
@@ -316,6 +343,43 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// endpointArgs is rangeArgs for a command whose first argument is one
+// endpoint (connect, listen, send, bench, ping): nc's HOST PORT, the
+// commonest slip of a netcat hand, gets "Did you mean HOST:PORT?".
+// send takes a second argument, the data; there HOST PORT is still a
+// slip, as HOST alone is no endpoint.
+func endpointArgs(lo, hi int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if ep := hostPortSlip(args); ep != "" {
+			return exitcode.WithHint("Did you mean "+ep+"? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).",
+				"%s needs %s", cmd.Name(), what)
+		}
+		return rangeArgs(lo, hi, what)(cmd, args)
+	}
+}
+
+// hostPortSlip is HOST:PORT when args begin with nc's HOST PORT
+// ("127.0.0.1 8888", "::1 8888"), and "" otherwise.
+func hostPortSlip(args []string) string {
+	if len(args) < 2 || !isPort(args[1]) {
+		return ""
+	}
+	host := args[0]
+	if host == "" || isPort(host) || strings.ContainsAny(host, "/@[]") || strings.HasPrefix(host, "-") {
+		return ""
+	}
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return "" // it has its port already
+	}
+	return net.JoinHostPort(host, args[1])
+}
+
+// isPort reports whether s is a port number, 0-65535.
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535 && !strings.HasPrefix(s, "+")
 }
 
 func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {

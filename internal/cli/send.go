@@ -48,7 +48,7 @@ and health checks; --expect . requires any reply.`,
   sockit send 127.0.0.1:6379 'PING\r\n' --escapes --expect PONG
   sockit send --file big.bin 127.0.0.1:9000 --wait 0
   sockit send --count 10 --interval 1s --template udp://127.0.0.1:8888 'msg {{seq}}'`,
-		Args: rangeArgs(1, 2, "an endpoint and optionally the data: sockit send udp://127.0.0.1:8888 hello"),
+		Args: endpointArgs(1, 2, "an endpoint and optionally the data: sockit send udp://127.0.0.1:8888 hello"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSend(cmd.Context(), st, &f, args)
 		},

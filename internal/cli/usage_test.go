@@ -72,6 +72,27 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"replay", "--as", "client", "--escapes", notJSON, "127.0.0.1:9"}, 2, "--escapes does not apply to replay", "Note that replay sends the recorded bytes exactly as they were.", false},
 		{[]string{"replay", "--as", "client", notJSON, "127.0.0.1:9"}, 2, "replay " + notJSON + ": line 1: invalid character 'h' looking for beginning of value", "Note that replay reads the JSON lines", true},
 		{[]string{"connect", "--exec", "cat", "127.0.0.1:9"}, 2, "unknown flag: --exec", "Run 'sockit connect --help' for usage.", false},
+		// nc's HOST PORT, written as netcat takes it.
+		{[]string{"connect", "127.0.0.1", "9"}, 2, "connect needs one endpoint, such as 127.0.0.1:8888 or udp://127.0.0.1:8888",
+			"Did you mean 127.0.0.1:9? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).", false},
+		{[]string{"connect", "-u", "::1", "9"}, 2, "connect needs one endpoint, such as 127.0.0.1:8888 or udp://127.0.0.1:8888",
+			"Did you mean [::1]:9? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).", false},
+		{[]string{"listen", "127.0.0.1", "8888"}, 2, "listen needs one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888",
+			"Did you mean 127.0.0.1:8888? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).", false},
+		{[]string{"send", "localhost", "9", "hello"}, 2, "send needs an endpoint and optionally the data: sockit send udp://127.0.0.1:8888 hello",
+			"Did you mean localhost:9? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).", false},
+		{[]string{"send", "localhost", "9"}, 2, "send needs an endpoint and optionally the data: sockit send udp://127.0.0.1:8888 hello",
+			"Did you mean localhost:9? sockit takes the host and port as one argument, HOST:PORT (nc takes HOST PORT).", false},
+		{[]string{"listen", "-l", "-p", "8888"}, 2, "unknown shorthand flag: 'l' in -l", "Note that nc -l is sockit listen PORT (-k to serve many clients, -u for UDP).", false},
+		{[]string{"-l", "8888"}, 2, "unknown shorthand flag: 'l' in -l", "Note that nc -l is sockit listen PORT (-k to serve many clients, -u for UDP).", false},
+		{[]string{"listen", "-p", "8888"}, 2, "unknown shorthand flag: 'p' in -p", "Note that the port is the endpoint: sockit listen PORT, not -p PORT.", false},
+		{[]string{"connect", "-p", "5000", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'p' in -p", "Note that the port to send from is -s/--source PORT (nc -p).", false},
+		{[]string{"connect", "-e", "cat", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'e' in -e", "Note that nc -e/-c is sockit listen --exec CMD PORT.", false},
+		{[]string{"connect", "-z", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'z' in -z", "Note that nc -z is sockit scan HOST PORTS.", false},
+		{[]string{"connect", "-k", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'k' in -k", "Note that -k keeps a server open for more clients: sockit listen -k PORT.", false},
+		{[]string{"connect", "-Q", "127.0.0.1:9"}, 2, "unknown shorthand flag: 'Q' in -Q", "Run 'sockit connect --help' for usage.", false},
+		{[]string{"listen", "8888", "9999"}, 2, "listen needs one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888",
+			"Run 'sockit listen --help' for examples.", false},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			out, stderr, code := runIn(t, c.args...)

@@ -124,7 +124,13 @@ func (e *Encoding) encodeError(s string, i, base int) error {
 		if i >= len(s) {
 			return fail.Inputf("text cannot be encoded in %s", e.name)
 		}
-		return fail.Inputf("invalid UTF-8 byte 0x%02x at offset %d", s[i], base+i).WithHint("Note that text is read as UTF-8; send raw bytes as hex or as \\xNN escapes.")
+		err := fail.Inputf("invalid UTF-8 byte 0x%02x at offset %d", s[i], base+i)
+		if _, ok := e.Decode([]byte(s)); ok && !e.IsUTF8() {
+			// A file saved in GBK (Notepad's "ANSI" on Chinese Windows)
+			// sent with --send-encoding gbk: it is GBK already.
+			return err.WithHint("Note that input is read as UTF-8, and this is %[1]s already: drop --send-encoding %[1]s (for --encoding %[1]s, keep only --recv-encoding %[1]s) to send its bytes as they are.", e.name)
+		}
+		return err.WithHint("Note that text is read as UTF-8; send raw bytes as hex or as \\xNN escapes.")
 	}
 	return fail.Inputf("character %s (U+%04X) cannot be encoded in %s", quoteRune(r), r, e.name)
 }

@@ -67,7 +67,14 @@ func (it *Interactive) Run(ctx context.Context) error {
 		t.SetSize(w, h)
 	}
 	it.Printer.SetWriter(t)
-	defer it.Printer.SetWriter(it.Out)
+	defer func() {
+		// Take the prompt (and any half-typed line) off the screen, so
+		// that what is printed after the prompt ends (the close line)
+		// starts its own line rather than after "> ".
+		t.SetPrompt("")
+		t.Write(nil)
+		it.Printer.SetWriter(it.Out)
+	}()
 
 	lines := make(chan string)
 	readErr := make(chan error, 1)
@@ -94,7 +101,6 @@ func (it *Interactive) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-it.Done:
-			t.Write([]byte("\r"))
 			return nil
 		case err := <-readErr:
 			if in.hit.Load() {
@@ -135,7 +141,7 @@ const help = `Type a line and press Enter to send it. Commands:
   /file PATH            send the contents of a file
   /enc gbk              switch the text encoding (both ways)
   /peers                list connected peers (servers)
-  /to PEER|all          send lines to one peer or to all (servers)
+  /to PEER|#N|all       send lines to one peer (its address, or #N of /peers) or to all (servers)
   /quit                 close and exit (also Ctrl-D)
   /help                 this text
 Start a line with // to send a line that begins with /.

@@ -107,6 +107,10 @@ func (c *traceConn) Read(p []byte) (int, error) {
 	case errors.Is(err, io.EOF):
 		c.gotEOF = true
 		c.t("%s(fd %d) -> 0 bytes  (EOF: the peer closed its side, FIN received)", verb, c.fd)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// sockit's own deadline (--wait after the input ended, -i): the
+		// normal end of a UDP exchange, not a failure of the socket.
+		c.t("%s(fd %d) -> timed out  (nothing arrived before the read deadline: --wait or -i)", verb, c.fd)
 	case err != nil && !errors.Is(err, net.ErrClosed):
 		c.t("%s(fd %d) failed: %s", verb, c.fd, Cause(err))
 	}

@@ -339,7 +339,14 @@ func (r idleReader) Read(p []byte) (int, error) {
 // IdleError is returned by Read when the idle timeout passed.
 type IdleError struct{ Idle time.Duration }
 
-func (e *IdleError) Error() string   { return "idle timeout: no traffic for " + e.Idle.String() }
+func (e *IdleError) Error() string { return "idle timeout: no traffic for " + e.Idle.String() }
+
+// Hint says which limit ran out: the idle timeout asked for, not a peer
+// that never answered (the connect timeout's hint).
+func (e *IdleError) Hint() string {
+	return "Note that -i/--idle-timeout ends a conversation quiet that long; give a longer one, or 0 for none."
+}
+
 func (e *IdleError) Timeout() bool   { return true }
 func (e *IdleError) Temporary() bool { return false }
 func (e *IdleError) Unwrap() error   { return os.ErrDeadlineExceeded }

@@ -255,6 +255,9 @@ func (p *page) open(k kind, fields map[string]string) {
 		enc = "utf-8"
 	}
 	p.set("#new-encoding", enc)
+	if v := fields["verify"]; v != "" {
+		p.set("#new-verify", v)
+	}
 	if k != kindUDP {
 		frame := fields["frame"]
 		if frame == "" {

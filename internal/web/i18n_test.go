@@ -277,3 +277,26 @@ func TestBrowserEventsInChinese(t *testing.T) {
 		t.Errorf("English left in the log: %s", log)
 	}
 }
+
+// TestBrowserChecksumErrorInChinese: a message whose checksum is wrong,
+// with "Verify checksum" on, is an error line in the log; in a Chinese
+// page it reads in Chinese like the connection events around it.
+func TestBrowserChecksumErrorInChinese(t *testing.T) {
+	u := startUI(t)
+	p := newPage(t, 1280, 800)
+	p.browserLanguage("zh-CN")
+	p.run(chromedp.Navigate(u.url))
+	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "verify": "crc16-modbus"})
+	p.wait(has(active(".status"), "正在监听"))
+	addr := zhListeningRE.FindStringSubmatch(p.text(active(".status")))[1]
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte{0x01, 0x03, 0x02, 0x00, 0x2a, 0x00, 0x00}) // the CRC should be 39 9b
+	p.wait(has(active(".log"), "校验错误：消息末尾的 crc16-modbus 校验值不正确"))
+	if log := p.text(active(".log")); strings.Contains(log, "checksum mismatch") {
+		t.Errorf("English left in the log: %s", log)
+	}
+}

@@ -138,6 +138,20 @@ func TestExitCodes(t *testing.T) {
 		checkExit(t, "send -w 0.5 to a full backlog", code, stderr, 4, `timed out$`)
 	})
 
+	t.Run("4/idle-timeout", func(t *testing.T) {
+		t.Parallel()
+		// A server that answers and then says nothing more, and a client
+		// that keeps its side open: -i 1 ends the quiet session. The hint
+		// names -i, the limit that ran out, not -w/--timeout (for a peer
+		// that never answered): this one did.
+		_, addr := sockitListen(t, "", "", "-k", "--reply", "x", "127.0.0.1:0")
+		_, stderr, code := run(t, "hello\n", "connect", "--no-shutdown", "-i", "1", addr)
+		checkExit(t, "connect -i 1 to a server gone quiet", code, stderr, 4, `^sockit: idle timeout: no traffic for 1s$`)
+		if !strings.Contains(stderr, "\nNote that -i/--idle-timeout ") {
+			t.Errorf("the hint does not name -i/--idle-timeout:\n%s", stderr)
+		}
+	})
+
 	t.Run("5/tls", func(t *testing.T) {
 		t.Parallel()
 		srv, addr := sockitListen(t, "", "", "-k", "--echo", "tls://127.0.0.1:0")

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -34,6 +35,8 @@ func TestEncodingHintOnTerminal(t *testing.T) {
 	}
 	c.Write([]byte(gbkHello))
 	p.expect(gbkHint)
+	// At the prompt, the way to switch now, without starting over.
+	p.expect(gbkHint + `.*; here, type /enc gbk`)
 	c.Write([]byte(gbkHello))
 	p.expect(`(?s)` + strings.Repeat(`\\xc4\\xe3.*`, 2)) // the second one arrived
 	if n := p.count(gbkHint); n != 1 {
@@ -61,5 +64,45 @@ func TestEncodingHintNeverInPipes(t *testing.T) {
 	}
 	if strings.Contains(p.Stderr(), "look like") {
 		t.Errorf("a hint in pipe mode:\n%s", p.Stderr())
+	}
+}
+
+// TestGBKInputWithSendEncodingHint: stdin that is GBK already (a file
+// Notepad saved as "ANSI" on Chinese Windows), sent with --send-encoding
+// gbk, is refused as not UTF-8; the hint says to drop the flag rather
+// than to write the text as hex.
+func TestGBKInputWithSendEncodingHint(t *testing.T) {
+	t.Parallel()
+	ln, conns := acceptTCP(t)
+	got := make(chan string, 1)
+	go func() {
+		c := <-conns
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+	}()
+	_, stderr, code := sockittest.Run(t, []byte(gbkHello), 30*time.Second, "connect", "--send-encoding", "gbk", ln.Addr().String())
+	want := "Note that input is read as UTF-8, and this is gbk already: drop --send-encoding gbk"
+	if code != 2 || !strings.Contains(stderr, "invalid UTF-8 byte 0xc4") || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 2 and the hint %q", code, stderr, want)
+	}
+	if b := <-got; b != "" {
+		t.Errorf("the peer got %q; want nothing sent", b)
+	}
+	// Without the flag the same bytes go as they are.
+	ln2, conns2 := acceptTCP(t)
+	go func() {
+		c := <-conns2
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+	}()
+	if _, stderr, code := sockittest.Run(t, []byte(gbkHello), 30*time.Second, "connect", ln2.Addr().String()); code != 0 {
+		t.Fatalf("without --send-encoding: exit %d, stderr %q", code, stderr)
+	}
+	if b := <-got; b != gbkHello {
+		t.Errorf("without --send-encoding the peer got %q, want %q", b, gbkHello)
 	}
 }

@@ -82,3 +82,35 @@ func commonPrefix(a, b []byte) int {
 	}
 	return n
 }
+
+// TestREADMEReplyPage runs README's "every request gets this page"
+// example as printed (on a free loopback port) and fetches the page with
+// curl, a real HTTP client: the reply must end the response by itself
+// (Content-Length), since --reply answers and keeps the connection open;
+// without it curl waits for a close that never comes.
+func TestREADMEReplyPage(t *testing.T) {
+	t.Parallel()
+	curl := sockittest.Need(t, "curl")
+	for _, name := range []string{readmeEN, readmeZH} {
+		var args []string
+		for _, c := range exampleCommands(t, name) {
+			if len(c) > 2 && c[0] == "listen" && c[1] == "--reply" && strings.HasPrefix(c[2], "HTTP/") {
+				args = c
+			}
+		}
+		if args == nil {
+			t.Fatalf("%s: no `sockit listen --reply 'HTTP/…'` example", name)
+		}
+		args = append(args[:len(args)-1:len(args)-1], "127.0.0.1:0") // the port: a free one
+		p := sockittest.Start(t, args...)
+		addr := p.Addr()
+		for i := range 2 { // each request gets the page
+			c := cmd(t, "curl", "-sS", "--max-time", "20", "http://"+addr+"/page"+strconv.Itoa(i))
+			c.Path = curl
+			out, err := c.Output()
+			if err != nil || string(out) != "hello\n" {
+				t.Fatalf("%s: sockit %s; curl request %d: %q, %v; want the page and a finished response", name, strings.Join(args, " "), i+1, out, err)
+			}
+		}
+	}
+}

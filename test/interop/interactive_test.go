@@ -87,6 +87,13 @@ func (p *ptyProc) screen() string {
 	return strings.ReplaceAll(csi.ReplaceAllString(p.out.String(), ""), "\r", "")
 }
 
+// raw is the output so far as sockit wrote it, escape sequences and all.
+func (p *ptyProc) raw() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
 // expect waits until the screen matches re and returns the match.
 func (p *ptyProc) expect(re string) []string {
 	p.t.Helper()
@@ -242,6 +249,12 @@ func TestInteractiveEndKeys(t *testing.T) {
 			if tc.code == 130 {
 				p.expect(`\* ` + regexp.QuoteMeta(ln.Addr().String()) + ` closed: interrupted`)
 				p.expect(`(?m)^sockit: interrupted$`)
+			}
+			// The close line is a line of its own, not written after
+			// the prompt left on the screen ("> 10:00:01.123 * … closed").
+			p.expect(` closed: `)
+			if m := regexp.MustCompile(`> [^\r\n\x1b]*closed: `).FindString(p.raw()); m != "" {
+				t.Errorf("the close line follows the prompt: %q", m)
 			}
 		})
 	}

@@ -462,3 +462,29 @@ func TestREADMEDiffsCatchDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMENoParagraphTwice: no paragraph of prose is printed twice in
+// either README (a merge once left README.zh-CN.md saying what CI runs
+// twice, at the top and again after the platform table).
+func TestREADMENoParagraphTwice(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{readmeEN, readmeZH} {
+		src, err := os.ReadFile(filepath.Join(repoRoot(t), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for i, p := range strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n\n") {
+			p = strings.TrimSpace(p)
+			// Prose only: code, tables and short lines may well repeat.
+			if len([]rune(p)) < 80 || strings.HasPrefix(p, "```") || strings.HasPrefix(p, "|") || strings.HasPrefix(p, "    ") {
+				continue
+			}
+			if j, ok := seen[p]; ok {
+				t.Errorf("%s: paragraph %d repeats paragraph %d:\n%s", name, i+1, j+1, p)
+				continue
+			}
+			seen[p] = i
+		}
+	}
+}

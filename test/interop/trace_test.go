@@ -76,6 +76,19 @@ func TestTrace(t *testing.T) {
 			"trace: sendto(fd ", addr+") <- 4 bytes",
 			"trace: recvfrom(fd ", "-> 4 bytes from "+addr,
 			"trace: close(fd ")
+		// connect -u ends at --wait after stdin: the read deadline is how
+		// a UDP exchange ends, not a failure.
+		out, stderr, code = run(t, "ping\n", "connect", "-u", "--trace", "--wait", "0.3", addr)
+		if code != 0 || out != "ping\n" {
+			t.Fatalf("connect -u: exit %d, stdout %q; stderr:\n%s", code, out, stderr)
+		}
+		traceOrder(t, "connect -u", stderr,
+			"trace: recvfrom(fd ", "-> 5 bytes from "+addr,
+			"trace: recvfrom(fd ", "-> timed out  (nothing arrived before the read deadline: --wait or -i)",
+			"trace: close(fd ")
+		if strings.Contains(stderr, "failed") {
+			t.Errorf("connect -u trace says a call failed:\n%s", stderr)
+		}
 		sockittest.Eventually(t, "the server's sendto", func() bool { return strings.Contains(srv.Stderr(), "trace: sendto(") })
 		traceOrder(t, "server", srv.Stderr(),
 			"trace: socket(AF_INET, SOCK_DGRAM) = fd ",

@@ -148,6 +148,41 @@ s.sendto(bytes.fromhex('01030000000ac5ce'), (host, int(port)))
 	}
 }
 
+// --verify-checksum in pipe mode, without -v or --json, still says so on
+// stderr when a reply's checksum is wrong: the user asked for the check,
+// and a hex dump of a corrupt Modbus reply looks just like a good one.
+func TestVerifyChecksumPipeModeSaysMismatch(t *testing.T) {
+	t.Parallel()
+	// A device mock whose CRC bytes are wrong (00 00), over TCP like a
+	// serial server, and a good one for contrast.
+	_, bad := listen(t, "-k", "--reply", "hex:01 03 02 00 2a 00 00")
+	_, good := listen(t, "-k", "--reply", "hex:01 03 02 00 2a", "--checksum", "crc16-modbus")
+	for _, c := range []struct {
+		cmd   []string
+		stdin string
+	}{
+		{cmd: []string{"send", "--send-hex", "--hex"}},
+		{cmd: []string{"send", "--send-hex"}},
+		{cmd: []string{"connect", "--send-hex", "--hex"}, stdin: "01 03 00 00 00 01\n"},
+	} {
+		args := func(addr string) []string {
+			a := append(append([]string{}, c.cmd...), addr, "--checksum", "crc16-modbus", "--verify-checksum", "--wait", "5s", "--expect", ".")
+			if c.cmd[0] == "send" {
+				a = append(a, "01 03 00 00 00 01")
+			}
+			return a
+		}
+		_, stderr, code := sockittestRun(t, c.stdin, args(bad)...)
+		if code != 0 || !strings.Contains(stderr, "checksum mismatch: crc16-modbus") {
+			t.Errorf("%v to a reply with a wrong CRC: exit %d, stderr %q; want exit 0 and the mismatch said on stderr", c.cmd, code, stderr)
+		}
+		_, stderr, code = sockittestRun(t, c.stdin, args(good)...)
+		if code != 0 || strings.Contains(stderr, "checksum") {
+			t.Errorf("%v to a good reply: exit %d, stderr %q; want exit 0 and nothing said", c.cmd, code, stderr)
+		}
+	}
+}
+
 func TestConnectExpect(t *testing.T) {
 	t.Parallel()
 	_, banner := python(t, `

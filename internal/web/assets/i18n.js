@@ -577,6 +577,7 @@
     [/^data is too long \((\d+) bytes, limit (\d+)\)$/, '数据太长（$1 字节，上限 $2）'],
     [/^repeating needs an interval \(every N ms\)$/, '定时发送需要间隔（每 N 毫秒）'],
     [/^invalid hex (.*)$/, '十六进制无效 $1'],
+    [/checksum mismatch: (\S+) of the message does not match its last bytes/, '校验错误：消息末尾的 $1 校验值不正确'],
     [/connection refused/, '连接被拒绝'],
     [/i\/o timeout/, '超时'],
   ];
