@@ -281,9 +281,9 @@ func (t *benchTable) open(from netip.AddrPort, h *wire.HelloMsg, now time.Time) 
 		return nil, ""
 	}
 	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
-		why := "--max-conns " + strconv.Itoa(max) + " reached"
+		why := maxConnsReached(max)
 		s.refused(from.String(), why)
-		return nil, "busy: " + why
+		return nil, "busy: " + why.why
 	}
 	st := &benchStream{
 		id: s.nextID.Add(1), addr: from.String(), token: wire.NewToken(), hello: *h,

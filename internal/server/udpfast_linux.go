@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -165,7 +164,7 @@ func (t *peerTable) peer(ap netip.AddrPort, now time.Time) *fastPeer {
 	}
 	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
 		// Not remembered: the sender gets in once a slot frees.
-		s.refused(ap.String(), "--max-conns "+strconv.Itoa(max)+" reached")
+		s.refused(ap.String(), maxConnsReached(max))
 		return nil
 	}
 	p := &fastPeer{id: s.nextID.Add(1), addr: ap.String(), last: now}
