@@ -1086,6 +1086,9 @@
   }
 
   const arrows = { in: '←', out: '→' };
+  // optionLabels are the form fields of the options events name (their
+  // option field); options the page has no field for are left unsaid.
+  const optionLabels = { 'max-conns': 'adv.maxConns', allow: 'adv.allow', deny: 'adv.deny' };
 
   function row(s, e) {
     const data = e.kind === 'data';
@@ -1105,6 +1108,9 @@
       if (text.length > 80) x.title = text.replace(/\\n(?!$)/g, '\\n\n');
     }
     if (data && e.more) x.append(h('span', 'more', t('log.more', { n: num(e.more) })));
+    // The option a refusal or close is about, by the label of its field
+    // in the form (sockit's own text names no option).
+    if (!data && optionLabels[e.option]) x.append(h('span', 'opt', t('log.option', { name: t(optionLabels[e.option]) })));
     d.append(x);
     return d;
   }
