@@ -245,7 +245,8 @@ func (s *Server) handshake(ctx context.Context, nc net.Conn, h handshaker, hs *h
 		nc.Close() // shutting down
 	default:
 		nc.Close()
-		s.emit(&event.Event{Kind: event.Error, Peer: nc.RemoteAddr().String(), Err: "tls handshake failed: " + endpoint.TLSCause(err)})
+		why, opt := endpoint.TLSCauseOption(err)
+		s.emit(&event.Event{Kind: event.Error, Peer: nc.RemoteAddr().String(), Err: "tls handshake failed: " + why, Option: string(opt)})
 	}
 	return false
 }

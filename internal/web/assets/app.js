@@ -1088,7 +1088,10 @@
   const arrows = { in: '←', out: '→' };
   // optionLabels are the form fields of the options events name (their
   // option field); options the page has no field for are left unsaid.
-  const optionLabels = { 'max-conns': 'adv.maxConns', allow: 'adv.allow', deny: 'adv.deny' };
+  const optionLabels = {
+    'max-conns': 'adv.maxConns', allow: 'adv.allow', deny: 'adv.deny',
+    pin: 'tls.pin', ca: 'tls.ca', sni: 'tls.sni', 'client-cert': 'adv.clientCert', 'tls-min': 'adv.tlsMin',
+  };
 
   function row(s, e) {
     const data = e.kind === 'data';
