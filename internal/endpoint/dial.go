@@ -424,8 +424,8 @@ func (e *OpError) Error() string {
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.ECONNREFUSED) {
 		msg += " (an ICMP port unreachable came back: nothing listens on that UDP port)"
 	}
-	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EACCES) {
-		msg += " (sending to a broadcast address needs --broadcast)"
+	if e.broadcast() {
+		msg += " (sending to a broadcast address must be allowed first: SO_BROADCAST)"
 	}
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EMSGSIZE) {
 		msg += " (a UDP datagram carries at most 65,507 bytes over IPv4, 65,527 over IPv6)"
@@ -433,6 +433,29 @@ func (e *OpError) Error() string {
 	return msg
 }
 func (e *OpError) Unwrap() error { return e.Err }
+
+// broadcast reports a UDP send the system refused as it refuses one to a
+// broadcast address without SO_BROADCAST.
+func (e *OpError) broadcast() bool {
+	return strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EACCES)
+}
+
+// Option is the option that allows what the system refused, if one does
+// (see fail.OptionOf).
+func (e *OpError) Option() fail.Option {
+	if e.broadcast() {
+		return OptBroadcast
+	}
+	return ""
+}
+
+// HintText is what to try, with the option written by name, or "".
+func (e *OpError) HintText(name fail.Namer) string {
+	if e.broadcast() {
+		return fail.Sprintf(name, "Note that %s allows sending to broadcast addresses.", OptBroadcast)
+	}
+	return ""
+}
 
 // Hint is what to try when a server cannot have its address (a front
 // end asks): one this machine does not have, or a port below 1024 without the

@@ -274,11 +274,8 @@ func Hint(err error) string {
 	if errors.As(err, &usage) {
 		return usage.Hint
 	}
-	var fh interface{ HintText(fail.Namer) string }
-	if errors.As(err, &fh) {
-		if h := fh.HintText(Flag); h != "" {
-			return h
-		}
+	if h := hintText(err); h != "" {
+		return h
 	}
 	var h interface{ Hint() string }
 	if errors.As(err, &h) {
@@ -322,6 +319,32 @@ func Hint(err error) string {
 		return "Note that nothing answered in time; check the address, or allow longer with -w/--timeout."
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "Note that the peer closed the connection before it was done."
+	}
+	return ""
+}
+
+// hintText is the first hint in err's chain that an error words for a
+// front end (a HintText method), with its options written as flags.
+func hintText(err error) string {
+	for err != nil {
+		if fh, ok := err.(interface{ HintText(fail.Namer) string }); ok {
+			if h := fh.HintText(Flag); h != "" {
+				return h
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if h := hintText(e); h != "" {
+					return h
+				}
+			}
+			return ""
+		default:
+			return ""
+		}
 	}
 	return ""
 }
