@@ -123,3 +123,15 @@ func TestMatchKeyMissNamesTheOption(t *testing.T) {
 		t.Errorf("mock exit %d, want 1 for the unmatched request", code)
 	}
 }
+
+// A WebSocket endpoint with credentials in it says so without naming a
+// flag (the web UI shows the same words); the second line names -H.
+func TestWebSocketCredentialsNameTheFlagInTheHint(t *testing.T) {
+	t.Parallel()
+	_, stderr, code := runSockit(t, "connect", "ws://u:p@127.0.0.1:1/")
+	want := "sockit: bad endpoint \"ws://u:p@127.0.0.1:1/\": user:password@ is not supported; send credentials in an Authorization header\n" +
+		"Note that -H 'Authorization: …' sends credentials; a WebSocket endpoint is ws://HOST:PORT/PATH or wss://HOST:PORT/PATH (the port defaults to 80 and 443; a server: ws://:PORT/PATH).\n"
+	if code != 2 || stderr != want {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
+	}
+}
