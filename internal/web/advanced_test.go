@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -220,7 +221,8 @@ func TestBrowserAdvanced(t *testing.T) {
 				"en":    {"refused: not in the allow list", "(setting: Allow)"},
 				"zh-CN": {"被拒绝：不在允许列表中", "（设置：允许）"},
 			}[lang]
-			p.wait(has(".log .row.refused", want[0]) + " && " + has(".log .row.refused .opt", want[1]))
+			p.wait(has(".log .row.refused", want[0]) + " && " + has(".log .row.refused .opt", want[1]) +
+				fmt.Sprintf(` && document.querySelector('.log .row.refused .x').title.includes(%s)`, js(want[1])))
 			if row := p.text(".log .row.refused"); strings.Contains(row, "--") {
 				t.Errorf("the refused row names a flag: %q", row)
 			}

@@ -1112,8 +1112,13 @@
     }
     if (data && e.more) x.append(h('span', 'more', t('log.more', { n: num(e.more) })));
     // The option a refusal or close is about, by the label of its field
-    // in the form (sockit's own text names no option).
-    if (!data && optionLabels[e.option]) x.append(h('span', 'opt', t('log.option', { name: t(optionLabels[e.option]) })));
+    // in the form (sockit's own text names no option); in the tooltip
+    // too, as a long row is cut at the window's edge.
+    if (!data && optionLabels[e.option]) {
+      const o = t('log.option', { name: t(optionLabels[e.option]) });
+      x.append(h('span', 'opt', o));
+      x.title = (x.title || tr(e.text) || '') + o;
+    }
     d.append(x);
     return d;
   }
