@@ -403,7 +403,7 @@ func TestBenchServerRefuses(t *testing.T) {
 		t.Fatalf("first stream: %q %v", buf[:n], err)
 	}
 	_, err = Run(context.Background(), Config{Mode: UDP, Duration: 200 * time.Millisecond, Dial: dial("udp", addr)})
-	if err == nil || !strings.Contains(err.Error(), "--max-conns 1 reached") {
+	if err == nil || !strings.Contains(err.Error(), "busy: connection limit (1) reached") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -188,7 +188,7 @@ func (f *clientFlags) conversationOf(st *stdio, o talk.Options) (*conversation, 
 		cv.obs.addCloser(name, file.Close)
 	}
 	if cv.interactive {
-		cv.printer = &console.Printer{W: st.out, Hex: f.data.hex, Server: server, ShowOut: true, Color: colorOK()}
+		cv.printer = &console.Printer{W: st.out, Hex: f.data.hex, Server: server, ShowOut: true, Color: colorOK(), Option: flagOf}
 		cv.printer.SetEncodings(recv, send)
 		setup.Observe(talk.Observer{Sink: cv.printer.Sink()})
 	} else {

@@ -39,7 +39,7 @@ func runConnectExpect(ctx context.Context, st *stdio, f *clientFlags, arg, expec
 	}
 	defer conv.obs.close()
 	ep, wait := conv.Endpoint(), f.opt.Wait
-	x := conv.Expect(re, wait, "--expect matched", "no match for --expect within --wait")
+	x := conv.Expect(re, wait)
 	pst.in = x.Input(in)
 
 	c, err := conv.dial(ctx, st)

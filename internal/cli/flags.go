@@ -12,6 +12,7 @@ import (
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/talk"
 )
 
@@ -298,9 +299,13 @@ func (s *stdio) errorf(format string, args ...any) {
 // stderrLog is the printer for connection events on stderr (pipe mode -v,
 // servers' refusals).
 func (s *stdio) stderrLog(server bool) *console.Printer {
-	return &console.Printer{W: s.err, NoData: true, Server: server, Color: s.errTTY && colorOK()}
+	return &console.Printer{W: s.err, NoData: true, Server: server, Color: s.errTTY && colorOK(), Option: flagOf}
 }
 
 func colorOK() bool {
 	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && console.VT(os.Stdout) && console.VT(os.Stderr)
 }
+
+// flagOf writes an option an event is about (event.Event.Option) as the
+// flag that sets it, for the log lines on the terminal.
+func flagOf(option string) string { return exitcode.Flag(fail.Option(option)) }

@@ -161,7 +161,7 @@ func runRelay(ctx context.Context, st *stdio, f *relayFlags, fromArg, toArg stri
 	case f.log || f.hex:
 		// stdout carries the data log only; where the relay listens and
 		// which connections come and go is for stderr, as without --log.
-		p := &console.Printer{W: st.out, Hex: f.hex, Server: true, ShowOut: true, Color: st.outTTY && colorOK()}
+		p := &console.Printer{W: st.out, Hex: f.hex, Server: true, ShowOut: true, Color: st.outTTY && colorOK(), Option: flagOf}
 		sinks = append(sinks, func(e *event.Event) {
 			if e.Kind == event.Data {
 				p.Print(e)

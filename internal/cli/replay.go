@@ -296,9 +296,16 @@ func loadBook(ctx context.Context, file string, conn uint64) (*replay.Book, erro
 	}
 	b, err := l.Book()
 	if err != nil {
-		return nil, exitcode.Usagef("replay %s: %v", file, err)
+		return nil, transcriptError(file, err)
 	}
 	return b, nil
+}
+
+// transcriptError is a transcript replay cannot use, as a usage error
+// naming the file: the engine's options in it written as flags, and its
+// what-to-try line kept.
+func transcriptError(file string, err error) error {
+	return exitcode.WithHint(exitcode.Hint(err), "replay %s: %s", file, exitcode.Message(err))
 }
 
 // loadScript reads the transcript, a line at a time (event.MaxLine each)
@@ -311,7 +318,7 @@ func loadScript(ctx context.Context, file string, conn uint64) (*replay.Script, 
 	}
 	s, err := l.Script()
 	if err != nil {
-		return nil, exitcode.Usagef("replay %s: %v", file, err)
+		return nil, transcriptError(file, err)
 	}
 	return s, nil
 }
@@ -328,7 +335,7 @@ func readTranscript(ctx context.Context, file string, add func(event.Record) err
 	sc := event.NewScanner(optfile.Reader(ctx, fh))
 	for sc.Scan() {
 		if err := add(sc.Record()); err != nil {
-			return exitcode.Usagef("replay %s: %v", file, err)
+			return transcriptError(file, err)
 		}
 	}
 	if err := sc.Err(); err != nil {

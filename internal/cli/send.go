@@ -112,7 +112,6 @@ func runSend(ctx context.Context, st *stdio, f *sendFlags, args []string) error 
 	c.SetTap(conv.received()) // stdout and -o FILE
 	res, err := x.Run(ctx, c, talk.Exchange{
 		Interval: f.interval, Shutdown: f.shutdown, Wait: wait, Progress: progress(st),
-		Matched: "--expect matched", Quiet: "no more replies within --wait", NoWait: "sent (--wait 0)",
 		PeerClosed: func(cut string) {
 			if cut != "" {
 				st.errorf("note: %s: %s", ep, cut)

@@ -33,6 +33,11 @@ type Printer struct {
 	Server  bool // word connect events as a server would
 	NoData  bool // print only connection events (pipe mode's -v on stderr)
 	ShowOut bool // print data sent, not only data received
+	// Option writes the option an event is about (its Option: a limit
+	// reached, a list that refused) as this front end names it, the
+	// command line's flag, after the reason: "(see --max-conns)". nil
+	// leaves it out.
+	Option func(option string) string
 
 	mu      sync.Mutex // guards W (see SetWriter) and buf
 	recvEnc atomic.Pointer[codec.Encoding]
@@ -116,7 +121,7 @@ func (p *Printer) Print(e *event.Event) {
 	default:
 		b = append(b, p.color(dim)...)
 		b = append(b, "* "...)
-		b = append(b, event.Describe(e, p.Server)...)
+		b = append(b, event.DescribeWith(e, p.Server, p.Option)...)
 		b = append(b, p.color(reset)...)
 		b = append(b, '\n')
 	}

@@ -2,10 +2,10 @@
 
 package endpoint
 
-import "errors"
+import "github.com/sockit/sockit/internal/fail"
 
 const bindDevSupported = false
 
 func bindToDevice(int, string) error {
-	return errors.New("--bind-dev (SO_BINDTODEVICE) exists on Linux only")
+	return fail.Errorf(fail.Unknown, "%s (SO_BINDTODEVICE) exists on Linux only", OptBindDev)
 }

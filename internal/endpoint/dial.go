@@ -320,7 +320,7 @@ func tlsFailure(err error, roots *x509.CertPool) error {
 	}
 	var msg *fail.Error
 	if cause := untrusted(err, roots); cause != nil {
-		msg = fail.Errorf(fail.TLS, "TLS handshake failed: %s", cause.name).Because(err)
+		msg = fail.Errorf(fail.TLS, "TLS handshake failed: %s", cause.name).Because(err).About(cause.name.Option())
 		pin := Fingerprint(cause.leaf.Raw)
 		if selfSigned(cause.leaf) {
 			msg.WithHint("Note that the certificate is self-signed: %s %s accepts exactly this one (compare it with the fingerprint the server printed), %s accepts any.", OptPin, pin, OptInsecure)
@@ -328,7 +328,7 @@ func tlsFailure(err error, roots *x509.CertPool) error {
 			msg.WithHint("Note that %s %s accepts exactly this certificate, %s FILE the ones its issuer signed, %s any.", OptPin, pin, OptCA, OptInsecure)
 		}
 	} else {
-		msg = fail.Errorf(fail.TLS, "TLS handshake failed: %s", TLSCause(err)).Because(err)
+		msg = fail.Wrapf(tlsCause(err).Because(err), "TLS handshake failed")
 	}
 	return &TLSError{msg: msg}
 }
@@ -353,10 +353,10 @@ func (cr *certRequest) explain(ep string, err error) error {
 	if errors.As(err, &op) && op.Op == "remote error" {
 		alert = " (alert " + strings.TrimPrefix(op.Err.Error(), "tls: ") + ")"
 	}
-	msg := fail.Errorf(fail.TLS, "connect %s: the server asked for a client certificate, none was given (%s, %s), and it ended the connection", ep, OptClientCert, OptClientKey).
+	msg := fail.Errorf(fail.TLS, "connect %s: the server asked for a client certificate, none was given, and it ended the connection", ep).About(OptClientCert).
 		WithHint("Note that %s FILE and %s FILE give one; it must be signed by a CA the server trusts (its %s).", OptClientCert, OptClientKey, OptCA)
 	if cr.sent.Load() {
-		msg = fail.Errorf(fail.TLS, "connect %s: the server did not accept the client certificate and ended the connection%s", ep, alert).
+		msg = fail.Errorf(fail.TLS, "connect %s: the server did not accept the client certificate and ended the connection%s", ep, alert).About(OptClientCert).
 			WithHint("Note that the server takes certificates signed by the CA it trusts (its %s), valid now, for client use.", OptCA)
 	}
 	return &TLSError{msg: msg, named: true}
@@ -424,8 +424,8 @@ func (e *OpError) Error() string {
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.ECONNREFUSED) {
 		msg += " (an ICMP port unreachable came back: nothing listens on that UDP port)"
 	}
-	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EACCES) {
-		msg += " (sending to a broadcast address needs --broadcast)"
+	if e.broadcast() {
+		msg += " (sending to a broadcast address must be allowed first: SO_BROADCAST)"
 	}
 	if strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EMSGSIZE) {
 		msg += " (a UDP datagram carries at most 65,507 bytes over IPv4, 65,527 over IPv6)"
@@ -433,6 +433,29 @@ func (e *OpError) Error() string {
 	return msg
 }
 func (e *OpError) Unwrap() error { return e.Err }
+
+// broadcast reports a UDP send the system refused as it refuses one to a
+// broadcast address without SO_BROADCAST.
+func (e *OpError) broadcast() bool {
+	return strings.HasPrefix(e.Endpoint, "udp") && errors.Is(e.Err, syscall.EACCES)
+}
+
+// Option is the option that allows what the system refused, if one does
+// (see fail.OptionOf).
+func (e *OpError) Option() fail.Option {
+	if e.broadcast() {
+		return OptBroadcast
+	}
+	return ""
+}
+
+// HintText is what to try, with the option written by name, or "".
+func (e *OpError) HintText(name fail.Namer) string {
+	if e.broadcast() {
+		return fail.Sprintf(name, "Note that %s allows sending to broadcast addresses.", OptBroadcast)
+	}
+	return ""
+}
 
 // Hint is what to try when a server cannot have its address (a front
 // end asks): one this machine does not have, or a port below 1024 without the

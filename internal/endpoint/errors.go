@@ -68,6 +68,7 @@ const (
 	OptTTL        fail.Option = "ttl"
 	OptTOS        fail.Option = "tos"
 	OptBindDev    fail.Option = "bind-dev"
+	OptBroadcast  fail.Option = "broadcast"
 	OptIface      fail.Option = "iface"
 	OptHeader     fail.Option = "header"
 	OptWSProtocol fail.Option = "ws-protocol"

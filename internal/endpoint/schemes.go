@@ -1,9 +1,12 @@
 package endpoint
 
 import (
+	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Serial is a serial port's line settings: baud=115200&data=8&parity=none&stop=1&flow=none.
@@ -137,7 +140,10 @@ func parseWS(in, scheme, s string, opt Options) (Endpoint, error) {
 		}
 	}
 	if strings.Contains(authority, "@") {
-		return Endpoint{}, badForm(wsForms, in, "user:password@ is not supported; send credentials with -H 'Authorization: …'")
+		// The message names no flag (the web UI shows it too); the hint
+		// names the command line's header flag.
+		return Endpoint{}, fail.Inputf("%s", printable(fmt.Sprintf("bad endpoint %q: user:password@ is not supported; send credentials in an Authorization header", in))).
+			WithHint("Note that %s 'Authorization: …' sends credentials; %s", OptHeader, strings.TrimPrefix(wsForms, "Note that "))
 	}
 	ep := Endpoint{Scheme: scheme, Path: path, Family: opt.Family}
 	var (

@@ -84,7 +84,7 @@ func TestParseNewSchemesErrors(t *testing.T) {
 		{"ws://h:1x/", `port "1x" is not a number`, ""},
 		{"ws://h/a b", "%-encoded", ""},
 		{"ws://h/#frag", "fragment", ""},
-		{"ws://u:p@h/", "user:password@", "ws://HOST:PORT/PATH"},
+		{"ws://u:p@h/", "user:password@ is not supported; send credentials in an Authorization header", "Note that -H 'Authorization: …' sends credentials; a WebSocket endpoint is ws://HOST:PORT/PATH"},
 		{"ws://::1/", "need brackets", ""},
 		{"ws://[::1/", "unbalanced brackets", ""},
 		{"dtls://127.0.0.1", "missing port", ""},

@@ -232,14 +232,27 @@ func parseIP(s string) net.IP { return net.ParseIP(s) }
 type pinError struct{ got, want string }
 
 func (e *pinError) Error() string {
-	return "certificate pin mismatch: the server's certificate has SHA256 " + e.got + ", --pin wants " + e.want
+	return "certificate pin mismatch: the server's certificate has SHA256 " + e.got + ", the pin given is " + e.want
 }
 
 // TLSCause words a TLS failure by what went wrong, as README "TLS" asks: an
 // unknown authority, a name mismatch, a pin mismatch, a version or other
 // handshake failure, an alert from the peer, or a peer that is not
-// speaking TLS.
-func TLSCause(err error) string {
+// speaking TLS. It names no flag (see TLSCauseOption).
+func TLSCause(err error) string { return tlsCause(err).Error() }
+
+// TLSCauseOption is TLSCause and the option that governs the failure, if
+// one does (the pin, the CA file, the server name, the lowest version):
+// an event's Option.
+func TLSCauseOption(err error) (string, fail.Option) {
+	c := tlsCause(err)
+	return c.Error(), c.Option()
+}
+
+// tlsCause is TLSCause as an error of kind TLS: its message, the option
+// it is about and, where there is something to try, a hint naming it.
+func tlsCause(err error) *fail.Error {
+	why := func(s string) *fail.Error { return fail.Errorf(fail.TLS, "%s", s) }
 	var (
 		pin      *pinError
 		unknown  x509.UnknownAuthorityError
@@ -252,42 +265,47 @@ func TLSCause(err error) string {
 	)
 	switch {
 	case errors.As(err, &pin):
-		return pin.Error()
+		return why(pin.Error()).About(OptPin).
+			WithHint("Note that %s %s accepts exactly this certificate; compare it with the fingerprint the server printed.", OptPin, pin.got)
 	case errors.As(err, &unknown):
-		return "unknown authority: the certificate is not signed by a CA in the system roots or --ca (" + unknownName(unknown) + ")"
+		return why("unknown authority: the certificate is not signed by a CA in the system roots or the CA file ("+unknownName(unknown)+")").About(OptCA).
+			WithHint("Note that %s FILE, %s SHA256 or %s accept a certificate the system does not trust.", OptCA, OptPin, OptInsecure)
 	case errors.As(err, &host):
-		return "name mismatch: " + strings.TrimPrefix(host.Error(), "x509: ") + " (--sni NAME sets the name checked)"
+		return why("name mismatch: "+strings.TrimPrefix(host.Error(), "x509: ")).About(OptSNI).
+			WithHint("Note that %s NAME sets the name checked.", OptSNI)
 	case errors.As(err, &invalid):
 		if invalid.Reason == x509.Expired {
-			return "certificate expired or not yet valid: " + strings.TrimPrefix(invalid.Error(), "x509: ")
+			return why("certificate expired or not yet valid: " + strings.TrimPrefix(invalid.Error(), "x509: "))
 		}
-		return "invalid certificate: " + strings.TrimPrefix(invalid.Error(), "x509: ")
+		return why("invalid certificate: " + strings.TrimPrefix(invalid.Error(), "x509: "))
 	case errors.As(err, &verify):
-		return "certificate verification failed: " + strings.TrimPrefix(verify.Err.Error(), "x509: ")
+		return why("certificate verification failed: " + strings.TrimPrefix(verify.Err.Error(), "x509: "))
 	case errors.As(err, &record):
-		return "the peer does not speak TLS (its first bytes are not a TLS record: a plain TCP port?)"
+		return why("the peer does not speak TLS (its first bytes are not a TLS record: a plain TCP port?)")
 	case errors.As(err, &op) && op.Op == "remote error":
-		return "the peer refused the handshake: " + strings.TrimPrefix(op.Err.Error(), "tls: ") + alertHint(op.Err.Error())
+		return alertCause(op.Err.Error())
 	case errors.As(err, &alertErr):
-		return "alert: " + strings.TrimPrefix(alertErr.Error(), "tls: ")
+		return why("alert: " + strings.TrimPrefix(alertErr.Error(), "tls: "))
 	case errors.Is(err, io.EOF):
-		return "the peer closed the connection during the handshake"
+		return why("the peer closed the connection during the handshake")
 	}
 	s := Cause(err)
 	switch {
 	case strings.Contains(s, "unsupported protocol version"), strings.Contains(s, "unsupported versions"):
-		return "no TLS version in common: " + strings.TrimPrefix(s, "tls: ") + " (sockit speaks TLS 1.2 and 1.3; see --tls-min)"
+		return why("no TLS version in common: "+strings.TrimPrefix(s, "tls: ")+" (sockit speaks TLS 1.2 and 1.3)").About(OptTLSMin).
+			WithHint("Note that %s sets the lowest version sockit accepts (1.2 or 1.3).", OptTLSMin)
 	case strings.Contains(s, "didn't provide a certificate"):
-		return "the client sent no certificate, and --ca on listen requires one (--client-cert, --client-key)"
+		return why("the client sent no certificate, and this server requires one (it checks client certificates against its CA file)").About(OptCA).
+			WithHint("Note that a client gives one with %s FILE and %s FILE.", OptClientCert, OptClientKey)
 	case strings.Contains(s, "clientHelloMsg when waiting for *tls.serverHelloMsg"):
 		// A client's own ClientHello came back: the peer repeats what it
 		// gets, which is what an echo server does.
-		return "the peer is not a TLS server: it sent back the ClientHello it was sent (an echo server on a plain TCP port?)"
+		return why("the peer is not a TLS server: it sent back the ClientHello it was sent (an echo server on a plain TCP port?)")
 	case strings.Contains(s, "unexpected handshake message"):
 		s = strings.TrimPrefix(s, "tls: received unexpected handshake message of type ")
-		return "unexpected handshake message: got " + handshakeNames.ReplaceAllStringFunc(s, handshakeName)
+		return why("unexpected handshake message: got " + handshakeNames.ReplaceAllStringFunc(s, handshakeName))
 	}
-	return "handshake failure: " + strings.TrimPrefix(s, "tls: ")
+	return why("handshake failure: " + strings.TrimPrefix(s, "tls: "))
 }
 
 // distrust is a certificate verification failure whatever the name: the
@@ -324,9 +342,9 @@ func untrusted(err error, roots *x509.CertPool) *distrust {
 	case errors.As(err, &host) && selfSigned(leaf):
 		d.name = fail.Errorf(fail.TLS, "name mismatch: %s (and the certificate is self-signed)", strings.TrimPrefix(host.Error(), "x509: "))
 	case errors.As(err, &host):
-		d.name = fail.Errorf(fail.TLS, "name mismatch: %s (and the certificate is not signed by a CA in the system roots or %s)", strings.TrimPrefix(host.Error(), "x509: "), OptCA)
+		d.name = fail.Errorf(fail.TLS, "name mismatch: %s (and the certificate is not signed by a CA in the system roots or the CA file)", strings.TrimPrefix(host.Error(), "x509: ")).About(OptCA)
 	default:
-		d.name = fail.Errorf(fail.TLS, "%s", TLSCause(err))
+		d.name = tlsCause(err)
 	}
 	return d
 }
@@ -357,15 +375,18 @@ func unknownName(e x509.UnknownAuthorityError) string {
 	return "x509: certificate signed by unknown authority"
 }
 
-// alertHint says what an alert from the peer most likely means.
-func alertHint(alert string) string {
+// alertCause words an alert from the peer that refused the handshake,
+// with what it most likely means.
+func alertCause(alert string) *fail.Error {
+	msg := "the peer refused the handshake: " + strings.TrimPrefix(alert, "tls: ")
 	switch {
 	case strings.Contains(alert, "certificate required"):
-		return " (the server wants a client certificate: --client-cert, --client-key)"
+		return fail.Errorf(fail.TLS, "%s (the server wants a client certificate)", msg).About(OptClientCert).
+			WithHint("Note that %s FILE and %s FILE give one.", OptClientCert, OptClientKey)
 	case strings.Contains(alert, "bad certificate"), strings.Contains(alert, "unknown certificate authority"):
-		return " (it does not trust the certificate this side sent)"
+		msg += " (it does not trust the certificate this side sent)"
 	case strings.Contains(alert, "protocol version"):
-		return " (no TLS version in common; sockit speaks TLS 1.2 and 1.3)"
+		msg += " (no TLS version in common; sockit speaks TLS 1.2 and 1.3)"
 	}
-	return ""
+	return fail.Errorf(fail.TLS, "%s", msg)
 }

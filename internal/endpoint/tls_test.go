@@ -290,8 +290,26 @@ func TestTLSCauseWords(t *testing.T) {
 		{errors.New("tls: received unexpected handshake message of type *tls.clientHelloMsg when waiting for *tls.serverHelloMsg"), "the peer is not a TLS server: it sent back the ClientHello"},
 		{errors.New("tls: received unexpected handshake message of type *tls.certificateMsgTLS13 when waiting for *tls.clientHelloMsg"), "unexpected handshake message: got Certificate when waiting for ClientHello"},
 	} {
-		if got := TLSCause(tc.err); !strings.Contains(got, tc.want) || strings.Contains(got, "*tls.") {
-			t.Errorf("TLSCause(%v) = %q, want %q in it and no Go type names", tc.err, got, tc.want)
+		if got := TLSCause(tc.err); !strings.Contains(got, tc.want) || strings.Contains(got, "*tls.") || strings.Contains(got, "--") {
+			t.Errorf("TLSCause(%v) = %q, want %q in it and no Go type names or flags", tc.err, got, tc.want)
+		}
+	}
+	// Where an option governs the failure, it comes beside the words, and
+	// the command line's hint names its flag.
+	for _, tc := range []struct {
+		err  error
+		opt  fail.Option
+		hint string
+	}{
+		{&net.OpError{Op: "remote error", Err: errors.New("tls: certificate required")}, OptClientCert, "Note that --client-cert FILE and --client-key FILE give one."},
+		{errors.New("tls: client offered only unsupported versions: [302 301]"), OptTLSMin, "Note that --tls-min sets the lowest version sockit accepts (1.2 or 1.3)."},
+		{errors.New("tls: client didn't provide a certificate"), OptCA, "Note that a client gives one with --client-cert FILE and --client-key FILE."},
+		{&pinError{got: "AA:BB", want: "CC:DD"}, OptPin, "Note that --pin AA:BB accepts exactly this certificate; compare it with the fingerprint the server printed."},
+		{errors.New("tls: something new"), "", ""},
+	} {
+		why, opt := TLSCauseOption(tc.err)
+		if h := exitcode.Hint(tlsCause(tc.err)); opt != tc.opt || h != tc.hint || strings.Contains(why, "--") {
+			t.Errorf("TLSCauseOption(%v) = %q, %q, hint %q; want option %q, hint %q", tc.err, why, opt, h, tc.opt, tc.hint)
 		}
 	}
 }
@@ -332,14 +350,19 @@ func TestTLSHintOffersPin(t *testing.T) {
 	addr, fp, _ = tlsServer(t, TLSOptions{Cert: cert, Key: key}, nil)
 	// Signed by a CA the client does not know, and the wrong name: pin.
 	_, err := dialTLS(t, addr, TLSOptions{})
-	wantTLSFailure(t, err, "name mismatch", "not signed by a CA in the system roots or --ca")
+	wantTLSFailure(t, err, "name mismatch", "not signed by a CA in the system roots or the CA file")
 	if h := exitcode.Hint(err); !strings.Contains(h, "--pin "+fp) || !strings.Contains(h, "--ca FILE") {
 		t.Errorf("unknown issuer: hint %q", h)
 	}
-	// Trusted by --ca, only the name is wrong: --sni, and no pin.
+	// Trusted by --ca, only the name is wrong: --sni, and no pin. The
+	// message names no flag; the option is carried beside it, and the
+	// command line's hint names the flag.
 	_, err = dialTLS(t, addr, TLSOptions{CA: pki.File})
-	wantTLSFailure(t, err, "name mismatch", "--sni NAME")
-	if h := exitcode.Hint(err); h != "" {
+	wantTLSFailure(t, err, "name mismatch")
+	if strings.Contains(err.Error(), "--") || fail.OptionOf(err) != OptSNI {
+		t.Errorf("trusted certificate, wrong name: %q, option %q; want no flag, and the option sni", err, fail.OptionOf(err))
+	}
+	if h := exitcode.Hint(err); h != "Note that --sni NAME sets the name checked." {
 		t.Errorf("trusted certificate, wrong name: hint %q", h)
 	}
 }

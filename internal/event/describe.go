@@ -5,8 +5,29 @@ import "fmt"
 // Describe words a non-data event in one line, as every front end shows
 // it: the command line's log on stderr, the web UI's log and its
 // downloads. server says whether the events are a server's (a connect
-// names the client and its number) or a client's.
+// names the client and its number) or a client's. It names no option:
+// see DescribeWith.
 func Describe(e *Event, server bool) string {
+	return DescribeWith(e, server, nil)
+}
+
+// DescribeWith is Describe with the option the event is about (Option),
+// written by name, after the reason or error it explains:
+// "refused: connection limit (10) reached (see --max-conns)". A nil name,
+// or one that returns "", leaves the option out.
+func DescribeWith(e *Event, server bool, name func(option string) string) string {
+	if name != nil && e.Option != "" {
+		if n := name(e.Option); n != "" {
+			see := " (see " + n + ")"
+			c := *e
+			if c.Err != "" {
+				c.Err += see
+			} else {
+				c.Reason += see
+			}
+			e = &c
+		}
+	}
 	switch e.Kind {
 	case Listen:
 		return "listening on " + e.Local + " (" + e.Proto + ")" + suffix(e.Msg)

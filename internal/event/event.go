@@ -50,18 +50,24 @@ const (
 // Event is one thing that happened. Data aliases a buffer that is only
 // valid during the Sink call: observers that keep it must copy it.
 type Event struct {
-	Time     time.Time
-	Kind     Kind
-	Conn     uint64 // conversation id, 0 for server-wide events
-	Proto    string // tcp, udp, tls, unix, unixgram
-	Local    string
-	Peer     string
-	Dir      Dir
-	Data     []byte
-	Wire     int // data: bytes on the wire, framing included (0: len(Data)); not in the JSON
-	Err      string
-	Reason   string // close and refused: why
-	Msg      string // info: the note
+	Time   time.Time
+	Kind   Kind
+	Conn   uint64 // conversation id, 0 for server-wide events
+	Proto  string // tcp, udp, tls, unix, unixgram
+	Local  string
+	Peer   string
+	Dir    Dir
+	Data   []byte
+	Wire   int // data: bytes on the wire, framing included (0: len(Data)); not in the JSON
+	Err    string
+	Reason string // close and refused: why
+	Msg    string // info: the note
+	// Option names the option that governs what Reason or Err says, as
+	// the engine names it ("max-conns", "deny", "max-message"): the limit
+	// reached, the list that refused. Reason and Err name no flag; each
+	// front end shows Option its own way (the command line as --max-conns,
+	// the web UI as its form label).
+	Option   string
 	Frame    string // open: the --frame of a framed stream (data events then carry messages without it)
 	BytesIn  int64  // close: totals for the conversation
 	BytesOut int64

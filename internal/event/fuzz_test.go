@@ -17,7 +17,7 @@ func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(`{"event":"open","frame":"len16","conn":3}`))
 	f.Add([]byte(`{"event":"data","dir":"in","len":0,"text":""}`))
 	f.Add([]byte(`{"event":"data","dir":"in","hex":"0"}`))
-	f.Add([]byte(`{"event":"refused","peer":"[::1]:5","reason":"not in --allow"}`))
+	f.Add([]byte(`{"event":"refused","peer":"[::1]:5","reason":"not in the allow list","option":"allow"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		rec, err := ParseLine(line)
 		if err != nil {

@@ -30,7 +30,8 @@ import (
 // --frame, such as len16), dir (in or out), len (bytes), text (the bytes
 // decoded with the session's encoding; undecodable bytes become U+FFFD),
 // hex (the exact bytes, --json), data (the exact bytes in base64, --record),
-// reason, error, msg, bytes_in and bytes_out (totals on close, counted on
+// reason, error, msg, option (the option that governs what reason or
+// error says, such as max-conns), bytes_in and bytes_out (totals on close, counted on
 // the wire), attempt and wait_ms (retry: the try about to be made and
 // the pause before it). On a framed stream a data event is one message, without its
 // length prefix or delimiter. Fields with nothing to say are left out,
@@ -190,6 +191,7 @@ func (w *Writer) AppendJSON(dst []byte, e *Event) []byte {
 	dst = appendField(dst, "reason", e.Reason)
 	dst = appendField(dst, "error", e.Err)
 	dst = appendField(dst, "msg", e.Msg)
+	dst = appendField(dst, "option", e.Option)
 	if e.Kind == Close {
 		dst = append(dst, `,"bytes_in":`...)
 		dst = strconv.AppendInt(dst, e.BytesIn, 10)
@@ -272,6 +274,7 @@ type Record struct {
 	Reason   string    `json:"reason,omitempty"`
 	Error    string    `json:"error,omitempty"`
 	Msg      string    `json:"msg,omitempty"`
+	Option   string    `json:"option,omitempty"`
 	BytesIn  int64     `json:"bytes_in,omitempty"`
 	BytesOut int64     `json:"bytes_out,omitempty"`
 	Attempt  int       `json:"attempt,omitempty"`

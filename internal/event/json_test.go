@@ -58,18 +58,18 @@ func TestWriterFields(t *testing.T) {
 	w.Write(&Event{Time: at, Kind: Listen, Proto: "udp", Local: "127.0.0.1:9"})
 	w.Write(&Event{Time: at, Kind: Connect, Conn: 1, Proto: "tcp", Peer: "p", Frame: "len16"})
 	w.Write(&Event{Time: at, Kind: Close, Conn: 1, Reason: "peer closed", BytesIn: 3, BytesOut: 4})
-	w.Write(&Event{Time: at, Kind: Refused, Peer: "10.0.0.1:5", Reason: "denied by --deny"})
+	w.Write(&Event{Time: at, Kind: Refused, Peer: "10.0.0.1:5", Reason: "denied by the deny list", Option: "deny"})
 	w.Flush()
 	want := `{"t":"1970-01-01T00:00:00Z","event":"listen","proto":"udp","local":"127.0.0.1:9"}
 {"t":"1970-01-01T00:00:00Z","event":"connect","conn":1,"proto":"tcp","peer":"p","frame":"len16"}
 {"t":"1970-01-01T00:00:00Z","event":"close","conn":1,"reason":"peer closed","bytes_in":3,"bytes_out":4}
-{"t":"1970-01-01T00:00:00Z","event":"refused","peer":"10.0.0.1:5","reason":"denied by --deny"}
+{"t":"1970-01-01T00:00:00Z","event":"refused","peer":"10.0.0.1:5","reason":"denied by the deny list","option":"deny"}
 `
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
 	recs, err := ReadAll(strings.NewReader(buf.String()))
-	if err != nil || len(recs) != 4 || recs[1].Frame != "len16" || recs[2].BytesOut != 4 {
+	if err != nil || len(recs) != 4 || recs[1].Frame != "len16" || recs[2].BytesOut != 4 || recs[3].Option != "deny" {
 		t.Fatalf("ReadAll: %v %+v", err, recs)
 	}
 }

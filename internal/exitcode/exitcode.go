@@ -245,8 +245,10 @@ func Flag(o fail.Option) string {
 // flagSpellings are the options whose flag is not --NAME, or that a short
 // flag names as well.
 var flagSpellings = map[fail.Option]string{
-	"no-dns": "-n/--no-dns",
-	"header": "-H",
+	"no-dns":    "-n/--no-dns",
+	"keep-open": "-k/--keep-open",
+	"quit":      "-q/--quit",
+	"header":    "-H",
 }
 
 // Message is err's message as the command line shows it: the engine's
@@ -260,21 +262,20 @@ func Message(err error) string {
 }
 
 // Hint returns the second line for err, if it has one: what to try. An
-// error anywhere in the chain may say it itself (an engine error's hint,
-// with its options written as flags, or a Hint() method: the endpoint
-// package's proxy errors have one); otherwise every class of errno and
-// net error has a line here, so that no raw system error reaches the user
-// without one.
+// error anywhere in the chain may say it itself: an engine error's hint
+// with its options written as flags (a HintText method, as fail.Error
+// and frame's TooLargeError have), or a Hint() method (the endpoint
+// package's proxy errors have one). Otherwise every class of errno and
+// net error has a line here, so that no raw system error reaches the
+// user without one.
 func Hint(err error) string {
 	err = native(err)
 	var usage *UsageError
 	if errors.As(err, &usage) {
 		return usage.Hint
 	}
-	if fe, ok := fail.As(err); ok {
-		if h := fe.HintText(Flag); h != "" {
-			return h
-		}
+	if h := hintText(err); h != "" {
+		return h
 	}
 	var h interface{ Hint() string }
 	if errors.As(err, &h) {
@@ -318,6 +319,32 @@ func Hint(err error) string {
 		return "Note that nothing answered in time; check the address, or allow longer with -w/--timeout."
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "Note that the peer closed the connection before it was done."
+	}
+	return ""
+}
+
+// hintText is the first hint in err's chain that an error words for a
+// front end (a HintText method), with its options written as flags.
+func hintText(err error) string {
+	for err != nil {
+		if fh, ok := err.(interface{ HintText(fail.Namer) string }); ok {
+			if h := fh.HintText(Flag); h != "" {
+				return h
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if h := hintText(e); h != "" {
+					return h
+				}
+			}
+			return ""
+		default:
+			return ""
+		}
 	}
 	return ""
 }

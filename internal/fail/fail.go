@@ -9,6 +9,12 @@
 // command line as its flag (--frame), the web UI as the option's name.
 // Error gives the engine's own wording; Text gives a front end's.
 //
+// Where what failed is governed by an option (a limit reached, a list
+// that refused), the message says so in plain words ("exceeds the
+// maximum message size") and the error carries the option beside it
+// (About, OptionOf): events carry it too, and a front end points at it
+// its own way, the command line as the flag to change.
+//
 // It does not classify the system's errors (a refused connect, a reset
 // from the kernel): those keep their own types, and a front end reads
 // them with errors.Is and errors.As.
@@ -57,6 +63,7 @@ type Error struct {
 	Err  error // the cause, if any (Unwrap)
 	msg  text
 	hint text
+	opt  Option
 }
 
 // text is a message kept as its format and arguments, so that its
@@ -88,6 +95,13 @@ func (t text) render(name Namer) string {
 	return fmt.Sprintf(t.format, args...)
 }
 
+// Sprintf formats as fmt.Sprintf does, with each Option argument written
+// by name (nil: by the option's own name): for an error type of its own
+// that words its hint for a front end (a HintText method).
+func Sprintf(name Namer, format string, args ...any) string {
+	return text{format, args}.render(name)
+}
+
 // Errorf returns an error of kind k with a formatted message. Arguments
 // that are Options are written by the front end's Namer; *Error
 // arguments are written with it too.
@@ -111,9 +125,50 @@ func (e *Error) WithHint(format string, args ...any) *Error {
 // is format's followed by ": " and inner's, keeping inner's hint: a
 // parser that calls another says where the error is.
 func Wrapf(inner *Error, format string, args ...any) *Error {
-	e := &Error{Kind: inner.Kind, Err: inner, hint: inner.hint}
+	e := &Error{Kind: inner.Kind, Err: inner, hint: inner.hint, opt: inner.opt}
 	e.msg = text{format + ": %s", append(args[:len(args):len(args)], inner)}
 	return e
+}
+
+// About says which option governs what failed (the limit that was
+// reached, the list that refused), for a front end that points at it
+// (see OptionOf), and returns e. The message itself need not name it.
+func (e *Error) About(o Option) *Error {
+	e.opt = o
+	return e
+}
+
+// Option is the option e is about (see About), or "".
+func (e *Error) Option() Option { return e.opt }
+
+// OptionOf is the option that governs what failed, as the first error in
+// err's chain that says one tells it: an *Error made with About, or any
+// error with an Option method (a message larger than the framing
+// allows). "" when none does. A front end shows it next to the engine's
+// message, which names no flag: the command line as a flag to change,
+// the web UI as the form field's label; events carry it as their Option.
+func OptionOf(err error) Option {
+	for err != nil {
+		if o, ok := err.(interface{ Option() Option }); ok {
+			if opt := o.Option(); opt != "" {
+				return opt
+			}
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if o := OptionOf(e); o != "" {
+					return o
+				}
+			}
+			return ""
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // Because sets e's cause and returns e.

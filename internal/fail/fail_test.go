@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -81,5 +82,36 @@ func TestKindOf(t *testing.T) {
 	}
 	if Kind(200).String() != "kind 200" || BadInput.String() != "bad input" {
 		t.Error("Kind.String")
+	}
+}
+
+type optErr struct{ error }
+
+func (optErr) Option() Option { return "max-message" }
+
+func TestOptionOf(t *testing.T) {
+	e := Errorf(Refused, "connection limit (%d) reached", 2).About("max-conns")
+	for _, c := range []struct {
+		err  error
+		want Option
+	}{
+		{nil, ""},
+		{io.EOF, ""},
+		{e, "max-conns"},
+		{fmt.Errorf("listen: %w", e), "max-conns"},
+		{Wrapf(e, "peer %s", "127.0.0.1:1"), "max-conns"},
+		{fmt.Errorf("recv: %w", optErr{io.ErrUnexpectedEOF}), "max-message"},
+		{errors.Join(io.EOF, fmt.Errorf("x: %w", optErr{io.EOF})), "max-message"},
+		{Inputf("plain"), ""},
+	} {
+		if got := OptionOf(c.err); got != c.want {
+			t.Errorf("OptionOf(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+	if strings.Contains(e.Error(), "max-conns") {
+		t.Errorf("the message %q names the option it is about", e.Error())
+	}
+	if got, want := Sprintf(flag, "Note that %s raises it.", Option("max-message")), "Note that --max-message raises it."; got != want {
+		t.Errorf("Sprintf = %q, want %q", got, want)
 	}
 }

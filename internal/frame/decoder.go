@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/sockit/sockit/internal/fail"
 )
 
 const (
@@ -28,7 +30,15 @@ type TooLargeError struct {
 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("message of %d bytes exceeds --max-message %d", e.Size, e.Max)
+	return fmt.Sprintf("message of %d bytes exceeds the maximum message size (%d bytes)", e.Size, e.Max)
+}
+
+// Option is the option that sets the limit (see fail.OptionOf).
+func (e *TooLargeError) Option() fail.Option { return OptMaxMessage }
+
+// HintText is what to try, with the option written by name.
+func (e *TooLargeError) HintText(name fail.Namer) string {
+	return fail.Sprintf(name, "Note that %s raises the limit, up to 1G.", OptMaxMessage)
 }
 
 // truncatedError is a fixed or length-prefixed message cut short by EOF.

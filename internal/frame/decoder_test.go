@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"testing"
 	"testing/iotest"
+
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // chunkReader returns data in reads of the sizes next chooses, as a
@@ -316,8 +318,17 @@ func TestTooLarge(t *testing.T) {
 		}
 	}
 	e := &TooLargeError{Size: 20 << 20, Max: DefaultMax}
-	if got, want := e.Error(), "message of 20971520 bytes exceeds --max-message 16777216"; got != want {
+	if got, want := e.Error(), "message of 20971520 bytes exceeds the maximum message size (16777216 bytes)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	// The option is carried beside the message, for a front end to name.
+	wrapped := fmt.Errorf("recv tcp://127.0.0.1:1: %w", e)
+	if got := fail.OptionOf(wrapped); got != OptMaxMessage {
+		t.Errorf("OptionOf = %q, want %q", got, OptMaxMessage)
+	}
+	flag := func(o fail.Option) string { return "--" + string(o) }
+	if got, want := e.HintText(flag), "Note that --max-message raises the limit, up to 1G."; got != want {
+		t.Errorf("HintText = %q, want %q", got, want)
 	}
 }
 

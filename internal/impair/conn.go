@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/tcpsock"
 )
 
@@ -28,9 +29,12 @@ const drainGrace = time.Second
 type ResetError struct{ After int64 }
 
 func (e *ResetError) Error() string {
-	return "connection reset by --impair reset-after=" + strconv.FormatInt(e.After, 10)
+	return "connection reset by the impairment reset-after=" + strconv.FormatInt(e.After, 10)
 }
 func (e *ResetError) Unwrap() error { return syscall.ECONNRESET }
+
+// Option is the option that asked for the reset (see fail.OptionOf).
+func (e *ResetError) Option() fail.Option { return Opt }
 
 // Conn wraps a stream connection (TCP, TLS, Unix) so that what is written
 // through it meets the faults of s: delay and jitter (the write returns at

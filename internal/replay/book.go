@@ -7,6 +7,7 @@ import (
 
 	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/fail"
+	"github.com/sockit/sockit/internal/frame"
 )
 
 // A Book is every exchange of a transcript's conversations: what a client
@@ -198,11 +199,13 @@ func (l *BookLoader) count(conn uint64, p *pending) error {
 	return nil
 }
 
-func frameName(f string) string {
+// frameName says how a conversation was framed, with the option named as
+// each front end writes it ("--frame len16" on the command line).
+func frameName(f string) *fail.Error {
 	if f == "" {
-		return "no --frame"
+		return fail.Inputf("no %s", frame.OptFrame)
 	}
-	return "--frame " + f
+	return fail.Inputf("%s %s", frame.OptFrame, f)
 }
 
 // end commits what is left of conversation conn and forgets it.

@@ -200,7 +200,7 @@ func (m *Mock) answer(ctx context.Context, c *session.Conn, cv *conversation, wh
 		m.unmatched.Add(1)
 		if m.Sink != nil {
 			m.Sink(&event.Event{Kind: event.Error, Time: time.Now(), Conn: c.ID(), Proto: c.Proto(), Local: c.Local(), Peer: c.Peer(),
-				Err: "unmatched request " + quote(o.req, 0) + ": " + o.why})
+				Err: "unmatched request " + quote(o.req, 0) + ": " + o.why, Option: string(o.opt)})
 		}
 		if len(m.Default) > 0 {
 			var err error
@@ -255,14 +255,19 @@ type cursor struct{ run, n int }
 // outcome is what became of a request.
 type outcome struct {
 	matched bool
-	reply   *reply // matched: the answer (nil: nothing)
-	req     []byte // unmatched: the request
-	why     string // unmatched: why
+	reply   *reply      // matched: the answer (nil: nothing)
+	req     []byte      // unmatched: the request
+	why     string      // unmatched: why
+	opt     fail.Option // unmatched: the option why is about, if any
 }
 
 // maxPending is the least a conversation holds while it waits for the
 // rest of a request (the longest recorded request, if longer).
 const maxPending = 64 << 10
+
+// OptMatchKey is the option an unmatched request's error event is about
+// when the key that should match it does not (its Option).
+const OptMatchKey fail.Option = "match-key"
 
 func (cv *conversation) add(msg []byte) {
 	if cv.ix.units {
@@ -298,14 +303,14 @@ func (cv *conversation) next(whole bool) (outcome, bool) {
 	if ix.units {
 		text = bytesJoin(cv.msgs[:k])
 	}
-	why := "the recording has no such request"
+	why, opt := "the recording has no such request", fail.Option("")
 	if ix.key != nil {
 		key, ok := keyOf(ix.key, text)
 		switch {
 		case !ok && !whole && end == len(cv.buf):
 			return outcome{}, false // the key may be in what is still to come
 		case !ok:
-			why = "--match-key does not match it"
+			why, opt = "the match key does not match it", OptMatchKey
 		case ix.keyed[key] != nil:
 			cv.consume(end, k)
 			return outcome{matched: true, reply: cv.pick(ix.keyed[key])}, true
@@ -315,7 +320,7 @@ func (cv *conversation) next(whole bool) (outcome, bool) {
 	}
 	req := append([]byte(nil), text...)
 	cv.consume(end, k)
-	return outcome{req: req, why: why}, true
+	return outcome{req: req, why: why, opt: opt}, true
 }
 
 // boundary is where the first request of buf ends when buf does not begin

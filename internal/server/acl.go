@@ -182,16 +182,34 @@ func (a *ACL) Contains(addr netip.Addr) bool {
 
 // admit decides whether a peer may talk to the server: denied addresses
 // never; when an allow list was given, only addresses on it (none, when
-// it is empty).
-func admit(allow, deny *ACL, addr netip.Addr) (ok bool, why string) {
+// it is empty). A refusal says why, and which list refused.
+func admit(allow, deny *ACL, addr netip.Addr) (ok bool, why refusal) {
 	if deny.Contains(addr) {
-		return false, "denied by --deny"
+		return false, refusal{OptDeny, "denied by the deny list"}
 	}
 	if allow != nil && !allow.Contains(addr) {
 		if allow.Empty() {
-			return false, "not in --allow (the list is empty)"
+			return false, refusal{OptAllow, "not in the allow list (the list is empty)"}
 		}
-		return false, "not in --allow"
+		return false, refusal{OptAllow, "not in the allow list"}
 	}
-	return true, ""
+	return true, refusal{}
+}
+
+// refusal is why a peer is turned away, in words that name no flag, and
+// the option that turned it away (the refused event's Option).
+type refusal struct {
+	opt fail.Option
+	why string
+}
+
+// maxConnsReached is the refusal of a peer beyond the connection limit.
+func maxConnsReached(max int) refusal {
+	return refusal{OptMaxConns, "connection limit (" + strconv.Itoa(max) + ") reached"}
+}
+
+// oneOnly is the refusal of a second client (peer) by a server that
+// serves one.
+func oneOnly(what string) refusal {
+	return refusal{OptKeepOpen, "serving one " + what + " only"}
 }

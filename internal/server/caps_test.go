@@ -68,7 +68,7 @@ func TestOnceTLSHandshakesConcurrently(t *testing.T) {
 		ev.mu.Lock()
 		defer ev.mu.Unlock()
 		for _, e := range ev.all {
-			if e.Kind == event.Refused && e.Reason == "serving one client only (use -k for many)" {
+			if e.Kind == event.Refused && e.Reason == "serving one client only" && e.Option == "keep-open" {
 				refused++
 			}
 		}
@@ -125,7 +125,7 @@ func TestHandshakesCountTowardMaxConns(t *testing.T) {
 	dial(t, raw.Addr().String())
 	refusedWithReset(t, raw.Addr().String())
 	e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
-	if e.Reason != "--max-conns 2 reached" {
+	if e.Reason != "connection limit (2) reached" || e.Option != "max-conns" {
 		t.Errorf("refused %+v", e)
 	}
 }
@@ -136,7 +136,7 @@ func TestRefusalLogIsRateLimited(t *testing.T) {
 	var ev events
 	s := &Server{Sink: ev.sink}
 	for i := 0; i < 100; i++ {
-		s.refused("127.0.0.1:1", "denied by --deny")
+		s.refused("127.0.0.1:1", refusal{OptDeny, "denied by the deny list"})
 	}
 	s.refusedSummary()
 	lines, summary := ev.refusals()

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
 )
@@ -68,13 +68,13 @@ func (x *Exec) Handle(ctx context.Context, c *session.Conn) error {
 		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("--exec %q: %w", x.Command, err)
+		return execError(x.Command, err)
 	}
 	p := &proc{cmd: cmd, exited: make(chan struct{}), grace: x.Grace}
 	if p.group, err = startGroup(cmd); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return fmt.Errorf("--exec %q: %w", x.Command, err)
+		return execError(x.Command, err)
 	}
 	stopKill := context.AfterFunc(ctx, p.terminate)
 	defer stopKill()
@@ -93,7 +93,7 @@ func (x *Exec) Handle(ctx context.Context, c *session.Conn) error {
 		// Said, not silent: the peer got less than the command wrote.
 		reason += "; its output after a line that is not a message was dropped (" + cut.Error() + ")"
 	}
-	c.SetReason(reason)
+	c.SetReasonAbout(fail.OptionOf(cut), reason)
 
 	var inErr error
 	if c.Packet() {
@@ -126,6 +126,12 @@ func (x *Exec) Handle(ctx context.Context, c *session.Conn) error {
 		return inErr
 	}
 	return nil
+}
+
+// execError is a command that could not be started: the close event
+// names the command, and carries the option (exec) that gave it.
+func execError(command string, err error) error {
+	return fail.Errorf(fail.Unknown, "command %q: %s", command, err).Because(err).About(OptExec)
 }
 
 // lineEnd is what ends a line between a framed conversation and its

@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockit/sockit/internal/console"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/exitcode"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/session"
 	"github.com/sockit/sockit/internal/sockittest"
@@ -254,7 +257,31 @@ func TestExecLongLineIsReported(t *testing.T) {
 		t.Fatalf("got %.40q", got)
 	}
 	e := ev.wait(t, "close", func(e event.Event) bool { return e.Kind == event.Close })
-	if !strings.Contains(e.Reason, "command exited; its output after a line that is not a message was dropped (message of 16777217 bytes exceeds --max-message") {
-		t.Errorf("close reason %q", e.Reason)
+	if !strings.Contains(e.Reason, "command exited; its output after a line that is not a message was dropped (message of 16777217 bytes exceeds the maximum message size (16777216 bytes))") || e.Option != "max-message" {
+		t.Errorf("close reason %q, option %q", e.Reason, e.Option)
+	}
+}
+
+// A command that cannot be started ends the conversation with an error
+// that names the command, not a flag: the close event carries the option
+// (exec), which the command line writes as --exec and the web UI by its
+// own name. (A NUL byte in the command line is what the system refuses
+// here, before any shell runs.)
+func TestExecStartFailureNamesTheOption(t *testing.T) {
+	t.Parallel()
+	x := &Exec{Command: "cat\x00"}
+	var ev events
+	addr := serveTCP(t, &Server{Handler: x.Handle, Sink: ev.sink, Conn: session.Options{Sink: ev.sink}}, "tcp")
+	c := dial(t, addr)
+	readAll(t, c)
+	e := ev.wait(t, "close", func(e event.Event) bool { return e.Kind == event.Close })
+	if !strings.HasPrefix(e.Err, `command "cat\x00": `) || e.Option != "exec" || strings.Contains(e.Err, "--") {
+		t.Fatalf("close event error %q, option %q; want the command named and the option exec", e.Err, e.Option)
+	}
+	var out bytes.Buffer
+	p := &console.Printer{W: &out, Server: true, Option: func(o string) string { return exitcode.Flag(fail.Option(o)) }}
+	p.Print(&e)
+	if !strings.Contains(out.String(), `closed: command "cat\x00": `) || !strings.Contains(out.String(), "(see --exec)") {
+		t.Errorf("the command line's log line is %q, want it to point at --exec", out.String())
 	}
 }

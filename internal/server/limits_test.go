@@ -69,13 +69,13 @@ func TestDenyAndAllowRefuseAtOnce(t *testing.T) {
 		refused                    bool
 		why                        string
 	}{
-		{"deny v4", "tcp4", "", "127.0.0.0/8", true, "denied by --deny"},
-		{"deny v6", "tcp6", "", "::1", true, "denied by --deny"},
-		{"allow other v4", "tcp4", "10.0.0.0/8", "", true, "not in --allow"},
-		{"allow other v6", "tcp6", "2001:db8::/32", "", true, "not in --allow"},
+		{"deny v4", "tcp4", "", "127.0.0.0/8", true, "denied by the deny list"},
+		{"deny v6", "tcp6", "", "::1", true, "denied by the deny list"},
+		{"allow other v4", "tcp4", "10.0.0.0/8", "", true, "not in the allow list"},
+		{"allow other v6", "tcp6", "2001:db8::/32", "", true, "not in the allow list"},
 		{"allow v4", "tcp4", "127.0.0.1", "", false, ""},
 		{"allow v6", "tcp6", "::1/128", "", false, ""},
-		{"deny wins", "tcp4", "127.0.0.1", "127.0.0.1", true, "denied by --deny"},
+		{"deny wins", "tcp4", "127.0.0.1", "127.0.0.1", true, "denied by the deny list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -91,7 +91,7 @@ func TestDenyAndAllowRefuseAtOnce(t *testing.T) {
 			if tc.refused {
 				local := refusedWithReset(t, addr)
 				e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
-				if e.Reason != tc.why || (local != "" && e.Peer != local) {
+				if opt, _, _ := strings.Cut(tc.why, " list"); e.Reason != tc.why || !strings.HasSuffix(opt, e.Option) || e.Option == "" || (local != "" && e.Peer != local) {
 					t.Errorf("refused event %+v", e)
 				}
 				return
@@ -128,7 +128,7 @@ func TestAdmitIPv4Mapped(t *testing.T) {
 		t.Error("::ffff:127.0.0.1 is not in --allow 10.0.0.0/8")
 	}
 	e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
-	if e.Reason != "denied by --deny" || e.Peer != "127.0.0.1:5" {
+	if e.Reason != "denied by the deny list" || e.Option != "deny" || e.Peer != "127.0.0.1:5" {
 		t.Errorf("refused event %+v", e)
 	}
 }
@@ -149,7 +149,7 @@ func TestMaxConns(t *testing.T) {
 	}
 	local := refusedWithReset(t, addr)
 	e := ev.wait(t, "refused", func(e event.Event) bool { return e.Kind == event.Refused })
-	if e.Reason != "--max-conns 2 reached" || (local != "" && e.Peer != local) {
+	if e.Reason != "connection limit (2) reached" || e.Option != "max-conns" || (local != "" && e.Peer != local) {
 		t.Errorf("refused event %+v", e)
 	}
 	a.Close()
@@ -307,7 +307,7 @@ func TestACLFailsClosed(t *testing.T) {
 			t.Errorf("ParseACL(%q) = %v, %v; want an empty list", empty, a, err)
 			continue
 		}
-		if ok, why := admit(a, nil, netip.MustParseAddr("127.0.0.1")); ok || !strings.Contains(why, "empty") {
+		if ok, why := admit(a, nil, netip.MustParseAddr("127.0.0.1")); ok || !strings.Contains(why.why, "empty") || why.opt != OptAllow {
 			t.Errorf("an empty --allow (%q) admitted 127.0.0.1 (%q)", empty, why)
 		}
 	}

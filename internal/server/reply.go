@@ -26,6 +26,11 @@ const (
 	OptRespond fail.Option = "respond"
 	OptAllow   fail.Option = "allow"
 	OptDeny    fail.Option = "deny"
+	// Refusals and closes carry these as their event's Option: the limit
+	// reached, the command that failed, one client only.
+	OptMaxConns fail.Option = "max-conns"
+	OptExec     fail.Option = "exec"
+	OptKeepOpen fail.Option = "keep-open"
 )
 
 // ReplyOptions say how the text of a reply becomes bytes; they are the

@@ -167,13 +167,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			// a conversation, so it does not use up listen's one client.
 			if s.handshaking.Add(1) > maxHandshakes {
 				s.handshaking.Add(-1)
-				s.refused(nc.RemoteAddr().String(), "too many TLS handshakes in progress ("+strconv.Itoa(maxHandshakes)+")")
+				s.refused(nc.RemoteAddr().String(), refusal{why: "too many TLS handshakes in progress (" + strconv.Itoa(maxHandshakes) + ")"})
 				refuse(nc)
 				continue
 			}
 			if !hs.add(nc) {
 				s.handshaking.Add(-1)
-				s.refused(nc.RemoteAddr().String(), "serving one client only (use -k for many)")
+				s.refused(nc.RemoteAddr().String(), oneOnly("client"))
 				refuse(nc)
 				continue
 			}
@@ -191,7 +191,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 					ln.Close() // before "connected": see below
 					s.start(ctx, nc, false, onceErr)
 				default:
-					s.refused(nc.RemoteAddr().String(), "serving one client only (use -k for many)")
+					s.refused(nc.RemoteAddr().String(), oneOnly("client"))
 					refuse(nc)
 				}
 			}()
@@ -241,12 +241,13 @@ func (s *Server) handshake(ctx context.Context, nc net.Conn, h handshaker, hs *h
 	lost := !hs.done(nc)
 	switch {
 	case lost:
-		s.refused(nc.RemoteAddr().String(), "serving one client only (use -k for many)")
+		s.refused(nc.RemoteAddr().String(), oneOnly("client"))
 	case ctx.Err() != nil:
 		nc.Close() // shutting down
 	default:
 		nc.Close()
-		s.emit(&event.Event{Kind: event.Error, Peer: nc.RemoteAddr().String(), Err: "tls handshake failed: " + endpoint.TLSCause(err)})
+		why, opt := endpoint.TLSCauseOption(err)
+		s.emit(&event.Event{Kind: event.Error, Peer: nc.RemoteAddr().String(), Err: "tls handshake failed: " + why, Option: string(opt)})
 	}
 	return false
 }
@@ -337,7 +338,8 @@ func (s *Server) init(proto string) {
 	s.mu.Unlock()
 }
 
-// admit applies --allow, --deny and --max-conns to a new peer.
+// admit applies the allow and deny lists and the connection limit to a
+// new peer.
 func (s *Server) admit(addr net.Addr) bool {
 	if ap, ok := addrPort(addr); ok {
 		if ok, why := admit(s.Allow, s.Deny, ap.Addr()); !ok {
@@ -347,11 +349,15 @@ func (s *Server) admit(addr net.Addr) bool {
 	} else if s.Allow != nil || s.Deny != nil {
 		// A list given for a peer without an IP address (a Unix socket):
 		// refuse rather than let the list be silently ignored.
-		s.refused(addr.String(), "no IP address to check against --allow/--deny")
+		opt := OptAllow
+		if s.Allow == nil {
+			opt = OptDeny
+		}
+		s.refused(addr.String(), refusal{opt, "no IP address to check against the allow and deny lists"})
 		return false
 	}
 	if max := s.maxConns(); max > 0 && s.Active()+int(s.handshaking.Load()) >= max {
-		s.refused(addr.String(), "--max-conns "+strconv.Itoa(max)+" reached")
+		s.refused(addr.String(), maxConnsReached(max))
 		return false
 	}
 	return true
@@ -371,7 +377,8 @@ func (s *Server) maxConns() int {
 
 // refused logs a peer turned away (at most refusedBurst lines a second)
 // and counts it.
-func (s *Server) refused(peer, reason string) {
+func (s *Server) refused(peer string, r refusal) {
+	reason := r.why
 	total := s.refusedN.Add(1)
 	now := time.Now()
 	s.rmu.Lock()
@@ -390,7 +397,7 @@ func (s *Server) refused(peer, reason string) {
 	if hidden > 0 {
 		reason += fmt.Sprintf(" (and %d more refused, not logged one by one; %d in all)", hidden, total)
 	}
-	s.emit(&event.Event{Kind: event.Refused, Peer: peer, Reason: reason})
+	s.emit(&event.Event{Kind: event.Refused, Peer: peer, Reason: reason, Option: string(r.opt)})
 }
 
 // refusedSummary says, when a server stops, how many refusals were not

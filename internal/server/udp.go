@@ -78,7 +78,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 			if s.Once && first != "" && key != first {
 				if !refused[key] && len(refused) < 1024 {
 					refused[key] = true
-					s.refused(key, "serving one peer only (use -k for many)")
+					s.refused(key, oneOnly("peer"))
 				}
 				continue
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -55,9 +54,9 @@ func (t *fastSocket) open(ap netip.AddrPort) (id uint64, addr, busy string) {
 		return 0, "", ""
 	}
 	if max := s.maxConns(); max > 0 && int(s.fastActive.Load()) >= max {
-		why := "--max-conns " + strconv.Itoa(max) + " reached"
+		why := maxConnsReached(max)
 		s.refused(addr, why)
-		return 0, "", "busy: " + why
+		return 0, "", "busy: " + why.why
 	}
 	id = s.nextID.Add(1)
 	s.fastActive.Add(1)

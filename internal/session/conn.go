@@ -85,7 +85,7 @@ type Conn struct {
 	wbuf []byte
 
 	closeOnce sync.Once
-	reason    atomic.Pointer[string]
+	reason    atomic.Pointer[reason]
 	emu       sync.Mutex // orders data events before the close event
 	ended     bool       // the close event was emitted (under emu)
 }
@@ -475,16 +475,29 @@ func (c *Conn) CloseWrite() error {
 	return nil
 }
 
+// reason is why a conversation ends, and the option that governs it.
+type reason struct {
+	text string
+	opt  fail.Option
+}
+
 // SetReason records why the conversation is ending, for the close event
 // (the first reason set wins).
-func (c *Conn) SetReason(reason string) {
-	c.reason.CompareAndSwap(nil, &reason)
+func (c *Conn) SetReason(why string) {
+	c.reason.CompareAndSwap(nil, &reason{text: why})
+}
+
+// SetReasonAbout is SetReason for a reason that an option governs (a
+// limit, a wait): the close event carries it as its Option, and the
+// reason names no flag.
+func (c *Conn) SetReasonAbout(opt fail.Option, why string) {
+	c.reason.CompareAndSwap(nil, &reason{text: why, opt: opt})
 }
 
 // Reason is the reason given to SetReason so far, or "".
 func (c *Conn) Reason() string {
 	if r := c.reason.Load(); r != nil {
-		return *r
+		return r.text
 	}
 	return ""
 }
@@ -506,7 +519,7 @@ func (c *Conn) Close(err error) {
 		c.ended = true
 		e := &event.Event{Kind: event.Close, BytesIn: c.in.Load(), BytesOut: c.out.Load()}
 		if r := c.reason.Load(); r != nil {
-			e.Reason = *r
+			e.Reason, e.Option = r.text, string(r.opt)
 		}
 		if errors.Is(err, context.Canceled) {
 			// Ctrl-C or a shutdown: a reason, not an error to show.
@@ -521,6 +534,9 @@ func (c *Conn) Close(err error) {
 				}
 			} else {
 				e.Err = endpoint.Cause(err)
+				if o := fail.OptionOf(err); o != "" {
+					e.Option = string(o)
+				}
 			}
 		}
 		if e.Reason == "" {

@@ -9,6 +9,16 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sockit/sockit/internal/fail"
+)
+
+// The options a Pipe's close reasons are about (the close event's
+// Option); the reasons themselves name no flag.
+const (
+	OptWait       fail.Option = "wait"        // how long replies are waited for
+	OptQuit       fail.Option = "quit"        // quit this long after the input ended
+	OptHalfDuplex fail.Option = "half-duplex" // keep sending after the peer's FIN
 )
 
 // Composer turns one unit of input (a line, or a chunk of a stream) into
@@ -61,7 +71,7 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 	down := make(chan error, 1)
 	var inDone atomic.Bool
 	snd := &Sender{In: p.In, Compose: p.Compose, Lines: p.Lines, MaxLine: p.MaxLine, Delay: p.Delay, Progress: p.Progress,
-		WaitsHint: " (--half-duplex keeps sending)"}
+		WaitsOption: OptHalfDuplex}
 	var breaks <-chan sendBreak
 	if p.Reconnect != nil {
 		snd.link = newLink(c)
@@ -190,7 +200,7 @@ func (p *Pipe) Run(ctx context.Context, c *Conn) (err error) {
 			// ready, then close; do not wait for input not there yet.
 			return snd.Finish(ctx, c, up)
 		case <-quit:
-			c.SetReason("quit after input ended (-q)")
+			c.SetReasonAbout(OptQuit, "quit after the input ended")
 			return nil
 		case <-ctx.Done():
 			c.SetReason(stopReason(ctx))
@@ -289,7 +299,7 @@ func (p *Pipe) receive(c *Conn, inDone *atomic.Bool) error {
 			return nil
 		}
 		if c.packet && inDone.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
-			c.SetReason("no more replies within --wait")
+			c.SetReasonAbout(OptWait, "no more replies within "+p.Wait.String())
 			return nil
 		}
 		return err

@@ -62,6 +62,17 @@ func (c *closes) reason() string {
 	return c.events[0].Reason
 }
 
+// option is the option the close event is about, after its reason:
+// "reason [option]".
+func (c *closes) option() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.events) != 1 {
+		return "no single close event"
+	}
+	return c.events[0].Reason + " [" + c.events[0].Option + "]"
+}
+
 // readUntilEOF reads from c until EOF or the limit, reporting which.
 func readUntilEOF(c net.Conn, limit time.Duration) (string, bool) {
 	c.SetReadDeadline(time.Now().Add(limit))
@@ -166,8 +177,8 @@ func TestPipePeerClosesFirst(t *testing.T) {
 	if err := wait(t, done); err != nil {
 		t.Fatal(err)
 	}
-	if r := cl.reason(); !strings.Contains(r, "--half-duplex") {
-		t.Errorf("close reason %q does not mention --half-duplex", r)
+	if r := cl.option(); r != "peer closed first, before the input ended [half-duplex]" {
+		t.Errorf("close reason %q is not about half-duplex", r)
 	}
 }
 
@@ -242,7 +253,7 @@ func TestPipeQuit(t *testing.T) {
 	if d := time.Since(t0); d < 150*time.Millisecond {
 		t.Errorf("-q 0.2 quit after %s", d)
 	}
-	if r := cl.reason(); !strings.Contains(r, "-q") {
+	if r := cl.option(); r != "quit after the input ended [quit]" {
 		t.Errorf("close reason %q", r)
 	}
 	server.Close()

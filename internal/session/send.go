@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sockit/sockit/internal/fail"
 )
 
 // Sender copies input to a conversation: byte for byte, or as messages
@@ -32,10 +34,10 @@ type Sender struct {
 	// Progress, if set, is called now and then with the bytes of In sent
 	// so far.
 	Progress func(sent int64)
-	// WaitsHint is added to the close reason when the peer closed before
-	// the input ended, to say how to keep sending: " (--half-duplex keeps
-	// sending)" in pipe mode.
-	WaitsHint string
+	// WaitsOption is the option that would have kept sending when the
+	// peer closed before the input ended (half-duplex, in pipe mode): the
+	// close event carries it as its Option.
+	WaitsOption fail.Option
 
 	link *link // a reconnecting Pipe's: where to send, across connections
 
@@ -312,9 +314,9 @@ func (s *Sender) Finish(ctx context.Context, c *Conn, done <-chan error) error {
 }
 
 func (s *Sender) inputWaits(c *Conn) {
-	r := "peer closed first, before the input ended" + s.WaitsHint
+	r := "peer closed first, before the input ended"
 	s.cut.Store(r)
-	c.SetReason(r)
+	c.SetReasonAbout(s.WaitsOption, r)
 }
 
 func (s *Sender) finished(c *Conn, err error) error {

@@ -21,8 +21,6 @@ type Expectation struct {
 	wait  time.Duration
 	inEnd chan struct{}
 	once  sync.Once
-	// Reasons are the close event's reasons, in the front end's words.
-	matchedWhy, timeoutWhy string
 
 	mu       sync.Mutex
 	c        *session.Conn
@@ -40,14 +38,17 @@ const (
 	TimedOut                // Wait passed after the input ended, without a match
 )
 
+// reasonMatched is the close reason of a conversation that ended because
+// what arrived matched the expected pattern (its option: OptExpect).
+const reasonMatched = "what arrived matched the expected pattern"
+
 // Expect makes an expectation of re on the set-up's conversation, decoded
 // with the receive encoding and capped as match.Regexp caps it, that gives
-// up wait after the input ended; matched and timedOut are the close
-// reasons it gives. Call it before the conversation is opened.
-func (s *Setup) Expect(re *regexp.Regexp, wait time.Duration, matched, timedOut string) *Expectation {
+// up wait after the input ended. Call it before the conversation is
+// opened.
+func (s *Setup) Expect(re *regexp.Regexp, wait time.Duration) *Expectation {
 	_, recv := s.Encodings()
-	e := &Expectation{m: match.Regexp(re, recv, 0), wait: wait, inEnd: make(chan struct{}),
-		matchedWhy: matched, timeoutWhy: timedOut}
+	e := &Expectation{m: match.Regexp(re, recv, 0), wait: wait, inEnd: make(chan struct{})}
 	s.Observe(Observer{Sink: e.observe})
 	return e
 }
@@ -62,7 +63,7 @@ func (e *Expectation) observe(ev *event.Event) {
 		c, cancel := e.c, e.cancel
 		e.mu.Unlock()
 		if c != nil {
-			c.SetReason(e.matchedWhy)
+			c.SetReasonAbout(OptExpect, reasonMatched)
 		}
 		if cancel != nil {
 			cancel()
@@ -100,7 +101,7 @@ func (e *Expectation) Run(ctx context.Context, c *session.Conn, run func(ctx con
 		case <-t.C:
 			if !e.matched.Load() {
 				e.timedOut.Store(true)
-				c.SetReason(e.timeoutWhy)
+				c.SetReasonAbout(OptWait, "no match for the expected pattern within "+e.wait.String()+" after the input ended")
 				cancel()
 			}
 		case <-ctx.Done():

@@ -210,9 +210,6 @@ type Exchange struct {
 	// as one message, a callback with the bytes sent so far (nil to show
 	// nothing) and a function that clears what it drew. nil shows nothing.
 	Progress func(total int64) (update func(int64), clear func())
-	// Reasons are the close event's reasons, in the front end's words:
-	// the expectation matched, no more replies within Wait, no wait.
-	Matched, Quiet, NoWait string
 	// PeerClosed, if set, is told when the peer closed before all was
 	// sent, with the close reason so far (why input was left unsent, or
 	// ""), before the wait for replies.
@@ -284,12 +281,12 @@ func (x *Sending) Run(ctx context.Context, c *session.Conn, ex Exchange) (Result
 	switch {
 	case err != nil:
 	case isClosed(x.matched):
-		c.SetReason(ex.Matched)
+		c.SetReasonAbout(OptExpect, reasonMatched)
 	case isClosed(readDone):
 	case ex.Wait > 0:
-		c.SetReason(ex.Quiet)
+		c.SetReasonAbout(OptWait, "no more replies within "+ex.Wait.String())
 	default:
-		c.SetReason(ex.NoWait)
+		c.SetReasonAbout(OptWait, "sent, without waiting for replies")
 	}
 	return finish(err, err)
 }

@@ -128,7 +128,9 @@ const (
 	OptRecvOnly       fail.Option = "recv-only"
 	OptAllow                      = server.OptAllow
 	OptDeny                       = server.OptDeny
-	OptExec           fail.Option = "exec"
+	OptExec                       = server.OptExec
+	OptExpect         fail.Option = "expect" // the pattern a reply must match
+	OptWait                       = session.OptWait
 )
 
 // Setup is a conversation set up from Options, checked and parsed, with

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -70,7 +71,11 @@ func TestAdvancedOptions(t *testing.T) {
 	if c, err := net.Dial("tcp", st.Local); err == nil { // refused: may be reset at once
 		c.Close()
 	}
-	w.event(sid, func(e wireEvent) bool { return e.Kind == "refused" })
+	// The refusal names no flag; the option rides beside it for the page
+	// to name by its form label.
+	w.event(sid, func(e wireEvent) bool {
+		return e.Kind == "refused" && strings.HasSuffix(e.Text, " refused: not in the allow list") && e.Option == "allow"
+	})
 
 	sid = w.ok(map[string]any{"op": "open", "kind": "tcp-server", "local": "127.0.0.1:0", "maxConns": 1, "idle": 1, "frame": "line", "verify": "sum8"}).SID
 	st = w.state(sid, func(s *sessState) bool { return s.Local != "" })
@@ -85,7 +90,9 @@ func TestAdvancedOptions(t *testing.T) {
 	if c2, err := net.Dial("tcp", st.Local); err == nil {
 		defer c2.Close()
 	}
-	w.event(sid, func(e wireEvent) bool { return e.Kind == "refused" })
+	w.event(sid, func(e wireEvent) bool {
+		return e.Kind == "refused" && strings.HasSuffix(e.Text, " refused: connection limit (1) reached") && e.Option == "max-conns"
+	})
 	// c1 says nothing more: the idle timeout closes it.
 	w.event(sid, func(e wireEvent) bool { return e.Kind == "close" && strings.Contains(e.Text, "idle") })
 
@@ -180,6 +187,17 @@ func TestBrowserAdvanced(t *testing.T) {
 				c.Close()
 			}
 			p.wait(`window.sockit.sessions.get(1).items.some((e) => e.kind === 'refused')`)
+			// The log says why in the page's language, and names the
+			// option by the label of its field, never as a flag.
+			want := map[string][]string{
+				"en":    {"refused: not in the allow list", "(setting: Allow)"},
+				"zh-CN": {"被拒绝：不在允许列表中", "（设置：允许）"},
+			}[lang]
+			p.wait(has(".log .row.refused", want[0]) + " && " + has(".log .row.refused .opt", want[1]) +
+				fmt.Sprintf(` && document.querySelector('.log .row.refused .x').title.includes(%s)`, js(want[1])))
+			if row := p.text(".log .row.refused"); strings.Contains(row, "--") {
+				t.Errorf("the refused row names a flag: %q", row)
+			}
 
 			dir, err := os.MkdirTemp("", "skui")
 			if err != nil {

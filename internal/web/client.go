@@ -92,6 +92,9 @@ type wireEvent struct {
 	Text string `json:"text"`
 	Raw  []byte `json:"raw,omitempty"`  // base64 in JSON; left out when Text is these bytes
 	More int    `json:"more,omitempty"` // bytes not in Raw
+	// Option is the option the event is about (event.Event.Option: a limit
+	// reached, a list that refused); the page names it by its form label.
+	Option string `json:"option,omitempty"`
 }
 
 func (u *UI) serveWS(ctx context.Context, w http.ResponseWriter, r *http.Request) {
@@ -444,7 +447,7 @@ func render(r *record, enc *codec.Encoding, server bool) wireEvent {
 	e := &r.ev
 	w := wireEvent{Seq: r.seq, T: e.Time.UnixMilli(), Kind: string(e.Kind), Peer: e.Peer, Conn: e.Conn}
 	if e.Kind != event.Data {
-		w.Text = event.Describe(e, server)
+		w.Text, w.Option = event.Describe(e, server), e.Option
 		return w
 	}
 	w.Dir, w.Len = string(e.Dir), len(e.Data)

@@ -440,6 +440,11 @@ func TestProtocolTLS(t *testing.T) {
 	if !strings.Contains(st.Status, "pin mismatch") {
 		t.Errorf("wrong pin: status %q", st.Status)
 	}
+	// The log's error names no flag; the option (pin) rides beside it for
+	// the page to name by its field's label.
+	w.event(bad, func(e wireEvent) bool {
+		return e.Kind == "error" && strings.Contains(e.Text, "the pin given is "+wrongPin) && e.Option == "pin" && !strings.Contains(e.Text, "--")
+	})
 	unverified := w.ok(map[string]any{"op": "open", "kind": "tcp-client", "remote": addr, "tls": map[string]any{"on": true}}).SID
 	st = w.until(func(m message) bool { return m.Type == "state" && m.SID == unverified && m.Session.State == "failed" }).Session
 	if !strings.Contains(st.Status, "certificate") {

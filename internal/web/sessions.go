@@ -14,6 +14,7 @@ import (
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/endpoint"
 	"github.com/sockit/sockit/internal/event"
+	"github.com/sockit/sockit/internal/fail"
 	"github.com/sockit/sockit/internal/frame"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
@@ -447,6 +448,12 @@ func (s *sess) note(kind event.Kind, peer, msg string) {
 	s.log.sink(e)
 }
 
+// noteError adds an error event of the UI's own for err, with the option
+// it is about (fail.OptionOf), which the page names by its field's label.
+func (s *sess) noteError(peer string, err error) {
+	s.log.sink(&event.Event{Time: time.Now(), Kind: event.Error, Peer: peer, Err: err.Error(), Option: string(fail.OptionOf(err))})
+}
+
 func (s *sess) touch() {
 	s.version.Add(1)
 	s.m.sig.poke()
@@ -524,7 +531,7 @@ func (s *sess) serve() {
 		defer s.wg.Done()
 		err := so.Serve(s.ctx, srv)
 		if s.ctx.Err() == nil && err != nil {
-			s.note(event.Error, "", err.Error())
+			s.noteError("", err)
 			s.setState(stateFailed, "stopped: "+err.Error())
 		}
 	}()
@@ -612,7 +619,7 @@ func (s *sess) dialOnce() bool {
 		if s.ctx.Err() != nil {
 			return false
 		}
-		s.note(event.Error, s.ep.Address(), err.Error())
+		s.noteError(s.ep.Address(), err)
 		s.setState(stateFailed, err.Error())
 		return false
 	}

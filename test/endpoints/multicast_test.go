@@ -229,7 +229,12 @@ func TestBroadcast(t *testing.T) {
 	rx.Addr()
 
 	p := a.sockit("send", "udp://"+bcast+":7000", "no flag", "--wait", "0")
-	if code := p.Wait(60 * time.Second); code != exitcode.Unreachable || !strings.Contains(p.Stderr(), "--broadcast") {
+	// The message names no flag (the web UI shows it too); the second
+	// line names the one to give.
+	code := p.Wait(60 * time.Second)
+	msg, hint, _ := strings.Cut(strings.TrimSpace(p.Stderr()), "\n")
+	if code != exitcode.Unreachable || !strings.HasSuffix(msg, "(sending to a broadcast address must be allowed first: SO_BROADCAST)") ||
+		strings.Contains(msg, "--") || hint != "Note that --broadcast allows sending to broadcast addresses." {
 		t.Errorf("broadcast without --broadcast: exit %d; stderr:\n%s", code, p.Stderr())
 	}
 	a.sockitRun(t, "send", "udp://"+bcast+":7000", "datagram {{seq}}", "--template", "--count", "5", "--interval", "10ms", "--broadcast", "--wait", "0")

@@ -161,13 +161,16 @@ func TestExitCodes(t *testing.T) {
 		}
 		_, stderr, code := run(t, "hi\n", "connect", "tls://"+addr)
 		checkExit(t, "unknown authority", code, stderr, 5,
-			`^sockit: connect tls://`+q(addr)+`: TLS handshake failed: unknown authority: the certificate is not signed by a CA in the system roots or --ca \(issuer "CN=sockit ephemeral"\)$`)
+			`^sockit: connect tls://`+q(addr)+`: TLS handshake failed: unknown authority: the certificate is not signed by a CA in the system roots or the CA file \(issuer "CN=sockit ephemeral"\)$`)
 		if !strings.Contains(stderr, "--pin") {
 			t.Errorf("no hint about --pin/--ca/--insecure: %q", stderr)
 		}
 		wrong := strings.Repeat("AB:", 31) + "AB"
 		_, stderr, code = run(t, "hi\n", "connect", "--pin", wrong, "tls://"+addr)
-		checkExit(t, "pin mismatch", code, stderr, 5, `^sockit: connect tls://`+q(addr)+`: TLS handshake failed: certificate pin mismatch: the server's certificate has SHA256 `+fp[1]+`, --pin wants `+wrong+`$`)
+		checkExit(t, "pin mismatch", code, stderr, 5, `^sockit: connect tls://`+q(addr)+`: TLS handshake failed: certificate pin mismatch: the server's certificate has SHA256 `+fp[1]+`, the pin given is `+wrong+`$`)
+		if want := "\nNote that --pin " + fp[1] + " accepts exactly this certificate; compare it with the fingerprint the server printed.\n"; !strings.HasSuffix(stderr, want) {
+			t.Errorf("pin mismatch: stderr %q does not end with %q", stderr, want)
+		}
 		out, stderr, code := run(t, "hi\n", "connect", "--pin", fp[1], "tls://"+addr)
 		if code != 0 || out != "hi\n" {
 			t.Errorf("right pin: exit %d, stdout %q; stderr:\n%s", code, out, stderr)

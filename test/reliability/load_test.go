@@ -253,7 +253,7 @@ func TestMaxConnsFlood(t *testing.T) {
 		t.Errorf("%d admitted clients stopped echoing during the flood", b)
 	}
 	t.Logf("flood: %d of %d refused; the %d held clients made %d round trips meanwhile", refused.Load(), flood, held, trips.Load())
-	p.WaitStderr("--max-conns 50 reached", 5*time.Second)
+	p.WaitStderr("connection limit (50) reached (see --max-conns)", 5*time.Second)
 
 	// Free ten slots: once the server has seen them go (it frees a slot
 	// before it logs the close), ten new clients get them, each at once.

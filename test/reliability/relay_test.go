@@ -74,7 +74,7 @@ func TestRelayImpairReset(t *testing.T) {
 	lc := exec.Command(sockittest.Binary(t), "listen", "127.0.0.1:0")
 	lc.Stdin = bytes.NewReader(data)
 	l := sockittest.StartCmd(t, lc)
-	r, addr := startRelay(t, l.Addr(), "--impair", "reset-after=1MB")
+	r, addr := startRelay(t, l.Addr(), "--json", "--impair", "reset-after=1MB")
 	out := tempPath(t)
 	cc := exec.Command(sockittest.Binary(t), "connect", addr)
 	cc.Stdout = mustCreate(t, out)
@@ -95,6 +95,22 @@ func TestRelayImpairReset(t *testing.T) {
 	r.Wait(10 * time.Second)
 	if !strings.Contains(r.Stderr(), "connections reset") {
 		t.Errorf("relay did not report the reset:\n%s", r.Stderr())
+	}
+	// The close event says it in words any front end can show, with the
+	// option beside it; the command line's log names the flag.
+	const reset = "connection reset by the impairment reset-after=1048576"
+	if !strings.Contains(r.Stderr(), reset+" (see --impair)") {
+		t.Errorf("relay's log does not name --impair with the reset:\n%s", r.Stderr())
+	}
+	found := false
+	for _, line := range strings.Split(r.Stdout(), "\n") {
+		var e struct{ Event, Error, Option string }
+		if json.Unmarshal([]byte(line), &e) == nil && e.Event == "close" && strings.HasSuffix(e.Error, ": "+reset) && e.Option == "impair" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no close event with error %q and option impair in relay's --json", reset)
 	}
 	t.Logf("client got %d bytes before the injected reset", len(got))
 }

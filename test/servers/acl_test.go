@@ -107,7 +107,7 @@ func TestACLEmptyAllowAdmitsNoOne(t *testing.T) {
 					}
 					defer c.Close()
 					c.Write([]byte("hi"))
-					p.WaitStderr("refused: not in --allow (the list is empty)", 15*time.Second)
+					p.WaitStderr("refused: not in the allow list (the list is empty) (see --allow)", 15*time.Second)
 					c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 					if n, err := c.Read(make([]byte, 10)); err == nil {
 						t.Fatalf("a refused UDP client got %d bytes back", n)
@@ -118,7 +118,7 @@ func TestACLEmptyAllowAdmitsNoOne(t *testing.T) {
 				if got != "" || !closed {
 					t.Fatalf("client from 127.0.0.1 got %q (closed %v); want refused", got, closed)
 				}
-				p.WaitStderr("refused: not in --allow (the list is empty)", 15*time.Second)
+				p.WaitStderr("refused: not in the allow list (the list is empty) (see --allow)", 15*time.Second)
 			})
 		}
 	}

@@ -96,7 +96,7 @@ func TestExecProcessesAreCappedByDefault(t *testing.T) {
 			addr = strings.TrimPrefix(addr, "udp://")
 			udpSources(t, addr, tc.limit, 300)
 			waitCount(t, p, "connected (#", tc.limit)
-			p.WaitStderr("refused: --max-conns "+strconv.Itoa(tc.limit)+" reached", 30*time.Second)
+			p.WaitStderr("refused: connection limit ("+strconv.Itoa(tc.limit)+") reached (see --max-conns)", 30*time.Second)
 			if n := children(t, p.Cmd.Process.Pid); n > tc.limit {
 				t.Fatalf("%d processes alive, want at most %d", n, tc.limit)
 			}
@@ -146,7 +146,7 @@ func TestExecTCPIsCappedByDefault(t *testing.T) {
 	if got, closed := dialRead(t, "tcp", addr, "hi\n"); got != "" || !closed {
 		t.Fatalf("the 101st client got %q (closed %v); want refused", got, closed)
 	}
-	p.WaitStderr("refused: --max-conns 100 reached", 15*time.Second)
+	p.WaitStderr("refused: connection limit (100) reached (see --max-conns)", 15*time.Second)
 	if n := children(t, p.Cmd.Process.Pid); n > 100 {
 		t.Fatalf("%d processes alive, want at most 100", n)
 	}
@@ -179,7 +179,7 @@ func TestUDPPeersAreCappedByDefault(t *testing.T) {
 			p := sockittest.Start(t, args...)
 			addr := strings.TrimPrefix(p.Addr(), "udp://")
 			udpSources(t, addr, 1024, 1100)
-			p.WaitStderr("refused: --max-conns 1024 reached", 60*time.Second)
+			p.WaitStderr("refused: connection limit (1024) reached (see --max-conns)", 60*time.Second)
 			waitCount(t, p, "connected (#", 1024)
 		})
 	}

@@ -89,7 +89,7 @@ func TestFramingMessagesArriveWhole(t *testing.T) {
 // allocates it, and the server goes on serving others.
 func TestFramingTooLargeIsThatConnectionsError(t *testing.T) {
 	t.Parallel()
-	p, addr := listen(t, "-k", "--echo", "--frame", "len32", "--max-message", "1K")
+	p, addr := listen(t, "-k", "--echo", "--frame", "len32", "--max-message", "1K", "--json")
 	runPython(t, 20*time.Second, `
 import socket, sys
 host, port = sys.argv[1].rsplit(':', 1)
@@ -97,7 +97,8 @@ s = socket.create_connection((host, int(port)), timeout=10)
 s.sendall(b'\xff\xff\xff\xf0' + b'x' * 100)
 print(s.recv(100))
 `, addr)
-	p.WaitStderr("message of 4294967280 bytes exceeds --max-message 1024", 10*time.Second)
+	const tooLarge = "message of 4294967280 bytes exceeds the maximum message size (1024 bytes)"
+	waitOptionEvent(t, p, "close", tooLarge, "max-message", tooLarge+" (see --max-message)")
 	// The server is still there, and still frames.
 	out := runPython(t, 20*time.Second, `
 import socket, struct, sys
@@ -179,7 +180,7 @@ func TestFramedOversizeNotDelivered(t *testing.T) {
 	if b, _ := os.ReadFile(out); string(b) != "hello\n" {
 		t.Errorf("-o file has %d bytes, want only the line delivered", len(b))
 	}
-	if !strings.Contains(p.Stderr(), "exceeds --max-message") || !strings.Contains(p.Stderr(), "(received 6 B, sent 0 B)") {
+	if !strings.Contains(p.Stderr(), "exceeds the maximum message size (16777216 bytes) (see --max-message) (received 6 B, sent 0 B)") {
 		t.Errorf("close line does not say the refusal and 6 B received:\n%s", p.Stderr())
 	}
 }

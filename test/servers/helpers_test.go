@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,4 +245,32 @@ func startSockit(t *testing.T, args ...string) (*sockittest.Proc, string) {
 	t.Helper()
 	p := sockittest.Start(t, args...)
 	return p, p.Addr()
+}
+
+// waitOptionEvent waits for a --json event of kind whose reason (or
+// error, after the operation and address it names) is text, in words that name no flag, and whose option is opt;
+// and for the log line on stderr that says the same and names the flag
+// to change, flagged (such as "refused: connection limit (1) reached
+// (see --max-conns)"). It returns the event.
+func waitOptionEvent(t *testing.T, p *sockittest.Proc, kind, text, opt, flagged string) map[string]any {
+	t.Helper()
+	find := func(out string) map[string]any {
+		for _, line := range strings.Split(out, "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) != nil || m["event"] != kind || m["option"] != opt {
+				continue
+			}
+			if err, _ := m["error"].(string); m["reason"] == text || err == text || strings.HasSuffix(err, ": "+text) {
+				return m
+			}
+		}
+		return nil
+	}
+	out := p.WaitStdout(t, fmt.Sprintf("a %s event %q about %s", kind, text, opt), func(s string) bool { return find(s) != nil })
+	e := find(out)
+	if strings.Contains(text, "--") {
+		t.Errorf("the event's text %q names a flag", text)
+	}
+	p.WaitStderr(flagged, 15*time.Second)
+	return e
 }

@@ -56,7 +56,7 @@ func errorsAs(err error, ne *net.Error) bool {
 
 func TestMaxConnsRefusesAndLogs(t *testing.T) {
 	t.Parallel()
-	p, addr := listen(t, "-k", "--echo", "--max-conns", "1")
+	p, addr := listen(t, "-k", "--echo", "--max-conns", "1", "--json")
 	first, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,9 @@ func TestMaxConnsRefusesAndLogs(t *testing.T) {
 	if !closed || got != "" {
 		t.Fatalf("second client: got %q, closed %v after %s; want closed at once", got, closed, time.Since(start))
 	}
-	p.WaitStderr("refused: --max-conns 1 reached", 10*time.Second)
+	// The event says it in words any front end can show, and carries the
+	// option; the command line's log names the flag.
+	waitOptionEvent(t, p, "refused", "connection limit (1) reached", "max-conns", "refused: connection limit (1) reached (see --max-conns)")
 	first.Close()
 	p.WaitStderr("closed: peer closed", 10*time.Second)
 	if got, _ := dialRead(t, "tcp", addr, "3"); got != "3" {
@@ -89,18 +91,19 @@ func TestDenyAndAllow(t *testing.T) {
 		ep      string
 		flags   []string
 		refused string // "" when admitted
+		option  string // the list that refused
 	}{
-		{"deny v4", "tcp4", "127.0.0.1:0", []string{"--deny", "127.0.0.0/8"}, "denied by --deny"},
-		{"allow other v4", "tcp4", "127.0.0.1:0", []string{"--allow", "10.0.0.0/8,192.168.0.0/16"}, "not in --allow"},
-		{"allow v4", "tcp4", "127.0.0.1:0", []string{"--allow", "127.0.0.1"}, ""},
-		{"deny v6", "tcp6", "[::1]:0", []string{"--deny", "::1/128"}, "denied by --deny"},
-		{"allow other v6", "tcp6", "[::1]:0", []string{"--allow", "2001:db8::/32"}, "not in --allow"},
-		{"allow v6", "tcp6", "[::1]:0", []string{"--allow", "::1"}, ""},
-		{"allow from file", "tcp4", "127.0.0.1:0", []string{"--allow", "@" + writeFile(t, "acl", "# local\n127.0.0.0/8\n")}, ""},
+		{"deny v4", "tcp4", "127.0.0.1:0", []string{"--deny", "127.0.0.0/8"}, "denied by the deny list", "deny"},
+		{"allow other v4", "tcp4", "127.0.0.1:0", []string{"--allow", "10.0.0.0/8,192.168.0.0/16"}, "not in the allow list", "allow"},
+		{"allow v4", "tcp4", "127.0.0.1:0", []string{"--allow", "127.0.0.1"}, "", ""},
+		{"deny v6", "tcp6", "[::1]:0", []string{"--deny", "::1/128"}, "denied by the deny list", "deny"},
+		{"allow other v6", "tcp6", "[::1]:0", []string{"--allow", "2001:db8::/32"}, "not in the allow list", "allow"},
+		{"allow v6", "tcp6", "[::1]:0", []string{"--allow", "::1"}, "", ""},
+		{"allow from file", "tcp4", "127.0.0.1:0", []string{"--allow", "@" + writeFile(t, "acl", "# local\n127.0.0.0/8\n")}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p, addr := listen(t, append(append([]string{"-k", "--echo"}, tc.flags...), tc.ep)...)
+			p, addr := listen(t, append(append([]string{"-k", "--echo", "--json"}, tc.flags...), tc.ep)...)
 			got, closed := dialRead(t, tc.network, addr, "hi")
 			if tc.refused == "" {
 				if got != "hi" {
@@ -111,7 +114,7 @@ func TestDenyAndAllow(t *testing.T) {
 			if got != "" || !closed {
 				t.Fatalf("refused client got %q, closed %v", got, closed)
 			}
-			p.WaitStderr("refused: "+tc.refused, 10*time.Second)
+			waitOptionEvent(t, p, "refused", tc.refused, tc.option, "refused: "+tc.refused+" (see --"+tc.option+")")
 		})
 	}
 }

@@ -272,4 +272,18 @@ func TestReplayMatchUsageErrors(t *testing.T) {
 			t.Errorf("sockit %v: exit %d, stderr %q, want exit 2 with %q", args[1:], code, stderr, tc.want)
 		}
 	}
+	// Conversations framed two ways: the engine names the framing as an
+	// option, which the command line writes as its flag.
+	mixed := writeFile(t, "mixed.jsonl", `{"event":"connect","conn":1,"frame":"line"}
+{"event":"data","conn":1,"dir":"out","text":"x"}
+{"event":"connect","conn":2,"frame":"len16"}
+{"event":"data","conn":2,"dir":"out","text":"y"}
+`)
+	_, stderr, code := runSockit(t, "replay", mixed, "127.0.0.1:0", "--as", "server", "--match")
+	if want := "conversation 2 was recorded with --frame len16, an earlier one with --frame line"; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("mixed framings: exit %d, stderr %q, want exit 2 with %q", code, stderr, want)
+	}
+	if want := "\nNote that --conn N replays one conversation of the transcript.\n"; !strings.Contains(stderr, want) {
+		t.Errorf("mixed framings: stderr %q lacks the what-to-try line %q", stderr, want)
+	}
 }

@@ -1125,6 +1125,12 @@
   }
 
   const arrows = { in: '←', out: '→' };
+  // optionLabels are the form fields of the options events name (their
+  // option field); options the page has no field for are left unsaid.
+  const optionLabels = {
+    'max-conns': 'adv.maxConns', allow: 'adv.allow', deny: 'adv.deny',
+    pin: 'tls.pin', ca: 'tls.ca', sni: 'tls.sni', 'client-cert': 'adv.clientCert', 'tls-min': 'adv.tlsMin',
+  };
 
   function row(s, e) {
     const data = e.kind === 'data';
@@ -1144,6 +1150,14 @@
       if (text.length > 80) x.title = text.replace(/\\n(?!$)/g, '\\n\n');
     }
     if (data && e.more) x.append(h('span', 'more', t('log.more', { n: num(e.more) })));
+    // The option a refusal or close is about, by the label of its field
+    // in the form (sockit's own text names no option); in the tooltip
+    // too, as a long row is cut at the window's edge.
+    if (!data && optionLabels[e.option]) {
+      const o = t('log.option', { name: t(optionLabels[e.option]) });
+      x.append(h('span', 'opt', o));
+      x.title = (x.title || tr(e.text) || '') + o;
+    }
     d.append(x);
     return d;
   }
