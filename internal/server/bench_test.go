@@ -330,7 +330,7 @@ func TestBenchUDPRefusalSummary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m, err := wire.Parse(buf[:n]); err != nil || m.Kind != wire.Err || !strings.Contains(string(m.Body), "--max-conns 1 reached") {
+		if m, err := wire.Parse(buf[:n]); err != nil || m.Kind != wire.Err || !strings.Contains(string(m.Body), "busy: connection limit (1) reached") {
 			t.Fatalf("second client: %q, %v", buf[:n], err)
 		}
 	}

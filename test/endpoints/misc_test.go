@@ -45,7 +45,7 @@ func TestAbstractUnixWithSocat(t *testing.T) {
 // with a growing pause, saying so, and gets through once a server is up.
 func TestRetryWaitsForTheServer(t *testing.T) {
 	t.Parallel()
-	port := sockittest.FreePort(t, false)
+	port := sockittest.RebindablePort(t, false)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	c := sockittest.Start(t, "send", addr, "hello", "--retry", "20", "--retry-delay", "50ms", "--wait", "2s")
 	c.WaitStderr("trying again in 50ms (retry 1 of 20)", 30*time.Second)
@@ -151,7 +151,7 @@ func TestBrokerWithNcat(t *testing.T) {
 // each client, and the client's data gets through once TO is up.
 func TestRelayRetriesItsTarget(t *testing.T) {
 	t.Parallel()
-	port := sockittest.FreePort(t, false)
+	port := sockittest.RebindablePort(t, false)
 	to := "127.0.0.1:" + strconv.Itoa(port)
 	r := sockittest.Start(t, "relay", "tcp://127.0.0.1:0", "tcp://"+to, "--retry", "20", "--retry-delay", "50ms")
 	c, err := net.Dial("tcp", r.Addr())

@@ -41,7 +41,7 @@ func kill(p *sockittest.Proc) {
 // second whole, and --json shows the tries with their growing waits.
 func TestReconnectPipeSockitServer(t *testing.T) {
 	t.Parallel()
-	addr := "127.0.0.1:" + strconv.Itoa(sockittest.FreePort(t, false))
+	addr := "127.0.0.1:" + strconv.Itoa(sockittest.RebindablePort(t, false))
 	s1 := sockittest.Start(t, "listen", addr)
 	s1.Addr()
 	c := sockittest.Start(t, "connect", addr, "--forever", "--retry-delay", "20ms", "--json")
@@ -96,7 +96,7 @@ func TestReconnectPipeSockitServer(t *testing.T) {
 func TestReconnectPipeNcat(t *testing.T) {
 	t.Parallel()
 	ncat := sockittest.Need(t, "ncat")
-	port := strconv.Itoa(sockittest.FreePort(t, false))
+	port := strconv.Itoa(sockittest.RebindablePort(t, false))
 	addr := "127.0.0.1:" + port
 	listen := func() *sockittest.Proc {
 		// Waiting for its line, not probing the port: a probe would be
@@ -169,7 +169,7 @@ func TestReconnectGivesUp(t *testing.T) {
 func TestRelayUpstreamRestarts(t *testing.T) {
 	t.Parallel()
 	ncat := sockittest.Need(t, "ncat")
-	port := strconv.Itoa(sockittest.FreePort(t, false))
+	port := strconv.Itoa(sockittest.RebindablePort(t, false))
 	to := "127.0.0.1:" + port
 	upstream := func() *sockittest.Proc {
 		p := sockittest.StartCmd(t, exec.Command(ncat, "-v", "-l", "-k", "127.0.0.1", port))
