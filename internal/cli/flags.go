@@ -125,7 +125,7 @@ func (f *dataFlags) register(fs *pflag.FlagSet, o *talk.Options) {
 	fs.BoolVar(&o.Input.Template, "template", false, "expand {{seq}}, {{time}}, {{unix_ms}}, {{rand:N}}, {{hex:0a0b}}, {{peer}} in data sent")
 	fs.StringVar(&f.file, "file", "", "send this file")
 	fs.StringVar(&o.Input.Checksum, "checksum", "", "append a checksum to each message: sum8, xor8, crc8, crc16-modbus, crc16-ccitt, crc32")
-	fs.BoolVar(&o.VerifyChecksum, "verify-checksum", false, "flag received messages whose trailing --checksum is wrong")
+	fs.BoolVar(&o.VerifyChecksum, "verify-checksum", false, "flag received messages whose trailing --checksum is wrong (they never satisfy --expect)")
 	fs.BoolVar(&f.hex, "hex", false, "show received data as a hex dump")
 	fs.BoolVarP(&f.timestamps, "timestamps", "T", false, "timestamp each message received")
 	fs.StringVar(&o.Frame, "frame", "", "message framing on streams: raw, line, delim:HEX, fixed:N, len8, len16, len16le, len32, len32le")

@@ -17,6 +17,7 @@ import (
 // (connect --expect): it ends the run as soon as the text received so far
 // matches, or Wait after the input ended without a match.
 type Expectation struct {
+	s     *Setup
 	m     *match.Matcher
 	wait  time.Duration
 	inEnd chan struct{}
@@ -48,13 +49,13 @@ const reasonMatched = "what arrived matched the expected pattern"
 // opened.
 func (s *Setup) Expect(re *regexp.Regexp, wait time.Duration) *Expectation {
 	_, recv := s.Encodings()
-	e := &Expectation{m: match.Regexp(re, recv, 0), wait: wait, inEnd: make(chan struct{})}
+	e := &Expectation{m: match.Regexp(re, recv, 0), wait: wait, inEnd: make(chan struct{}), s: s}
 	s.Observe(Observer{Sink: e.observe})
 	return e
 }
 
 func (e *Expectation) observe(ev *event.Event) {
-	if ev.Kind != event.Data || ev.Dir != event.In || e.matched.Load() {
+	if ev.Kind != event.Data || ev.Dir != event.In || e.matched.Load() || !e.s.verified(ev.Data) {
 		return
 	}
 	if e.m.Feed(ev.Data); e.m.Matched() {

@@ -45,6 +45,17 @@ func (s *Setup) NoData() bool {
 	return true
 }
 
+// verified reports whether a message received passes the checksum check
+// when there is one (VerifyChecksum): a message whose checksum is wrong
+// is no answer to wait for, so it never satisfies an expectation.
+func (s *Setup) verified(data []byte) bool {
+	if s.verify == nil {
+		return true
+	}
+	_, ok := s.verify.Verify(data)
+	return ok
+}
+
 // checksumCheck reports received messages whose trailing checksum is wrong
 // as error events to the others.
 func checksumCheck(a *checksum.Algo, others []event.Sink) event.Sink {

@@ -182,7 +182,7 @@ func (x *Sending) observe() {
 		case x.arrived <- struct{}{}:
 		default:
 		}
-		if x.re != nil {
+		if x.re != nil && x.s.verified(e.Data) {
 			if x.re.Feed(e.Data); x.re.Matched() {
 				x.mOnce.Do(func() { close(x.matched) })
 			}

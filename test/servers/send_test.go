@@ -165,18 +165,20 @@ func TestVerifyChecksumPipeModeSaysMismatch(t *testing.T) {
 		{cmd: []string{"send", "--send-hex"}},
 		{cmd: []string{"connect", "--send-hex", "--hex"}, stdin: "01 03 00 00 00 01\n"},
 	} {
-		args := func(addr string) []string {
-			a := append(append([]string{}, c.cmd...), addr, "--checksum", "crc16-modbus", "--verify-checksum", "--wait", "5s", "--expect", ".")
+		args := func(addr, wait string) []string {
+			a := append(append([]string{}, c.cmd...), addr, "--checksum", "crc16-modbus", "--verify-checksum", "--wait", wait, "--expect", ".")
 			if c.cmd[0] == "send" {
 				a = append(a, "01 03 00 00 00 01")
 			}
 			return a
 		}
-		_, stderr, code := sockittestRun(t, c.stdin, args(bad)...)
-		if code != 0 || !strings.Contains(stderr, "checksum mismatch: crc16-modbus") {
-			t.Errorf("%v to a reply with a wrong CRC: exit %d, stderr %q; want exit 0 and the mismatch said on stderr", c.cmd, code, stderr)
+		// A reply with a wrong CRC is no reply to expect: --expect . is
+		// not met (exit 1), and the mismatch is said.
+		_, stderr, code := sockittestRun(t, c.stdin, args(bad, "1s")...)
+		if code != 1 || !strings.Contains(stderr, "checksum mismatch: crc16-modbus") || !strings.Contains(stderr, "--expect") {
+			t.Errorf("%v to a reply with a wrong CRC: exit %d, stderr %q; want exit 1 and the mismatch said on stderr", c.cmd, code, stderr)
 		}
-		_, stderr, code = sockittestRun(t, c.stdin, args(good)...)
+		_, stderr, code = sockittestRun(t, c.stdin, args(good, "5s")...)
 		if code != 0 || strings.Contains(stderr, "checksum") {
 			t.Errorf("%v to a good reply: exit %d, stderr %q; want exit 0 and nothing said", c.cmd, code, stderr)
 		}
