@@ -497,3 +497,85 @@ fetch('http://%[1]s/', {credentials: 'include'}).then(r => r.text()).then(() => 
 	p.errors = nil // the refusals are logged as errors in the other page, as they should be
 	p.mu.Unlock()
 }
+
+// TestBrowserReadingWhileOldestGo: a reader scrolled up in a log that is
+// full (100,000 events kept) keeps reading the same rows when the oldest
+// are forgotten to make room: every row drawn sits where the layout says
+// at the end of the very task that forgot them (not a frame or, during a
+// flood, 200 ms later), and the row at the top of the view stays there.
+func TestBrowserReadingWhileOldestGo(t *testing.T) {
+	u := startUI(t)
+	p := newPage(t, 1280, 800)
+	p.run(chromedp.Navigate(u.url))
+	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "frame": "line"})
+	p.wait(has(active(".status"), "listening on"))
+	addr := listeningRE.FindStringSubmatch(p.text(active(".status")))[1]
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.wait(has(active(".loginfo"), "2 events"))
+	const chunk = 5000
+	n := 0
+	send := func() {
+		var b bytes.Buffer
+		for range chunk {
+			n++
+			fmt.Fprintf(&b, "kept line %06d\n", n)
+		}
+		if _, err := c.Write(b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Chunks the page takes whole (one far past its backlog would be
+	// skipped ahead), up to 100,002 events kept.
+	for range 20 {
+		send()
+		p.wait(fmt.Sprintf(`window.sockit.sessions.get(window.sockit.active).items.length === %d`, n+2))
+	}
+	p.eval(`(() => { const l = document.querySelector('.panel.active .log'); l.scrollTop = l.scrollHeight / 2; return true })()`, nil)
+	p.wait(`!document.querySelector('.panel.active .autoscroll').checked`)
+	p.wait(`(() => { const s = window.sockit.sessions.get(window.sockit.active); return !s.follow && !s.stale })()`)
+	// The row at the top of the view, and a check after each message from
+	// sockit: do the rows drawn sit where the layout says?
+	var before struct {
+		Seq float64
+		Top float64
+	}
+	p.eval(`(() => {
+		const s = window.sockit.sessions.get(window.sockit.active);
+		const log = document.querySelector('.panel.active .log'), box = log.getBoundingClientRect();
+		let best = null;
+		for (const [seq, el] of s.drawn) { const r = el.getBoundingClientRect(); if (r.top >= box.top && (!best || r.top < best.top)) best = { seq: seq, top: r.top }; }
+		window.trimCheck = { dropped: s.dropped, bad: [], trims: 0 };
+		window.sockit.ws.addEventListener('message', () => {
+			const c = window.trimCheck;
+			if (s.dropped === c.dropped) return;
+			c.dropped = s.dropped;
+			c.trims++;
+			for (const [seq, el] of s.drawn) {
+				let lo = 0, hi = s.rows.length - 1, i = -1;
+				while (lo <= hi) { const m = (lo + hi) >> 1; if (s.rows[m].seq === seq) { i = m; break; } if (s.rows[m].seq < seq) lo = m + 1; else hi = m - 1; }
+				const want = i < 0 ? 'gone' : ((s.starts[i] - s.base) * 19) + 'px';
+				if (el.style.top !== want) c.bad.push(seq + ': ' + el.style.top + ' want ' + want);
+			}
+		});
+		return best ? { Seq: best.seq, Top: best.top } : { Seq: -1, Top: 0 };
+	})()`, &before)
+	if before.Seq < 0 {
+		t.Fatal("no row in view")
+	}
+	send() // past 105,000 events: the oldest 5,002 go
+	p.wait(`window.trimCheck.trims > 0`)
+	var bad []string
+	p.eval(`window.trimCheck.bad`, &bad)
+	if len(bad) > 0 {
+		t.Errorf("rows drawn out of place right after the oldest went: %v", bad[:min(len(bad), 5)])
+	}
+	var after float64
+	p.eval(fmt.Sprintf(`(() => { const el = window.sockit.sessions.get(window.sockit.active).drawn.get(%d); return el ? el.getBoundingClientRect().top : -1 })()`, int(before.Seq)), &after)
+	if d := after - before.Top; d < -1 || d > 1 {
+		t.Errorf("the row read at the top of the view moved by %.0f px when the oldest went", d)
+	}
+}

@@ -973,8 +973,16 @@
       s.base = s.rows.length ? s.starts[0] : s.end;
       s.alt.starts.splice(0, k);
       s.alt.base = s.rows.length ? s.alt.starts[0] : s.alt.end;
-      // Someone reading older rows keeps reading the same rows.
-      if (!s.follow) { const l = q(s, '.log'); l.scrollTop -= (s.base - before) * LINE_H; s.setTop = l.scrollTop; }
+      // Someone reading older rows keeps reading the same rows, drawn
+      // where they now are at once (the scroll this makes is the page's
+      // own, which draws nothing, and a flood's next draw can be 200 ms
+      // away).
+      if (!s.follow && s.space) {
+        const l = q(s, '.log');
+        l.scrollTop -= (s.base - before) * LINE_H;
+        s.setTop = l.scrollTop;
+        if (s.sid === app.active && !s.paused) drawRows(s, l);
+      }
     }
   }
 
