@@ -503,7 +503,14 @@ fetch('http://%[1]s/', {credentials: 'include'}).then(r => r.text()).then(() => 
 // are forgotten to make room: every row drawn sits where the layout says
 // at the end of the very task that forgot them (not a frame or, during a
 // flood, 200 ms later), and the row at the top of the view stays there.
+// The same with the log paused.
 func TestBrowserReadingWhileOldestGo(t *testing.T) {
+	for _, paused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "live", true: "paused"}[paused], func(t *testing.T) { readingWhileOldestGo(t, paused) })
+	}
+}
+
+func readingWhileOldestGo(t *testing.T, paused bool) {
 	u := startUI(t)
 	p := newPage(t, 1280, 800)
 	p.run(chromedp.Navigate(u.url))
@@ -537,6 +544,10 @@ func TestBrowserReadingWhileOldestGo(t *testing.T) {
 	p.eval(`(() => { const l = document.querySelector('.panel.active .log'); l.scrollTop = l.scrollHeight / 2; return true })()`, nil)
 	p.wait(`!document.querySelector('.panel.active .autoscroll').checked`)
 	p.wait(`(() => { const s = window.sockit.sessions.get(window.sockit.active); return !s.follow && !s.stale })()`)
+	if paused {
+		p.click(active(".pause"))
+		p.wait(`window.sockit.sessions.get(window.sockit.active).paused`)
+	}
 	// The row at the top of the view, and a check after each message from
 	// sockit: do the rows drawn sit where the layout says?
 	var before struct {

@@ -981,7 +981,7 @@
         const l = q(s, '.log');
         l.scrollTop -= (s.base - before) * LINE_H;
         s.setTop = l.scrollTop;
-        if (s.sid === app.active && !s.paused) drawRows(s, l);
+        if (s.sid === app.active) drawRows(s, l);
       }
     }
   }
