@@ -172,8 +172,8 @@ func (st *streamState) heard(bench bool, bud *budget) {
 // answers the hello (sent at helloAt) at once, so it gives the server
 // until txAnswerWait after it if the run was shorter than that (-n).
 // Without an answer the peer is a plain sink: the reader, reading from
-// rd, stops listening for one. But when another stream of the run hears
-// a bench server (heard is closed) by twice that, this one's answer is
+// rd, stops listening for one. But when another stream of the run has
+// heard a bench server by then (heard is closed), this one's answer is
 // late, not missing: it waits for it as long as for a report, or the
 // server's count of this stream would be left out of the run's without
 // a word.
@@ -182,17 +182,14 @@ func (st *streamState) awaitAnswer(helloAt time.Time, rd interface{ SetReadDeadl
 	select {
 	case <-st.answered:
 	case <-t.C:
-		t.Reset(txAnswerWait)
 		select {
-		case <-st.answered:
-		case <-t.C:
 		case <-heard:
-			t.Stop()
 			t.Reset(reportWait)
 			select {
 			case <-st.answered:
 			case <-t.C:
 			}
+		default:
 		}
 	}
 	t.Stop()
