@@ -148,11 +148,14 @@ func parseDuration(k, v string) (time.Duration, error) {
 // (100kbit, 10mbit, 1gbit, 100Mbit/s, 500Mbps: powers of 1000, see
 // units.ParseBitrate) or bytes per second as sizes (64k/s, 1MB/s:
 // powers of 1024, as everywhere else in sockit). A bare number is
-// refused: it could be either.
+// refused: it could be either. So is "bps" (10mbps): tc reads it as
+// bytes per second, iperf3 and most people as bits.
 func parseRate(v string) (int64, error) {
 	l := strings.ToLower(v)
 	var bytes float64
 	switch {
+	case strings.HasSuffix(l, "bps"):
+		return 0, bad("%q: tc reads bps as bytes per second, others as bits: write %sbit (bits) or %s/s (bytes)", "rate="+v, strings.TrimSuffix(l, "bps"), strings.ToUpper(strings.TrimSuffix(l, "bps")))
 	case units.HasBitUnit(l): // before "/s": 10mbit/s is bits
 		bits, err := units.ParseBitrate(l)
 		if err != nil {

@@ -29,7 +29,6 @@ func TestParse(t *testing.T) {
 		{"rate=1MiB/s", Spec{Rate: 1 << 20}},
 		// The bit rates of sockit bench --bitrate (units.ParseBitrate).
 		{"rate=10mbit/s", Spec{Rate: 1_250_000}},
-		{"rate=10mbps", Spec{Rate: 1_250_000}},
 		{"rate=64kbits", Spec{Rate: 8000}},
 		{"rate=1Tbit", Spec{Rate: 125_000_000_000}},
 		{"loss=2%,dup=1%,reorder=1%", Spec{Loss: 0.02, Dup: 0.01, Reorder: 0.01}},
@@ -73,6 +72,8 @@ func TestParseErrors(t *testing.T) {
 		{"latency=5ms", `unknown fault "latency"`},
 		{"rate=1000", "needs a unit"},
 		{"rate=10m", "needs a unit"},
+		{"rate=10mbps", "tc reads bps as bytes per second, others as bits: write 10mbit (bits) or 10M/s (bytes)"},
+		{"rate=500Mbps", "write 500mbit"},
 		{"rate=0mbit", "use 100kbit"},
 		{"rate=-1mbit", "use 100kbit"},
 		{"rate=xbit", "use 100kbit"},
