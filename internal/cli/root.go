@@ -187,8 +187,12 @@ func ncShorthand(cmd string, flag byte) string {
 		return "Note that nc -l is sockit listen PORT (-k to serve many clients, -u for UDP)."
 	case flag == 'p' && cmd == "listen":
 		return "Note that the port is the endpoint: sockit listen PORT, not -p PORT."
-	case flag == 'p':
+	case flag == 'p' && (cmd == "connect" || cmd == "send"):
 		return "Note that the port to send from is -s/--source PORT (nc -p)."
+	case flag == 'p' && cmd == "scan":
+		return "Note that the ports follow the host: sockit scan HOST PORTS (22,80,8000-8100)."
+	case flag == 'p':
+		return "Note that the port is part of the endpoint: HOST:PORT, not -p PORT."
 	case flag == 'e' || flag == 'c':
 		return "Note that nc -e/-c is sockit listen --exec CMD PORT."
 	case flag == 'z':
