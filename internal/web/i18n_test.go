@@ -276,6 +276,17 @@ func TestBrowserEventsInChinese(t *testing.T) {
 	if log := p.text(active(".log")); strings.Contains(log, "connected") || strings.Contains(log, "closed") {
 		t.Errorf("English left in the log: %s", log)
 	}
+	// Refusals a one-client server logs, TCP and UDP.
+	for in, want := range map[string]string{
+		"127.0.0.1:5 refused: serving one client only": "127.0.0.1:5 被拒绝：只服务一个客户端",
+		"127.0.0.1:5 refused: serving one peer only":   "127.0.0.1:5 被拒绝：只服务一个对端",
+	} {
+		var got string
+		p.eval(fmt.Sprintf(`sockitI18n.tr(%q)`, in), &got)
+		if got != want {
+			t.Errorf("tr(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 // TestBrowserChecksumErrorInChinese: a message whose checksum is wrong,

@@ -558,6 +558,7 @@
     [/：denied by the deny list/, '：在拒绝列表中'],
     [/：no IP address to check against the allow and deny lists/, '：没有可按允许和拒绝列表检查的 IP 地址'],
     [/：serving one client only/, '：只服务一个客户端'],
+    [/：serving one peer only/, '：只服务一个对端'],
     [/message of (\d+) bytes exceeds the maximum message size \((\d+) bytes\)/, '$1 字节的消息超过最大消息长度（$2 字节）'],
     [/：peer closed/, '：对方关闭了连接'],
     [/：interrupted/, '：已中断'],
