@@ -286,7 +286,7 @@ func TestDropsWhileSocketsChurn(t *testing.T) {
 }
 
 // BenchmarkDrops is the cost of one Drops call on a UDP socket among
-// as many others as -sockets says (the /proc fallback reads them all).
+// 50 (the /proc fallback reads them all), by SO_MEMINFO and by /proc.
 func BenchmarkDrops(b *testing.B) {
 	for _, path := range []string{"meminfo", "proc"} {
 		b.Run(path, func(b *testing.B) {
