@@ -141,7 +141,8 @@ func (s *sess) loss(now time.Time) *lossInfo {
 // dropped is how many datagrams for the session were dropped: by the
 // kernel, its socket's receive queue full (endpoint.Drops), and by the
 // server, a peer's queue of datagrams waiting for the session full
-// (server.Server.Dropped). It reads a /proc table: never under s.mu.
+// (server.Server.Dropped). It is a system call (a /proc table
+// before Linux 4.12): never under s.mu.
 func (s *sess) dropped(pc net.PacketConn) (uint64, bool) {
 	n, known := socketDrops(pc)
 	s.mu.Lock()
