@@ -251,9 +251,14 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 		srv.Conn.Tap = tap
 	}
 	hub := &server.Hub{Server: srv}
-	// Each new client first gets what piped stdin holds for it (a banner
-	// read before anyone connected), before it reads anything itself.
-	srv.OnOpen = hub.Open
+	srv.OnOpen = func(*session.Conn) {}
+	if !conv.interactive && !conv.Options().RecvOnly {
+		// Each new client first gets what piped stdin holds for it (a
+		// banner read before anyone connected), before it reads anything
+		// itself. Not at a terminal: a typed line is sent at once or not
+		// at all, and a new client need not wait for one being sent.
+		srv.OnOpen = hub.Open
+	}
 	listening := make(chan struct{})
 	var listenOnce sync.Once
 	sink := srv.Sink
