@@ -12,6 +12,7 @@ import (
 
 	"github.com/sockit/sockit/internal/codec"
 	"github.com/sockit/sockit/internal/console"
+	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/exitcode"
 	"github.com/sockit/sockit/internal/server"
 	"github.com/sockit/sockit/internal/session"
@@ -250,9 +251,25 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 		srv.Conn.Tap = tap
 	}
 	hub := &server.Hub{Server: srv}
-	first := make(chan struct{})
-	var firstOnce sync.Once
-	srv.OnOpen = func(*session.Conn) { firstOnce.Do(func() { close(first) }) }
+	srv.OnOpen = func(*session.Conn) {}
+	if !conv.interactive && !conv.Options().RecvOnly {
+		// Each new client first gets what piped stdin holds for it (a
+		// banner read before anyone connected), before it reads anything
+		// itself. Not at a terminal: a typed line is sent at once or not
+		// at all, and a new client need not wait for one being sent.
+		srv.OnOpen = hub.Open
+	}
+	listening := make(chan struct{})
+	var listenOnce sync.Once
+	sink := srv.Sink
+	srv.Sink = func(e *event.Event) {
+		if sink != nil {
+			sink(e)
+		}
+		if e.Kind == event.Listen {
+			listenOnce.Do(func() { close(listening) })
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -303,11 +320,14 @@ func serveHub(ctx context.Context, st *stdio, conv *conversation, srv *server.Se
 		}
 	}
 
-	// Pipe mode: stdin goes to every client, once there is one.
+	// Pipe mode: stdin goes to every client; what comes while none is
+	// connected waits for the first (as with ncat -l -k). It is read from
+	// the moment the server listens, so that its note on what it holds
+	// comes after "listening on".
 	if !conv.Options().RecvOnly {
 		go func() {
 			select {
-			case <-first:
+			case <-listening:
 			case <-ctx.Done():
 				return
 			}

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/sockit/sockit/internal/event"
 	"github.com/sockit/sockit/internal/session"
 )
 
@@ -26,6 +28,15 @@ type Hub struct {
 
 	wmu     sync.Mutex             // one send at a time: each sets and clears write deadlines
 	dropped map[*session.Conn]bool // dropped, and not yet gone from the server (under wmu)
+	held    *held                  // what Send holds until a conversation opens (under wmu)
+}
+
+// held is a message Send could give to no one yet.
+type held struct {
+	msg  []byte
+	raw  bool
+	err  error         // of the send that Open made
+	sent chan struct{} // closed once Open sent it
 }
 
 // DefaultHubWriteTimeout is how long a Hub waits for one slow reader.
@@ -83,6 +94,66 @@ func (h *Hub) WriteTo(peer string, msg []byte, raw bool) error {
 		}
 		return h.write(c, msg, raw)
 	}
+	conns := h.live()
+	if len(conns) == 0 {
+		return ErrNoPeers
+	}
+	return h.writeAll(conns, msg, raw)
+}
+
+// Send sends msg, framed or raw, to every conversation, as WriteTo does
+// for "", and when there is none yet, holds it until one opens (Open)
+// and sends it then, to every conversation open at that moment; or until
+// ctx ends. This is listen -k with piped stdin: what is read before any
+// client is connected (a banner) goes to the first one, as ncat -l -k
+// does, instead of being dropped. Send returns once msg is sent.
+func (h *Hub) Send(ctx context.Context, msg []byte, raw bool) error {
+	h.wmu.Lock()
+	if conns := h.live(); len(conns) > 0 {
+		defer h.wmu.Unlock()
+		return h.writeAll(conns, msg, raw)
+	}
+	m := &held{msg: msg, raw: raw, sent: make(chan struct{})}
+	h.held = m
+	h.wmu.Unlock()
+	h.Server.emit(&event.Event{Kind: event.Info, Msg: fmt.Sprintf("holding %d B of input until a client connects", len(msg))})
+	select {
+	case <-m.sent:
+		return m.err
+	case <-ctx.Done():
+		h.wmu.Lock()
+		defer h.wmu.Unlock()
+		select {
+		case <-m.sent: // Open sent it after all
+			return m.err
+		default:
+		}
+		h.held = nil
+		return ctx.Err()
+	}
+}
+
+// Open gives what Send holds to the conversations now open, c among
+// them. Call it from Server.OnOpen: that runs before the conversation
+// reads anything, so a client that connects and at once shuts down its
+// write side still gets it before the server closes the connection.
+func (h *Hub) Open(c *session.Conn) {
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	m := h.held
+	if m == nil {
+		return
+	}
+	h.held = nil
+	// c is among them: a conversation is listed before OnOpen runs, and
+	// leaves the list only after its handler returns.
+	m.err = h.writeAll(h.live(), m.msg, m.raw)
+	close(m.sent)
+}
+
+// live is the server's conversations less those the hub dropped (under
+// wmu).
+func (h *Hub) live() []*session.Conn {
 	var conns []*session.Conn
 	live := map[*session.Conn]bool{}
 	for _, c := range h.Server.Conns() {
@@ -93,9 +164,12 @@ func (h *Hub) WriteTo(peer string, msg []byte, raw bool) error {
 		conns = append(conns, c)
 	}
 	h.dropped = live
-	if len(conns) == 0 {
-		return ErrNoPeers
-	}
+	return conns
+}
+
+// writeAll sends to each of conns; when several fail, the error names
+// the first (under wmu).
+func (h *Hub) writeAll(conns []*session.Conn, msg []byte, raw bool) error {
 	var first error
 	for _, c := range conns {
 		if err := h.write(c, msg, raw); err != nil && first == nil {

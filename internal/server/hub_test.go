@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -164,5 +165,61 @@ func TestHubTargets(t *testing.T) {
 	hub.SetTarget("")
 	if hub.Target() != "" {
 		t.Error("SetTarget(\"\") kept a target")
+	}
+}
+
+// TestHubHoldsUntilOpen: what Send is given while no client is connected
+// is held, and the first client gets it before it reads anything, even
+// one that shuts down its write side at once (it is closed at that EOF);
+// a send given up with its context is not held for the next client.
+func TestHubHoldsUntilOpen(t *testing.T) {
+	holding := make(chan string, 4)
+	srv := &Server{Handler: Drain, Sink: func(e *event.Event) {
+		if e.Kind == event.Info && strings.HasPrefix(e.Msg, "holding ") {
+			holding <- e.Msg
+		}
+	}, Conn: session.Options{Sink: func(*event.Event) {}, NoData: true}}
+	hub := &Hub{Server: srv}
+	srv.OnOpen = hub.Open
+	addr := serveFast(t, srv)
+
+	// halfClose connects, shuts down its write side, and reads to the end.
+	halfClose := func() string {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(60 * time.Second))
+		b, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("read to the end: %v (got %q)", err, b)
+		}
+		return string(b)
+	}
+
+	sent := make(chan error, 1)
+	go func() { sent <- hub.Send(context.Background(), []byte("banner\n"), true) }()
+	if msg := <-holding; msg != "holding 7 B of input until a client connects" {
+		t.Errorf("the holding note: %q", msg)
+	}
+	if got := halfClose(); got != "banner\n" {
+		t.Errorf("the first client, half-closed at once, got %q, want the banner", got)
+	}
+	if err := <-sent; err != nil {
+		t.Errorf("Send: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { sent <- hub.Send(ctx, []byte("late\n"), true) }()
+	<-holding
+	cancel()
+	if err := <-sent; !errors.Is(err, context.Canceled) {
+		t.Errorf("Send given up: %v, want context.Canceled", err)
+	}
+	if got := halfClose(); got != "" {
+		t.Errorf("a client after the send was given up got %q", got)
 	}
 }

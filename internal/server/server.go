@@ -102,7 +102,10 @@ func (s *Server) emit(e *event.Event) {
 	}
 	e.Time = time.Now()
 	if e.Proto == "" {
+		// Under mu: a Hub may speak before Serve has set it.
+		s.mu.Lock()
 		e.Proto = s.proto
+		s.mu.Unlock()
 	}
 	s.Sink(e)
 }

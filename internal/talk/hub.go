@@ -9,12 +9,15 @@ import (
 	"github.com/sockit/sockit/internal/session"
 )
 
-// Feed sends in to the hub's target until in ends or ctx does, as pipe
-// mode does for a server of many clients (listen -k): cut into lines and
-// composed where Lines says so, and always on datagrams (and WebSocket
-// and DTLS messages), which have no stream to copy into; otherwise in chunks as they come. A message that
-// cannot be composed or sent is given to report, and the feed goes on;
-// so is a failure to read in other than its end.
+// Feed sends in to every conversation of the hub's server until in ends
+// or ctx does, as pipe mode does for a server of many clients (listen
+// -k); what is read while no client is connected is held until one
+// connects (server.Hub.Send, with the hub's Open as the server's OnOpen),
+// not dropped. It is cut into lines and composed where Lines says so,
+// and always on datagrams (and WebSocket and DTLS messages), which have
+// no stream to copy into; otherwise in chunks as they come. A message
+// that cannot be composed or sent is given to report, and the feed goes
+// on; so is a failure to read in other than its end.
 func (s *Setup) Feed(ctx context.Context, in io.Reader, hub *server.Hub, report func(error)) {
 	br := bufio.NewReaderSize(in, 64<<10)
 	buf := make([]byte, 64<<10)
@@ -42,7 +45,7 @@ func (s *Setup) Feed(ctx context.Context, in io.Reader, hub *server.Hub, report 
 					continue
 				}
 			}
-			if serr := hub.Write(msg); serr != nil {
+			if serr := hub.Send(ctx, msg, false); serr != nil && ctx.Err() == nil {
 				report(serr)
 			}
 		}
