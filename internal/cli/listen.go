@@ -65,8 +65,9 @@ func newListen(st *stdio) *cobra.Command {
 		Long: `Listen on EP (a port, :PORT, HOST:PORT or a full endpoint) and serve
 clients. Without -k sockit serves one client and exits when it leaves, like
 nc -l; with -k it serves many, and what you type goes to every client (or
-to one, after /to PEER). A UDP server answers each sender at its own
-address.
+to one, after /to PEER). Piped input that arrives while no client is
+connected is held for the next one, as ncat -l -k does. A UDP server
+answers each sender at its own address.
 
 Instead of stdin/stdout, a server can have one behaviour: --echo,
 --discard, --chat, --reply/--respond (canned and pattern-matched answers,
@@ -88,7 +89,8 @@ Two more behaviours: --source sends endless data (for bench --mode rx),
   sockit listen --encoding gbk 8888     # show and send GBK text
   sockit listen unix:///tmp/test.sock
   sockit listen tls://:8443             # TLS with a throwaway certificate (fingerprint on stderr)
-  sockit listen 8888 > received.bin     # save what one client sends`,
+  sockit listen 8888 > received.bin     # save what one client sends
+  echo hello | sockit listen -k 8888    # greet the next client to connect`,
 		Args: endpointArgs(1, 1, "one endpoint to listen on, such as 8888, :8888 or udp://0.0.0.0:8888"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.srv.admit.given(cmd)
