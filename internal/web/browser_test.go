@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -147,6 +148,21 @@ func newPage(t testing.TB, width, height int64) *page {
 
 // run runs actions, failing the test if they take more than 20 seconds
 // (a click on an element that never shows waits forever otherwise).
+// lineServerClient opens a TCP server session with line framing on a
+// port of its own and connects a client to it, closed when the test ends.
+func (p *page) lineServerClient() net.Conn {
+	p.t.Helper()
+	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "frame": "line"})
+	p.wait(has(active(".status"), "listening on"))
+	addr := listeningRE.FindStringSubmatch(p.text(active(".status")))[1]
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func (p *page) run(actions ...chromedp.Action) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)

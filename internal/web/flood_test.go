@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"sort"
 	"strings"
@@ -44,14 +43,7 @@ func TestBrowserFloodClicks(t *testing.T) {
 	u := startUI(t)
 	p := newPage(t, 1280, 800)
 	p.run(chromedp.Navigate(u.url))
-	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "frame": "line"})
-	p.wait(has(active(".status"), "listening on"))
-	addr := listeningRE.FindStringSubmatch(p.text(active(".status")))[1]
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := p.lineServerClient()
 	p.wait(`document.querySelectorAll('.panel.active .peer-list li[data-peer]').length === 1`)
 
 	// The probes: long tasks, and for each click on the view switch the

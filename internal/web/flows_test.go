@@ -332,14 +332,7 @@ func TestBrowserManyMessages(t *testing.T) {
 	u := startUI(t)
 	p := newPage(t, 1280, 800)
 	p.run(chromedp.Navigate(u.url))
-	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "frame": "line"})
-	p.wait(has(active(".status"), "listening on"))
-	addr := listeningRE.FindStringSubmatch(p.text(active(".status")))[1]
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := p.lineServerClient()
 	// The page has the listening and connected events before the 10,000
 	// messages come: a page more than 10,000 events behind skips ahead.
 	p.wait(has(active(".loginfo"), "2 events"))
@@ -402,14 +395,7 @@ func TestBrowserFlood(t *testing.T) {
 	u := startUI(t)
 	p := newPage(t, 1280, 800)
 	p.run(chromedp.Navigate(u.url))
-	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "frame": "line"})
-	p.wait(has(active(".status"), "listening on"))
-	addr := listeningRE.FindStringSubmatch(p.text(active(".status")))[1]
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := p.lineServerClient()
 
 	// A probe in the page: the longest gap between 20 ms timer ticks.
 	p.eval(`window.longtasks = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) longtasks.push(Math.round(e.duration)); }).observe({ entryTypes: ['longtask'] }); true`, nil)
@@ -521,14 +507,7 @@ func readingWhileOldestGo(t *testing.T, paused bool) {
 	u := startUI(t)
 	p := newPage(t, 1280, 800)
 	p.run(chromedp.Navigate(u.url))
-	p.open(kindServer, map[string]string{"local": "127.0.0.1:0", "frame": "line"})
-	p.wait(has(active(".status"), "listening on"))
-	addr := listeningRE.FindStringSubmatch(p.text(active(".status")))[1]
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := p.lineServerClient()
 	p.wait(has(active(".loginfo"), "2 events"))
 	const chunk = 5000
 	n := 0
